@@ -1,0 +1,38 @@
+#pragma once
+// Options shared by the row-softmax contrastive losses (instance NCE and multi-class NCE).
+
+#include <ccl/core/types.hpp>
+
+namespace ccl::loss {
+
+/// How log(p) and log(1 - p) are evaluated.
+enum class Numerics {
+  /// log-sum-exp and log1p/expm1 forms: finite and accurate for any finite logits (default).
+  stable,
+  /// The official CCL code's formula, log(p + 1e-10) and log(1 - p + 1e-10), for bit-faithful
+  /// reproduction of its numbers (method.md §4.3). Agrees with `stable` to about 1e-9.
+  official,
+};
+
+/// What a row with no negatives (the whole batch shares one class, or B = 1) contributes to the
+/// negative term of multi-class NCE. The official code divides 0 by 0 there and returns NaN.
+enum class EmptyNegatives {
+  /// The mean over an empty set is taken as 0: the row contributes its positive term only.
+  skip,
+  /// Throw ccl::error naming the row and its label.
+  raise,
+};
+
+struct ContrastiveOptions {
+  /// Softmax temperature τ > 0 (the official code uses 0.5 for audio, 0.1 for images).
+  double temperature = 0.5;
+  Numerics numerics = Numerics::stable;
+  EmptyNegatives empty_negatives = EmptyNegatives::skip;
+  /// Rows of the similarity matrix held at once; 0 picks a size that keeps the tile in cache.
+  /// The result does not depend on it beyond floating-point summation order.
+  Index tile_rows = 0;
+  /// Scan inputs for NaN/Inf and throw ccl::error instead of returning a NaN loss.
+  bool check_finite = true;
+};
+
+}  // namespace ccl::loss

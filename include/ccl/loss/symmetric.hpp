@@ -1,0 +1,45 @@
+#pragma once
+// Symmetric<Loss>: sym(f, g) = L(f, g) + L(g, f), the two-direction contrastive term the official
+// CCL code sums everywhere (method.md §4.6, §9.1). Both directions share one Loss object, so its
+// workspace is reused.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/label_view.hpp>
+#include <ccl/loss/pair_loss.hpp>
+
+#include <utility>
+
+namespace ccl::loss {
+
+template <class Loss, class Scalar = float>
+class Symmetric : public PairLossInterface<Symmetric<Loss, Scalar>, Scalar> {
+  static_assert(is_pair_loss_v<Loss, Scalar>,
+                "ccl::loss::Symmetric<Loss, Scalar>: Loss must provide the pair-loss "
+                "accumulate(f, g, labels, weight, grad_f, grad_g) for this Scalar");
+
+ public:
+  Symmetric() = default;
+  explicit Symmetric(Loss loss) : loss_(std::move(loss)) {}
+
+  Loss& inner() { return loss_; }
+  const Loss& inner() const { return loss_; }
+
+  Scalar accumulate(EmbeddingView<const Scalar> f, EmbeddingView<const Scalar> g,
+                    LabelView labels, Scalar weight, EmbeddingView<Scalar> grad_f,
+                    EmbeddingView<Scalar> grad_g) {
+    const Scalar forward = loss_.accumulate(f, g, labels, weight, grad_f, grad_g);
+    const Scalar backward = loss_.accumulate(g, f, labels, weight, grad_g, grad_f);
+    return forward + backward;
+  }
+
+ private:
+  Loss loss_;
+};
+
+/// Deduces the scalar from the inner loss's name: `symmetric(MultiClassNce<double>(0.5))`.
+template <template <class, class> class Loss, class Scalar, class Backend>
+Symmetric<Loss<Scalar, Backend>, Scalar> symmetric(Loss<Scalar, Backend> loss) {
+  return Symmetric<Loss<Scalar, Backend>, Scalar>(std::move(loss));
+}
+
+}  // namespace ccl::loss
