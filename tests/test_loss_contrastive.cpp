@@ -1,0 +1,397 @@
+// Instance NCE, multi-class NCE, Symmetric and Distill on the CPU: reference vectors (method.md
+// §10 TV1), an independent loop implementation in long double, finite-difference gradients in
+// double, invariances, numerically extreme inputs, and every bad input.
+
+#include <ccl/loss/distill.hpp>
+#include <ccl/loss/multiclass_nce.hpp>
+#include <ccl/loss/nce.hpp>
+#include <ccl/loss/symmetric.hpp>
+#include <ccl/core/rng.hpp>
+
+#include "support/finite_difference.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+using ccl::Index;
+using ccl::RowMatrix;
+using ccl::loss::ContrastiveOptions;
+using ccl::loss::EmptyNegatives;
+using ccl::loss::InstanceNce;
+using ccl::loss::MultiClassNce;
+using ccl::loss::Numerics;
+using ccl::testing::numeric_gradient;
+using ccl::testing::relative_error;
+
+namespace {
+
+using Matrix = RowMatrix<double>;
+using Real = long double;
+
+// ---------------------------------------------------------------------------------------------
+// Independent reference: plain loops in long double, written from method.md §4.2/§4.3 and not
+// sharing any code with the library. log(1 - p_ij) is taken as log Σ_{k≠j} exp(s_ik) − log Z,
+// exact in exact arithmetic, so it is a reference for the stable numerics too.
+enum class Kind { multiclass, instance };
+
+Real reference_loss(const Matrix& f, const Matrix& g, const std::vector<int>& y, double tau,
+                    Kind kind, bool official_eps) {
+  const Index b = f.rows();
+  const Index d = f.cols();
+  auto unit = [d](const Matrix& x, Index i) {
+    Real norm = 0;
+    for (Index k = 0; k < d; ++k) norm += Real(x(i, k)) * Real(x(i, k));
+    norm = std::sqrt(norm);
+    return std::max(norm, Real(1e-12));
+  };
+  Real total = 0;
+  for (Index i = 0; i < b; ++i) {
+    std::vector<Real> s(static_cast<std::size_t>(b));
+    const Real nf = unit(f, i);
+    for (Index j = 0; j < b; ++j) {
+      const Real ng = unit(g, j);
+      Real dot = 0;
+      for (Index k = 0; k < d; ++k) dot += (Real(f(i, k)) / nf) * (Real(g(j, k)) / ng);
+      s[std::size_t(j)] = dot / Real(tau);
+    }
+    Real max = s[0];
+    for (Real v : s) max = std::max(max, v);
+    Real z = 0;
+    for (Real v : s) z += std::exp(v - max);
+    auto log_p = [&](Index j) { return s[std::size_t(j)] - max - std::log(z); };
+    if (kind == Kind::instance) {
+      total += -log_p(i);
+      continue;
+    }
+    Real pos = 0, neg = 0;
+    Index n_pos = 0, n_neg = 0;
+    for (Index j = 0; j < b; ++j) {
+      const Real p = std::exp(log_p(j));
+      if (y[std::size_t(j)] == y[std::size_t(i)]) {
+        pos += official_eps ? std::log(p + Real(1e-10)) : log_p(j);
+        ++n_pos;
+      } else {
+        Real rest = 0;
+        for (Index k = 0; k < b; ++k)
+          if (k != j) rest += std::exp(s[std::size_t(k)] - max);
+        neg += official_eps ? std::log(1 - p + Real(1e-10)) : std::log(rest) - std::log(z);
+        ++n_neg;
+      }
+    }
+    total += -pos / Real(n_pos) - (n_neg > 0 ? neg / Real(n_neg) : Real(0));
+  }
+  return total / Real(b);
+}
+
+Matrix random_matrix(Index rows, Index cols, std::uint64_t seed) {
+  ccl::Rng rng(seed);
+  Matrix m(rows, cols);
+  rng.fill_normal(m);
+  return m;
+}
+
+std::vector<int> random_labels(Index n, int classes, std::uint64_t seed) {
+  ccl::Rng rng(seed);
+  std::vector<int> y(static_cast<std::size_t>(n));
+  for (auto& v : y) v = int(rng.index(classes));
+  return y;
+}
+
+ContrastiveOptions options(double tau, Numerics numerics = Numerics::stable, Index tile = 0) {
+  ContrastiveOptions o;
+  o.temperature = tau;
+  o.numerics = numerics;
+  o.tile_rows = tile;
+  return o;
+}
+
+// TV1 of method.md §10.
+struct Tv1 {
+  Matrix f = (Matrix(3, 2) << 1, 0, 0, 1, 1, 1).finished();
+  Matrix g = (Matrix(3, 2) << 1, 0, 0, 1, 1, -1).finished();
+  std::vector<int> y{0, 1, 0};
+};
+
+}  // namespace
+
+TEST_CASE("multi-class NCE reproduces the reference vectors TV1", "[loss][nce][tv1]") {
+  Tv1 tv;
+  const auto numerics = GENERATE(Numerics::official, Numerics::stable);
+  // The official formula is what TV1 was computed with; the stable one differs by the 1e-10
+  // epsilons only, so both must agree with the published digits to 1e-8.
+  const double tol = numerics == Numerics::official ? 1e-10 : 1e-8;
+  CAPTURE(numerics == Numerics::official);
+
+  CHECK(MultiClassNce<double>(options(1.0, numerics))(tv.f, tv.g, tv.y).value ==
+        Approx(1.1671818659).margin(tol));
+  CHECK(MultiClassNce<double>(options(0.1, numerics))(tv.f, tv.g, tv.y).value ==
+        Approx(2.1461743801).margin(numerics == Numerics::official ? 1e-10 : 1e-7));
+  CHECK(MultiClassNce<double>(options(0.5, numerics))(tv.g, tv.f, tv.y).value ==
+        Approx(0.8956300990).margin(tol));
+  CHECK(MultiClassNce<double>(options(0.5, numerics))(tv.f, tv.g, std::vector<int>{0, 1, 2}).value ==
+        Approx(1.2702517121).margin(tol));
+
+  const auto r = MultiClassNce<double>(options(0.5, numerics))(tv.f, tv.g, tv.y);
+  CHECK(r.value == Approx(1.0795772635).margin(tol));
+  const Matrix expected =
+      (Matrix(3, 2) << 0, 0.2007410165, 0.1337718014, 0, -0.4670581625, 0.4670581625).finished();
+  CHECK(relative_error(r.grad_f, expected) < 1e-8);
+}
+
+TEST_CASE("multi-class NCE agrees with an independent long-double loop implementation",
+          "[loss][nce][reference]") {
+  const auto numerics = GENERATE(Numerics::official, Numerics::stable);
+  const double tau = GENERATE(0.07, 0.5, 2.0);
+  const Index b = GENERATE(1, 2, 7, 33);
+  const Matrix f = random_matrix(b, 5, 11 + std::uint64_t(b));
+  const Matrix g = random_matrix(b, 5, 97 + std::uint64_t(b));
+  const auto y = random_labels(b, 3, 5);
+  CAPTURE(tau, b, numerics == Numerics::official);
+
+  const double expected =
+      double(reference_loss(f, g, y, tau, Kind::multiclass, numerics == Numerics::official));
+  CHECK(MultiClassNce<double>(options(tau, numerics))(f, g, y).value ==
+        Approx(expected).epsilon(1e-12).margin(1e-12));
+
+  // The float path: same inputs rounded to float, agreement at float precision.
+  const RowMatrix<float> ff = f.cast<float>(), gf = g.cast<float>();
+  CHECK(MultiClassNce<float>(options(tau, numerics))(ff, gf, y).value ==
+        Approx(expected).epsilon(2e-5).margin(2e-5));
+}
+
+TEST_CASE("instance NCE agrees with an independent long-double loop implementation",
+          "[loss][nce][reference]") {
+  const double tau = GENERATE(0.1, 1.0);
+  const Index b = GENERATE(1, 4, 19);
+  const Matrix f = random_matrix(b, 6, 3), g = random_matrix(b, 6, 4);
+  const double expected = double(reference_loss(f, g, {}, tau, Kind::instance, false));
+  CHECK(InstanceNce<double>(tau)(f, g).value == Approx(expected).epsilon(1e-12).margin(1e-12));
+  if (b == 1) CHECK(InstanceNce<double>(tau)(f, g).value == 0.0);
+}
+
+TEST_CASE("contrastive gradients match central finite differences of the reference",
+          "[loss][nce][gradient]") {
+  // Tolerance: 1e-7 relative to the gradient's scale (finite differences with h = 1e-6 are good to
+  // ~1e-9 here; the margin covers the larger curvature at τ = 0.1).
+  const double tau = GENERATE(0.1, 0.5);
+  const auto kind = GENERATE(Kind::multiclass, Kind::instance);
+  const auto numerics = GENERATE(Numerics::official, Numerics::stable);
+  const Index b = 9, d = 4;
+  Matrix f = random_matrix(b, d, 21), g = random_matrix(b, d, 22);
+  const auto y = random_labels(b, 3, 23);
+  CAPTURE(tau, kind == Kind::multiclass, numerics == Numerics::official);
+  const bool official = numerics == Numerics::official && kind == Kind::multiclass;
+
+  ccl::loss::PairLossResult<double> analytic;
+  if (kind == Kind::multiclass) {
+    analytic = MultiClassNce<double>(options(tau, numerics))(f, g, y);
+  } else {
+    analytic = InstanceNce<double>(options(tau, numerics))(f, g);
+  }
+  auto reference = [&] { return double(reference_loss(f, g, y, tau, kind, official)); };
+  CHECK(relative_error(analytic.grad_f, numeric_gradient(f, reference)) < 1e-7);
+  CHECK(relative_error(analytic.grad_g, numeric_gradient(g, reference)) < 1e-7);
+}
+
+TEST_CASE("contrastive losses are invariant to positive row scaling; dL/df_i is orthogonal to f_i",
+          "[loss][nce][invariance]") {
+  const Index b = 8;
+  const Matrix f = random_matrix(b, 6, 31), g = random_matrix(b, 6, 32);
+  const auto y = random_labels(b, 3, 33);
+  Matrix f_scaled = f, g_scaled = g;
+  for (Index i = 0; i < b; ++i) {
+    f_scaled.row(i) *= 0.01 + 3.0 * double(i);
+    g_scaled.row(i) *= 7.5 / double(i + 1);
+  }
+  MultiClassNce<double> nce(0.3);
+  const auto base = nce(f, g, y);
+  CHECK(nce(f_scaled, g_scaled, y).value == Approx(base.value).epsilon(1e-12));
+  for (Index i = 0; i < b; ++i) {
+    CHECK(std::abs(base.grad_f.row(i).dot(f.row(i))) < 1e-12);
+    CHECK(std::abs(base.grad_g.row(i).dot(g.row(i))) < 1e-12);
+  }
+}
+
+TEST_CASE("accumulate adds weight * gradient and skips gradients that are not requested",
+          "[loss][nce][accumulate]") {
+  const Matrix f = random_matrix(6, 3, 41), g = random_matrix(6, 3, 42);
+  const auto y = random_labels(6, 2, 43);
+  MultiClassNce<double> nce(0.5);
+  const auto full = nce(f, g, y);
+
+  Matrix grad_f = Matrix::Constant(6, 3, 1.0);
+  const double value = nce.accumulate(f, g, y, 0.25, ccl::mutable_view(grad_f), {});
+  CHECK(value == Approx(full.value).epsilon(1e-14));
+  CHECK(relative_error(grad_f, (Matrix::Constant(6, 3, 1.0) + 0.25 * full.grad_f).eval()) < 1e-14);
+
+  // Value only: no gradient views at all.
+  CHECK(nce.accumulate(f, g, y, 1.0, {}, {}) == Approx(full.value).epsilon(1e-14));
+
+  // 32- and 64-bit labels are interchangeable, and labels are compared, not used as indices.
+  std::vector<std::int64_t> wide(y.begin(), y.end());
+  for (auto& v : wide) v = v * 1000 - 7;
+  CHECK(nce(f, g, wide).value == Approx(full.value).epsilon(1e-14));
+}
+
+TEST_CASE("views are zero-copy over Eigen matrices, Maps and row blocks", "[core][view]") {
+  Matrix big = random_matrix(10, 4, 51);
+  const ccl::EmbeddingView<const double> whole = big;
+  CHECK(whole.data() == big.data());
+  const ccl::EmbeddingView<const double> block = big.middleRows(2, 5);
+  CHECK(block.data() == big.data() + 8);
+  CHECK(block.row_stride() == 4);
+
+  // A Map over user memory with a row stride larger than D (e.g. a slice of a wider buffer).
+  std::vector<double> buffer(6 * 8);
+  ccl::Rng rng(5);
+  for (auto& v : buffer) v = rng.normal();
+  using Strided = Eigen::Map<const Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+  const Strided left(buffer.data(), 6, 3, Eigen::OuterStride<>(8));
+  const Matrix copy = left;
+  const auto y = random_labels(6, 2, 7);
+  MultiClassNce<double> nce(0.5);
+  CHECK(nce(left, left, y).value == Approx(nce(copy, copy, y).value).epsilon(1e-15));
+}
+
+TEST_CASE("numerically extreme inputs stay finite and accurate with stable numerics",
+          "[loss][nce][stability]") {
+  // τ = 1e-3 puts logits 2000 apart: p underflows to 0 and a negative column can hold p ≈ 1.
+  const Index b = 6;
+  Matrix f = random_matrix(b, 4, 61);
+  Matrix g = f;
+  g.row(1) = f.row(0);  // row 0's best match is column 1, a different class: a dominant negative
+  std::vector<int> y{0, 1, 2, 0, 1, 2};
+  for (const double tau : {1e-3, 1e-2, 0.05}) {
+    CAPTURE(tau);
+    MultiClassNce<double> nce(tau);
+    const auto r = nce(f, g, y);
+    CHECK(std::isfinite(r.value));
+    CHECK(r.grad_f.allFinite());
+    CHECK(r.grad_g.allFinite());
+    const double expected = double(reference_loss(f, g, y, tau, Kind::multiclass, false));
+    CHECK(r.value == Approx(expected).epsilon(1e-9));
+
+    const RowMatrix<float> ff = f.cast<float>(), gf = g.cast<float>();
+    const auto rf = MultiClassNce<float>(tau)(ff, gf, y);
+    CHECK(std::isfinite(rf.value));
+    CHECK(rf.grad_f.allFinite());
+    CHECK(rf.grad_g.allFinite());
+    CHECK(rf.value == Approx(expected).epsilon(1e-4));
+  }
+  // The gradient in the dominant-negative regime, at a τ where finite differences still work.
+  Matrix fd = f, gd = g;
+  const double tau = 0.02;
+  const auto r = MultiClassNce<double>(tau)(fd, gd, y);
+  auto reference = [&] { return double(reference_loss(fd, gd, y, tau, Kind::multiclass, false)); };
+  CHECK(relative_error(r.grad_f, numeric_gradient(fd, reference, 1e-7)) < 1e-5);
+  CHECK(relative_error(r.grad_g, numeric_gradient(gd, reference, 1e-7)) < 1e-5);
+}
+
+TEST_CASE("batches without negatives, B = 1 and zero rows give documented finite results",
+          "[loss][nce][edge]") {
+  Tv1 tv;
+  const std::vector<int> one_class{2, 2, 2};
+  // skip (default): only the positive term; the official code would return NaN here.
+  const auto r = MultiClassNce<double>(0.5)(tv.f, tv.g, one_class);
+  CHECK(std::isfinite(r.value));
+  CHECK(r.value == Approx(double(reference_loss(tv.f, tv.g, one_class, 0.5, Kind::multiclass,
+                                                false)))
+                       .epsilon(1e-12));
+  CHECK(r.grad_f.allFinite());
+
+  ContrastiveOptions raise = options(0.5);
+  raise.empty_negatives = EmptyNegatives::raise;
+  CHECK_THROWS_WITH(MultiClassNce<double>(raise)(tv.f, tv.g, one_class),
+                    Catch::Contains("no row has a negative"));
+
+  // B = 1: the single column is the positive, p = 1, loss 0 and zero gradient.
+  const Matrix f1 = random_matrix(1, 4, 71), g1 = random_matrix(1, 4, 72);
+  const auto single = MultiClassNce<double>(0.5)(f1, g1, std::vector<int>{3});
+  CHECK(single.value == Approx(0.0).margin(1e-15));
+  CHECK(single.grad_f.cwiseAbs().maxCoeff() < 1e-15);
+
+  // An all-zero row (e.g. missing audio not masked out) normalises to zero: cosine 0, finite.
+  Matrix gz = random_matrix(4, 3, 73);
+  gz.row(2).setZero();
+  const auto z = MultiClassNce<double>(0.5)(random_matrix(4, 3, 74), gz, std::vector<int>{0, 1, 0, 1});
+  CHECK(std::isfinite(z.value));
+  CHECK(z.grad_g.allFinite());
+}
+
+TEST_CASE("bad inputs raise ccl::error naming the argument", "[loss][nce][errors]") {
+  const Matrix f = random_matrix(4, 3, 81), g = random_matrix(4, 3, 82);
+  const std::vector<int> y{0, 1, 0, 1};
+  MultiClassNce<double> nce(0.5);
+
+  CHECK_THROWS_WITH(nce(f, random_matrix(5, 3, 1), std::vector<int>{0, 1, 0, 1, 0}),
+                    Catch::Contains("g has shape [5, 3], expected [4, 3]"));
+  CHECK_THROWS_WITH(nce(f, random_matrix(4, 2, 1), y), Catch::Contains("g has shape [4, 2]"));
+  CHECK_THROWS_WITH(nce(Matrix(0, 3), Matrix(0, 3), std::vector<int>{}),
+                    Catch::Contains("empty batch"));
+  CHECK_THROWS_WITH(nce(Matrix(4, 0), Matrix(4, 0), y), Catch::Contains("no features"));
+  CHECK_THROWS_WITH(nce(f, g, std::vector<int>{0, 1, 0}), Catch::Contains("3 labels for a batch of 4"));
+
+  Matrix bad = f;
+  bad(2, 1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(nce(bad, g, y), Catch::Contains("f[2, 1] = nan is not finite"));
+  bad(2, 1) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(nce(f, bad, y), Catch::Contains("g[2, 1] = inf is not finite"));
+
+  for (const double tau : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    CHECK_THROWS_WITH(MultiClassNce<double>(tau)(f, g, y), Catch::Contains("temperature"));
+    CHECK_THROWS_AS(InstanceNce<double>(tau)(f, g), ccl::error);
+  }
+
+  Matrix wrong_grad(3, 3);
+  CHECK_THROWS_WITH(nce.accumulate(f, g, y, 1.0, ccl::mutable_view(wrong_grad), {}),
+                    Catch::Contains("grad_f has shape [3, 3], expected [4, 3]"));
+
+  ContrastiveOptions negative_tile = options(0.5);
+  negative_tile.tile_rows = -2;
+  CHECK_THROWS_WITH(MultiClassNce<double>(negative_tile)(f, g, y), Catch::Contains("tile_rows"));
+
+  // Instance NCE takes no labels, but rejects a label vector that does not match the batch.
+  CHECK_THROWS_WITH(InstanceNce<double>(0.5)(f, g, std::vector<int>{1}),
+                    Catch::Contains("1 labels for a batch of 4"));
+}
+
+TEST_CASE("Symmetric sums both anchor directions", "[loss][symmetric]") {
+  const Matrix f = random_matrix(7, 4, 91), g = random_matrix(7, 4, 92);
+  const auto y = random_labels(7, 3, 93);
+  MultiClassNce<double> nce(0.5);
+  const auto forward = nce(f, g, y);
+  const auto backward = nce(g, f, y);
+  auto sym = ccl::loss::symmetric(MultiClassNce<double>(0.5));
+  const auto both = sym(f, g, y);
+  CHECK(both.value == Approx(forward.value + backward.value).epsilon(1e-14));
+  CHECK(relative_error(both.grad_f, (forward.grad_f + backward.grad_g).eval()) < 1e-14);
+  CHECK(relative_error(both.grad_g, (forward.grad_g + backward.grad_f).eval()) < 1e-14);
+}
+
+TEST_CASE("Distill weights the raw and composed terms by lambda", "[loss][distill]") {
+  const Index b = 6, d = 3;
+  Matrix v = random_matrix(b, d, 101), t = random_matrix(b, d, 102), tv = random_matrix(b, d, 103);
+  const auto y = random_labels(b, 2, 104);
+  const double lambda = 0.3;
+  ccl::loss::Distill<MultiClassNce<double>, double> distill(MultiClassNce<double>(0.5), lambda);
+  const auto r = distill(v, t, tv, y);
+
+  auto reference = [&] {
+    return double(lambda * reference_loss(v, t, y, 0.5, Kind::multiclass, false) +
+                  (1 - lambda) * reference_loss(v, tv, y, 0.5, Kind::multiclass, false));
+  };
+  CHECK(r.value == Approx(reference()).epsilon(1e-12));
+  CHECK(r.value == Approx(lambda * r.raw_term + (1 - lambda) * r.composed_term).epsilon(1e-14));
+  CHECK(relative_error(r.grad_student, numeric_gradient(v, reference)) < 1e-7);
+  CHECK(relative_error(r.grad_teacher, numeric_gradient(t, reference)) < 1e-7);
+  CHECK(relative_error(r.grad_composed, numeric_gradient(tv, reference)) < 1e-7);
+
+  CHECK_THROWS_WITH((ccl::loss::Distill<MultiClassNce<double>, double>(MultiClassNce<double>(), 1.5)),
+                    Catch::Contains("lambda must lie in [0, 1]"));
+  CHECK_THROWS_WITH(distill(v, t, random_matrix(b, d + 1, 1), y),
+                    Catch::Contains("composed has shape [6, 4], expected [6, 3]"));
+}
