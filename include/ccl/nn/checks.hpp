@@ -1,0 +1,48 @@
+#pragma once
+// Runtime argument checks shared by the layers of ccl::nn. Each names the layer and the argument
+// with its full shape, so an error reads like
+//   "Conv3d: input has 4 channels (shape [2, 4, 8, 16, 16]), expected 3".
+// The ranks themselves are checked at compile time by the Tensor type.
+
+#include <ccl/core/error.hpp>
+#include <ccl/nn/tensor.hpp>
+
+#include <cmath>
+
+namespace ccl::nn::checks {
+
+/// A batch must hold at least one sample and every extent must be positive.
+template <class Scalar, int Rank>
+void non_empty(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
+  for (int axis = 0; axis < Rank; ++axis)
+    require(x.dim(axis) > 0, op, ": ", name, " is empty (shape ", x.shape_string(), ")");
+}
+
+template <class Scalar, int Rank>
+void channels(const char* op, const char* name, const Tensor<Scalar, Rank>& x, Index expected) {
+  require(x.channels() == expected, op, ": ", name, " has ", x.channels(), " channels (shape ",
+          x.shape_string(), "), expected ", expected);
+}
+
+template <class Scalar, int Rank>
+void same_shape(const char* op, const char* name, const Tensor<Scalar, Rank>& x,
+                const char* expected_name, const Shape<Rank>& expected) {
+  require(x.shape() == expected, op, ": ", name, " has shape ", x.shape_string(), ", expected ",
+          shape_string(expected), " like ", expected_name);
+}
+
+/// NaN or Inf in an input would otherwise surface as a NaN loss many steps later. One pass over
+/// the input: cheap next to a convolution, so the layers that dominate the cost do it.
+template <class Scalar, int Rank>
+void finite(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
+  if (x.flat().allFinite()) return;  // vectorised fast path; locate the culprit only on failure
+  const Scalar* data = x.data();
+  for (Index i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(data[i])) {
+      throw error(detail::concat(op, ": ", name, " (shape ", x.shape_string(),
+                                 ") has a non-finite value ", data[i], " at flat index ", i));
+    }
+  }
+}
+
+}  // namespace ccl::nn::checks

@@ -1,0 +1,327 @@
+#pragma once
+// ConvNd<Scalar, Rank>: PyTorch's nn.Conv1d / Conv2d / Conv3d (groups = 1) on [N, C, spatial...],
+// computed as im2col (detail/im2col.hpp) followed by one Eigen GEMM per chunk of samples.
+//
+//   weight  [Cout, Cin * prod(kernel)]  = PyTorch's [Cout, Cin, k...] flattened row-major
+//   bias    [1, Cout]                   (optional)
+//
+// The calling convention is Linear's (linear.hpp): forward returns a reference to a member
+// workspace and keeps a copy of x; backward ADDS into the parameters' gradients and, when asked,
+// into grad_x. Why a chunked, batched im2col: a GEMM over the columns of several samples at once
+// is wide enough to run near peak, while the chunk size caps the column buffer (set_workspace_limit)
+// so that a 16x112x112 clip does not need gigabytes. Backward recomputes the columns from the saved
+// input instead of keeping them: im2col is memory-bound and cheap next to the two GEMMs.
+
+#include <ccl/core/error.hpp>
+#include <ccl/core/parameter.hpp>
+#include <ccl/core/rng.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/nn/checks.hpp>
+#include <ccl/nn/detail/im2col.hpp>
+#include <ccl/nn/init.hpp>
+#include <ccl/nn/linear.hpp>  // ParameterGradients
+#include <ccl/nn/tensor.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+namespace ccl::nn {
+
+/// Construction options in the style of LibTorch's ConvNdOptions: the same name reads the value
+/// (`opts.stride()`) and sets it (`opts.stride(2)`), so the options chain.
+template <int Rank>
+class ConvOptions {
+  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::ConvOptions: Rank is the number of spatial "
+                                        "axes: 1 (audio), 2 (image) or 3 (video)");
+
+ public:
+  ConvOptions(Index in_channels, Index out_channels, const Shape<Rank>& kernel)
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_(kernel) {}
+  ConvOptions(Index in_channels, Index out_channels, Index kernel)
+      : ConvOptions(in_channels, out_channels, uniform_shape<Rank>(kernel)) {}
+
+  ConvOptions& stride(const Shape<Rank>& value) { return set(stride_, value); }
+  ConvOptions& stride(Index value) { return set(stride_, uniform_shape<Rank>(value)); }
+  ConvOptions& padding(const Shape<Rank>& value) { return set(padding_, value); }
+  ConvOptions& padding(Index value) { return set(padding_, uniform_shape<Rank>(value)); }
+  ConvOptions& dilation(const Shape<Rank>& value) { return set(dilation_, value); }
+  ConvOptions& dilation(Index value) { return set(dilation_, uniform_shape<Rank>(value)); }
+  ConvOptions& bias(bool value) {
+    bias_ = value;
+    return *this;
+  }
+
+  Index in_channels() const { return in_channels_; }
+  Index out_channels() const { return out_channels_; }
+  const Shape<Rank>& kernel() const { return kernel_; }
+  const Shape<Rank>& stride() const { return stride_; }
+  const Shape<Rank>& padding() const { return padding_; }
+  const Shape<Rank>& dilation() const { return dilation_; }
+  bool bias() const { return bias_; }
+
+ private:
+  ConvOptions& set(Shape<Rank>& field, const Shape<Rank>& value) {
+    field = value;
+    return *this;
+  }
+
+  Index in_channels_;
+  Index out_channels_;
+  Shape<Rank> kernel_;
+  Shape<Rank> stride_ = uniform_shape<Rank>(1);
+  Shape<Rank> padding_ = uniform_shape<Rank>(0);
+  Shape<Rank> dilation_ = uniform_shape<Rank>(1);
+  bool bias_ = true;
+};
+
+template <class Scalar, int Rank>
+class ConvNd {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::ConvNd: Rank is the number of spatial axes: "
+                                        "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
+                                        "(Conv3d, [N, C, T, H, W])");
+
+ public:
+  using scalar_type = Scalar;
+  using Input = Tensor<Scalar, Rank + 2>;
+  using Output = Tensor<Scalar, Rank + 2>;
+  static constexpr int spatial_rank = Rank;
+  static constexpr int input_rank = Rank + 2;
+  static constexpr int output_rank = Rank + 2;
+  static constexpr const char* name = Rank == 1 ? "Conv1d" : Rank == 2 ? "Conv2d" : "Conv3d";
+
+  /// Zero parameters; initialise with reset_parameters() or by writing weight().value.
+  explicit ConvNd(const ConvOptions<Rank>& options) : options_(options) {
+    require(options.in_channels() > 0 && options.out_channels() > 0, name,
+            ": channel counts must be positive, got in = ", options.in_channels(),
+            ", out = ", options.out_channels());
+    for (int i = 0; i < Rank; ++i) {
+      const auto a = std::size_t(i);
+      require(options.kernel()[a] > 0 && options.stride()[a] > 0 && options.dilation()[a] > 0 &&
+                  options.padding()[a] >= 0,
+              name, ": kernel ", shape_string(options.kernel()), ", stride ",
+              shape_string(options.stride()), " and dilation ", shape_string(options.dilation()),
+              " must be positive and padding ", shape_string(options.padding()),
+              " non-negative");
+    }
+    weight_ = Parameter<Scalar>("weight", options.out_channels(), fan_in());
+    if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels());
+  }
+
+  /// PyTorch's default initialisation (init.hpp), weight first, then bias.
+  ConvNd(const ConvOptions<Rank>& options, Rng& rng) : ConvNd(options) { reset_parameters(rng); }
+
+  void reset_parameters(Rng& rng) { init::pytorch_default(weight_.value, bias_.value, fan_in(), rng); }
+
+  const ConvOptions<Rank>& options() const { return options_; }
+  Index in_channels() const { return options_.in_channels(); }
+  Index out_channels() const { return options_.out_channels(); }
+  Index fan_in() const { return options_.in_channels() * shape_size(options_.kernel()); }
+  bool has_bias() const { return bias_.value.size() > 0; }
+
+  Parameter<Scalar>& weight() { return weight_; }
+  const Parameter<Scalar>& weight() const { return weight_; }
+  /// The bias parameter ([1, Cout]; [0, 0] when the layer has none).
+  Parameter<Scalar>& bias() { return bias_; }
+  const Parameter<Scalar>& bias() const { return bias_; }
+
+  /// The spatial extents of the output for an input of spatial extents `in` (PyTorch's floor
+  /// formula); throws when the dilated kernel is larger than the padded input.
+  Shape<Rank> output_spatial(const Shape<Rank>& in) const {
+    const auto g = geometry(in);
+    Shape<Rank> out{};
+    for (int i = 0; i < Rank; ++i) out[std::size_t(i)] = g.out[std::size_t(3 - Rank + i)];
+    return out;
+  }
+
+  /// The full output shape for an input shape [N, Cin, spatial...].
+  Shape<Rank + 2> output_shape(const Shape<Rank + 2>& in) const {
+    Shape<Rank> spatial{};
+    for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
+    const Shape<Rank> out_spatial = output_spatial(spatial);
+    Shape<Rank + 2> out{};
+    out[0] = in[0];
+    out[1] = out_channels();
+    for (int i = 0; i < Rank; ++i) out[std::size_t(i + 2)] = out_spatial[std::size_t(i)];
+    return out;
+  }
+
+  /// Whether forward scans x for NaN/Inf (on by default: one pass, cheap next to the GEMM).
+  void set_check_finite(bool on) { check_finite_ = on; }
+
+  /// Caps the im2col buffer at about `elements` scalars (default 2^24, 64 MiB in float); samples
+  /// are processed in chunks that fit, but always at least one sample at a time.
+  void set_workspace_limit(Index elements) {
+    require(elements > 0, name, "::set_workspace_limit: the limit must be positive, got ",
+            elements);
+    workspace_limit_ = elements;
+  }
+
+  /// y = conv(x, W) + b for x of shape [N, Cin, spatial...]. The result lives in the layer and is
+  /// overwritten by the next forward.
+  const Output& forward(const Input& x) {
+    checks::non_empty(name, "input", x);
+    checks::channels(name, "input", x, in_channels());
+    if (check_finite_) checks::finite(name, "input", x);
+    const auto g = geometry(x.spatial());
+    input_ = x;
+    output_.resize(output_shape(x.shape()));
+    const Index batch = x.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
+    const Index cout = out_channels();
+    if (g.pointwise()) {
+      for (Index n = 0; n < batch; ++n) {
+        sample_matrix(output_.data(), n, cout, out_p).noalias() =
+            weight_.value * const_sample(x.data(), n, g.channels, out_p);
+      }
+    } else {
+      const Index chunk = chunk_size(g, batch);
+      for (Index n0 = 0; n0 < batch; n0 += chunk) {
+        const Index count = std::min(chunk, batch - n0);
+        fill_columns(g, x.data() + n0 * in_size, count);
+        if (count == 1) {
+          sample_matrix(output_.data(), n0, cout, out_p).noalias() = weight_.value * columns_;
+        } else {
+          product_.noalias() = weight_.value * columns_;
+          for (Index s = 0; s < count; ++s)
+            sample_matrix(output_.data(), n0 + s, cout, out_p) =
+                product_.middleCols(s * out_p, out_p);
+        }
+      }
+    }
+    if (has_bias()) {
+      for (Index n = 0; n < batch; ++n)
+        sample_matrix(output_.data(), n, cout, out_p).colwise() +=
+            bias_.value.row(0).transpose();
+    }
+    return output_;
+  }
+
+  /// The output of the last forward.
+  const Output& output() const { return output_; }
+
+  /// Back-propagates grad_y = dL/dy (the shape of the last forward's output):
+  ///   grad W += dY colsᵀ,  grad b += Σ dY,  grad_x += col2im(Wᵀ dY)  (if grad_x is given; it
+  /// must have the input's shape).
+  void backward(const Output& grad_y, Input* grad_x = nullptr,
+                ParameterGradients mode = ParameterGradients::accumulate) {
+    require(!input_.empty(), name, "::backward: called before forward");
+    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    if (grad_x != nullptr)
+      checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_.shape());
+    const bool params = mode == ParameterGradients::accumulate;
+    if (!params && grad_x == nullptr) return;
+    const auto g = geometry(input_.spatial());
+    const Index batch = input_.batch(), out_p = g.out_size();
+    const Index cout = out_channels();
+    if (params && has_bias()) {
+      for (Index n = 0; n < batch; ++n)
+        bias_.grad.row(0) += const_sample(grad_y.data(), n, cout, out_p).rowwise().sum().transpose();
+    }
+    if (g.pointwise()) {
+      for (Index n = 0; n < batch; ++n) {
+        const auto dy = const_sample(grad_y.data(), n, cout, out_p);
+        if (params)
+          weight_.grad.noalias() += dy * const_sample(input_.data(), n, g.channels, out_p).transpose();
+        if (grad_x != nullptr)
+          sample_matrix(grad_x->data(), n, g.channels, out_p).noalias() +=
+              weight_.value.transpose() * dy;
+      }
+      return;
+    }
+    const Index chunk = chunk_size(g, batch);
+    for (Index n0 = 0; n0 < batch; n0 += chunk) {
+      const Index count = std::min(chunk, batch - n0);
+      if (count == 1) {
+        backward_chunk(g, n0, count, const_sample(grad_y.data(), n0, cout, out_p), params, grad_x);
+      } else {
+        product_.resize(cout, count * out_p);
+        for (Index s = 0; s < count; ++s)
+          product_.middleCols(s * out_p, out_p) = const_sample(grad_y.data(), n0 + s, cout, out_p);
+        backward_chunk(g, n0, count, product_, params, grad_x);
+      }
+    }
+  }
+
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) {
+    visit(weight_);
+    if (has_bias()) visit(bias_);
+  }
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) const {
+    visit(weight_);
+    if (has_bias()) visit(bias_);
+  }
+
+  void zero_grad() {
+    weight_.zero_grad();
+    bias_.zero_grad();
+  }
+
+ private:
+  using SampleMap = Eigen::Map<RowMatrix<Scalar>>;
+  using ConstSampleMap = Eigen::Map<const RowMatrix<Scalar>>;
+
+  // Sample n of an [N, rows, cols] buffer as a [rows, cols] matrix.
+  static SampleMap sample_matrix(Scalar* data, Index n, Index rows, Index cols) {
+    return SampleMap(data + n * rows * cols, rows, cols);
+  }
+  static ConstSampleMap const_sample(const Scalar* data, Index n, Index rows, Index cols) {
+    return ConstSampleMap(data + n * rows * cols, rows, cols);
+  }
+
+  detail::WindowGeometry geometry(const Shape<Rank>& in) const {
+    return detail::make_window_geometry(name, in_channels(), in, options_.kernel(),
+                                        options_.stride(), options_.padding(),
+                                        options_.dilation());
+  }
+
+  Index chunk_size(const detail::WindowGeometry& g, Index batch) const {
+    const Index per_sample = g.column_rows() * g.out_size();
+    return std::max<Index>(1, std::min<Index>(batch, workspace_limit_ / std::max<Index>(1, per_sample)));
+  }
+
+  // Columns of samples [0, count) of `x` (already offset to the chunk), side by side.
+  void fill_columns(const detail::WindowGeometry& g, const Scalar* x, Index count) {
+    const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
+    columns_.resize(g.column_rows(), count * out_p);
+    for (Index s = 0; s < count; ++s)
+      detail::im2col(g, x + s * in_size, columns_.data() + s * out_p, columns_.cols());
+  }
+
+  template <class GradY>
+  void backward_chunk(const detail::WindowGeometry& g, Index n0, Index count, const GradY& dy,
+                      bool params, Input* grad_x) {
+    const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
+    if (params) {
+      fill_columns(g, input_.data() + n0 * in_size, count);
+      weight_.grad.noalias() += dy * columns_.transpose();
+    }
+    if (grad_x == nullptr) return;
+    columns_.resize(g.column_rows(), count * out_p);
+    columns_.noalias() = weight_.value.transpose() * dy;  // d(columns)
+    for (Index s = 0; s < count; ++s)
+      detail::col2im_add(g, columns_.data() + s * out_p, columns_.cols(),
+                         grad_x->data() + (n0 + s) * in_size);
+  }
+
+  ConvOptions<Rank> options_;
+  Parameter<Scalar> weight_;
+  Parameter<Scalar> bias_{"bias", 0, 0};
+  Input input_;                 // copy of the last forward's x, for dL/dW
+  Output output_;               // workspace returned by forward
+  RowMatrix<Scalar> columns_;   // im2col of a chunk, [Cin * prod(k), count * P]
+  RowMatrix<Scalar> product_;   // W * columns of a chunk (or the gathered dY), [Cout, count * P]
+  Index workspace_limit_ = Index(1) << 24;
+  bool check_finite_ = true;
+};
+
+template <class Scalar>
+using Conv1d = ConvNd<Scalar, 1>;
+template <class Scalar>
+using Conv2d = ConvNd<Scalar, 2>;
+template <class Scalar>
+using Conv3d = ConvNd<Scalar, 3>;
+
+}  // namespace ccl::nn
