@@ -1,0 +1,251 @@
+#pragma once
+// BatchNorm<Scalar, SpatialRank>: PyTorch's BatchNorm1d / 2d / 3d over the channel axis of
+// [N, C, spatial...] (SpatialRank 0 is BatchNorm1d on an [N, C] batch of features).
+//
+//   training  y = γ (x − μ_B) / √(σ²_B + ε) + β   with the batch mean μ_B and the *biased* batch
+//             variance σ²_B over the N·prod(spatial) values of each channel; the running
+//             statistics move by r ← (1 − momentum) r + momentum · s, with the *unbiased*
+//             variance for the running variance (PyTorch's semantics, ε = 1e-5, momentum = 0.1).
+//   eval      y = γ (x − μ_run) / √(σ²_run + ε) + β.
+//
+// method.md §3.1: the R(2+1)D student has a BatchNorm after every convolution with PyTorch's
+// defaults; §3.3: the image teacher runs in eval mode. Parameters "weight" (γ, init 1) and "bias"
+// (β, init 0) are [1, C]; the running statistics are buffers (for_each_buffer), which checkpoints
+// save and optimisers never see. PyTorch's num_batches_tracked is not kept: it only matters for
+// momentum = None (a cumulative average), which is not offered.
+
+#include <ccl/core/error.hpp>
+#include <ccl/core/parameter.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/nn/checks.hpp>
+#include <ccl/nn/linear.hpp>  // ParameterGradients
+#include <ccl/nn/tensor.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace ccl::nn {
+
+class BatchNormOptions {
+ public:
+  explicit BatchNormOptions(Index channels) : channels_(channels) {}
+
+  BatchNormOptions& eps(double value) {
+    eps_ = value;
+    return *this;
+  }
+  BatchNormOptions& momentum(double value) {
+    momentum_ = value;
+    return *this;
+  }
+  /// Whether γ and β are learned (PyTorch's affine); without them γ = 1, β = 0.
+  BatchNormOptions& affine(bool value) {
+    affine_ = value;
+    return *this;
+  }
+
+  Index channels() const { return channels_; }
+  double eps() const { return eps_; }
+  double momentum() const { return momentum_; }
+  bool affine() const { return affine_; }
+
+ private:
+  Index channels_;
+  double eps_ = 1e-5;
+  double momentum_ = 0.1;
+  bool affine_ = true;
+};
+
+template <class Scalar, int SpatialRank>
+class BatchNorm {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(SpatialRank >= 0 && SpatialRank <= 3,
+                "ccl::nn::BatchNorm: SpatialRank is 0 ([N, C]), 1 ([N, C, L]), 2 ([N, C, H, W]) "
+                "or 3 ([N, C, T, H, W])");
+
+ public:
+  using scalar_type = Scalar;
+  using Input = Tensor<Scalar, SpatialRank + 2>;
+  using Output = Input;
+  static constexpr int input_rank = SpatialRank + 2;
+  static constexpr int output_rank = SpatialRank + 2;
+  static constexpr const char* name = SpatialRank <= 1   ? "BatchNorm1d"
+                                      : SpatialRank == 2 ? "BatchNorm2d"
+                                                         : "BatchNorm3d";
+
+  explicit BatchNorm(const BatchNormOptions& options) : options_(options) {
+    const Index c = options.channels();
+    require(c > 0, name, ": the channel count must be positive, got ", c);
+    require(std::isfinite(options.eps()) && options.eps() > 0, name,
+            ": eps must be positive, got ", options.eps());
+    require(options.momentum() >= 0 && options.momentum() <= 1, name,
+            ": momentum must be in [0, 1], got ", options.momentum());
+    if (options.affine()) {
+      weight_ = Parameter<Scalar>("weight", 1, c);
+      weight_.value.setOnes();
+      bias_ = Parameter<Scalar>("bias", 1, c);
+    }
+    running_mean_ = RowMatrix<Scalar>::Zero(1, c);
+    running_var_ = RowMatrix<Scalar>::Ones(1, c);
+  }
+  explicit BatchNorm(Index channels) : BatchNorm(BatchNormOptions(channels)) {}
+
+  const BatchNormOptions& options() const { return options_; }
+  Index channels() const { return options_.channels(); }
+
+  /// Training mode (the default, as in PyTorch) normalises by batch statistics and updates the
+  /// running ones; eval mode normalises by the running statistics.
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool is_training() const { return training_; }
+
+  Parameter<Scalar>& weight() { return weight_; }
+  const Parameter<Scalar>& weight() const { return weight_; }
+  Parameter<Scalar>& bias() { return bias_; }
+  const Parameter<Scalar>& bias() const { return bias_; }
+  RowMatrix<Scalar>& running_mean() { return running_mean_; }
+  const RowMatrix<Scalar>& running_mean() const { return running_mean_; }
+  RowMatrix<Scalar>& running_var() { return running_var_; }
+  const RowMatrix<Scalar>& running_var() const { return running_var_; }
+
+  const Output& forward(const Input& x) {
+    checks::non_empty(name, "input", x);
+    checks::channels(name, "input", x, channels());
+    const Index batch = x.batch(), c_count = channels(), positions = x.spatial_size();
+    const Index count = batch * positions;
+    if (training_) {
+      require(count > 1, name, ": expected more than 1 value per channel when training, got input "
+                               "of shape ", x.shape_string());
+    }
+    normalized_.resize(x.shape());
+    output_.resize(x.shape());
+    inv_std_.resize(c_count);
+    for (Index c = 0; c < c_count; ++c) {
+      double mean = 0, var = 0;
+      if (training_) {
+        // Two passes (mean, then squared deviations): no cancellation when |μ| >> σ.
+        for (Index n = 0; n < batch; ++n) mean += double(plane(x.data(), n, c, positions).sum());
+        mean /= double(count);
+        for (Index n = 0; n < batch; ++n)
+          var += double((plane(x.data(), n, c, positions).array() - Scalar(mean)).square().sum());
+        var /= double(count);
+        require(std::isfinite(mean) && std::isfinite(var), name, ": channel ", c,
+                " of the input (shape ", x.shape_string(),
+                ") has non-finite statistics: NaN or Inf in the input");
+        const double m = options_.momentum();
+        running_mean_(0, c) = Scalar((1 - m) * double(running_mean_(0, c)) + m * mean);
+        running_var_(0, c) = Scalar((1 - m) * double(running_var_(0, c)) +
+                                    m * var * double(count) / double(count - 1));
+      } else {
+        mean = double(running_mean_(0, c));
+        var = double(running_var_(0, c));
+      }
+      const Scalar inv_std = Scalar(1.0 / std::sqrt(var + options_.eps()));
+      inv_std_[c] = inv_std;
+      const Scalar gamma = options_.affine() ? weight_.value(0, c) : Scalar(1);
+      const Scalar beta = options_.affine() ? bias_.value(0, c) : Scalar(0);
+      for (Index n = 0; n < batch; ++n) {
+        auto xhat = plane(normalized_.data(), n, c, positions);
+        xhat = (plane(x.data(), n, c, positions).array() - Scalar(mean)) * inv_std;
+        plane(output_.data(), n, c, positions) = xhat.array() * gamma + beta;
+      }
+    }
+    forward_was_training_ = training_;
+    return output_;
+  }
+
+  const Output& output() const { return output_; }
+
+  /// Back-propagates grad_y. In training mode the batch statistics depend on x, so
+  ///   dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy ⊙ x̂))   (means over the channel's N·prod(spatial)),
+  /// in eval mode dx = γ/σ_run · dy. grad γ += Σ dy ⊙ x̂, grad β += Σ dy.
+  void backward(const Output& grad_y, Input* grad_x = nullptr,
+                ParameterGradients mode = ParameterGradients::accumulate) {
+    require(!normalized_.empty(), name, "::backward: called before forward");
+    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", normalized_.shape());
+    if (grad_x != nullptr)
+      checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", normalized_.shape());
+    const Index batch = grad_y.batch(), positions = grad_y.spatial_size();
+    const double count = double(batch * positions);
+    for (Index c = 0; c < channels(); ++c) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (Index n = 0; n < batch; ++n) {
+        const auto dy = plane(grad_y.data(), n, c, positions);
+        sum_dy += double(dy.sum());
+        sum_dy_xhat += double(dy.dot(plane(normalized_.data(), n, c, positions)));
+      }
+      if (options_.affine() && mode == ParameterGradients::accumulate) {
+        weight_.grad(0, c) += Scalar(sum_dy_xhat);
+        bias_.grad(0, c) += Scalar(sum_dy);
+      }
+      if (grad_x == nullptr) continue;
+      const Scalar gamma = options_.affine() ? weight_.value(0, c) : Scalar(1);
+      const Scalar scale = gamma * inv_std_[c];
+      const Scalar mean_dy = forward_was_training_ ? Scalar(sum_dy / count) : Scalar(0);
+      const Scalar mean_dy_xhat = forward_was_training_ ? Scalar(sum_dy_xhat / count) : Scalar(0);
+      for (Index n = 0; n < batch; ++n) {
+        plane(grad_x->data(), n, c, positions).array() +=
+            scale * (plane(grad_y.data(), n, c, positions).array() - mean_dy -
+                     plane(normalized_.data(), n, c, positions).array() * mean_dy_xhat);
+      }
+    }
+  }
+
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) {
+    if (options_.affine()) {
+      visit(weight_);
+      visit(bias_);
+    }
+  }
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) const {
+    if (options_.affine()) {
+      visit(weight_);
+      visit(bias_);
+    }
+  }
+
+  /// Visits the non-trainable state: visit(name, RowMatrix&) for "running_mean", "running_var".
+  template <class Visitor>
+  void for_each_buffer(Visitor&& visit) {
+    visit(std::string("running_mean"), running_mean_);
+    visit(std::string("running_var"), running_var_);
+  }
+
+  void zero_grad() {
+    weight_.zero_grad();
+    bias_.zero_grad();
+  }
+
+ private:
+  // The `positions` contiguous values of channel c of sample n.
+  Eigen::Map<Vector<Scalar>> plane(Scalar* data, Index n, Index c, Index positions) const {
+    return Eigen::Map<Vector<Scalar>>(data + (n * channels() + c) * positions, positions);
+  }
+  Eigen::Map<const Vector<Scalar>> plane(const Scalar* data, Index n, Index c,
+                                         Index positions) const {
+    return Eigen::Map<const Vector<Scalar>>(data + (n * channels() + c) * positions, positions);
+  }
+
+  BatchNormOptions options_;
+  Parameter<Scalar> weight_{"weight", 0, 0};
+  Parameter<Scalar> bias_{"bias", 0, 0};
+  RowMatrix<Scalar> running_mean_;
+  RowMatrix<Scalar> running_var_;
+  Input normalized_;          // x̂ of the last forward, for backward
+  Output output_;             // workspace returned by forward
+  Vector<Scalar> inv_std_;    // 1/√(σ² + ε) per channel of the last forward
+  bool training_ = true;
+  bool forward_was_training_ = true;
+};
+
+/// PyTorch's names. BatchNorm<Scalar, 0> is BatchNorm1d on an [N, C] batch of features.
+template <class Scalar>
+using BatchNorm1d = BatchNorm<Scalar, 1>;
+template <class Scalar>
+using BatchNorm2d = BatchNorm<Scalar, 2>;
+template <class Scalar>
+using BatchNorm3d = BatchNorm<Scalar, 3>;
+
+}  // namespace ccl::nn
