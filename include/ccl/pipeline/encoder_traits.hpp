@@ -1,0 +1,66 @@
+#pragma once
+// What the pipeline needs from an encoder (a student's or a frozen teacher's network):
+//
+//   forward(const Input& x)      -> anything an EmbeddingView<const Scalar> converts from
+//                                   ([B, D] embeddings: a RowMatrix, a Map, a view)
+//   backward(EmbeddingView<const Scalar> grad_embedding)
+//                                   ADDS the parameters' gradients (students only)
+//   for_each_parameter(visit)       visit(Parameter<Scalar>&)
+//   set_training(bool)              optional: batch norm / dropout switch train vs inference
+//
+// nn::Linear is the smallest encoder; the modality encoders of ccl/nn model the same interface.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/parameter.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace ccl::pipeline {
+
+namespace detail {
+
+template <class E, class = void>
+struct has_set_training : std::false_type {};
+template <class E>
+struct has_set_training<E, std::void_t<decltype(std::declval<E&>().set_training(true))>>
+    : std::true_type {};
+
+template <class E, class Input, class Scalar, class = void>
+struct has_embedding_forward : std::false_type {};
+template <class E, class Input, class Scalar>
+struct has_embedding_forward<E, Input, Scalar,
+                             std::void_t<decltype(std::declval<E&>().forward(
+                                 std::declval<const Input&>()))>>
+    : std::is_convertible<decltype(std::declval<E&>().forward(std::declval<const Input&>())),
+                          EmbeddingView<const Scalar>> {};
+
+template <class E, class Scalar, class = void>
+struct has_embedding_backward : std::false_type {};
+template <class E, class Scalar>
+struct has_embedding_backward<E, Scalar,
+                              std::void_t<decltype(std::declval<E&>().backward(
+                                  std::declval<EmbeddingView<const Scalar>>()))>>
+    : std::true_type {};
+
+template <class Scalar>
+struct ParameterVisitorProbe {
+  void operator()(Parameter<Scalar>&) const {}
+};
+
+template <class E, class Scalar, class = void>
+struct has_parameters : std::false_type {};
+template <class E, class Scalar>
+struct has_parameters<E, Scalar,
+                      std::void_t<decltype(std::declval<E&>().for_each_parameter(
+                          ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
+
+}  // namespace detail
+
+/// Switches an encoder between training and inference behaviour when it has any.
+template <class Encoder>
+void set_training(Encoder& encoder, bool training) {
+  if constexpr (detail::has_set_training<Encoder>::value) encoder.set_training(training);
+}
+
+}  // namespace ccl::pipeline

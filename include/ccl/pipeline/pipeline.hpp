@@ -1,0 +1,210 @@
+#pragma once
+// Pipeline<Student, Branches...>: the compile-time assembly of a CCL training step (design.md).
+//
+//   auto pipeline = make_pipeline(student, branch<Audio>(...), branch<Image>(...));
+//   auto step = pipeline.step(clips, labels, audio_embeddings, image_frames);
+//
+// One step runs the student forward, adds its cross-entropy, folds over the branches with
+// boost::hana::for_each — each branch embeds its teacher input, drops rows with a missing teacher,
+// and lets its objective add the student-side gradients and the composition head's gradients —
+// and finally back-propagates into the student. Gradients never reach a teacher. Parameters are
+// enumerated in two groups, the student's and the heads', because the official recipe gives them
+// different learning-rate schedules (method.md §5).
+
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/label_view.hpp>
+#include <ccl/core/row_mask.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/loss/cross_entropy.hpp>
+#include <ccl/pipeline/branch.hpp>
+#include <ccl/pipeline/student.hpp>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/range.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace ccl::pipeline {
+
+template <class Scalar>
+struct BranchReport {
+  std::string name;
+  Index rows = 0;               ///< rows with a teacher embedding (all, unless masked)
+  Scalar student_total = 0;     ///< the branch's share of the student's objective
+  Scalar head_total = 0;        ///< the branch's composition-head objective
+};
+
+template <class Scalar>
+struct StepResult {
+  Scalar student_ce = 0;        ///< CE(z_v, y)
+  Scalar student_objective = 0; ///< CE + Σ branches' student totals: what the student minimises
+  std::vector<BranchReport<Scalar>> branches;
+  EmbeddingView<const Scalar> logits;  ///< z_v of this step (valid until the next forward)
+};
+
+template <class Student, class... Branches>
+class Pipeline {
+ public:
+  using Scalar = typename Student::scalar_type;
+  static constexpr std::size_t branch_count = sizeof...(Branches);
+
+  Pipeline(Student student, Branches... branches)
+      : student_(std::move(student)), branches_(std::move(branches)...) {}
+
+  /// One training step: forward, every loss term, and backward. Gradients are ADDED into the
+  /// student's and the heads' parameters (call zero_grad() before, step the optimiser after).
+  /// `teacher_inputs` are one per branch, in branch order.
+  template <class Input, class... TeacherInputs>
+  StepResult<Scalar> step(const Input& input, LabelView labels,
+                          const TeacherInputs&... teacher_inputs) {
+    static_assert(sizeof...(TeacherInputs) == branch_count,
+                  "ccl::pipeline::Pipeline::step: pass exactly one teacher input per branch, in "
+                  "the order the branches were given to make_pipeline");
+    student_.set_training(true);
+    const StudentOutput<Scalar> out = student_.forward(input);
+    checks::labels_match("Pipeline::step", out.embedding.rows(), labels);
+    grad_x_v_.setZero(out.embedding.rows(), out.embedding.cols());
+    grad_z_v_.setZero(out.logits.rows(), out.logits.cols());
+
+    StepResult<Scalar> result;
+    result.student_ce = ce_.accumulate(out.logits, labels, Scalar(1), mutable_view(grad_z_v_));
+    result.student_objective = result.student_ce;
+
+    auto inputs = std::forward_as_tuple(teacher_inputs...);
+    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>,
+                                                  boost::hana::size_c<branch_count>),
+                          [&](auto index) {
+                            auto& branch = branches_[index];
+                            const auto& teacher_input = std::get<decltype(index)::value>(inputs);
+                            BranchReport<Scalar> report =
+                                run_branch(branch, out, labels, teacher_input);
+                            result.student_objective += report.student_total;
+                            result.branches.push_back(std::move(report));
+                          });
+
+    student_.backward(view(grad_x_v_), view(grad_z_v_));
+    result.logits = out.logits;
+    return result;
+  }
+
+  /// Student logits in inference mode (no gradient, no branch).
+  template <class Input>
+  EmbeddingView<const Scalar> predict(const Input& input) {
+    student_.set_training(false);
+    return student_.forward(input).logits;
+  }
+
+  /// Student embeddings x_v in inference mode (retrieval, method.md §6.2).
+  template <class Input>
+  EmbeddingView<const Scalar> embed(const Input& input) {
+    student_.set_training(false);
+    return student_.forward(input).embedding;
+  }
+
+  template <class Visitor>
+  void for_each_student_parameter(Visitor&& visit) {
+    student_.for_each_parameter(visit);
+  }
+
+  /// Every trainable parameter outside the student: the composition heads (and any auxiliary
+  /// module of an objective, e.g. a baseline's regressor).
+  template <class Visitor>
+  void for_each_head_parameter(Visitor&& visit) {
+    boost::hana::for_each(branches_, [&](auto& branch) {
+      branch.composition.for_each_parameter(visit);
+      if constexpr (has_objective_parameters<decltype(branch.objective)>::value) {
+        branch.objective.for_each_parameter(visit);
+      }
+    });
+  }
+
+  /// The teachers' parameters, which no step ever changes.
+  template <class Visitor>
+  void for_each_frozen_parameter(Visitor&& visit) {
+    boost::hana::for_each(branches_,
+                          [&](auto& branch) { branch.teacher.for_each_frozen_parameter(visit); });
+  }
+
+  void zero_grad() {
+    for_each_student_parameter([](auto& p) { p.zero_grad(); });
+    for_each_head_parameter([](auto& p) { p.zero_grad(); });
+  }
+
+  Student& student() { return student_; }
+  template <std::size_t I>
+  auto& branch() {
+    return branches_[boost::hana::size_c<I>];
+  }
+
+ private:
+  template <class O, class = void>
+  struct has_objective_parameters : std::false_type {};
+  template <class O>
+  struct has_objective_parameters<
+      O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
+             detail::ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
+
+  template <class Branch, class TeacherInput>
+  BranchReport<Scalar> run_branch(Branch& branch, const StudentOutput<Scalar>& out,
+                                  LabelView labels, const TeacherInput& teacher_input) {
+    BranchReport<Scalar> report;
+    report.name = branch.name();
+    const EmbeddingView<const Scalar> x_t = branch.teacher.embed(teacher_input);
+    checks::same_rows("Pipeline::step", "student embeddings", out.embedding,
+                      (branch.name() + " teacher embeddings").c_str(), x_t);
+    const Index batch = x_t.rows();
+    std::vector<Index> rows;
+    if (branch.options.mask_missing) rows = available_rows(x_t);
+    const bool masked = branch.options.mask_missing && Index(rows.size()) < batch;
+    if (!masked) {
+      report.rows = batch;
+      auto terms = branch.objective.accumulate(branch.composition, out.embedding, out.logits, x_t,
+                                               labels, mutable_view(grad_x_v_),
+                                               mutable_view(grad_z_v_));
+      report.student_total = terms.student_total;
+      report.head_total = terms.head_total;
+      return report;
+    }
+    report.rows = Index(rows.size());
+    if (rows.empty()) return report;  // no teacher in this batch: the branch has no term
+    // A compact batch of the rows that have a teacher (ccl/core/row_mask.hpp explains why the
+    // rows are removed rather than zero-weighted).
+    x_v_rows_ = gather_rows(out.embedding, rows);
+    z_v_rows_ = gather_rows(out.logits, rows);
+    x_t_rows_ = gather_rows(x_t, rows);
+    labels_rows_ = gather_labels(labels, rows);
+    grad_x_v_rows_.setZero(x_v_rows_.rows(), x_v_rows_.cols());
+    grad_z_v_rows_.setZero(z_v_rows_.rows(), z_v_rows_.cols());
+    auto terms = branch.objective.accumulate(branch.composition, view(x_v_rows_),
+                                             view(z_v_rows_), view(x_t_rows_), labels_rows_,
+                                             mutable_view(grad_x_v_rows_),
+                                             mutable_view(grad_z_v_rows_));
+    scatter_add_rows(view(grad_x_v_rows_), rows, mutable_view(grad_x_v_));
+    scatter_add_rows(view(grad_z_v_rows_), rows, mutable_view(grad_z_v_));
+    report.student_total = terms.student_total;
+    report.head_total = terms.head_total;
+    return report;
+  }
+
+  Student student_;
+  boost::hana::tuple<Branches...> branches_;
+  loss::CrossEntropy<Scalar> ce_;
+  RowMatrix<Scalar> grad_x_v_, grad_z_v_;
+  RowMatrix<Scalar> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_, grad_z_v_rows_;
+  std::vector<std::int64_t> labels_rows_;
+};
+
+template <class Student, class... Branches>
+Pipeline<Student, Branches...> make_pipeline(Student student, Branches... branches) {
+  return Pipeline<Student, Branches...>(std::move(student), std::move(branches)...);
+}
+
+}  // namespace ccl::pipeline
