@@ -1,0 +1,132 @@
+#pragma once
+// Pieces shared by the composition policies: argument checks that name the policy and the
+// declared dimensions, the (optionally normalised) concatenation [x̂_t ; x̂_v] with its backward
+// pass, and the classifier head's contribution to dL/dx_tv.
+
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/loss/detail/normalize_rows.hpp>
+#include <ccl/nn/linear.hpp>
+
+namespace ccl::compose::detail {
+
+/// Forward inputs: non-empty, same batch, the widths the policy was built for, finite.
+template <class Scalar>
+void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
+                  const EmbeddingView<const Scalar>& student, Index teacher_dim,
+                  Index student_dim, bool check_finite) {
+  checks::non_empty(op, "teacher", teacher);
+  checks::non_empty(op, "student", student);
+  checks::same_rows(op, "teacher", teacher, "student", student);
+  require(teacher.cols() == teacher_dim, op, ": teacher has shape ", teacher.shape(),
+          " but the composition was built for teacher_dim = ", teacher_dim);
+  require(student.cols() == student_dim, op, ": student has shape ", student.shape(),
+          " but the composition was built for student_dim = ", student_dim);
+  if (check_finite) {
+    checks::finite(op, "teacher", teacher);
+    checks::finite(op, "student", student);
+  }
+}
+
+/// An optional view (input or output gradient) is empty or exactly [rows, cols].
+template <class T>
+void check_optional(const char* op, const char* name, const EmbeddingView<T>& v, Index rows,
+                    Index cols) {
+  if (v.data() == nullptr) return;
+  require(v.rows() == rows && v.cols() == cols, op, ": ", name, " has shape ", v.shape(),
+          ", expected [", rows, ", ", cols, "] (or an empty view)");
+}
+
+/// Backward arguments against the last forward's batch and the policy's dimensions.
+template <class Scalar>
+void check_backward(const char* op, Index batch, const EmbeddingView<const Scalar>& grad_composed,
+                    Index composed_dim, const EmbeddingView<const Scalar>& grad_logits,
+                    Index classes, const EmbeddingView<Scalar>& grad_student, Index student_dim,
+                    const EmbeddingView<Scalar>& grad_teacher, Index teacher_dim) {
+  require(batch > 0, op, ": backward called before forward");
+  check_optional(op, "grad_composed", grad_composed, batch, composed_dim);
+  check_optional(op, "grad_logits", grad_logits, batch, classes);
+  check_optional(op, "grad_student", grad_student, batch, student_dim);
+  check_optional(op, "grad_teacher", grad_teacher, batch, teacher_dim);
+}
+
+template <class T>
+bool given(const EmbeddingView<T>& v) {
+  return v.data() != nullptr;
+}
+
+/// [x̂_t ; x̂_v] with x̂ = x / max(‖x‖, 1e-12) (PyTorch's F.normalize, method.md §3.4), or the raw
+/// [x_t ; x_v] when normalisation is off. Normalising makes the residual see directions only, so
+/// a teacher whose features are an order of magnitude larger than the student's (PANNs
+/// embeddings vs. a freshly initialised R(2+1)D) does not drown the student's half.
+template <class Scalar>
+class ConcatInput {
+ public:
+  void forward(const EmbeddingView<const Scalar>& teacher,
+               const EmbeddingView<const Scalar>& student, bool normalize) {
+    normalize_ = normalize;
+    teacher_dim_ = teacher.cols();
+    concat_.resize(teacher.rows(), teacher.cols() + student.cols());
+    if (normalize) {
+      loss::detail::normalize_rows(teacher, unit_t_, norm_t_);
+      loss::detail::normalize_rows(student, unit_v_, norm_v_);
+      concat_.leftCols(teacher.cols()) = unit_t_;
+      concat_.rightCols(student.cols()) = unit_v_;
+    } else {
+      concat_.leftCols(teacher.cols()) = teacher.matrix();
+      concat_.rightCols(student.cols()) = student.matrix();
+    }
+  }
+
+  const RowMatrix<Scalar>& value() const { return concat_; }
+
+  /// Adds the gradient w.r.t. the concatenation into grad_teacher and grad_student (each skipped
+  /// when empty), through the normalisation's Jacobian (I − x̂x̂ᵀ)/‖x‖.
+  void backward(const RowMatrix<Scalar>& grad_concat, const EmbeddingView<Scalar>& grad_teacher,
+                const EmbeddingView<Scalar>& grad_student) {
+    const Index student_dim = concat_.cols() - teacher_dim_;
+    if (given(grad_teacher)) {
+      if (normalize_) {
+        grad_unit_ = grad_concat.leftCols(teacher_dim_);
+        loss::detail::normalize_rows_backward(unit_t_, norm_t_, grad_unit_, Scalar(1),
+                                              grad_teacher);
+      } else {
+        grad_teacher.matrix() += grad_concat.leftCols(teacher_dim_);
+      }
+    }
+    if (given(grad_student)) {
+      if (normalize_) {
+        grad_unit_ = grad_concat.rightCols(student_dim);
+        loss::detail::normalize_rows_backward(unit_v_, norm_v_, grad_unit_, Scalar(1),
+                                              grad_student);
+      } else {
+        grad_student.matrix() += grad_concat.rightCols(student_dim);
+      }
+    }
+  }
+
+ private:
+  bool normalize_ = true;
+  Index teacher_dim_ = 0;
+  RowMatrix<Scalar> unit_t_, unit_v_, concat_, grad_unit_;
+  Vector<Scalar> norm_t_, norm_v_;
+};
+
+/// dL/dx_tv = grad_composed + W_2ᵀ-propagated grad_logits, written into `out` (resized to
+/// [batch, dim]); the classifier's own parameter gradients are accumulated unless skipped.
+template <class Scalar>
+void composed_gradient(nn::Linear<Scalar>& classifier,
+                       const EmbeddingView<const Scalar>& grad_composed,
+                       const EmbeddingView<const Scalar>& grad_logits, nn::ParameterGradients mode,
+                       Index batch, Index dim, RowMatrix<Scalar>& out) {
+  if (given(grad_composed)) {
+    out = grad_composed.matrix();
+  } else {
+    out.setZero(batch, dim);
+  }
+  if (given(grad_logits)) classifier.backward(grad_logits, mutable_view(out), mode);
+}
+
+}  // namespace ccl::compose::detail
