@@ -1,0 +1,56 @@
+#pragma once
+// ReLU<Scalar, Rank>: y = max(x, 0) on a Tensor of any layout (Rank is the tensor's rank, 2 to 5,
+// so it follows a Conv3d as ReLU<float, 5> and a Linear as ReLU<float, 2>). As in PyTorch the
+// derivative at 0 is taken as 0. The calling convention is Linear's (linear.hpp).
+
+#include <ccl/core/error.hpp>
+#include <ccl/core/parameter.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/nn/checks.hpp>
+#include <ccl/nn/linear.hpp>  // ParameterGradients
+#include <ccl/nn/tensor.hpp>
+
+namespace ccl::nn {
+
+template <class Scalar, int Rank>
+class ReLU {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+
+ public:
+  using scalar_type = Scalar;
+  using Input = Tensor<Scalar, Rank>;
+  using Output = Tensor<Scalar, Rank>;
+  static constexpr int input_rank = Rank;
+  static constexpr int output_rank = Rank;
+  static constexpr const char* name = "ReLU";
+
+  const Output& forward(const Input& x) {
+    output_.resize(x.shape());
+    output_.flat() = x.flat().cwiseMax(Scalar(0));
+    return output_;
+  }
+
+  const Output& output() const { return output_; }
+
+  /// grad_x += grad_y where the output is positive (x > 0), 0 elsewhere.
+  void backward(const Output& grad_y, Input* grad_x = nullptr,
+                ParameterGradients = ParameterGradients::accumulate) {
+    require(!output_.empty(), name, "::backward: called before forward");
+    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    if (grad_x == nullptr) return;
+    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+    grad_x->flat().array() +=
+        (output_.flat().array() > Scalar(0)).select(grad_y.flat().array(), Scalar(0));
+  }
+
+  template <class Visitor>
+  void for_each_parameter(Visitor&&) {}
+  template <class Visitor>
+  void for_each_parameter(Visitor&&) const {}
+  void zero_grad() {}
+
+ private:
+  Output output_;  // workspace returned by forward; its sign is the mask for backward
+};
+
+}  // namespace ccl::nn
