@@ -1,0 +1,61 @@
+#pragma once
+// FitNet hint loss (Romero et al., ICLR 2015; method.md §8.2), RepDistiller's `HintLoss`:
+//
+//   L = (1/(B·D)) Σ_i Σ_d (r(f_s)_id - f_t,id)²       (PyTorch MSELoss, mean over all elements)
+//
+// The loss acts on the *regressed* student features r(f_s), which must have the teacher's shape;
+// the trainable regressor r is a separate module applied by the caller (for 512-d embeddings,
+// Linear(512 → 512) → BatchNorm1d → ReLU is the inferred analogue of RepDistiller's ConvReg, see
+// docs/baselines.md), so its parameters get their gradient from the regressor's own backward.
+// RepDistiller trains the hint jointly with β = 100 (default_beta); apply β as the accumulate
+// weight. The reference detaches the teacher; pass an empty grad_teacher to match.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/label_view.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/loss/baselines/detail/pair_checks.hpp>
+#include <ccl/loss/pair_loss.hpp>
+
+namespace ccl::loss::baselines {
+
+struct FitNetOptions {
+  bool check_finite = true;
+};
+
+template <class Scalar>
+class FitNet : public PairLossInterface<FitNet<Scalar>, Scalar> {
+  static_assert(is_supported_scalar_v<Scalar>,
+                "ccl::loss::baselines::FitNet: the scalar type must be float or double");
+
+ public:
+  using Options = FitNetOptions;
+  static constexpr double default_beta = 100.0;
+
+  FitNet() = default;
+  explicit FitNet(Options options) : options_(options) {}
+  const Options& options() const { return options_; }
+  Options& options() { return options_; }
+
+  /// Returns L(r(f_s), f_t) and adds weight · dL/d· into the non-empty views. Labels are ignored.
+  Scalar accumulate(EmbeddingView<const Scalar> regressed, EmbeddingView<const Scalar> teacher,
+                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_regressed,
+                    EmbeddingView<Scalar> grad_teacher) {
+    constexpr const char* op = "fitnet";
+    detail::check_pair(op, regressed, teacher, grad_regressed, grad_teacher,
+                       detail::Widths::must_match, options_.check_finite);
+    const Scalar count = Scalar(regressed.rows() * regressed.cols());
+    double total = 0;
+    const auto s = regressed.matrix();
+    const auto t = teacher.matrix();
+    for (Index i = 0; i < s.rows(); ++i) total += double((s.row(i) - t.row(i)).squaredNorm());
+    const Scalar scale = Scalar(2) * weight / count;
+    if (grad_regressed.data() != nullptr) grad_regressed.matrix() += scale * (s - t);
+    if (grad_teacher.data() != nullptr) grad_teacher.matrix() -= scale * (s - t);
+    return Scalar(total / double(count));
+  }
+
+ private:
+  Options options_;
+};
+
+}  // namespace ccl::loss::baselines

@@ -1,0 +1,84 @@
+#pragma once
+// PKT, Probabilistic Knowledge Transfer (Passalis & Tefas, ECCV 2018; method.md §8.3), in the
+// form of passalis/pkth and RepDistiller:
+//
+//   u_i = f_i / (‖f_i‖ + 1e-7),  K_ij = (u_i·u_j + 1)/2,  P_ij = K_ij / Σ_k K_ik   (each side)
+//   L = (1/B²) Σ_ij P^t_ij log((P^t_ij + 1e-7) / (P^s_ij + 1e-7)).
+//
+// Only each modality's own similarity structure is matched, so student and teacher may have
+// different widths and no trainable part is needed: PKT works across modalities unchanged. The
+// mean over B² entries makes the raw value tiny, hence RepDistiller's β = 30000 (default_beta);
+// apply β through the accumulate weight. The reference detaches the teacher; pass an empty
+// grad_teacher to match (the teacher-side backward is then skipped). B = 1 gives P = [[1]] on
+// both sides and L = 0.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/label_view.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/loss/baselines/detail/pair_checks.hpp>
+#include <ccl/loss/baselines/detail/probability_kernels.hpp>
+#include <ccl/loss/pair_loss.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+
+namespace ccl::loss::baselines {
+
+struct PktOptions {
+  /// The 1e-7 added to the norms and inside the log ratio by the reference code.
+  double eps = 1e-7;
+  bool check_finite = true;
+};
+
+template <class Scalar>
+class Pkt : public PairLossInterface<Pkt<Scalar>, Scalar> {
+  static_assert(is_supported_scalar_v<Scalar>,
+                "ccl::loss::baselines::Pkt: the scalar type must be float or double");
+
+ public:
+  using Options = PktOptions;
+  /// RepDistiller's weight of the PKT term next to the cross-entropy.
+  static constexpr double default_beta = 30000.0;
+
+  Pkt() = default;
+  explicit Pkt(Options options) : options_(options) {}
+  const Options& options() const { return options_; }
+  Options& options() { return options_; }
+
+  /// Returns L(f_s, f_t) and adds weight · dL/df into the non-empty views. Labels are ignored.
+  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
+                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
+                    EmbeddingView<Scalar> grad_teacher) {
+    constexpr const char* op = "pkt";
+    detail::check_pair(op, student, teacher, grad_student, grad_teacher,
+                       detail::Widths::may_differ, options_.check_finite);
+    require(std::isfinite(options_.eps) && options_.eps > 0, op,
+            ": eps must be positive and finite, got ", options_.eps);
+    const Scalar eps = Scalar(options_.eps);
+    const Index b = student.rows();
+    const Scalar inv_b2 = Scalar(1) / Scalar(b * b);
+    s_.forward(student, detail::Kernel::cosine, eps);
+    t_.forward(teacher, detail::Kernel::cosine, eps);
+    const auto ps = s_.p().array();
+    const auto pt = t_.p().array();
+    log_ratio_ = ((pt + eps) / (ps + eps)).log().matrix();
+    const double value = double((pt * log_ratio_.array()).sum()) * double(inv_b2);
+    if (grad_student.data() != nullptr) {
+      grad_p_ = (-inv_b2 * pt / (ps + eps)).matrix();
+      s_.backward(student, grad_p_, weight, grad_student);
+    }
+    if (grad_teacher.data() != nullptr) {
+      grad_p_ = (inv_b2 * (log_ratio_.array() + pt / (pt + eps))).matrix();
+      t_.backward(teacher, grad_p_, weight, grad_teacher);
+    }
+    return Scalar(value);
+  }
+
+ private:
+  Options options_;
+  detail::ConditionalProbabilities<Scalar> s_, t_;
+  RowMatrix<Scalar> log_ratio_, grad_p_;
+};
+
+}  // namespace ccl::loss::baselines
