@@ -1,0 +1,224 @@
+#pragma once
+// The memory-bank contrastive engine shared by CRD (method.md §8.6) and CMC (§8.8), after
+// RepDistiller's `ContrastMemory` + `ContrastLoss` and HobbitLong/CMC's `NCEAverage`:
+//
+//   state   M_s, M_t ∈ R^{N×d}: one row per training sample, initialised U[-σ, σ], σ = 1/sqrt(d/3)
+//           (student bank drawn first); Z_s, Z_t: normalisation constants, unset until the first
+//           batch, then frozen at mean(exp-scores) · N.
+//   scores  s_i = e_s,i/‖e_s,i‖, t_i = e_t,i/‖e_t,i‖; for contrast indices idx_i0..idx_iK
+//           (idx_i0 = the sample's own index, the rest negatives):
+//           x_ik = M_t[idx_ik]·s_i / T (student anchor), y_ik = M_s[idx_ik]·t_i / T (teacher anchor).
+//   NCE     P = exp(x)/Z, m = K, P_n = 1/N, c = m P_n + 1e-7:
+//           L = -(1/B) Σ_i [log(P_i0/(P_i0 + c)) + Σ_{k≥1} log(m P_n/(P_ik + c))], per side.
+//   softmax L = -(1/B) Σ_i log softmax_k(x_ik)[0]  (CMC's --softmax; no exp/Z).
+//   update  after scoring, without gradient: M_s[i] ← normalise(μ M_s[i] + (1-μ) s_i), same for
+//           M_t with t_i; μ = 0.5.
+//
+// Memory rows are constants for the gradient (detached in the reference); gradients reach e_s and
+// e_t through the scores and the L2 normalisation. log P is evaluated as x - log Z and
+// log(P + c) by logaddexp, so neither term overflows or takes log 0. Scores are gathered one row
+// at a time: memory traffic is B·(K+1)·d per side, nothing of that size is materialised.
+
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/label_view.hpp>
+#include <ccl/core/rng.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/loss/detail/normalize_rows.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+
+namespace ccl::loss::baselines {
+
+/// Dataset indices of the samples of a batch (32- or 64-bit integers, like labels).
+using SampleIndices = LabelView;
+
+/// Contrast indices of a batch: row i holds the own index of sample i, then its K negatives.
+using ContrastIndices = Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// How the K+1 scores of an anchor become a loss.
+enum class ContrastObjective {
+  nce,      ///< the NCE form of CRD (Eq. 18 of CRD), with Z fixed at the first batch
+  softmax,  ///< cross-entropy with target 0 over the K+1 logits score/T (CMC --softmax)
+};
+
+struct MemoryContrastOptions {
+  Index negatives = 16384;    ///< K
+  double temperature = 0.07;  ///< T
+  double momentum = 0.5;      ///< μ of the memory update
+  bool check_finite = true;
+};
+
+namespace detail {
+
+template <class Scalar>
+Scalar log_add_exp2(Scalar a, Scalar b) {
+  const Scalar hi = std::max(a, b);
+  return hi + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+template <class Scalar>
+class MemoryContrast {
+ public:
+  MemoryContrast(const char* op, Index dataset_size, Index dim, const MemoryContrastOptions& options,
+                 Rng& rng)
+      : op_(op), options_(options) {
+    require(dataset_size > 0, op, ": the dataset must hold at least one sample, got ",
+            dataset_size);
+    require(dim > 0, op, ": the embedding width must be positive, got ", dim);
+    require(options.negatives > 0, op, ": negatives (K) must be positive, got ", options.negatives);
+    checks::positive(op, "temperature", options.temperature);
+    require(std::isfinite(options.momentum) && options.momentum >= 0 && options.momentum < 1, op,
+            ": momentum must lie in [0, 1), got ", options.momentum);
+    const double sigma = 1.0 / std::sqrt(double(dim) / 3.0);
+    memory_s_.resize(dataset_size, dim);
+    memory_t_.resize(dataset_size, dim);
+    rng.fill_uniform(memory_s_, -sigma, sigma);
+    rng.fill_uniform(memory_t_, -sigma, sigma);
+  }
+
+  const MemoryContrastOptions& options() const { return options_; }
+  Index dataset_size() const { return memory_s_.rows(); }
+  Index dim() const { return memory_s_.cols(); }
+  RowMatrix<Scalar>& memory_student() { return memory_s_; }
+  RowMatrix<Scalar>& memory_teacher() { return memory_t_; }
+  /// Z_s, Z_t (negative until the first NCE batch sets them).
+  double& z_student() { return z_s_; }
+  double& z_teacher() { return z_t_; }
+
+  void check_batch(const EmbeddingView<const Scalar>& e_s, const EmbeddingView<const Scalar>& e_t,
+                   const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) const {
+    checks::non_empty(op_, "student", e_s);
+    checks::same_shape(op_, "student", e_s, "teacher", e_t);
+    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(),
+            ", expected width ", dim(), " (the memory bank's)");
+    checks::gradient_shape(op_, "student", e_s, "grad_student", grad_s);
+    checks::gradient_shape(op_, "teacher", e_t, "grad_teacher", grad_t);
+    if (options_.check_finite) {
+      checks::finite(op_, "student", e_s);
+      checks::finite(op_, "teacher", e_t);
+    }
+  }
+
+  void check_indices(const SampleIndices& indices, Index batch) const {
+    require(indices.size() == batch, op_, ": ", indices.size(), " sample indices for a batch of ",
+            batch);
+    for (Index i = 0; i < batch; ++i) {
+      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i, "] = ",
+              indices[i], " is outside the dataset [0, ", dataset_size(), ")");
+    }
+  }
+
+  /// L_s + L_t for given contrast indices; sets Z on the first NCE call; adds weight · dL/de.
+  Scalar score(const EmbeddingView<const Scalar>& e_s, const EmbeddingView<const Scalar>& e_t,
+               const ContrastIndices& idx, ContrastObjective objective, Scalar weight,
+               const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) {
+    check_batch(e_s, e_t, grad_s, grad_t);
+    require(idx.rows() == e_s.rows() && idx.cols() >= 2, op_, ": contrast indices have shape [",
+            idx.rows(), ", ", idx.cols(), "], expected [", e_s.rows(), ", K + 1] with K >= 1");
+    require((idx.array() >= 0).all() && (idx.array() < dataset_size()).all(), op_,
+            ": a contrast index is outside the dataset [0, ", dataset_size(), ")");
+    loss::detail::normalize_rows(e_s, unit_s_, norm_s_);
+    loss::detail::normalize_rows(e_t, unit_t_, norm_t_);
+    const double value_s = side(unit_s_, memory_t_, idx, objective, z_s_, scores_s_);
+    const double value_t = side(unit_t_, memory_s_, idx, objective, z_t_, scores_t_);
+    backward(unit_s_, norm_s_, memory_t_, idx, scores_s_, weight, grad_s);
+    backward(unit_t_, norm_t_, memory_s_, idx, scores_t_, weight, grad_t);
+    return Scalar(value_s + value_t);
+  }
+
+  /// The momentum update of both banks at the batch's own indices (after score()).
+  void update(const EmbeddingView<const Scalar>& e_s, const EmbeddingView<const Scalar>& e_t,
+              const SampleIndices& indices) {
+    loss::detail::normalize_rows(e_s, unit_s_, norm_s_);
+    loss::detail::normalize_rows(e_t, unit_t_, norm_t_);
+    const Scalar mu = Scalar(options_.momentum);
+    for (Index i = 0; i < e_s.rows(); ++i) {
+      const Index row = Index(indices[i]);
+      update_row(memory_s_, row, unit_s_.row(i), mu);
+      update_row(memory_t_, row, unit_t_.row(i), mu);
+    }
+  }
+
+ private:
+  template <class Row>
+  static void update_row(RowMatrix<Scalar>& memory, Index row, const Row& unit, Scalar mu) {
+    memory.row(row) = mu * memory.row(row) + (Scalar(1) - mu) * unit;
+    memory.row(row) /= memory.row(row).norm();
+  }
+
+  // The loss of one side; on return `out` holds dL/dx_ik for the logits x_ik = m_ik·u_i / T.
+  double side(const RowMatrix<Scalar>& anchors, const RowMatrix<Scalar>& memory,
+              const ContrastIndices& idx, ContrastObjective objective, double& z,
+              RowMatrix<Scalar>& out) {
+    const Index b = anchors.rows();
+    const Index cols = idx.cols();
+    const Scalar inv_t = Scalar(1.0 / options_.temperature);
+    out.resize(b, cols);
+    for (Index i = 0; i < b; ++i)
+      for (Index k = 0; k < cols; ++k) out(i, k) = memory.row(idx(i, k)).dot(anchors.row(i)) * inv_t;
+
+    double total = 0;
+    if (objective == ContrastObjective::softmax) {
+      for (Index i = 0; i < b; ++i) {
+        auto x = out.row(i).array();
+        const Scalar max = x.maxCoeff();
+        const Scalar log_z = max + std::log((x - max).exp().sum());
+        total -= double(x[0] - log_z);
+        x = (x - log_z).exp();  // softmax
+        x[0] -= Scalar(1);
+        x /= Scalar(b);
+      }
+      return total / double(b);
+    }
+
+    if (z < 0) z = double(out.array().exp().mean()) * double(dataset_size());
+    const Index k_neg = cols - 1;
+    const double pn = 1.0 / double(dataset_size());
+    const Scalar log_z = Scalar(std::log(z));
+    const Scalar log_c = Scalar(std::log(double(k_neg) * pn + 1e-7));
+    const Scalar log_mpn = Scalar(std::log(double(k_neg) * pn));
+    for (Index i = 0; i < b; ++i) {
+      for (Index k = 0; k < cols; ++k) {
+        const Scalar log_p = out(i, k) - log_z;
+        const Scalar log_p_plus_c = log_add_exp2(log_p, log_c);
+        if (k == 0) {
+          total -= double(log_p - log_p_plus_c);
+          out(i, k) = -std::exp(log_c - log_p_plus_c) / Scalar(b);   // -c/(P + c)
+        } else {
+          total -= double(log_mpn - log_p_plus_c);
+          out(i, k) = std::exp(log_p - log_p_plus_c) / Scalar(b);    // P/(P + c)
+        }
+      }
+    }
+    return total / double(b);
+  }
+
+  // grad_e += weight · dL/de from dL/dx in `grad_scores` (x = m·u/T, u = e/‖e‖).
+  void backward(const RowMatrix<Scalar>& unit, const Vector<Scalar>& norms,
+                const RowMatrix<Scalar>& memory, const ContrastIndices& idx,
+                const RowMatrix<Scalar>& grad_scores, Scalar weight,
+                const EmbeddingView<Scalar>& grad_e) {
+    if (grad_e.data() == nullptr) return;
+    const Scalar inv_t = Scalar(1.0 / options_.temperature);
+    grad_unit_.setZero(unit.rows(), unit.cols());
+    for (Index i = 0; i < unit.rows(); ++i)
+      for (Index k = 0; k < idx.cols(); ++k)
+        grad_unit_.row(i) += (grad_scores(i, k) * inv_t) * memory.row(idx(i, k));
+    loss::detail::normalize_rows_backward(unit, norms, grad_unit_, weight, grad_e);
+  }
+
+  const char* op_;
+  MemoryContrastOptions options_;
+  RowMatrix<Scalar> memory_s_, memory_t_;
+  double z_s_ = -1, z_t_ = -1;
+  RowMatrix<Scalar> unit_s_, unit_t_, scores_s_, scores_t_, grad_unit_;
+  Vector<Scalar> norm_s_, norm_t_;
+};
+
+}  // namespace detail
+}  // namespace ccl::loss::baselines
