@@ -9,7 +9,7 @@
 # fetchcontent  FetchContent_MakeAvailable(ccl) from the local source (FETCHCONTENT_SOURCE_DIR_CCL)
 # vcpkg         runs packaging/vcpkg/ports/ccl/portfile.cmake with stand-ins for the vcpkg
 #               helpers (the same configure/install it drives) into a staging prefix, then
-#               find_package(ccl) from there
+#               find_package(ccl) from there; -DFEATURES=core,cuda selects the cuda feature
 #
 # The consumer sources are copied out of the ccl tree first, so nothing can leak in by relative
 # path.
@@ -67,7 +67,7 @@ if(ROUTE STREQUAL "installed" OR ROUTE STREQUAL "vcpkg")
     ccl_step("run the vcpkg port (portfile.cmake with vcpkg's helpers stood in)"
              "${CMAKE_COMMAND}" "-DCCL_SOURCE_DIR=${CCL_SOURCE_DIR}" "-DWORK_DIR=${WORK_DIR}/vcpkg"
              "-DGENERATOR=${GENERATOR}" "-DCXX_COMPILER=${CXX_COMPILER}"
-             "-DPACKAGES_DIR=${prefix}" -P "${here}/vcpkg_port.cmake")
+             "-DPACKAGES_DIR=${prefix}" "-DFEATURES=${FEATURES}" -P "${here}/vcpkg_port.cmake")
   endif()
   foreach(required "include/ccl/ccl.hpp" "include/ccl/core/version.hpp")
     if(NOT EXISTS "${prefix}/${required}")
@@ -77,15 +77,26 @@ if(ROUTE STREQUAL "installed" OR ROUTE STREQUAL "vcpkg")
   file(GLOB_RECURSE config RELATIVE "${prefix}" "${prefix}/*cclConfig.cmake")
   file(GLOB_RECURSE installed_headers "${prefix}/include/ccl/*.hpp")
   list(LENGTH installed_headers header_count)
-  message("${tag} prefix holds ${header_count} headers and ${config}")
+  file(GLOB_RECURSE targets "${prefix}/*cclTargets.cmake")
+  file(STRINGS "${targets}" cuda_target REGEX "add_library\\(ccl::cuda ")
+  if(cuda_target)
+    set(exports "ccl::ccl and ccl::cuda")
+  else()
+    set(exports "ccl::ccl")
+  endif()
+  message("${tag} prefix holds ${header_count} headers and ${config}, exporting ${exports}")
+  if(FEATURES MATCHES "cuda" AND NOT cuda_target)
+    message(FATAL_ERROR "${tag} FAILED: the cuda feature did not export ccl::cuda")
+  endif()
   list(APPEND common_args "-DCMAKE_PREFIX_PATH=${prefix}")
 elseif(ROUTE STREQUAL "subdirectory")
   set(consumer_dir "${here}/subdirectory")
   list(APPEND common_args "-DCCL_SOURCE_DIR=${CCL_SOURCE_DIR}")
 elseif(ROUTE STREQUAL "fetchcontent")
   set(consumer_dir "${here}/fetchcontent")
+  # CUDA detection is left to the subdirectory route (AUTO there); this one saves the time.
   list(APPEND common_args "-DFETCHCONTENT_SOURCE_DIR_CCL=${CCL_SOURCE_DIR}"
-              -DFETCHCONTENT_FULLY_DISCONNECTED=ON)
+              -DFETCHCONTENT_FULLY_DISCONNECTED=ON -DCCL_ENABLE_CUDA=OFF)
 else()
   message(FATAL_ERROR "check_route.cmake: unknown ROUTE '${ROUTE}'")
 endif()

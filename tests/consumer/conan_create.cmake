@@ -55,9 +55,20 @@ ccl_step("conan create (recipe only; test_package below)"
 file(STRINGS "${CCL_SOURCE_DIR}/include/ccl/core/version.hpp" version_line
      REGEX "#define CCL_VERSION_STRING")
 string(REGEX MATCH "\"([^\"]+)\"" _ "${version_line}")
+set(reference "ccl/${CMAKE_MATCH_1}")
 # test_package is run from a copy, so that its build tree stays out of the source tree.
 file(COPY "${CCL_SOURCE_DIR}/test_package" DESTINATION "${WORK_DIR}")
-ccl_step("conan test test_package ccl/${CMAKE_MATCH_1}"
-         "${CONAN}" test "${WORK_DIR}/test_package" "ccl/${CMAKE_MATCH_1}" -pr:a "${profile}"
+ccl_step("conan test test_package ${reference}"
+         "${CONAN}" test "${WORK_DIR}/test_package" "${reference}" -pr:a "${profile}"
          --no-remote)
+# The with_cuda option: same package (header-only), plus the ccl::cuda component, whose build
+# module finds the CUDA toolkit. Only where a toolkit is installed.
+find_program(nvcc nvcc HINTS ENV CUDA_PATH PATHS /usr/local/cuda/bin)
+if(nvcc)
+  ccl_step("conan test with -o ccl/*:with_cuda=True (ccl::cuda linked into test_package)"
+           "${CONAN}" test "${WORK_DIR}/test_package" "${reference}" -pr:a "${profile}"
+           -o "ccl/*:with_cuda=True" --no-remote)
+else()
+  message("${tag} no CUDA toolkit: the with_cuda option is not exercised")
+endif()
 message("${tag} PASSED")

@@ -17,6 +17,16 @@ foreach(route installed subdirectory fetchcontent vcpkg)
     LABELS consumer TIMEOUT 600 PASS_REGULAR_EXPRESSION "\\[consumer/${route}\\] PASSED")
 endforeach()
 
+# The vcpkg port's cuda feature (CCL_ENABLE_CUDA=ON), where this build found a CUDA compiler.
+if(CCL_CUDA_ENABLED)
+  add_test(NAME consumer.vcpkg_cuda
+           COMMAND "${CMAKE_COMMAND}" ${_ccl_consumer_args} -DROUTE=vcpkg -DFEATURES=core,cuda
+                   "-DWORK_DIR=${_ccl_consumer_work}/vcpkg_cuda"
+                   -P "${CMAKE_CURRENT_LIST_DIR}/check_route.cmake")
+  set_tests_properties(consumer.vcpkg_cuda PROPERTIES
+    LABELS consumer TIMEOUT 600 PASS_REGULAR_EXPRESSION "\\[consumer/vcpkg\\] PASSED")
+endif()
+
 # Conan 2: `conan create` with the offline profile, then the recipe's test_package. Reported as
 # "Skipped" by ctest when no Conan 2 client is found.
 find_program(CCL_CONAN_EXECUTABLE conan DOC "Conan 2 client used by the consumer.conan test")

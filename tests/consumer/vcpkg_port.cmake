@@ -1,7 +1,7 @@
 # Runs ccl's vcpkg port (packaging/vcpkg/ports/ccl/portfile.cmake) without the vcpkg tool.
 #
 #   cmake -DCCL_SOURCE_DIR=<ccl> -DWORK_DIR=<scratch> -DPACKAGES_DIR=<staging prefix>
-#         [-DFEATURES=core;cuda] [-DGENERATOR=Ninja] [-DCXX_COMPILER=...] -P vcpkg_port.cmake
+#         [-DFEATURES=core,cuda] [-DGENERATOR=Ninja] [-DCXX_COMPILER=...] -P vcpkg_port.cmake
 #
 # The vcpkg helpers the portfile calls are replaced by minimal stand-ins that run the same CMake
 # steps (configure with the port's options, build the install target into the package
@@ -21,6 +21,7 @@ endif()
 if(NOT FEATURES)
   set(FEATURES core)
 endif()
+string(REPLACE "," ";" FEATURES "${FEATURES}")
 
 set(port_dir "${CCL_SOURCE_DIR}/packaging/vcpkg/ports/ccl")
 set(PORT ccl)

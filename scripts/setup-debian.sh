@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that ccl's build, tests, examples and benchmarks need.
+# Idempotent: packages already present are left alone, and nothing is fetched when all are.
+# Run as root (or as a user with sudo).
+set -euo pipefail
+
+# The one list of Debian packages (add new needs here, one concern per line).
+PACKAGES=(
+  cmake ninja-build make g++ clang git pkg-config       # toolchain (CMake >= 3.25, clang 14)
+  libeigen3-dev libboost-dev                            # the library: Eigen 3.4, Boost.Hana
+  catch2                                                # tests (Catch2 v2)
+  libbenchmark-dev                                      # bench/
+  libcli11-dev nlohmann-json3-dev zlib1g-dev libpng-dev # examples: options, configs, IDX, PNG
+  python3 python3-venv python3-pip                      # Conan client (PyPI) for the Conan test
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-debian: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup-debian: run as root (missing: ${missing[*]})" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "setup-debian: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

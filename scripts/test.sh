@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command: set up a Debian 12 machine, then configure, build and run the whole test
+# suite through the `ci` workflow preset (Release, warnings as errors, tests and examples).
+#
+# It also prepares a Conan 2 client (from PyPI, in a virtual environment under build/) so that
+# the consumer.conan test runs `conan create` and the test_package offline; when PyPI cannot be
+# reached that test is reported as skipped. Set CCL_CONAN=0 to skip it deliberately.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-debian.sh
+
+venv=build/tools/conan
+if [ "${CCL_CONAN:-1}" != 0 ]; then
+  if [ ! -x "$venv/bin/conan" ]; then
+    echo "test.sh: installing a Conan 2 client into $venv"
+    if ! { python3 -m venv "$venv" &&
+           "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+             --retries 2 --timeout 30 'conan>=2,<3'; }; then
+      echo "test.sh: could not install conan; consumer.conan will be SKIPPED"
+      rm -rf "$venv"
+    fi
+  fi
+  if [ -x "$venv/bin/conan" ]; then
+    export PATH="$PWD/$venv/bin:$PATH"
+    echo "test.sh: using $(conan --version)"
+  fi
+fi
+
+cmake --workflow --preset ci
