@@ -27,13 +27,14 @@ template <class Scalar>
 class InstanceNceRows {
  public:
   using Row = Eigen::Ref<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>;
+  struct Scratch {};  // the row is its own workspace
 
   void prepare(const char* op, const LabelView& labels, Index batch, const ContrastiveOptions&) {
     // Labels are optional here; if given they must at least describe this batch.
     if (!labels.empty()) checks::labels_match(op, batch, labels);
   }
 
-  double row(Row s, Index i) {
+  double row(Row s, Index i, Scratch&) const {
     auto a = s.array();
     const Scalar max = a.maxCoeff();
     const Scalar diagonal = a[i];
