@@ -49,7 +49,8 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(path))
+      names.push_back(entry.path().filename().string());
     return names;
   }
 };
@@ -64,7 +65,8 @@ void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes
 template <class Scalar>
 bool bitwise_equal(const RowMatrix<Scalar>& a, const RowMatrix<Scalar>& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(Scalar) * std::size_t(a.size())) == 0);
+         (a.size() == 0 ||
+          std::memcmp(a.data(), b.data(), sizeof(Scalar) * std::size_t(a.size())) == 0);
 }
 
 // A tiny training run: y = x Wᵀ + b fitted to a fixed linear target with minibatches sampled by
@@ -79,7 +81,9 @@ struct Run {
   io::Checkpoint checkpoint;
 
   Run(std::uint64_t seed, const typename Optimizer::Options& options, Policy policy)
-      : rng(seed), net(4, 3, rng), optimizer(make_optimizer(net, options)),
+      : rng(seed),
+        net(4, 3, rng),
+        optimizer(make_optimizer(net, options)),
         schedule(optimizer, 0, std::move(policy)) {
     checkpoint.add_module("net", net)
         .add_optimizer("optimizer", optimizer)
@@ -91,7 +95,8 @@ struct Run {
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
-  static Optimizer make_optimizer(ccl::nn::Linear<float>& net, const typename Optimizer::Options& o) {
+  static Optimizer make_optimizer(ccl::nn::Linear<float>& net,
+                                  const typename Optimizer::Options& o) {
     Optimizer opt;
     opt.add_group(o).add("net", net);
     return opt;
@@ -118,7 +123,8 @@ struct Run {
 using SgdRun = Run<optim::Sgd<float>, optim::MultiStep>;
 
 SgdRun make_sgd_run(std::uint64_t seed) {
-  return SgdRun(seed, optim::SgdOptions{0.05, 0.9, 0.1, 5e-4, false}, optim::MultiStep{{2, 4}, 0.5});
+  return SgdRun(seed, optim::SgdOptions{0.05, 0.9, 0.1, 5e-4, false},
+                optim::MultiStep{{2, 4}, 0.5});
 }
 
 }  // namespace
@@ -145,10 +151,12 @@ TEST_CASE("The file layout is the documented one", "[io][checkpoint][format]") {
     return std::uint32_t(b[o]) | std::uint32_t(b[o + 1]) << 8 | std::uint32_t(b[o + 2]) << 16 |
            std::uint32_t(b[o + 3]) << 24;
   };
-  auto u64_at = [&](std::size_t o) { return std::uint64_t(u32_at(o)) | std::uint64_t(u32_at(o + 4)) << 32; };
-  CHECK(u32_at(8) == 1u);                   // format version
-  CHECK(u32_at(12) == 2u);                  // sections
-  CHECK(u64_at(16) == b.size() - 28);       // payload size
+  auto u64_at = [&](std::size_t o) {
+    return std::uint64_t(u32_at(o)) | std::uint64_t(u32_at(o + 4)) << 32;
+  };
+  CHECK(u32_at(8) == 1u);              // format version
+  CHECK(u32_at(12) == 2u);             // sections
+  CHECK(u64_at(16) == b.size() - 28);  // payload size
   CHECK(u32_at(b.size() - 4) == io::crc32(b.data(), b.size() - 4));
   // Section 1 at 24: kind 1 (module), name "net", body size, then the body:
   CHECK(u32_at(24) == 1u);
@@ -157,14 +165,14 @@ TEST_CASE("The file layout is the documented one", "[io][checkpoint][format]") {
   const std::uint64_t body = u64_at(35);
   // count (8) + name "weight" (4 + 6) + dtype (1) + rows, cols (16) + 2 floats (8)
   CHECK(body == 8 + 10 + 1 + 16 + 8);
-  CHECK(u64_at(43) == 1u);                  // one parameter
+  CHECK(u64_at(43) == 1u);  // one parameter
   CHECK(u32_at(51) == 6u);
   CHECK(std::string(b.begin() + 55, b.begin() + 61) == "weight");
-  CHECK(b[61] == 1);                        // float32
+  CHECK(b[61] == 1);  // float32
   CHECK(u64_at(62) == 1u);
   CHECK(u64_at(70) == 2u);
-  CHECK(u32_at(78) == 0x3FC00000u);         // 1.5f, little-endian IEEE-754
-  CHECK(u32_at(82) == 0xC0000000u);         // -2.0f
+  CHECK(u32_at(78) == 0x3FC00000u);  // 1.5f, little-endian IEEE-754
+  CHECK(u32_at(82) == 0xC0000000u);  // -2.0f
   // Section 2 at 86: kind 5 (counter), "epoch", body 8 bytes: 7.
   CHECK(u32_at(86) == 5u);
   CHECK(std::string(b.begin() + 94, b.begin() + 99) == "epoch");
@@ -253,11 +261,12 @@ TEST_CASE("Truncated, corrupted and foreign files are refused; nothing changes",
   const std::string path = dir.file("bad.ckpt");
 
   SECTION("truncated at many offsets") {
-    for (std::size_t keep : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(8),
-                             std::size_t(23), std::size_t(24), std::size_t(40), good.size() / 2,
-                             good.size() - 5, good.size() - 1}) {
+    for (std::size_t keep :
+         {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(8), std::size_t(23),
+          std::size_t(24), std::size_t(40), good.size() / 2, good.size() - 5, good.size() - 1}) {
       CAPTURE(keep);
-      write_bytes(path, std::vector<std::uint8_t>(good.begin(), good.begin() + std::ptrdiff_t(keep)));
+      write_bytes(path,
+                  std::vector<std::uint8_t>(good.begin(), good.begin() + std::ptrdiff_t(keep)));
       const std::string expected = keep < 8 ? "too short to be a ccl checkpoint" : "is truncated";
       REQUIRE_THROWS_WITH(live.checkpoint.load(path), Catch::Contains(expected));
       require_untouched();
@@ -282,14 +291,16 @@ TEST_CASE("Truncated, corrupted and foreign files are refused; nothing changes",
     std::vector<std::uint8_t> bad = good;
     bad[good.size() / 2] ^= 0x01;  // inside a tensor: only the checksum can tell
     write_bytes(path, bad);
-    REQUIRE_THROWS_WITH(live.checkpoint.load(path), Catch::Contains("is corrupt: its CRC-32 is 0x"));
+    REQUIRE_THROWS_WITH(live.checkpoint.load(path),
+                        Catch::Contains("is corrupt: its CRC-32 is 0x"));
     require_untouched();
   }
   SECTION("wrong magic, not a checkpoint at all") {
     std::vector<std::uint8_t> bad = good;
     bad[1] = 'X';
     write_bytes(path, bad);
-    REQUIRE_THROWS_WITH(live.checkpoint.load(path), Catch::Contains("not a ccl checkpoint (wrong magic"));
+    REQUIRE_THROWS_WITH(live.checkpoint.load(path),
+                        Catch::Contains("not a ccl checkpoint (wrong magic"));
     const std::string text = "this is a text file, certainly not a checkpoint\n";
     write_bytes(path, std::vector<std::uint8_t>(text.begin(), text.end()));
     REQUIRE_THROWS_WITH(live.checkpoint.load(path), Catch::Contains("not a ccl checkpoint"));
@@ -299,13 +310,15 @@ TEST_CASE("Truncated, corrupted and foreign files are refused; nothing changes",
     std::vector<std::uint8_t> bad = good;
     bad[8] = 2;
     write_bytes(path, bad);
-    REQUIRE_THROWS_WITH(live.checkpoint.load(path),
-                        Catch::Contains("has format version 2; this version of ccl reads format version 1"));
+    REQUIRE_THROWS_WITH(
+        live.checkpoint.load(path),
+        Catch::Contains("has format version 2; this version of ccl reads format version 1"));
     require_untouched();
   }
   SECTION("a missing file") {
-    REQUIRE_THROWS_WITH(live.checkpoint.load(dir.file("nope.ckpt")),
-                        Catch::Contains("load_checkpoint: cannot open") && Catch::Contains("nope.ckpt"));
+    REQUIRE_THROWS_WITH(
+        live.checkpoint.load(dir.file("nope.ckpt")),
+        Catch::Contains("load_checkpoint: cannot open") && Catch::Contains("nope.ckpt"));
     require_untouched();
   }
 }
@@ -327,7 +340,8 @@ struct Custom {
 TEST_CASE("A checkpoint from another architecture is refused, naming the difference",
           "[io][checkpoint][errors]") {
   ccl::Rng rng(4);
-  Custom<> saved{{ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.bias", 1, 5)}};
+  Custom<> saved{
+      {ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.bias", 1, 5)}};
   rng.fill_normal(saved.parameters[0].value);
   io::Checkpoint writer;
   writer.add_module("student", saved);
@@ -340,22 +354,28 @@ TEST_CASE("A checkpoint from another architecture is refused, naming the differe
     REQUIRE_THROWS_WITH(reader.from_bytes(bytes, "ck"), Catch::Contains(message));
     REQUIRE(reader.to_bytes() == before);
   };
-  Custom<> other_shape{{ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.bias", 1, 6)}};
+  Custom<> other_shape{
+      {ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.bias", 1, 6)}};
   expect_refused(other_shape,
                  "load_checkpoint: 'ck', module 'student': parameter 'fc.bias' has shape [1, 5] in "
                  "the checkpoint but [1, 6] in the live object");
-  Custom<> renamed{{ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.b", 1, 5)}};
-  expect_refused(renamed, "parameter 'fc.b' (shape [1, 5]) of the live model is not in the checkpoint");
+  Custom<> renamed{
+      {ccl::Parameter<double>("conv.weight", 4, 3), ccl::Parameter<double>("fc.b", 1, 5)}};
+  expect_refused(renamed,
+                 "parameter 'fc.b' (shape [1, 5]) of the live model is not in the checkpoint");
   Custom<> fewer{{ccl::Parameter<double>("conv.weight", 4, 3)}};
-  expect_refused(fewer, "the checkpoint has parameter 'fc.bias' (shape [1, 5]) that the live model "
-                        "does not have");
+  expect_refused(fewer,
+                 "the checkpoint has parameter 'fc.bias' (shape [1, 5]) that the live model "
+                 "does not have");
 
   // Element type: a float model cannot silently load double weights.
-  Custom<float> as_float{{ccl::Parameter<float>("conv.weight", 4, 3), ccl::Parameter<float>("fc.bias", 1, 5)}};
+  Custom<float> as_float{
+      {ccl::Parameter<float>("conv.weight", 4, 3), ccl::Parameter<float>("fc.bias", 1, 5)}};
   io::Checkpoint float_reader;
   float_reader.add_module("student", as_float);
-  REQUIRE_THROWS_WITH(float_reader.from_bytes(bytes, "ck"),
-                      Catch::Contains("is float64 in the checkpoint but float32 in the live object"));
+  REQUIRE_THROWS_WITH(
+      float_reader.from_bytes(bytes, "ck"),
+      Catch::Contains("is float64 in the checkpoint but float32 in the live object"));
 
   // Section names and kinds.
   Custom<> same = saved;
@@ -410,8 +430,9 @@ TEST_CASE("Optimiser, schedule and counter mismatches are refused", "[io][checkp
     io::Checkpoint reader;
     reader.add_optimizer("optimizer", sgd).allow_extra_sections(true);
     const auto before = reader.to_bytes();
-    REQUIRE_THROWS_WITH(reader.from_bytes(bytes, "ck"),
-                        Catch::Contains("state for parameter 'net.weight' that is not in the live"));
+    REQUIRE_THROWS_WITH(
+        reader.from_bytes(bytes, "ck"),
+        Catch::Contains("state for parameter 'net.weight' that is not in the live"));
     REQUIRE(reader.to_bytes() == before);
   }
   SECTION("a schedule with other milestones") {
@@ -468,7 +489,8 @@ TEST_CASE("A failed save leaves the previous checkpoint in place", "[io][checkpo
     ::setrlimit(RLIMIT_FSIZE, &old_limit);
     std::signal(SIGXFSZ, old_handler);
     CHECK(threw);
-    CHECK_THAT(message, Catch::Contains("save_checkpoint: writing") && Catch::Contains("last.ckpt"));
+    CHECK_THAT(message,
+               Catch::Contains("save_checkpoint: writing") && Catch::Contains("last.ckpt"));
     CHECK(file_bytes(path) == saved);
     CHECK(dir.entries() == std::vector<std::string>{"last.ckpt"});  // the temporary is gone
   }
@@ -479,8 +501,9 @@ TEST_CASE("A failed save leaves the previous checkpoint in place", "[io][checkpo
   }
   SECTION("the directory is not writable") {
     if (::geteuid() == 0) {
-      WARN("running as root, which writes into read-only directories; covered by the "
-           "file-size-limit section instead");
+      WARN(
+          "running as root, which writes into read-only directories; covered by the "
+          "file-size-limit section instead");
     } else {
       fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
       REQUIRE_THROWS_WITH(run.checkpoint.save(path), Catch::Contains("Permission denied"));

@@ -24,7 +24,8 @@ namespace {
 // Runs `steps` steps on a single scalar parameter with the given gradient sequence; returns θ after
 // each step.
 template <class Optimizer>
-std::vector<double> run_scalar(Optimizer& opt, Parameter<double>& p, const std::vector<double>& grads) {
+std::vector<double> run_scalar(Optimizer& opt, Parameter<double>& p,
+                               const std::vector<double>& grads) {
   std::vector<double> thetas;
   for (double g : grads) {
     p.grad(0, 0) = g;
@@ -156,7 +157,8 @@ TEST_CASE("Sgd matches a naive scalar reference for every option combination", "
           Parameter<double> p("w", 2, 3);
           for (Index i = 0; i < 2; ++i)
             for (Index j = 0; j < 3; ++j) p.value(i, j) = 0.5 * double(i) - 0.3 * double(j) + 0.1;
-          std::vector<NaiveSgd> naive(6, NaiveSgd{0.05, momentum, dampening, weight_decay, nesterov});
+          std::vector<NaiveSgd> naive(6,
+                                      NaiveSgd{0.05, momentum, dampening, weight_decay, nesterov});
           RowMatrix<double> expected = p.value;
           optim::Sgd<double> sgd;
           sgd.add_group(options).add_parameter("w", p);
@@ -235,7 +237,8 @@ TEST_CASE("Adam matches a naive scalar reference for every option combination", 
         const optim::AdamOptions options{0.01, beta1, 0.99, 1e-6, weight_decay, decoupled};
         Parameter<double> p("w", 3, 2);
         for (Index k = 0; k < p.size(); ++k) p.value(k) = 0.2 * double(k) - 0.5;
-        std::vector<NaiveAdam> naive(6, NaiveAdam{0.01, beta1, 0.99, 1e-6, weight_decay, decoupled});
+        std::vector<NaiveAdam> naive(6,
+                                     NaiveAdam{0.01, beta1, 0.99, 1e-6, weight_decay, decoupled});
         RowMatrix<double> expected = p.value;
         optim::Adam<double> adam;
         adam.add_group(options).add_parameter("w", p);

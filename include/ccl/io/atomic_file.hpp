@@ -65,8 +65,8 @@ inline void write_file_atomically(const std::string& path, const std::vector<std
   std::filesystem::rename(temporary, path, code);
   if (code) {
     std::remove(temporary.c_str());
-    throw error(ccl::detail::concat(op, ": cannot rename '", temporary, "' to '", path, "': ",
-                               code.message()));
+    throw error(ccl::detail::concat(op, ": cannot rename '", temporary, "' to '", path,
+                                    "': ", code.message()));
   }
 #else
   std::string temporary = path + ".tmp-XXXXXX";
@@ -74,13 +74,13 @@ inline void write_file_atomically(const std::string& path, const std::vector<std
   if (fd < 0) {
     const int code = errno;
     throw error(ccl::detail::concat(op, ": cannot create a temporary file next to '", path,
-                               "': ", detail::errno_text(code)));
+                                    "': ", detail::errno_text(code)));
   }
   auto fail = [&](const char* step, int code) {
     ::close(fd);
     ::unlink(temporary.c_str());
     throw error(ccl::detail::concat(op, ": ", step, " '", temporary, "' (to replace '", path,
-                               "') failed: ", detail::errno_text(code)));
+                                    "') failed: ", detail::errno_text(code)));
   };
   // mkstemp creates the file 0600; a checkpoint is an ordinary data file.
   if (::fchmod(fd, 0644) != 0) fail("setting the mode of", errno);
@@ -98,14 +98,14 @@ inline void write_file_atomically(const std::string& path, const std::vector<std
   if (::close(fd) != 0) {
     const int code = errno;
     ::unlink(temporary.c_str());
-    throw error(ccl::detail::concat(op, ": closing '", temporary, "' failed: ",
-                               detail::errno_text(code)));
+    throw error(
+        ccl::detail::concat(op, ": closing '", temporary, "' failed: ", detail::errno_text(code)));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const int code = errno;
     ::unlink(temporary.c_str());
-    throw error(ccl::detail::concat(op, ": cannot rename '", temporary, "' to '", path, "': ",
-                               detail::errno_text(code)));
+    throw error(ccl::detail::concat(op, ": cannot rename '", temporary, "' to '", path,
+                                    "': ", detail::errno_text(code)));
   }
   // Make the rename durable. Some file systems refuse fsync on a directory; the data is already
   // safe in the file then, so this step is best effort.
@@ -127,7 +127,8 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, const char* 
   std::vector<std::uint8_t> bytes;
   std::uint8_t chunk[1 << 16];
   std::size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
+  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0)
+    bytes.insert(bytes.end(), chunk, chunk + n);
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
   require(!failed, op, ": reading '", path, "' failed");

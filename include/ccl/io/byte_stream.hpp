@@ -32,9 +32,12 @@ constexpr DType dtype_of() {
 
 inline const char* dtype_name(std::uint8_t code) {
   switch (code) {
-    case std::uint8_t(DType::float32): return "float32";
-    case std::uint8_t(DType::float64): return "float64";
-    default: return "an unknown element type";
+    case std::uint8_t(DType::float32):
+      return "float32";
+    case std::uint8_t(DType::float64):
+      return "float64";
+    default:
+      return "an unknown element type";
   }
 }
 

@@ -47,30 +47,34 @@ class Checkpoint {
   /// Parameter<float>& or Parameter<double>&), saved under their names.
   template <class Module>
   Checkpoint& add_module(const std::string& name, Module& module) {
-    bind(SectionKind::parameters, name, [&module](ByteWriter& out) { write_module(out, module); },
-         [&module](ByteReader& in) { return stage_module(in, module); });
+    bind(
+        SectionKind::parameters, name, [&module](ByteWriter& out) { write_module(out, module); },
+        [&module](ByteReader& in) { return stage_module(in, module); });
     return *this;
   }
 
   template <class Scalar, class Update>
   Checkpoint& add_optimizer(const std::string& name, optim::Optimizer<Scalar, Update>& optimizer) {
-    bind(SectionKind::optimizer, name,
-         [&optimizer](ByteWriter& out) { write_optimizer(out, optimizer); },
-         [&optimizer](ByteReader& in) { return stage_optimizer(in, optimizer); });
+    bind(
+        SectionKind::optimizer, name,
+        [&optimizer](ByteWriter& out) { write_optimizer(out, optimizer); },
+        [&optimizer](ByteReader& in) { return stage_optimizer(in, optimizer); });
     return *this;
   }
 
   template <class Policy>
   Checkpoint& add_scheduler(const std::string& name, optim::Scheduler<Policy>& scheduler) {
-    bind(SectionKind::scheduler, name,
-         [&scheduler](ByteWriter& out) { write_scheduler(out, scheduler); },
-         [&scheduler](ByteReader& in) { return stage_scheduler(in, scheduler); });
+    bind(
+        SectionKind::scheduler, name,
+        [&scheduler](ByteWriter& out) { write_scheduler(out, scheduler); },
+        [&scheduler](ByteReader& in) { return stage_scheduler(in, scheduler); });
     return *this;
   }
 
   Checkpoint& add_rng(const std::string& name, Rng& rng) {
-    bind(SectionKind::rng, name, [&rng](ByteWriter& out) { write_rng(out, rng); },
-         [&rng](ByteReader& in) { return stage_rng(in, rng); });
+    bind(
+        SectionKind::rng, name, [&rng](ByteWriter& out) { write_rng(out, rng); },
+        [&rng](ByteReader& in) { return stage_rng(in, rng); });
     return *this;
   }
 
@@ -79,8 +83,9 @@ class Checkpoint {
   Checkpoint& add_counter(const std::string& name, Integer& counter) {
     static_assert(std::is_integral_v<Integer> && !std::is_same_v<Integer, bool>,
                   "ccl::io::Checkpoint::add_counter: the counter must be an integer variable");
-    bind(SectionKind::counter, name, [&counter](ByteWriter& out) { write_counter(out, counter); },
-         [&counter](ByteReader& in) { return stage_counter(in, counter); });
+    bind(
+        SectionKind::counter, name, [&counter](ByteWriter& out) { write_counter(out, counter); },
+        [&counter](ByteReader& in) { return stage_counter(in, counter); });
     return *this;
   }
 

@@ -43,12 +43,18 @@ enum class SectionKind : std::uint32_t {
 
 inline const char* section_kind_name(std::uint32_t kind) {
   switch (kind) {
-    case std::uint32_t(SectionKind::parameters): return "module";
-    case std::uint32_t(SectionKind::optimizer): return "optimizer";
-    case std::uint32_t(SectionKind::scheduler): return "scheduler";
-    case std::uint32_t(SectionKind::rng): return "rng";
-    case std::uint32_t(SectionKind::counter): return "counter";
-    default: return "unknown";
+    case std::uint32_t(SectionKind::parameters):
+      return "module";
+    case std::uint32_t(SectionKind::optimizer):
+      return "optimizer";
+    case std::uint32_t(SectionKind::scheduler):
+      return "scheduler";
+    case std::uint32_t(SectionKind::rng):
+      return "rng";
+    case std::uint32_t(SectionKind::counter):
+      return "counter";
+    default:
+      return "unknown";
   }
 }
 
@@ -106,7 +112,8 @@ inline std::vector<Section> parse_checkpoint(const std::vector<std::uint8_t>& by
   require(bytes.size() >= 8, where, " is ", bytes.size(),
           " bytes long, too short to be a ccl checkpoint (truncated, or not a checkpoint)");
   bool magic_ok = true;
-  for (std::size_t k = 0; k < checkpoint_magic.size(); ++k) magic_ok &= bytes[k] == checkpoint_magic[k];
+  for (std::size_t k = 0; k < checkpoint_magic.size(); ++k)
+    magic_ok &= bytes[k] == checkpoint_magic[k];
   require(magic_ok, where, " is not a ccl checkpoint (wrong magic number)");
   require(bytes.size() >= minimum, where, " is truncated: ", bytes.size(),
           " bytes, shorter than the ", minimum, "-byte header and checksum");

@@ -44,9 +44,10 @@ void check_tensor(const RawTensor& t, const std::string& context, const std::str
           dtype_name(t.dtype), " in the checkpoint but ",
           dtype_name(std::uint8_t(dtype_of<Scalar>())), " in the live object");
   const bool empty = t.rows == 0 && t.cols == 0;
-  require((allow_empty && empty) || (t.rows == std::uint64_t(rows) && t.cols == std::uint64_t(cols)),
-          context, ": ", what, " has shape ", t.shape(), " in the checkpoint but ",
-          shape_text(rows, cols), " in the live object");
+  require(
+      (allow_empty && empty) || (t.rows == std::uint64_t(rows) && t.cols == std::uint64_t(cols)),
+      context, ": ", what, " has shape ", t.shape(), " in the checkpoint but ",
+      shape_text(rows, cols), " in the live object");
 }
 
 inline std::string list_text(const std::vector<double>& values) {
@@ -107,8 +108,8 @@ Commit stage_module(ByteReader& in, Module& module) {
     });
   });
   for (const auto& entry : stored) {
-    require(seen.count(entry.first) == 1, context, ": the checkpoint has parameter '",
-            entry.first, "' (shape ", entry.second.shape(),
+    require(seen.count(entry.first) == 1, context, ": the checkpoint has parameter '", entry.first,
+            "' (shape ", entry.second.shape(),
             ") that the live model does not have (different architecture?)");
   }
   return [commits = std::move(commits)] {
@@ -222,8 +223,8 @@ Commit stage_optimizer(ByteReader& in, optim::Optimizer<Scalar, Update>& optimiz
               Update::buffers.size());
       for (std::size_t b = 0; b < Update::buffers.size(); ++b) {
         const std::string name = in.string("a buffer name");
-        require(name == Update::buffers[b], group_context, ": parameter '", key,
-                "' has buffer '", name, "' where '", Update::buffers[b], "' was expected");
+        require(name == Update::buffers[b], group_context, ": parameter '", key, "' has buffer '",
+                name, "' where '", Update::buffers[b], "' was expected");
         const RawTensor t = in.tensor("a state buffer");
         detail::check_tensor<Scalar>(t, group_context, "buffer '" + name + "' of '" + key + "'",
                                      p.value.rows(), p.value.cols(), /*allow_empty=*/true);
@@ -270,8 +271,8 @@ Commit stage_scheduler(ByteReader& in, optim::Scheduler<Policy>& scheduler) {
   const double base_lr = in.f64("the base lr");
   const std::int64_t epoch = in.i64("the epoch");
   in.expect_end();
-  require(std::isfinite(base_lr) && base_lr >= 0 && epoch >= 0, context,
-          ": invalid base lr ", base_lr, " or epoch ", epoch);
+  require(std::isfinite(base_lr) && base_lr >= 0 && epoch >= 0, context, ": invalid base lr ",
+          base_lr, " or epoch ", epoch);
   return [&scheduler, base_lr, epoch] { scheduler.restore(base_lr, Index(epoch)); };
 }
 

@@ -9,7 +9,8 @@
 //
 //   optim::Sgd<float> sgd;
 //   sgd.add_group(optim::SgdOptions::official()).add("student", student);
-//   sgd.add_group(optim::SgdOptions::official()).add("head_audio", head_a).add("head_image", head_i);
+//   sgd.add_group(optim::SgdOptions::official()).add("head_audio", head_a).add("head_image",
+//   head_i);
 //   ...  sgd.zero_grad();  forward/backward;  sgd.step();
 //
 // Every parameter is known by a key, "<prefix>.<parameter name>" (the name alone for an empty

@@ -39,8 +39,8 @@ class Scheduler {
 
   /// Unbound: only computes values (lr(), lr_at()), for plots and tests.
   Scheduler(double base_lr, Policy policy) : policy_(std::move(policy)), base_lr_(base_lr) {
-    require(std::isfinite(base_lr) && base_lr >= 0, "Scheduler: base_lr must be finite and >= 0, got ",
-            base_lr);
+    require(std::isfinite(base_lr) && base_lr >= 0,
+            "Scheduler: base_lr must be finite and >= 0, got ", base_lr);
   }
 
   /// End of an epoch: advance the counter and update the bound group's lr.

@@ -43,7 +43,8 @@ struct MultiStep {
     require(std::is_sorted(milestones.begin(), milestones.end()),
             "MultiStep: the milestones must be in increasing order");
     require(milestones.empty() || milestones.front() >= 0,
-            "MultiStep: milestones must be >= 0, got ", milestones.empty() ? 0 : milestones.front());
+            "MultiStep: milestones must be >= 0, got ",
+            milestones.empty() ? 0 : milestones.front());
     require(std::isfinite(gamma) && gamma > 0, "MultiStep: gamma must be finite and > 0, got ",
             gamma);
   }
