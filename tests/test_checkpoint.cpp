@@ -163,8 +163,9 @@ TEST_CASE("The file layout is the documented one", "[io][checkpoint][format]") {
   CHECK(u32_at(28) == 3u);
   CHECK(std::string(b.begin() + 32, b.begin() + 35) == "net");
   const std::uint64_t body = u64_at(35);
-  // count (8) + name "weight" (4 + 6) + dtype (1) + rows, cols (16) + 2 floats (8)
-  CHECK(body == 8 + 10 + 1 + 16 + 8);
+  // parameter count (8) + name "weight" (4 + 6) + dtype (1) + rows, cols (16) + 2 floats (8)
+  // + buffer count (8)
+  CHECK(body == 8 + 10 + 1 + 16 + 8 + 8);
   CHECK(u64_at(43) == 1u);  // one parameter
   CHECK(u32_at(51) == 6u);
   CHECK(std::string(b.begin() + 55, b.begin() + 61) == "weight");
@@ -173,12 +174,14 @@ TEST_CASE("The file layout is the documented one", "[io][checkpoint][format]") {
   CHECK(u64_at(70) == 2u);
   CHECK(u32_at(78) == 0x3FC00000u);  // 1.5f, little-endian IEEE-754
   CHECK(u32_at(82) == 0xC0000000u);  // -2.0f
-  // Section 2 at 86: kind 5 (counter), "epoch", body 8 bytes: 7.
-  CHECK(u32_at(86) == 5u);
-  CHECK(std::string(b.begin() + 94, b.begin() + 99) == "epoch");
-  CHECK(u64_at(99) == 8u);
-  CHECK(u64_at(107) == 7u);
-  CHECK(b.size() == 115 + 4);
+  CHECK(u64_at(86) == 0u);           // no buffers
+  // Section 2 at 94: kind 5 (counter), "epoch", body 8 bytes: 7.
+  CHECK(u32_at(94) == 5u);
+  CHECK(u32_at(98) == 5u);
+  CHECK(std::string(b.begin() + 102, b.begin() + 107) == "epoch");
+  CHECK(u64_at(107) == 8u);
+  CHECK(u64_at(115) == 7u);
+  CHECK(b.size() == 123 + 4);
 }
 
 TEST_CASE("A checkpoint round trip restores every bit", "[io][checkpoint]") {
@@ -335,6 +338,20 @@ struct Custom {
   }
 };
 
+// With non-trainable buffers, like BatchNorm's running statistics.
+struct WithBuffers {
+  ccl::Parameter<float> weight{"weight", 2, 2};
+  std::vector<std::pair<std::string, RowMatrix<float>>> buffers;
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) {
+    visit(weight);
+  }
+  template <class Visitor>
+  void for_each_buffer(Visitor&& visit) {
+    for (auto& [name, value] : buffers) visit(name, value);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("A checkpoint from another architecture is refused, naming the difference",
@@ -393,6 +410,44 @@ TEST_CASE("A checkpoint from another architecture is refused, naming the differe
                       Catch::Contains("has a module section 'student' that nothing is bound to"));
   nothing.allow_extra_sections(true);
   REQUIRE_NOTHROW(nothing.from_bytes(bytes, "ck"));
+}
+
+TEST_CASE("Module buffers (running statistics) are saved and checked", "[io][checkpoint]") {
+  WithBuffers saved;
+  saved.weight.value << 1, 2, 3, 4;
+  saved.buffers = {{"bn.running_mean", RowMatrix<float>::Constant(1, 3, 0.125f)},
+                   {"bn.running_var", RowMatrix<float>::Constant(1, 3, 1.5f)}};
+  io::Checkpoint writer;
+  writer.add_module("net", saved);
+  const auto bytes = writer.to_bytes();
+
+  WithBuffers live;
+  live.buffers = {{"bn.running_mean", RowMatrix<float>::Zero(1, 3)},
+                  {"bn.running_var", RowMatrix<float>::Ones(1, 3)}};
+  io::Checkpoint reader;
+  reader.add_module("net", live);
+  reader.from_bytes(bytes, "ck");
+  CHECK(bitwise_equal(live.buffers[0].second, saved.buffers[0].second));
+  CHECK(bitwise_equal(live.buffers[1].second, saved.buffers[1].second));
+  CHECK(bitwise_equal(live.weight.value, saved.weight.value));
+
+  WithBuffers other;
+  other.buffers = {{"bn.running_mean", RowMatrix<float>::Zero(1, 4)},
+                   {"bn.running_var", RowMatrix<float>::Ones(1, 4)}};
+  io::Checkpoint other_reader;
+  other_reader.add_module("net", other);
+  REQUIRE_THROWS_WITH(other_reader.from_bytes(bytes, "ck"),
+                      Catch::Contains("buffer 'bn.running_mean' has shape [1, 3] in the "
+                                      "checkpoint but [1, 4] in the live object"));
+  CHECK(other.buffers[1].second.isOnes(0));
+
+  Custom<float> no_buffers{{ccl::Parameter<float>("weight", 2, 2)}};
+  io::Checkpoint plain_reader;
+  plain_reader.add_module("net", no_buffers);
+  REQUIRE_THROWS_WITH(plain_reader.from_bytes(bytes, "ck"),
+                      Catch::Contains("has buffer 'bn.running_mean' (shape [1, 3]) that the live "
+                                      "model does not have"));
+  CHECK(no_buffers.parameters[0].value.isZero(0));
 }
 
 TEST_CASE("Optimiser, schedule and counter mismatches are refused", "[io][checkpoint][errors]") {

@@ -61,57 +61,102 @@ inline std::string list_text(const std::vector<double>& values) {
 
 }  // namespace detail
 
-// ---- module parameters: u64 count, then per parameter: name, tensor ----------------------------
+// ---- module: its parameters, then its buffers
+// ---------------------------------------------------- Each list: u64 count, then per tensor: name,
+// tensor. Buffers are the non-trainable state a module exposes through for_each_buffer(visit(name,
+// RowMatrix&)) (BatchNorm's running statistics): a resumed run needs them as much as the weights.
+// Modules without buffers write an empty list.
+
+namespace detail {
+
+struct BufferProbe {
+  template <class Scalar>
+  void operator()(const std::string&, RowMatrix<Scalar>&) const {}
+};
+
+template <class Module, class = void>
+struct has_buffers : std::false_type {};
+template <class Module>
+struct has_buffers<Module,
+                   std::void_t<decltype(std::declval<Module&>().for_each_buffer(BufferProbe{}))>>
+    : std::true_type {};
+
+// Calls f(name, value, grad) for every parameter (grad = &p.grad) or buffer (grad = nullptr).
+template <class Module, class F>
+void for_each_tensor(Module& module, bool parameters, F&& f) {
+  if (parameters) {
+    module.for_each_parameter([&](auto& p) { f(p.name, p.value, &p.grad); });
+  } else if constexpr (has_buffers<Module>::value) {
+    module.for_each_buffer([&](const std::string& name, auto& value) {
+      f(name, value, static_cast<std::decay_t<decltype(value)>*>(nullptr));
+    });
+  }
+}
 
 template <class Module>
-void write_module(ByteWriter& out, Module& module) {
+void write_tensor_list(ByteWriter& out, Module& module, bool parameters) {
   std::uint64_t count = 0;
-  module.for_each_parameter([&](auto&) { ++count; });
+  for_each_tensor(module, parameters, [&](const std::string&, auto&, auto*) { ++count; });
   out.u64(count);
-  module.for_each_parameter([&](auto& p) {
-    out.string(p.name);
-    out.tensor(p.value);
+  for_each_tensor(module, parameters, [&](const std::string& name, auto& value, auto*) {
+    out.string(name);
+    out.tensor(value);
   });
 }
 
 template <class Module>
-Commit stage_module(ByteReader& in, Module& module) {
+void stage_tensor_list(ByteReader& in, Module& module, bool parameters,
+                       std::vector<Commit>& commits) {
   const std::string& context = in.context();
-  const std::uint64_t count = in.u64("the parameter count");
+  const char* what = parameters ? "parameter" : "buffer";
+  const std::uint64_t count = in.u64(parameters ? "the parameter count" : "the buffer count");
   std::map<std::string, RawTensor> stored;
   for (std::uint64_t k = 0; k < count; ++k) {
-    std::string name = in.string("a parameter name");
-    RawTensor tensor = in.tensor("a parameter tensor");
-    require(stored.emplace(name, tensor).second, context, ": parameter '", name,
+    std::string name = in.string(parameters ? "a parameter name" : "a buffer name");
+    RawTensor tensor = in.tensor(parameters ? "a parameter tensor" : "a buffer tensor");
+    require(stored.emplace(name, tensor).second, context, ": ", what, " '", name,
             "' appears twice in the checkpoint");
   }
-  in.expect_end();
-
-  std::vector<Commit> commits;
   std::set<std::string> seen;
-  module.for_each_parameter([&](auto& p) {
-    using Scalar = typename std::decay_t<decltype(p.value)>::Scalar;
-    require(seen.insert(p.name).second, context, ": the live module has two parameters named '",
-            p.name, "'");
-    const auto found = stored.find(p.name);
-    require(found != stored.end(), context, ": parameter '", p.name, "' (shape ",
-            detail::shape_text(p.value.rows(), p.value.cols()),
+  for_each_tensor(module, parameters, [&](const std::string& name, auto& value, auto* grad) {
+    using Scalar = typename std::decay_t<decltype(value)>::Scalar;
+    require(seen.insert(name).second, context, ": the live module has two ", what, "s named '",
+            name, "'");
+    const auto found = stored.find(name);
+    require(found != stored.end(), context, ": ", what, " '", name, "' (shape ",
+            shape_text(value.rows(), value.cols()),
             ") of the live model is not in the checkpoint (different architecture?)");
-    detail::check_tensor<Scalar>(found->second, context, "parameter '" + p.name + "'",
-                                 p.value.rows(), p.value.cols());
-    auto value = std::make_shared<RowMatrix<Scalar>>(found->second.template to_matrix<Scalar>());
-    auto* target = &p;
-    commits.push_back([target, value] {
-      target->value.swap(*value);
+    check_tensor<Scalar>(found->second, context, std::string(what) + " '" + name + "'",
+                         value.rows(), value.cols());
+    auto decoded = std::make_shared<RowMatrix<Scalar>>(found->second.template to_matrix<Scalar>());
+    auto* target = &value;
+    commits.push_back([target, grad, decoded] {
+      target->swap(*decoded);
       // Gradients are not saved: a resumed step starts from zero like a fresh one.
-      target->grad.setZero();
+      if (grad != nullptr) grad->setZero();
     });
   });
   for (const auto& entry : stored) {
-    require(seen.count(entry.first) == 1, context, ": the checkpoint has parameter '", entry.first,
+    require(seen.count(entry.first) == 1, context, ": the checkpoint has ", what, " '", entry.first,
             "' (shape ", entry.second.shape(),
             ") that the live model does not have (different architecture?)");
   }
+}
+
+}  // namespace detail
+
+template <class Module>
+void write_module(ByteWriter& out, Module& module) {
+  detail::write_tensor_list(out, module, /*parameters=*/true);
+  detail::write_tensor_list(out, module, /*parameters=*/false);
+}
+
+template <class Module>
+Commit stage_module(ByteReader& in, Module& module) {
+  std::vector<Commit> commits;
+  detail::stage_tensor_list(in, module, /*parameters=*/true, commits);
+  detail::stage_tensor_list(in, module, /*parameters=*/false, commits);
+  in.expect_end();
   return [commits = std::move(commits)] {
     for (const Commit& commit : commits) commit();
   };
