@@ -1,6 +1,6 @@
 // nn::Tensor: C-order layout, shape helpers, element access and resizing.
 
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/tensor.hpp>
 
 #include <catch2/catch.hpp>
@@ -48,12 +48,12 @@ TEST_CASE("Tensor construction, copy from a buffer, matrix view and resize", "[n
 TEST_CASE("nn checks name the operation and the shape", "[nn][tensor][errors]") {
   using Catch::Matchers::Contains;
   Tensor<float, 4> x({2, 3, 4, 4});
-  REQUIRE_NOTHROW(ccl::nn::checks::finite("op", "x", x));
+  REQUIRE_NOTHROW(ccl::nn::tensor_checks::finite("op", "x", x));
   x(1, 1, 1, 1) = INFINITY;
-  REQUIRE_THROWS_WITH(ccl::nn::checks::finite("op", "x", x),
+  REQUIRE_THROWS_WITH(ccl::nn::tensor_checks::finite("op", "x", x),
                       Contains("op: x (shape [2, 3, 4, 4]) has a non-finite value inf"));
-  REQUIRE_THROWS_WITH(ccl::nn::checks::channels("op", "x", x, 5),
+  REQUIRE_THROWS_WITH(ccl::nn::tensor_checks::channels("op", "x", x, 5),
                       Contains("op: x has 3 channels (shape [2, 3, 4, 4]), expected 5"));
-  REQUIRE_THROWS_WITH(ccl::nn::checks::non_empty("op", "x", Tensor<float, 3>({0, 2, 2})),
+  REQUIRE_THROWS_WITH(ccl::nn::tensor_checks::non_empty("op", "x", Tensor<float, 3>({0, 2, 2})),
                       Contains("op: x is empty (shape [0, 2, 2])"));
 }

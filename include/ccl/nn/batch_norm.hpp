@@ -17,7 +17,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 
@@ -95,6 +95,7 @@ class BatchNorm {
 
   /// Training mode (the default, as in PyTorch) normalises by batch statistics and updates the
   /// running ones; eval mode normalises by the running statistics.
+  void set_training(bool on) { training_ = on; }
   void train(bool on = true) { training_ = on; }
   void eval() { training_ = false; }
   bool is_training() const { return training_; }
@@ -109,8 +110,8 @@ class BatchNorm {
   const RowMatrix<Scalar>& running_var() const { return running_var_; }
 
   const Output& forward(const Input& x) {
-    checks::non_empty(name, "input", x);
-    checks::channels(name, "input", x, channels());
+    tensor_checks::non_empty(name, "input", x);
+    tensor_checks::channels(name, "input", x, channels());
     const Index batch = x.batch(), c_count = channels(), positions = x.spatial_size();
     const Index count = batch * positions;
     if (training_) {
@@ -162,9 +163,9 @@ class BatchNorm {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients mode = ParameterGradients::accumulate) {
     require(!normalized_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", normalized_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", normalized_.shape());
     if (grad_x != nullptr)
-      checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", normalized_.shape());
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", normalized_.shape());
     const Index batch = grad_y.batch(), positions = grad_y.spatial_size();
     const double count = double(batch * positions);
     for (Index c = 0; c < channels(); ++c) {

@@ -16,7 +16,7 @@
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
@@ -161,9 +161,9 @@ class ConvNd {
   /// y = conv(x, W) + b for x of shape [N, Cin, spatial...]. The result lives in the layer and is
   /// overwritten by the next forward.
   const Output& forward(const Input& x) {
-    checks::non_empty(name, "input", x);
-    checks::channels(name, "input", x, in_channels());
-    if (check_finite_) checks::finite(name, "input", x);
+    tensor_checks::non_empty(name, "input", x);
+    tensor_checks::channels(name, "input", x, in_channels());
+    if (check_finite_) tensor_checks::finite(name, "input", x);
     const auto g = geometry(x.spatial());
     input_ = x;
     output_.resize(output_shape(x.shape()));
@@ -206,9 +206,9 @@ class ConvNd {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients mode = ParameterGradients::accumulate) {
     require(!input_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x != nullptr)
-      checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_.shape());
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_.shape());
     const bool params = mode == ParameterGradients::accumulate;
     if (!params && grad_x == nullptr) return;
     const auto g = geometry(input_.spatial());

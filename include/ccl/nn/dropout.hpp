@@ -11,7 +11,7 @@
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 
@@ -31,12 +31,14 @@ class Dropout {
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = Rank;
   static constexpr const char* name = "Dropout";
+  static constexpr bool preserves_channels = true;
 
   explicit Dropout(double p = 0.5, std::uint64_t seed = 0) : p_(p), rng_(seed) {
     require(p >= 0 && p <= 1, name, ": the drop probability must be in [0, 1], got ", p);
   }
 
   double p() const { return p_; }
+  void set_training(bool on) { training_ = on; }
   void train(bool on = true) { training_ = on; }
   void eval() { training_ = false; }
   bool is_training() const { return training_; }
@@ -65,9 +67,9 @@ class Dropout {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
     require(!output_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
-    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
     if (active_) {
       grad_x->flat() += grad_y.flat().cwiseProduct(mask_);
     } else {

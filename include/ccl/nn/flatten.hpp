@@ -6,7 +6,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 
@@ -42,9 +42,9 @@ class Flatten {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
     require(has_forward_, name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
-    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
     grad_x->flat() += grad_y.flat();
   }
 

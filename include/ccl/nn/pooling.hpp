@@ -16,7 +16,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
@@ -87,6 +87,7 @@ class WindowPool {
                                                                                  : "MaxPool3d")
                                           : (Rank == 1 ? "AvgPool1d" : Rank == 2 ? "AvgPool2d"
                                                                                  : "AvgPool3d");
+  static constexpr bool preserves_channels = true;
 
   explicit WindowPool(const PoolOptions<Rank>& options) : options_(options) {
     for (std::size_t a = 0; a < std::size_t(Rank); ++a) {
@@ -111,7 +112,7 @@ class WindowPool {
   }
 
   const Output& forward(const Input& x) {
-    checks::non_empty(name, "input", x);
+    tensor_checks::non_empty(name, "input", x);
     const WindowGeometry g = geometry(x.shape());
     output_.resize(output_shape(x.shape()));
     input_shape_ = x.shape();
@@ -153,9 +154,9 @@ class WindowPool {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
     require(!output_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
-    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
     const WindowGeometry g = geometry(input_shape_);
     const Index planes = input_shape_[0] * input_shape_[1], in_p = g.in_size(),
                 out_p = g.out_size();
@@ -243,9 +244,10 @@ class GlobalAvgPool {
   static constexpr int input_rank = Rank + 2;
   static constexpr int output_rank = 2;
   static constexpr const char* name = "GlobalAvgPool";
+  static constexpr bool preserves_channels = true;
 
   const Output& forward(const Input& x) {
-    checks::non_empty(name, "input", x);
+    tensor_checks::non_empty(name, "input", x);
     input_shape_ = x.shape();
     const Index positions = x.spatial_size();
     output_.resize({x.batch(), x.channels()});
@@ -261,9 +263,9 @@ class GlobalAvgPool {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
     require(!output_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
-    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
     const Index rows = input_shape_[0] * input_shape_[1], positions = grad_x->spatial_size();
     Eigen::Map<RowMatrix<Scalar>>(grad_x->data(), rows, positions).colwise() +=
         grad_y.flat() / Scalar(positions);

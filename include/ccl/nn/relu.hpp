@@ -6,7 +6,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/checks.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 
@@ -23,6 +23,7 @@ class ReLU {
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = Rank;
   static constexpr const char* name = "ReLU";
+  static constexpr bool preserves_channels = true;
 
   const Output& forward(const Input& x) {
     output_.resize(x.shape());
@@ -36,9 +37,9 @@ class ReLU {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
     require(!output_.empty(), name, "::backward: called before forward");
-    checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
-    checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
     grad_x->flat().array() +=
         (output_.flat().array() > Scalar(0)).select(grad_y.flat().array(), Scalar(0));
   }

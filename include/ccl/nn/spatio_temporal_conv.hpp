@@ -105,6 +105,7 @@ class SpatioTemporalConv {
   BatchNorm<Scalar, 3>& bn() { return bn_; }
   ConvNd<Scalar, 3>& temporal_conv() { return temporal_conv_; }
 
+  void set_training(bool on) { bn_.set_training(on); }
   void train(bool on = true) { bn_.train(on); }
   void eval() { bn_.eval(); }
   bool is_training() const { return bn_.is_training(); }

@@ -12,6 +12,7 @@
 // before a Linear, is a compile error instead of a runtime surprise; the extents are runtime
 // values checked by each layer with a ccl::error that names the layer and both shapes.
 
+#include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
 
@@ -129,6 +130,17 @@ class Tensor {
     static_assert(Rank == 2, "ccl::nn::Tensor::matrix: only an [N, D] tensor is a matrix; "
                              "Flatten or globally pool it first");
     return Eigen::Map<const RowMatrix<Scalar>>(data_.data(), shape_[0], shape_[1]);
+  }
+
+  /// An [N, D] tensor is a batch of embeddings: it converts to the view the losses, Linear and
+  /// the pipeline take, without a copy.
+  template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
+  operator EmbeddingView<const Scalar>() const {  // NOLINT(google-explicit-constructor)
+    return EmbeddingView<const Scalar>(data_.data(), shape_[0], shape_[1]);
+  }
+  template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
+  EmbeddingView<Scalar> mutable_view() {
+    return EmbeddingView<Scalar>(data_.data(), shape_[0], shape_[1]);
   }
 
   /// Element access by Rank indices, without bounds checks (tests and naive references).

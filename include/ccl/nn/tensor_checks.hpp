@@ -1,15 +1,16 @@
 #pragma once
-// Runtime argument checks shared by the layers of ccl::nn. Each names the layer and the argument
-// with its full shape, so an error reads like
+// Runtime argument checks on Tensors, shared by the layers of ccl::nn. Each names the layer and
+// the argument with its full shape, so an error reads like
 //   "Conv3d: input has 4 channels (shape [2, 4, 8, 16, 16]), expected 3".
-// The ranks themselves are checked at compile time by the Tensor type.
+// The ranks themselves are checked at compile time by the Tensor type. The namespace is apart from
+// ccl::checks (the EmbeddingView checks Linear uses) so that neither hides the other inside ccl::nn.
 
 #include <ccl/core/error.hpp>
 #include <ccl/nn/tensor.hpp>
 
 #include <cmath>
 
-namespace ccl::nn::checks {
+namespace ccl::nn::tensor_checks {
 
 /// A batch must hold at least one sample and every extent must be positive.
 template <class Scalar, int Rank>
@@ -45,4 +46,4 @@ void finite(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
   }
 }
 
-}  // namespace ccl::nn::checks
+}  // namespace ccl::nn::tensor_checks

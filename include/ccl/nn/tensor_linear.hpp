@@ -1,0 +1,67 @@
+#pragma once
+// TensorLinear<Scalar>: nn::Linear (linear.hpp) with the Tensor interface of the other layers, so a
+// classifier or projection head can close a Sequential: [N, in] -> [N, out]. nn::sequential(...)
+// wraps a Linear in it automatically. The copy of the [N, out] result into a Tensor is negligible
+// next to Linear's N·in·out GEMM.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/parameter.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/nn/linear.hpp>
+#include <ccl/nn/tensor.hpp>
+
+#include <utility>
+
+namespace ccl::nn {
+
+template <class Scalar>
+class TensorLinear {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+
+ public:
+  using scalar_type = Scalar;
+  using Input = Tensor<Scalar, 2>;
+  using Output = Tensor<Scalar, 2>;
+  static constexpr int input_rank = 2;
+  static constexpr int output_rank = 2;
+  static constexpr const char* name = "Linear";
+
+  TensorLinear(Linear<Scalar> linear)  // NOLINT(google-explicit-constructor): wrapping is lossless
+      : linear_(std::move(linear)) {}
+
+  Linear<Scalar>& linear() { return linear_; }
+  const Linear<Scalar>& linear() const { return linear_; }
+  Index in_channels() const { return linear_.in_features(); }
+  Index out_channels() const { return linear_.out_features(); }
+
+  const Output& forward(const Input& x) {
+    const RowMatrix<Scalar>& y = linear_.forward(x);
+    output_.resize({y.rows(), y.cols()});
+    output_.matrix() = y;
+    return output_;
+  }
+
+  const Output& output() const { return output_; }
+
+  void backward(const Output& grad_y, Input* grad_x = nullptr,
+                ParameterGradients mode = ParameterGradients::accumulate) {
+    linear_.backward(grad_y, grad_x != nullptr ? grad_x->mutable_view() : EmbeddingView<Scalar>{},
+                     mode);
+  }
+
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) {
+    linear_.for_each_parameter(visit);
+  }
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) const {
+    linear_.for_each_parameter(visit);
+  }
+  void zero_grad() { linear_.zero_grad(); }
+
+ private:
+  Linear<Scalar> linear_;
+  Output output_;
+};
+
+}  // namespace ccl::nn
