@@ -1,0 +1,32 @@
+#pragma once
+// The CUDA backend of ccl: include this header in a translation unit compiled by nvcc (a .cu
+// file linked to ccl::cuda) and call ops with the ccl::cuda tag on device views, e.g.
+//
+//   auto f = ccl::gpu::to_device(f_host), g = ccl::gpu::to_device(g_host);
+//   ccl::gpu::DeviceMatrix<float> grad_f(B, D), grad_g(B, D);   // zero() them first
+//   ccl::loss::MultiClassNce<float, ccl::cuda> nce(0.5);
+//   float value = nce.accumulate(f.view(), g.view(), labels, 1.0f, grad_f.mutable_view(),
+//                                grad_g.mutable_view());
+//
+// The helpers live in namespace ccl::gpu (ccl::cuda is the backend tag, so it cannot also be a
+// namespace). CPU-only code never includes this header and never needs nvcc.
+
+#if !defined(__CUDACC__)
+#error "<ccl/cuda.hpp> contains CUDA kernels: compile this translation unit with nvcc (a .cu file linked to ccl::cuda)"
+#endif
+
+#include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/checks.hpp>
+#include <ccl/cuda/copy.hpp>
+#include <ccl/cuda/cublas.hpp>
+#include <ccl/cuda/device.hpp>
+#include <ccl/cuda/device_matrix.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/settings.hpp>
+#include <ccl/cuda/stream.hpp>
+#include <ccl/cuda/views.hpp>
+#if defined(CCL_CUDA_HAS_CUDNN)
+#include <ccl/cuda/cudnn.hpp>
+#endif
+
+#include <ccl/cuda/loss/row_softmax_contrastive.hpp>

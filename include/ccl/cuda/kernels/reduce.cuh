@@ -1,0 +1,36 @@
+#pragma once
+// Warp and block reductions used by ccl's kernels. Device code only; no Eigen, no host headers
+// beyond the CUDA runtime, so that every kernel header stays cheap for nvcc to parse.
+
+#include <cuda_runtime.h>
+
+namespace ccl::gpu::kernels {
+
+inline constexpr unsigned full_warp_mask = 0xffffffffu;
+
+template <class T>
+__device__ __forceinline__ T warp_sum(T value) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value += __shfl_xor_sync(full_warp_mask, value, offset);
+  }
+  return value;
+}
+
+/// Reduces one value per thread of the block with `combine`; every thread gets the result.
+/// `scratch` must hold blockDim.x values; the call contains __syncthreads, so every thread of
+/// the block must reach it.
+template <class T, class Combine>
+__device__ T block_reduce(T value, Combine combine, T* scratch) {
+  const int tid = static_cast<int>(threadIdx.x);
+  scratch[tid] = value;
+  __syncthreads();
+  for (int width = static_cast<int>(blockDim.x) / 2; width > 0; width /= 2) {
+    if (tid < width) scratch[tid] = combine(scratch[tid], scratch[tid + width]);
+    __syncthreads();
+  }
+  const T result = scratch[0];
+  __syncthreads();  // scratch may be reused right after
+  return result;
+}
+
+}  // namespace ccl::gpu::kernels
