@@ -18,3 +18,7 @@
 #include <ccl/loss/nce.hpp>
 #include <ccl/loss/pair_loss.hpp>
 #include <ccl/loss/symmetric.hpp>
+
+#include <ccl/optim/optim.hpp>
+
+#include <ccl/io/io.hpp>
