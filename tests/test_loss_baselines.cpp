@@ -8,6 +8,7 @@
 #include <ccl/loss/baselines/embed_heads.hpp>
 #include <ccl/loss/baselines/fitnet.hpp>
 #include <ccl/loss/baselines/ifd.hpp>
+#include <ccl/loss/baselines/kd.hpp>
 #include <ccl/loss/baselines/pkt.hpp>
 #include <ccl/loss/baselines/rkd.hpp>
 #include <ccl/nn/linear.hpp>
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 using ccl::Index;
@@ -451,4 +453,12 @@ TEST_CASE("float instantiations agree with double", "[loss][baselines][float]") 
   CHECK(bl::Ifd<float>()(sf, tf).value == Approx(bl::Ifd<double>()(s, t).value).epsilon(1e-4));
   const auto g = bl::Rkd<float>()(sf, tf);
   CHECK(relative_error(g.grad_f.cast<double>().eval(), bl::Rkd<double>()(s, t).grad_f) < 1e-4);
+}
+
+TEST_CASE("KD is available under its baseline name", "[loss][baselines][kd]") {
+  static_assert(std::is_same_v<bl::Kd<double>, ccl::loss::HintonKd<double>>,
+                "baselines::Kd is the logit loss HintonKd");
+  const Matrix zs{{1, 0, -1}}, zt{{0, 2, 0}};
+  CHECK(bl::Kd<double>()(zs, zt).value == Approx(ccl::loss::HintonKd<double>(4.0)(zs, zt).value));
+  CHECK(bl::kd_default_alpha + bl::kd_default_gamma == Approx(1.0));
 }
