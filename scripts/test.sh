@@ -4,7 +4,8 @@
 #
 # It also prepares a Conan 2 client (from PyPI, in a virtual environment under build/) so that
 # the consumer.conan test runs `conan create` and the test_package offline; when PyPI cannot be
-# reached that test is reported as skipped. Set CCL_CONAN=0 to skip it deliberately.
+# reached that test is reported as skipped. Set CCL_CONAN=0 to skip it deliberately, and
+# CCL_TEST_CLANG=1 to run the same suite built with clang++ as well (the `clang` workflow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,6 @@ if [ "${CCL_CONAN:-1}" != 0 ]; then
 fi
 
 cmake --workflow --preset ci
+if [ "${CCL_TEST_CLANG:-0}" = 1 ]; then
+  cmake --workflow --preset clang
+fi
