@@ -412,6 +412,31 @@ TEST_CASE("A checkpoint from another architecture is refused, naming the differe
   REQUIRE_NOTHROW(nothing.from_bytes(bytes, "ck"));
 }
 
+TEST_CASE("A module with two parameters of one name cannot be saved", "[io][checkpoint][errors]") {
+  Custom<> twice{{ccl::Parameter<double>("weight", 1, 1), ccl::Parameter<double>("weight", 2, 1)}};
+  io::Checkpoint checkpoint;
+  checkpoint.add_module("m", twice);
+  REQUIRE_THROWS_WITH(checkpoint.to_bytes(),
+                      Catch::Contains("the module has two parameters named 'weight'"));
+}
+
+TEST_CASE("State not created yet (before the first step) is restored as such", "[io][checkpoint]") {
+  SgdRun fresh = make_sgd_run(10);
+  const auto bytes = fresh.checkpoint.to_bytes();  // no step taken: empty momentum buffers
+  SgdRun trained = make_sgd_run(11);
+  trained.train(2);
+  REQUIRE(trained.optimizer.groups()[0].entries[0].state.buffers[0].size() > 0);
+  trained.checkpoint.from_bytes(bytes, "fresh");
+  const auto& state = trained.optimizer.groups()[0].entries[0].state;
+  CHECK(state.step == 0);
+  CHECK(state.buffers[0].size() == 0);
+  CHECK(trained.checkpoint.to_bytes() == bytes);
+  // and both continue identically
+  fresh.train(3);
+  trained.train(3);
+  CHECK(trained.checkpoint.to_bytes() == fresh.checkpoint.to_bytes());
+}
+
 TEST_CASE("Module buffers (running statistics) are saved and checked", "[io][checkpoint]") {
   WithBuffers saved;
   saved.weight.value << 1, 2, 3, 4;

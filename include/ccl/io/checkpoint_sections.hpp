@@ -95,9 +95,14 @@ void for_each_tensor(Module& module, bool parameters, F&& f) {
 
 template <class Module>
 void write_tensor_list(ByteWriter& out, Module& module, bool parameters) {
-  std::uint64_t count = 0;
-  for_each_tensor(module, parameters, [&](const std::string&, auto&, auto*) { ++count; });
-  out.u64(count);
+  // Names are the keys a load matches by: refuse to write a file that could not be loaded.
+  std::set<std::string> names;
+  for_each_tensor(module, parameters, [&](const std::string& name, auto&, auto*) {
+    require(names.insert(name).second, "save_checkpoint: the module has two ",
+            parameters ? "parameters" : "buffers", " named '", name,
+            "'; give its sub-modules distinct prefixes");
+  });
+  out.u64(std::uint64_t(names.size()));
   for_each_tensor(module, parameters, [&](const std::string& name, auto& value, auto*) {
     out.string(name);
     out.tensor(value);
