@@ -9,6 +9,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/core/row_mask.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/core/version.hpp>
 
@@ -18,6 +19,14 @@
 #include <ccl/loss/nce.hpp>
 #include <ccl/loss/pair_loss.hpp>
 #include <ccl/loss/symmetric.hpp>
+
+#include <ccl/nn/linear.hpp>
+
+#include <ccl/compose/composition.hpp>
+#include <ccl/compose/concat_linear.hpp>
+#include <ccl/compose/gated.hpp>
+#include <ccl/compose/residual.hpp>
+#include <ccl/compose/sum.hpp>
 
 #include <ccl/optim/optim.hpp>
 
