@@ -3,8 +3,10 @@
 //
 //   forward(const Input& x)      -> anything an EmbeddingView<const Scalar> converts from
 //                                   ([B, D] embeddings: a RowMatrix, a Map, a view)
-//   backward(EmbeddingView<const Scalar> grad_embedding)
-//                                   ADDS the parameters' gradients (students only)
+//   backward(grad_embedding)        ADDS the parameters' gradients (students only), taking
+//                                   either an EmbeddingView<const Scalar> (nn::Linear) or the
+//                                   encoder's rank-2 Output tensor (an nn::Sequential that ends
+//                                   in global pooling or Flatten + Linear)
 //   for_each_parameter(visit)       visit(Parameter<Scalar>&)
 //   set_training(bool)              optional: batch norm / dropout switch train vs inference
 //
@@ -36,12 +38,24 @@ struct has_embedding_forward<E, Input, Scalar,
                           EmbeddingView<const Scalar>> {};
 
 template <class E, class Scalar, class = void>
-struct has_embedding_backward : std::false_type {};
+struct has_view_backward : std::false_type {};
 template <class E, class Scalar>
-struct has_embedding_backward<E, Scalar,
-                              std::void_t<decltype(std::declval<E&>().backward(
-                                  std::declval<EmbeddingView<const Scalar>>()))>>
-    : std::true_type {};
+struct has_view_backward<E, Scalar,
+                         std::void_t<decltype(std::declval<E&>().backward(
+                             std::declval<EmbeddingView<const Scalar>>()))>> : std::true_type {};
+
+template <class E, class = void>
+struct has_tensor_backward : std::false_type {};
+template <class E>
+struct has_tensor_backward<E, std::void_t<typename E::Output,
+                                          decltype(std::declval<E&>().backward(
+                                              std::declval<const typename E::Output&>()))>>
+    : std::bool_constant<E::Output::rank == 2> {};
+
+template <class E, class Scalar>
+struct has_embedding_backward
+    : std::bool_constant<has_view_backward<E, Scalar>::value || has_tensor_backward<E>::value> {};
+
 
 template <class Scalar>
 struct ParameterVisitorProbe {
@@ -56,6 +70,22 @@ struct has_parameters<E, Scalar,
                           ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
 
 }  // namespace detail
+
+/// Back-propagates dL/dx_v into an encoder whichever form of backward it has; `scratch` holds the
+/// tensor copy an nn network needs, so no allocation happens after the first step.
+template <class Encoder, class Scalar, class Scratch>
+void backward_embedding(Encoder& encoder, EmbeddingView<const Scalar> grad, Scratch& scratch) {
+  if constexpr (detail::has_view_backward<Encoder, Scalar>::value) {
+    encoder.backward(grad);
+  } else {
+    using Output = typename Encoder::Output;
+    if (scratch.shape()[0] != grad.rows() || scratch.shape()[1] != grad.cols()) {
+      scratch = Output({grad.rows(), grad.cols()});
+    }
+    scratch.matrix() = grad.matrix();
+    encoder.backward(scratch);
+  }
+}
 
 /// Switches an encoder between training and inference behaviour when it has any.
 template <class Encoder>

@@ -133,6 +133,20 @@ class Pipeline {
                           [&](auto& branch) { branch.teacher.for_each_frozen_parameter(visit); });
   }
 
+  /// visit(name, module) for every module with trainable parameters: "student", then per branch
+  /// "head.<branch name>" (its composition) and "objective.<branch name>" (an objective with
+  /// parameters of its own, e.g. a baseline's regressor). Optimisers and checkpoints bind these.
+  template <class Visitor>
+  void for_each_trainable_module(Visitor&& visit) {
+    visit(std::string("student"), student_);
+    boost::hana::for_each(branches_, [&](auto& branch) {
+      visit("head." + branch.name(), branch.composition);
+      if constexpr (has_objective_parameters<decltype(branch.objective)>::value) {
+        visit("objective." + branch.name(), branch.objective);
+      }
+    });
+  }
+
   void zero_grad() {
     for_each_student_parameter([](auto& p) { p.zero_grad(); });
     for_each_head_parameter([](auto& p) { p.zero_grad(); });

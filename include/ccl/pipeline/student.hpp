@@ -6,6 +6,7 @@
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/nn/layer.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/pipeline/encoder_traits.hpp>
 
@@ -22,8 +23,9 @@ struct StudentOutput {
 template <class Encoder, class Scalar = float>
 class Student {
   static_assert(detail::has_embedding_backward<Encoder, Scalar>::value,
-                "ccl::pipeline::Student: the encoder needs `backward(EmbeddingView<const Scalar> "
-                "grad_embedding)` (see ccl/pipeline/encoder_traits.hpp)");
+                "ccl::pipeline::Student: the encoder needs `backward(grad_embedding)` taking an "
+                "EmbeddingView<const Scalar> or its rank-2 Output tensor (see "
+                "ccl/pipeline/encoder_traits.hpp)");
   static_assert(detail::has_parameters<Encoder, Scalar>::value,
                 "ccl::pipeline::Student: the encoder needs `for_each_parameter(visit)` over "
                 "Parameter<Scalar>");
@@ -56,7 +58,7 @@ class Student {
   void backward(EmbeddingView<const Scalar> grad_embedding, EmbeddingView<const Scalar> grad_logits) {
     grad_embedding_ = grad_embedding.matrix();
     classifier_.backward(grad_logits, mutable_view(grad_embedding_));
-    encoder_.backward(view(grad_embedding_));
+    backward_embedding(encoder_, view(grad_embedding_), encoder_grad_);
   }
 
   void set_training(bool training) { pipeline::set_training(encoder_, training); }
@@ -67,6 +69,12 @@ class Student {
     classifier_.for_each_parameter(visit);
   }
 
+  /// Non-trainable state of the encoder (batch-norm running statistics), for checkpoints.
+  template <class Visitor>
+  void for_each_buffer(Visitor&& visit) {
+    if constexpr (nn_has_buffers) encoder_.for_each_buffer(visit);
+  }
+
   Encoder& encoder() { return encoder_; }
   nn::Linear<Scalar>& classifier() { return classifier_; }
   Index classes() const { return classifier_.out_features(); }
@@ -75,7 +83,18 @@ class Student {
  private:
   Encoder encoder_;
   nn::Linear<Scalar> classifier_;
+  template <class E, class = void>
+  struct output_of {
+    using type = int;  // encoders with a view backward need no tensor scratch
+  };
+  template <class E>
+  struct output_of<E, std::void_t<typename E::Output>> {
+    using type = typename E::Output;
+  };
+  static constexpr bool nn_has_buffers = nn::detail::has_buffers<Encoder>::value;
+
   RowMatrix<Scalar> grad_embedding_;
+  typename output_of<Encoder>::type encoder_grad_{};
 };
 
 }  // namespace ccl::pipeline
