@@ -1,0 +1,125 @@
+#pragma once
+// The IDX format of MNIST and Fashion-MNIST (http://yann.lecun.com/exdb/mnist/): a big-endian
+// header — two zero bytes, a type byte, a rank byte, then one 32-bit size per dimension — and the
+// elements in C order, big-endian. Validation is strict because a silently misread dataset (a
+// truncated download, labels and images swapped) produces plausible but wrong results:
+// wrong magic, unknown type, rank 0, zero or absurd sizes, missing data and trailing bytes all
+// raise ccl::error naming the file. Files ending in .gz are decompressed (see gzip.hpp).
+
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/data/bytes.hpp>
+#include <ccl/data/gzip.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace ccl::data {
+
+enum class IdxType : std::uint8_t {
+  u8 = 0x08,
+  i8 = 0x09,
+  i16 = 0x0B,
+  i32 = 0x0C,
+  f32 = 0x0D,
+  f64 = 0x0E,
+};
+
+inline int idx_element_size(IdxType type) {
+  switch (type) {
+    case IdxType::u8:
+    case IdxType::i8: return 1;
+    case IdxType::i16: return 2;
+    case IdxType::i32:
+    case IdxType::f32: return 4;
+    case IdxType::f64: return 8;
+  }
+  return 0;
+}
+
+inline std::string shape_string(const std::vector<Index>& dims) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? ", " : "") << dims[i];
+  out << ']';
+  return out.str();
+}
+
+/// A decoded IDX file: its element type, its dimensions and the raw element bytes (big-endian,
+/// as stored; u8 data — every MNIST-family file — needs no conversion).
+struct IdxArray {
+  IdxType type = IdxType::u8;
+  std::vector<Index> dims;
+  Bytes data;
+
+  Index count() const {
+    Index n = 1;
+    for (Index d : dims) n *= d;
+    return n;
+  }
+};
+
+/// Parses IDX bytes; `source` names the file in error messages.
+inline IdxArray parse_idx(const Bytes& bytes, const std::string& source) {
+  ByteReader in(bytes, source);
+  require(bytes.size() >= 4, "'", source, "': not an IDX file: only ", bytes.size(),
+          " bytes, the magic number needs 4");
+  const std::uint8_t zero0 = in.u8("the magic number");
+  const std::uint8_t zero1 = in.u8("the magic number");
+  const std::uint8_t type = in.u8("the magic number");
+  const std::uint8_t rank = in.u8("the magic number");
+  require(zero0 == 0 && zero1 == 0, "'", source,
+          "': wrong IDX magic: the first two bytes must be 0, got ", int(zero0), " and ",
+          int(zero1), " (is this a gzip file without the .gz suffix?)");
+  require(type == 0x08 || type == 0x09 || type == 0x0B || type == 0x0C || type == 0x0D ||
+              type == 0x0E,
+          "'", source, "': wrong IDX magic: unknown element type byte 0x", std::hex, int(type),
+          std::dec, " (expected 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32 or 0x0E f64)");
+  require(rank >= 1, "'", source, "': wrong IDX magic: rank 0");
+  IdxArray array;
+  array.type = static_cast<IdxType>(type);
+  // Sizes are checked against the file length as they are read, so an absurd size cannot make
+  // the product overflow or the allocation explode.
+  const std::size_t header = 4 + 4 * std::size_t(rank);
+  require(bytes.size() >= header, "'", source, "': truncated IDX header: rank ", int(rank),
+          " needs ", header, " header bytes, the file has ", bytes.size());
+  const std::size_t available = (bytes.size() - header) / std::size_t(idx_element_size(array.type));
+  std::size_t count = 1;
+  for (int d = 0; d < rank; ++d) {
+    const std::uint32_t size = in.be32("a dimension");
+    require(size > 0, "'", source, "': dimension ", d, " is 0");
+    require(size <= available && count <= available / size, "'", source,
+            "': truncated IDX data or wrong dimensions: the header's sizes need more than the ",
+            available, " elements the file holds (dimension ", d, " = ", size, ")");
+    count *= size;
+    array.dims.push_back(Index(size));
+  }
+  const std::size_t data_bytes = count * std::size_t(idx_element_size(array.type));
+  require(in.remaining() >= data_bytes, "'", source, "': truncated IDX data: shape ",
+          shape_string(array.dims), " needs ", data_bytes, " bytes, only ", in.remaining(),
+          " follow the header");
+  require(in.remaining() == data_bytes, "'", source, "': ", in.remaining() - data_bytes,
+          " bytes of trailing garbage after the IDX data of shape ", shape_string(array.dims));
+  const std::uint8_t* start = in.take(data_bytes, "the data");
+  array.data.assign(start, start + data_bytes);
+  return array;
+}
+
+/// Reads an IDX file (gzip-compressed when the name ends in .gz).
+inline IdxArray read_idx(const std::filesystem::path& path) {
+  return parse_idx(read_file_maybe_gzip(path), path.string());
+}
+
+/// Requires an unsigned-byte IDX array of the given rank; `what` names it ("images", "labels").
+inline void require_idx_u8(const IdxArray& array, std::size_t rank, const std::string& source,
+                           const char* what) {
+  require(array.type == IdxType::u8, "'", source, "': ", what,
+          " must be unsigned bytes (IDX type 0x08), got type 0x", std::hex, int(array.type));
+  require(array.dims.size() == rank, "'", source, "': ", what, " must have rank ", rank,
+          ", got shape ", shape_string(array.dims));
+}
+
+}  // namespace ccl::data
