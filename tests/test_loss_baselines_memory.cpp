@@ -176,6 +176,30 @@ TEST_CASE("CRD gradients match central finite differences with the banks frozen"
   CHECK(relative_error(gs, numeric_gradient(es, sharp_value)) < 1e-6);
 }
 
+TEST_CASE("CRD's gathered and whole-bank scoring paths both match the reference and FD",
+          "[loss][baselines][crd][grad]") {
+  // K + 1 < N/4 gathers K + 1 bank rows per anchor; larger K scores the whole bank by one GEMM.
+  const Index n = 40, dim = 4, b = 3;
+  const auto labels = make_labels(n, 4);
+  for (Index k : {Index(3), Index(25), Index(100)}) {
+    bl::CrdOptions options = small_options(k);
+    options.temperature = 0.5;
+    bl::Crd<double> crd(dim, labels, options, 13);
+    Matrix es = random_matrix(b, dim, 91), et = random_matrix(b, dim, 92);
+    const auto idx = crd.sample(std::vector<int>{0, 17, 33});
+    const auto xs = reference_logits(es, crd.memory_teacher(), idx, 0.5L);
+    const auto xt = reference_logits(et, crd.memory_student(), idx, 0.5L);
+    const Real zs = reference_z(xs, n), zt = reference_z(xt, n);
+    CHECK(crd.score(es, et, idx, 1.0, {}, {}) ==
+          Approx(double(reference_nce(xs, zs, n) + reference_nce(xt, zt, n))).epsilon(1e-12));
+    Matrix gs = Matrix::Zero(b, dim), gt = Matrix::Zero(b, dim);
+    crd.score(es, et, idx, 1.0, ccl::mutable_view(gs), ccl::mutable_view(gt));
+    auto value = [&] { return double(crd.score(es, et, idx, 1.0, {}, {})); };
+    CHECK(relative_error(gs, numeric_gradient(es, value)) < fd_tolerance);
+    CHECK(relative_error(gt, numeric_gradient(et, value)) < fd_tolerance);
+  }
+}
+
 TEST_CASE("CRD draws class-aware negatives, deterministically for a seed",
           "[loss][baselines][crd][sampling]") {
   const Index n = 40;

@@ -16,8 +16,10 @@
 //
 // Memory rows are constants for the gradient (detached in the reference); gradients reach e_s and
 // e_t through the scores and the L2 normalisation. log P is evaluated as x - log Z and
-// log(P + c) by logaddexp, so neither term overflows or takes log 0. Scores are gathered one row
-// at a time: memory traffic is B·(K+1)·d per side, nothing of that size is materialised.
+// log(P + c) by logaddexp, so neither term overflows or takes log 0. Scores are gathered one bank
+// row at a time (B·(K+1)·d work, nothing of that size materialised) unless K + 1 is a sizeable
+// fraction of N, where one GEMM against the whole bank (N·B·d) is cheaper; the two paths differ
+// only in rounding.
 
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
@@ -54,12 +56,6 @@ struct MemoryContrastOptions {
 };
 
 namespace detail {
-
-template <class Scalar>
-Scalar log_add_exp2(Scalar a, Scalar b) {
-  const Scalar hi = std::max(a, b);
-  return hi + std::log1p(std::exp(-std::abs(a - b)));
-}
 
 template <class Scalar>
 class MemoryContrast {
@@ -159,8 +155,16 @@ class MemoryContrast {
     const Index cols = idx.cols();
     const Scalar inv_t = Scalar(1.0 / options_.temperature);
     out.resize(b, cols);
-    for (Index i = 0; i < b; ++i)
-      for (Index k = 0; k < cols; ++k) out(i, k) = memory.row(idx(i, k)).dot(anchors.row(i)) * inv_t;
+    if (dense(cols)) {
+      // K + 1 gathered rows per anchor would cost more than scoring the whole bank by one GEMM.
+      all_scores_.noalias() = memory * anchors.transpose();  // [N, B]
+      for (Index i = 0; i < b; ++i)
+        for (Index k = 0; k < cols; ++k) out(i, k) = all_scores_(idx(i, k), i) * inv_t;
+    } else {
+      for (Index i = 0; i < b; ++i)
+        for (Index k = 0; k < cols; ++k)
+          out(i, k) = memory.row(idx(i, k)).dot(anchors.row(i)) * inv_t;
+    }
 
     double total = 0;
     if (objective == ContrastObjective::softmax) {
@@ -182,19 +186,18 @@ class MemoryContrast {
     const Scalar log_z = Scalar(std::log(z));
     const Scalar log_c = Scalar(std::log(double(k_neg) * pn + 1e-7));
     const Scalar log_mpn = Scalar(std::log(double(k_neg) * pn));
-    for (Index i = 0; i < b; ++i) {
-      for (Index k = 0; k < cols; ++k) {
-        const Scalar log_p = out(i, k) - log_z;
-        const Scalar log_p_plus_c = log_add_exp2(log_p, log_c);
-        if (k == 0) {
-          total -= double(log_p - log_p_plus_c);
-          out(i, k) = -std::exp(log_c - log_p_plus_c) / Scalar(b);   // -c/(P + c)
-        } else {
-          total -= double(log_mpn - log_p_plus_c);
-          out(i, k) = std::exp(log_p - log_p_plus_c) / Scalar(b);    // P/(P + c)
-        }
-      }
-    }
+    // With D = log P - log c and E = exp(-|D|) (whole-matrix array expressions, vectorised):
+    //   log(P + c) = log c + softplus(D),  softplus(D) = max(D, 0) + log1p(E),
+    //   P/(P + c) = sigmoid(D),  c/(P + c) = 1 - sigmoid(D).
+    d_ = out.array() - (log_z + log_c);
+    e_ = (-d_.abs()).exp();
+    softplus_ = d_.max(Scalar(0)) + e_.log1p();
+    sigmoid_ = (d_ >= Scalar(0)).select((Scalar(1) + e_).inverse(), e_ / (Scalar(1) + e_));
+    // Positive column: -log(P/(P + c)) = softplus(D) - D; negatives: softplus(D) - log(m P_n / c).
+    total = double((softplus_.col(0) - d_.col(0)).sum()) +
+            double((softplus_.rightCols(cols - 1) - (log_mpn - log_c)).sum());
+    out.array() = sigmoid_ / Scalar(b);                      // dL/dx = P/(P + c) / B
+    out.col(0).array() = (sigmoid_.col(0) - Scalar(1)) / Scalar(b);  // -c/(P + c) / B
     return total / double(b);
   }
 
@@ -205,18 +208,31 @@ class MemoryContrast {
                 const EmbeddingView<Scalar>& grad_e) {
     if (grad_e.data() == nullptr) return;
     const Scalar inv_t = Scalar(1.0 / options_.temperature);
-    grad_unit_.setZero(unit.rows(), unit.cols());
-    for (Index i = 0; i < unit.rows(); ++i)
-      for (Index k = 0; k < idx.cols(); ++k)
-        grad_unit_.row(i) += (grad_scores(i, k) * inv_t) * memory.row(idx(i, k));
+    if (dense(idx.cols())) {
+      // Scatter the coefficients onto the bank's rows, then one GEMM.
+      coefficients_.setZero(memory.rows(), unit.rows());
+      for (Index i = 0; i < unit.rows(); ++i)
+        for (Index k = 0; k < idx.cols(); ++k) coefficients_(idx(i, k), i) += grad_scores(i, k) * inv_t;
+      grad_unit_.noalias() = coefficients_.transpose() * memory;
+    } else {
+      grad_unit_.setZero(unit.rows(), unit.cols());
+      for (Index i = 0; i < unit.rows(); ++i)
+        for (Index k = 0; k < idx.cols(); ++k)
+          grad_unit_.row(i) += (grad_scores(i, k) * inv_t) * memory.row(idx(i, k));
+    }
     loss::detail::normalize_rows_backward(unit, norms, grad_unit_, weight, grad_e);
   }
+
+  // Whether scoring goes through the whole bank (one [N, d] x [d, B] GEMM) rather than K + 1
+  // gathered rows per anchor: cheaper once K + 1 reaches about N / 4 (e.g. K = 16384 > N).
+  bool dense(Index cols) const { return cols * 4 >= dataset_size(); }
 
   const char* op_;
   MemoryContrastOptions options_;
   RowMatrix<Scalar> memory_s_, memory_t_;
   double z_s_ = -1, z_t_ = -1;
-  RowMatrix<Scalar> unit_s_, unit_t_, scores_s_, scores_t_, grad_unit_;
+  RowMatrix<Scalar> unit_s_, unit_t_, scores_s_, scores_t_, grad_unit_, all_scores_, coefficients_;
+  Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> d_, e_, softplus_, sigmoid_;
   Vector<Scalar> norm_s_, norm_t_;
 };
 
