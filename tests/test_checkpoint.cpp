@@ -134,6 +134,24 @@ TEST_CASE("crc32 is zlib's CRC-32", "[io][crc]") {
   CHECK(io::crc32(check, 9) == 0xCBF43926u);  // the catalogued check value of CRC-32/ISO-HDLC
   CHECK(io::crc32(check + 4, 5, io::crc32(check, 4)) == 0xCBF43926u);
   CHECK(io::crc32(check, 0) == 0u);
+  // Every length and alignment against a bit-at-a-time CRC (no tables), so the 8-byte fold and
+  // the tail loop are both exercised.
+  std::vector<std::uint8_t> data(300);
+  ccl::Rng rng(12);
+  for (auto& byte : data) byte = std::uint8_t(rng.next_u64());
+  auto bitwise_crc = [](const std::uint8_t* p, std::size_t n) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (std::size_t i = 0; i < n; ++i) {
+      c ^= p[i];
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+  };
+  for (std::size_t offset = 0; offset < 9; ++offset) {
+    for (std::size_t length = 0; length + offset <= data.size(); length += 7) {
+      REQUIRE(io::crc32(data.data() + offset, length) == bitwise_crc(data.data() + offset, length));
+    }
+  }
 }
 
 TEST_CASE("The file layout is the documented one", "[io][checkpoint][format]") {

@@ -124,11 +124,21 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, const char* 
     const int code = errno;
     throw error(ccl::detail::concat(op, ": cannot open '", path, "': ", detail::errno_text(code)));
   }
+  // One allocation and one read when the size is known (a regular file); chunks otherwise.
   std::vector<std::uint8_t> bytes;
+  if (std::fseek(file, 0, SEEK_END) == 0) {
+    const long size = std::ftell(file);
+    std::fseek(file, 0, SEEK_SET);
+    if (size > 0) {
+      bytes.resize(static_cast<std::size_t>(size));
+      bytes.resize(std::fread(bytes.data(), 1, bytes.size(), file));
+    }
+  }
   std::uint8_t chunk[1 << 16];
   std::size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0)
+  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) {
     bytes.insert(bytes.end(), chunk, chunk + n);
+  }
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
   require(!failed, op, ": reading '", path, "' failed");
