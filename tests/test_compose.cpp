@@ -466,17 +466,25 @@ TEST_CASE("Compositions reject bad input with a clear error", "[compose][errors]
   CHECK(head.forward(ccl::view(t1), ccl::view(v1)).composed.rows() == 1);
 }
 
-TEST_CASE("Compositions work in float", "[compose]") {
-  ccl::Rng rng(5);
-  ccl::compose::Residual<float> head(8, 8, 5, rng);
-  RowMatrix<float> t(4, 8), v(4, 8);
-  rng.fill_uniform(t, -1, 1);
-  rng.fill_uniform(v, -1, 1);
-  const auto out = head.forward(ccl::view(t), ccl::view(v));
-  RowMatrix<float> gv = RowMatrix<float>::Zero(4, 8);
-  const RowMatrix<float> gz = RowMatrix<float>::Ones(4, 5);
-  head.backward({}, ccl::view(gz), ccl::mutable_view(gv));
-  CHECK(out.logits.matrix().allFinite());
-  CHECK(gv.allFinite());
-  CHECK(gv.cwiseAbs().maxCoeff() > 0);
+TEST_CASE("Compositions in float agree with double", "[compose]") {
+  // The same seed gives the same parameters in both precisions (nn::Linear draws doubles);
+  // float results must match the double ones to float accuracy (1e-5 relative to O(1) values).
+  ccl::Rng init_f(5), init_d(5), data(6);
+  ccl::compose::Residual<float> head_f(8, 8, 5, init_f);
+  ccl::compose::Residual<double> head_d(8, 8, 5, init_d);
+  const RowMatrix<double> t = random_matrix(data, 4, 8), v = random_matrix(data, 4, 8);
+  const RowMatrix<double> gz = random_matrix(data, 4, 5), gx = random_matrix(data, 4, 8);
+  const RowMatrix<float> tf = t.cast<float>(), vf = v.cast<float>(), gzf = gz.cast<float>(),
+                         gxf = gx.cast<float>();
+  const auto out_f = head_f.forward(ccl::view(tf), ccl::view(vf));
+  const auto out_d = head_d.forward(ccl::view(t), ccl::view(v));
+  CHECK(max_abs(out_f.composed.matrix().cast<double>() - out_d.composed.matrix()) < 1e-5);
+  CHECK(max_abs(out_f.logits.matrix().cast<double>() - out_d.logits.matrix()) < 1e-5);
+  RowMatrix<float> gv_f = RowMatrix<float>::Zero(4, 8);
+  RowMatrix<double> gv_d = RowMatrix<double>::Zero(4, 8);
+  head_f.backward(ccl::view(gxf), ccl::view(gzf), ccl::mutable_view(gv_f));
+  head_d.backward(ccl::view(gx), ccl::view(gz), ccl::mutable_view(gv_d));
+  CHECK(max_abs(gv_f.cast<double>() - gv_d) < 1e-5);
+  CHECK(max_abs(head_f.residual().weight().grad.cast<double>() -
+                head_d.residual().weight().grad) < 1e-5);
 }
