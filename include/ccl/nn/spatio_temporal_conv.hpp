@@ -100,6 +100,9 @@ class SpatioTemporalConv {
 
   const SpatioTemporalConvOptions& options() const { return options_; }
   Index intermediate_channels() const { return bn_.channels(); }
+  /// Declared so that Sequential checks its neighbours against the conv, not its inner BN.
+  Index in_channels() const { return options_.in_channels(); }
+  Index out_channels() const { return options_.out_channels(); }
 
   ConvNd<Scalar, 3>& spatial_conv() { return spatial_conv_; }
   BatchNorm<Scalar, 3>& bn() { return bn_; }
