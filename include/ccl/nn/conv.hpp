@@ -18,6 +18,7 @@
 #include <ccl/core/types.hpp>
 #include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/detail/im2col.hpp>
+#include <ccl/nn/detail/workspace.hpp>
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
@@ -178,14 +179,15 @@ class ConvNd {
       const Index chunk = chunk_size(g, batch);
       for (Index n0 = 0; n0 < batch; n0 += chunk) {
         const Index count = std::min(chunk, batch - n0);
-        fill_columns(g, x.data() + n0 * in_size, count);
+        const auto columns = fill_columns(g, x.data() + n0 * in_size, count);
         if (count == 1) {
-          sample_matrix(output_.data(), n0, cout, out_p).noalias() = weight_.value * columns_;
+          sample_matrix(output_.data(), n0, cout, out_p).noalias() = weight_.value * columns;
         } else {
-          product_.noalias() = weight_.value * columns_;
+          auto product = product_.matrix(cout, count * out_p);
+          product.noalias() = weight_.value * columns;
           for (Index s = 0; s < count; ++s)
             sample_matrix(output_.data(), n0 + s, cout, out_p) =
-                product_.middleCols(s * out_p, out_p);
+                product.middleCols(s * out_p, out_p);
         }
       }
     }
@@ -235,10 +237,10 @@ class ConvNd {
       if (count == 1) {
         backward_chunk(g, n0, count, const_sample(grad_y.data(), n0, cout, out_p), params, grad_x);
       } else {
-        product_.resize(cout, count * out_p);
+        auto gathered = product_.matrix(cout, count * out_p);
         for (Index s = 0; s < count; ++s)
-          product_.middleCols(s * out_p, out_p) = const_sample(grad_y.data(), n0 + s, cout, out_p);
-        backward_chunk(g, n0, count, product_, params, grad_x);
+          gathered.middleCols(s * out_p, out_p) = const_sample(grad_y.data(), n0 + s, cout, out_p);
+        backward_chunk(g, n0, count, gathered, params, grad_x);
       }
     }
   }
@@ -283,11 +285,13 @@ class ConvNd {
   }
 
   // Columns of samples [0, count) of `x` (already offset to the chunk), side by side.
-  void fill_columns(const detail::WindowGeometry& g, const Scalar* x, Index count) {
+  typename detail::Workspace<Scalar>::MatrixMap fill_columns(const detail::WindowGeometry& g,
+                                                             const Scalar* x, Index count) {
     const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
-    columns_.resize(g.column_rows(), count * out_p);
+    auto columns = columns_.matrix(g.column_rows(), count * out_p);
     for (Index s = 0; s < count; ++s)
-      detail::im2col(g, x + s * in_size, columns_.data() + s * out_p, columns_.cols());
+      detail::im2col(g, x + s * in_size, columns.data() + s * out_p, columns.cols());
+    return columns;
   }
 
   template <class GradY>
@@ -295,14 +299,14 @@ class ConvNd {
                       bool params, Input* grad_x) {
     const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
     if (params) {
-      fill_columns(g, input_.data() + n0 * in_size, count);
-      weight_.grad.noalias() += dy * columns_.transpose();
+      const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
+      weight_.grad.noalias() += dy * columns.transpose();
     }
     if (grad_x == nullptr) return;
-    columns_.resize(g.column_rows(), count * out_p);
-    columns_.noalias() = weight_.value.transpose() * dy;  // d(columns)
+    auto grad_columns = columns_.matrix(g.column_rows(), count * out_p);
+    grad_columns.noalias() = weight_.value.transpose() * dy;
     for (Index s = 0; s < count; ++s)
-      detail::col2im_add(g, columns_.data() + s * out_p, columns_.cols(),
+      detail::col2im_add(g, grad_columns.data() + s * out_p, grad_columns.cols(),
                          grad_x->data() + (n0 + s) * in_size);
   }
 
@@ -311,8 +315,8 @@ class ConvNd {
   Parameter<Scalar> bias_{"bias", 0, 0};
   Input input_;                 // copy of the last forward's x, for dL/dW
   Output output_;               // workspace returned by forward
-  RowMatrix<Scalar> columns_;   // im2col of a chunk, [Cin * prod(k), count * P]
-  RowMatrix<Scalar> product_;   // W * columns of a chunk (or the gathered dY), [Cout, count * P]
+  detail::Workspace<Scalar> columns_;  // im2col of a chunk (or its gradient), [Cin·prod(k), count·P]
+  detail::Workspace<Scalar> product_;  // W · columns of a chunk (or the gathered dY), [Cout, count·P]
   Index workspace_limit_ = Index(1) << 24;
   bool check_finite_ = true;
 };
