@@ -20,7 +20,7 @@
 #include <ccl/loss/pair_loss.hpp>
 #include <ccl/loss/symmetric.hpp>
 
-#include <ccl/nn/linear.hpp>
+#include <ccl/nn/nn.hpp>
 
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/concat_linear.hpp>
