@@ -81,26 +81,32 @@ inline IdxArray parse_idx(const Bytes& bytes, const std::string& source) {
   require(rank >= 1, "'", source, "': wrong IDX magic: rank 0");
   IdxArray array;
   array.type = static_cast<IdxType>(type);
-  // Sizes are checked against the file length as they are read, so an absurd size cannot make
-  // the product overflow or the allocation explode.
   const std::size_t header = 4 + 4 * std::size_t(rank);
   require(bytes.size() >= header, "'", source, "': truncated IDX header: rank ", int(rank),
           " needs ", header, " header bytes, the file has ", bytes.size());
-  const std::size_t available = (bytes.size() - header) / std::size_t(idx_element_size(array.type));
-  std::size_t count = 1;
   for (int d = 0; d < rank; ++d) {
     const std::uint32_t size = in.be32("a dimension");
-    require(size > 0, "'", source, "': dimension ", d, " is 0");
-    require(size <= available && count <= available / size, "'", source,
-            "': truncated IDX data or wrong dimensions: the header's sizes need more than the ",
-            available, " elements the file holds (dimension ", d, " = ", size, ")");
-    count *= size;
+    require(size > 0, "'", source, "': dimension ", d, " is 0 (shape so far ",
+            shape_string(array.dims), ")");
     array.dims.push_back(Index(size));
   }
-  const std::size_t data_bytes = count * std::size_t(idx_element_size(array.type));
-  require(in.remaining() >= data_bytes, "'", source, "': truncated IDX data: shape ",
-          shape_string(array.dims), " needs ", data_bytes, " bytes, only ", in.remaining(),
-          " follow the header");
+  // The element count is compared with the file length without overflowing: an absurd header
+  // cannot make the product wrap or the allocation explode.
+  const std::size_t element = std::size_t(idx_element_size(array.type));
+  const std::size_t limit = std::size_t(1) << 48;  // far beyond any real file
+  std::size_t count = 1;
+  bool too_large = false;
+  for (Index d : array.dims) {
+    if (count > limit / std::size_t(d)) too_large = true;
+    if (!too_large) count *= std::size_t(d);
+  }
+  require(!too_large, "'", source, "': truncated IDX data or wrong dimensions: shape ",
+          shape_string(array.dims), " needs more elements than the ", in.remaining() / element,
+          " the file holds");
+  const std::size_t data_bytes = count * element;
+  require(in.remaining() >= data_bytes, "'", source,
+          "': truncated IDX data or wrong dimensions: shape ", shape_string(array.dims),
+          " needs ", data_bytes, " bytes, only ", in.remaining(), " follow the header");
   require(in.remaining() == data_bytes, "'", source, "': ", in.remaining() - data_bytes,
           " bytes of trailing garbage after the IDX data of shape ", shape_string(array.dims));
   const std::uint8_t* start = in.take(data_bytes, "the data");

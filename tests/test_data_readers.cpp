@@ -1,0 +1,290 @@
+// Readers of ccl/data/: IDX (plain and gzip), .npy, Fashion-MNIST pairing, and the official CCL
+// teacher-feature layout. Good fixtures are checked value by value against the closed formulas
+// of tests/data/make_fixtures.py (an independent writer); every corruption must raise ccl::error
+// naming the file and the problem.
+
+#include <ccl/data/fashion_mnist.hpp>
+#include <ccl/data/gzip.hpp>
+#include <ccl/data/idx.hpp>
+#include <ccl/data/npy.hpp>
+#include <ccl/data/teacher_features.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+fs::path fixture(const std::string& name) { return fs::path(__FILE__).parent_path() / "data" / name; }
+
+float npy_value(long r, long c) { return float(((r * 512 + c) % 17) * 0.25 - 1); }
+
+// A fresh empty directory under the system temp directory, removed at scope exit.
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("ccl-test-data-" + tag + "-" + std::to_string(++counter) + "-" +
+            std::to_string(reinterpret_cast<std::uintptr_t>(this) % 100000));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void write_vector(const fs::path& path, ccl::Index n, float value = 0.5f) {
+  std::vector<float> values(std::size_t(n), value);
+  fs::create_directories(path.parent_path());
+  ccl::data::write_npy(path, {n}, values.data());
+}
+
+}  // namespace
+
+TEST_CASE("IDX: good u8 images and labels decode to the fixture's values", "[data][idx]") {
+  const auto images = ccl::data::read_idx(fixture("idx/images.idx"));
+  REQUIRE(images.type == ccl::data::IdxType::u8);
+  REQUIRE(images.dims == std::vector<ccl::Index>{3, 2, 4});
+  REQUIRE(images.data.size() == 24);
+  for (int i = 0; i < 24; ++i) CHECK(int(images.data[std::size_t(i)]) == (7 * i + 3) % 256);
+
+  const auto set = ccl::data::load_idx_images(fixture("idx/images.idx"),
+                                              fixture("idx/labels.idx"), 10);
+  CHECK(set.count == 3);
+  CHECK(set.height == 2);
+  CHECK(set.width == 4);
+  CHECK(set.labels == std::vector<std::int32_t>{2, 0, 1});
+  CHECK(int(set.image(2)[0]) == (7 * 16 + 3) % 256);
+}
+
+TEST_CASE("IDX: every corruption is an error naming the file and the problem", "[data][idx]") {
+  using ccl::data::read_idx;
+  CHECK_THROWS_WITH(read_idx(fixture("idx/bad-magic.idx")),
+                    Contains("bad-magic.idx") && Contains("wrong IDX magic"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/bad-type.idx")), Contains("unknown element type"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/truncated.idx")),
+                    Contains("truncated.idx") && Contains("truncated IDX data"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/trailing.idx")),
+                    Contains("3 bytes of trailing garbage"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/wrong-dims.idx")),
+                    Contains("wrong-dims.idx") && Contains("[3, 2, 5]") && Contains("needs 30 bytes"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/zero-dim.idx")), Contains("dimension 1 is 0"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/no-such-file.idx")), Contains("cannot open"));
+  // A header whose sizes exceed the file cannot overflow or allocate: rejected up front.
+  ccl::data::Bytes huge = {0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                           0xFF, 0xFF, 1, 2, 3};
+  CHECK_THROWS_WITH(ccl::data::parse_idx(huge, "huge"), Contains("wrong dimensions"));
+  CHECK_THROWS_WITH(ccl::data::parse_idx({0, 0}, "tiny"), Contains("only 2 bytes"));
+  // Rank 0 and a header cut inside the dimensions.
+  CHECK_THROWS_WITH(ccl::data::parse_idx({0, 0, 8, 0}, "rank0"), Contains("rank 0"));
+  CHECK_THROWS_WITH(ccl::data::parse_idx({0, 0, 8, 2, 0, 0, 0, 1}, "cut"),
+                    Contains("truncated IDX header"));
+}
+
+TEST_CASE("IDX pairs: counts, ranks and label range are checked", "[data][idx]") {
+  using ccl::data::load_idx_images;
+  CHECK_THROWS_WITH(load_idx_images(fixture("idx/images.idx"), fixture("idx/labels-too-many.idx"), 10),
+                    Contains("has 3 images") && Contains("has 4 labels"));
+  CHECK_THROWS_WITH(
+      load_idx_images(fixture("idx/images.idx"), fixture("idx/labels-out-of-range.idx"), 10),
+      Contains("label 10 of item 2 is outside [0, 10)"));
+  CHECK_THROWS_WITH(load_idx_images(fixture("idx/labels.idx"), fixture("idx/labels.idx"), 10),
+                    Contains("images must have rank 3"));
+}
+
+TEST_CASE("IDX gzip: decompressed when zlib is linked, corruption detected", "[data][idx][gzip]") {
+  using ccl::data::read_idx;
+  if (!ccl::data::gzip_supported()) {
+    WARN("skipped: this test was built without zlib (ccl::data_extras not linked); checking "
+         "that .gz input is rejected with a clear message instead");
+    CHECK_THROWS_WITH(read_idx(fixture("idx/images.idx.gz")), Contains("needs zlib"));
+    return;
+  }
+  const auto plain = read_idx(fixture("idx/images.idx"));
+  const auto packed = read_idx(fixture("idx/images.idx.gz"));
+  CHECK(packed.dims == plain.dims);
+  CHECK(packed.data == plain.data);
+  CHECK_THROWS_WITH(read_idx(fixture("idx/corrupt.idx.gz")),
+                    Contains("corrupt.idx.gz") && Contains("corrupt gzip data"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/truncated.idx.gz")),
+                    Contains("truncated gzip data"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/trailing.idx.gz")), Contains("trailing garbage"));
+  CHECK_THROWS_WITH(read_idx(fixture("idx/not-gzip.idx.gz")), Contains("not a gzip file"));
+  // Two concatenated members are one stream (what `cat a.gz b.gz` gives).
+  auto bytes = ccl::data::read_file(fixture("idx/labels.idx.gz"));
+  auto twice = bytes;
+  twice.insert(twice.end(), bytes.begin(), bytes.end());
+  CHECK(ccl::data::gunzip(twice, "twice").size() == 2 * ccl::data::read_file(fixture("idx/labels.idx")).size());
+}
+
+TEST_CASE(".npy: v1 and v2 float32, float64 converted", "[data][npy]") {
+  const auto vector = ccl::data::read_npy(fixture("npy/vector-f4-v1.npy"));
+  REQUIRE(vector.shape == std::vector<ccl::Index>{512});
+  CHECK(vector.descr == "<f4");
+  for (long c = 0; c < 512; ++c) CHECK(vector.values[std::size_t(c)] == npy_value(0, c));
+
+  const auto matrix = ccl::data::read_npy(fixture("npy/matrix-f4-v2.npy"));
+  REQUIRE(matrix.shape == std::vector<ccl::Index>{3, 512});
+  for (long r = 0; r < 3; ++r)
+    for (long c = 0; c < 512; ++c)
+      CHECK(matrix.values[std::size_t(r * 512 + c)] == npy_value(r, c));
+
+  const auto doubles = ccl::data::read_npy(fixture("npy/vector-f8.npy"));
+  CHECK(doubles.descr == "<f8");
+  for (long c = 0; c < 512; ++c) CHECK(doubles.values[std::size_t(c)] == npy_value(0, c));
+}
+
+TEST_CASE(".npy: our writer round-trips and matches NumPy's header layout", "[data][npy]") {
+  const std::vector<float> values = {1.5f, -2.0f, 0.0f, 3.25f, 7.0f, -0.5f};
+  const auto bytes = ccl::data::encode_npy({2, 3}, values.data());
+  CHECK((bytes.size() - 6 * 4) % 64 == 0);  // header padded to 64 bytes as NumPy does
+  const auto back = ccl::data::parse_npy(bytes, "memory");
+  CHECK(back.shape == std::vector<ccl::Index>{2, 3});
+  CHECK(back.values == values);
+  // Byte-identical to the independent Python writer for the same array.
+  const auto fixture_bytes = ccl::data::read_file(fixture("npy/vector-f4-v1.npy"));
+  std::vector<float> formula(512);
+  for (long c = 0; c < 512; ++c) formula[std::size_t(c)] = npy_value(0, c);
+  CHECK(ccl::data::encode_npy({512}, formula.data()) == fixture_bytes);
+}
+
+TEST_CASE(".npy: wrong dtype, order, header, version and size are errors", "[data][npy]") {
+  using ccl::data::read_npy;
+  CHECK_THROWS_WITH(read_npy(fixture("npy/wrong-dtype.npy")),
+                    Contains("wrong-dtype.npy") && Contains("unsupported dtype '<i4'"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/big-endian.npy")), Contains("unsupported dtype '>f4'"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/fortran.npy")), Contains("fortran_order is True"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/bad-version.npy")),
+                    Contains("unsupported .npy format version 4.0"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/bad-magic.npy")), Contains("not a .npy file"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/truncated.npy")),
+                    Contains("truncated.npy") && Contains("truncated .npy data") &&
+                        Contains("needs 2048 bytes"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/trailing.npy")), Contains("4 bytes of trailing garbage"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/bad-header-key.npy")),
+                    Contains("bad .npy header") && Contains("fortran_ordr"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/bad-header-shape.npy")),
+                    Contains("bad .npy header"));
+  CHECK_THROWS_WITH(read_npy(fixture("npy/truncated-header.npy")),
+                    Contains("truncated") && Contains("the header"));
+}
+
+TEST_CASE("Teacher features: the official layout is listed, labelled and split", "[data][features]") {
+  const ccl::data::TeacherFeatureFolder folder(fixture("ccl_layout"));
+  // Sorted, case-sensitive: ApplyEyeMakeup < Archery < HandstandPushups.
+  REQUIRE(folder.classes() == std::vector<std::string>{"ApplyEyeMakeup", "Archery", "HandstandPushups"});
+  const auto& files = folder.files();
+  REQUIRE(files.size() == 5);
+  struct Expect { const char* name; int label, group, clip; ccl::data::Split split; };
+  const Expect expected[] = {
+      {"v_ApplyEyeMakeup_g07_c03.npy", 0, 7, 3, ccl::data::Split::test},
+      {"v_ApplyEyeMakeup_g25_c01.npy", 0, 25, 1, ccl::data::Split::train},
+      {"v_Archery_g01_c01.npy", 1, 1, 1, ccl::data::Split::test},
+      {"v_Archery_g08_c02.npy", 1, 8, 2, ccl::data::Split::train},
+      {"v_HandStandPushups_g10_c04.npy", 2, 10, 4, ccl::data::Split::train}};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    INFO(files[i].path.string());
+    CHECK(files[i].path.filename() == expected[i].name);
+    CHECK(files[i].label == expected[i].label);
+    CHECK(files[i].group == expected[i].group);
+    CHECK(files[i].clip == expected[i].clip);
+    CHECK(files[i].split == expected[i].split);
+  }
+  CHECK(folder.files(ccl::data::Split::test).size() == 2);
+
+  const auto train = folder.load_split(ccl::data::Split::train);
+  REQUIRE(train.features.rows() == 3);
+  REQUIRE(train.features.cols() == 512);
+  CHECK(train.labels == std::vector<std::int32_t>{0, 1, 2});
+  CHECK(train.missing == std::vector<std::uint8_t>{1, 0, 0});  // the all-zero vector
+  CHECK(train.features(1, 5) == npy_value(0, 5));              // T×512 file, row 0 without rng
+  // With an rng, a row of the 2×512 matrix is drawn, as the official loader does.
+  ccl::Rng rng(3);
+  bool saw_row1 = false;
+  for (int i = 0; i < 20; ++i) {
+    const auto row = folder.load(files[3], &rng);
+    CHECK((row[5] == npy_value(0, 5) || row[5] == npy_value(1, 5)));
+    saw_row1 = saw_row1 || row[0] == npy_value(1, 0);
+  }
+  CHECK(saw_row1);
+}
+
+TEST_CASE("Teacher features: bad layouts and files are errors naming the file", "[data][features]") {
+  using ccl::data::TeacherFeatureFolder;
+  CHECK_THROWS_WITH(TeacherFeatureFolder(fixture("no-such-folder")), Contains("is not a directory"));
+  {
+    TempDir dir("empty");
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("has no class folders"));
+    fs::create_directories(dir.path / "Archery");
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("holds no .npy files"));
+  }
+  {
+    TempDir dir("badname");
+    write_vector(dir.path / "Archery" / "Archery_g01_c01.npy", 512);
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path),
+                      Contains("bad file name") && Contains("Archery_g01_c01.npy"));
+  }
+  {
+    TempDir dir("badgroup");
+    write_vector(dir.path / "Archery" / "v_Archery_gx1_c01.npy", 512);
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("bad file name"));
+  }
+  {
+    TempDir dir("mismatch");
+    write_vector(dir.path / "Archery" / "v_Bowling_g01_c01.npy", 512);
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path),
+                      Contains("names class 'Bowling'") && Contains("folder of class 'Archery'"));
+  }
+  {
+    TempDir dir("group0");
+    write_vector(dir.path / "Archery" / "v_Archery_g00_c01.npy", 512);
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("start at 01"));
+  }
+  {
+    TempDir dir("shape");
+    write_vector(dir.path / "Archery" / "v_Archery_g01_c01.npy", 256);
+    const TeacherFeatureFolder folder(dir.path);
+    CHECK_THROWS_WITH(folder.load(folder.files()[0]),
+                      Contains("v_Archery_g01_c01.npy") && Contains("has shape [256]") &&
+                          Contains("expected (512,) or (T, 512)"));
+    // A different width is accepted when asked for.
+    ccl::data::FeatureFolderOptions options;
+    options.dim = 256;
+    CHECK(TeacherFeatureFolder(dir.path, options).load(TeacherFeatureFolder(dir.path, options).files()[0]).size() == 256);
+  }
+  {
+    TempDir dir("nan");
+    write_vector(dir.path / "Archery" / "v_Archery_g01_c01.npy", 512, std::nanf(""));
+    const TeacherFeatureFolder folder(dir.path);
+    CHECK_THROWS_WITH(folder.load(folder.files()[0]), Contains("non-finite value"));
+  }
+  {
+    TempDir dir("dtype");
+    fs::create_directories(dir.path / "Archery");
+    fs::copy_file(fixture("npy/wrong-dtype.npy"), dir.path / "Archery" / "v_Archery_g01_c01.npy");
+    const TeacherFeatureFolder folder(dir.path);
+    CHECK_THROWS_WITH(folder.load(folder.files()[0]),
+                      Contains("v_Archery_g01_c01.npy") && Contains("unsupported dtype"));
+  }
+}
+
+TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist", "[data][fashion-mnist]") {
+  const auto dir = ccl::data::default_fashion_mnist_dir();
+  if (!ccl::data::fashion_mnist_available(dir) || !ccl::data::gzip_supported()) {
+    WARN("skipped: Fashion-MNIST not found in " << dir.string()
+         << " or built without zlib (install dataset-fashion-mnist and zlib1g-dev)");
+    return;
+  }
+  const auto test = ccl::data::load_fashion_mnist(dir, false);
+  CHECK(test.count == 10000);
+  std::vector<int> per_class(10, 0);
+  for (auto label : test.labels) ++per_class[std::size_t(label)];
+  CHECK(per_class == std::vector<int>(10, 1000));
+}
