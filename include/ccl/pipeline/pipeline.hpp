@@ -91,9 +91,15 @@ class Pipeline {
                           });
 
     student_.backward(view(grad_x_v_), view(grad_z_v_));
+    batch_indices_.clear();  // indices describe one step only
     result.logits = out.logits;
     return result;
   }
+
+  /// The dataset indices of the next step's rows, for objectives that keep per-sample state
+  /// (CRD's and CMC's memory banks). Objectives with `set_indices(const std::vector<Index>&)`
+  /// receive them, restricted to the rows the branch keeps.
+  void set_batch_indices(std::vector<Index> indices) { batch_indices_ = std::move(indices); }
 
   /// Student logits in inference mode (no gradient, no branch).
   template <class Input>
@@ -166,6 +172,29 @@ class Pipeline {
       O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
              detail::ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
 
+  template <class O, class = void>
+  struct wants_indices : std::false_type {};
+  template <class O>
+  struct wants_indices<O, std::void_t<decltype(std::declval<O&>().set_indices(
+                              std::declval<const std::vector<Index>&>()))>> : std::true_type {};
+
+  template <class Objective>
+  void pass_indices(Objective& objective, Index batch, const std::vector<Index>* rows) {
+    if constexpr (wants_indices<Objective>::value) {
+      require(Index(batch_indices_.size()) == batch, "Pipeline::step: this branch's objective "
+              "needs the rows' dataset indices: call set_batch_indices() with ", batch,
+              " indices before step() (got ", batch_indices_.size(), ")");
+      if (rows == nullptr) {
+        objective.set_indices(batch_indices_);
+      } else {
+        std::vector<Index> kept;
+        kept.reserve(rows->size());
+        for (Index r : *rows) kept.push_back(batch_indices_[std::size_t(r)]);
+        objective.set_indices(kept);
+      }
+    }
+  }
+
   template <class Branch, class TeacherInput>
   BranchReport<Scalar> run_branch(Branch& branch, const StudentOutput<Scalar>& out,
                                   LabelView labels, const TeacherInput& teacher_input) {
@@ -180,6 +209,7 @@ class Pipeline {
     const bool masked = branch.options.mask_missing && Index(rows.size()) < batch;
     if (!masked) {
       report.rows = batch;
+      pass_indices(branch.objective, batch, nullptr);
       auto terms = branch.objective.accumulate(branch.composition, out.embedding, out.logits, x_t,
                                                labels, mutable_view(grad_x_v_),
                                                mutable_view(grad_z_v_));
@@ -195,6 +225,7 @@ class Pipeline {
     z_v_rows_ = gather_rows(out.logits, rows);
     x_t_rows_ = gather_rows(x_t, rows);
     labels_rows_ = gather_labels(labels, rows);
+    pass_indices(branch.objective, batch, &rows);
     grad_x_v_rows_.setZero(x_v_rows_.rows(), x_v_rows_.cols());
     grad_z_v_rows_.setZero(z_v_rows_.rows(), z_v_rows_.cols());
     auto terms = branch.objective.accumulate(branch.composition, view(x_v_rows_),
@@ -214,6 +245,7 @@ class Pipeline {
   RowMatrix<Scalar> grad_x_v_, grad_z_v_;
   RowMatrix<Scalar> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_, grad_z_v_rows_;
   std::vector<std::int64_t> labels_rows_;
+  std::vector<Index> batch_indices_;
 };
 
 template <class Student, class... Branches>

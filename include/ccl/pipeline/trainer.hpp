@@ -168,6 +168,7 @@ class Trainer {
       const Index count = std::min(options_.batch_size, train.size() - first);
       indices.assign(order_.begin() + first, order_.begin() + first + count);
       const auto batch = train.load(indices);
+      pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
       const auto result = std::apply(
           [&](const auto&... teacher_inputs) {

@@ -1,0 +1,15 @@
+#pragma once
+// NoComposition: the composition slot of a branch whose objective does not compose (the Table 1
+// baselines distil x_t into x_v directly). It has no parameters and is never called.
+
+namespace ccl::pipeline {
+
+template <class Scalar = float>
+struct NoComposition {
+  using scalar_type = Scalar;
+  template <class Visitor>
+  void for_each_parameter(Visitor&&) {}
+  void zero_grad() {}
+};
+
+}  // namespace ccl::pipeline
