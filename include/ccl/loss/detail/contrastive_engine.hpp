@@ -78,9 +78,14 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
     checks::positive(op, "temperature", options.temperature);
     require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
             options.tile_rows);
+    loss::detail::normalize_rows(f, f_unit_, f_norm_);
+    loss::detail::normalize_rows(g, g_unit_, g_norm_);
     if (options.check_finite) {
-      checks::finite(op, "f", f);
-      checks::finite(op, "g", g);
+      // A NaN or Inf element makes its row's norm non-finite (so does a finite row whose squares
+      // overflow, which the scan then lets pass): the element-wise scan, a scalar loop, only
+      // runs to name the culprit instead of costing a pass over every input.
+      if (!f_norm_.allFinite()) checks::finite(op, "f", f);
+      if (!g_norm_.allFinite()) checks::finite(op, "g", g);
     }
     objective.prepare(op, labels, f.rows(), options);
 
@@ -91,8 +96,6 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
     const bool want_g = grad_g.data() != nullptr;
     const Scalar inv_tau = Scalar(1.0 / options.temperature);
 
-    loss::detail::normalize_rows(f, f_unit_, f_norm_);
-    loss::detail::normalize_rows(g, g_unit_, g_norm_);
     if (want_f) grad_f_unit_.resize(batch, f.cols());
     if (want_g) grad_g_unit_.resize(batch, g.cols());
 
