@@ -1,0 +1,154 @@
+// fwd+bwd of multi-class NCE (method.md §4.3) at D = 512 for the batch sizes of issue 5, and
+// Eigen's plain GEMM rate on the same shapes as the roof. bench/run_peers.py drives this program
+// and the PyTorch peer and prints the ratio table (scripts/bench.sh runs everything).
+//
+// Counters: gemm_GFLOPs = (3 GEMMs x 2·B²·D flops) / time, i.e. the rate at which the loss gets
+// through its matrix products; peak_MiB = the process's peak RSS during the benchmark (inputs
+// included); first_call_ms = the first call of a fresh loss object, whose workspaces are fresh
+// pages, next to the steady-state time of the reused object. At B = 65,536 one call takes about
+// a minute on 2 cores, so there the single timed call is the first call (first_call_ms = time)
+// and the roof runs one pass: the whole sweep stays within scripts/bench.sh's ~20 minutes.
+
+#include "bench_support.hpp"
+
+#include <ccl/core/parallel.hpp>
+#include <ccl/loss/detail/contrastive_engine.hpp>
+#include <ccl/loss/multiclass_nce.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+using ccl::Index;
+using ccl::RowMatrix;
+namespace cb = ccl::bench;
+
+/// From this batch size on, a call takes about a minute: no separate warm-up call.
+constexpr Index huge_batch = 65536;
+
+double gemm_flops(Index batch) { return 3.0 * 2.0 * double(batch) * double(batch) * double(cb::feature_dim); }
+
+struct Inputs {
+  explicit Inputs(Index batch)
+      : f(cb::uniform_matrix(batch, cb::feature_dim, 1)),
+        g(cb::uniform_matrix(batch, cb::feature_dim, 2)),
+        labels(cb::cyclic_labels(batch)),
+        grad_f(RowMatrix<float>::Zero(batch, cb::feature_dim)),
+        grad_g(RowMatrix<float>::Zero(batch, cb::feature_dim)) {}
+  RowMatrix<float> f, g;
+  std::vector<std::int64_t> labels;
+  RowMatrix<float> grad_f, grad_g;
+};
+
+void set_common_counters(benchmark::State& state, Index batch, double peak_mib) {
+  state.counters["gemm_GFLOPs"] = benchmark::Counter(
+      gemm_flops(batch) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_MiB"] = peak_mib;
+  state.counters["threads"] = ccl::num_threads();
+}
+
+/// range(0) = B, range(1) = 10·τ.
+void BM_ccl_multiclass_nce(benchmark::State& state) {
+  const Index batch = state.range(0);
+  const double tau = double(state.range(1)) / 10.0;
+  Inputs in(batch);
+  cb::reset_peak_memory();
+
+  ccl::loss::MultiClassNce<float> loss(tau);
+  auto call = [&] {
+    return loss.accumulate(ccl::view(in.f), ccl::view(in.g), in.labels, 1.0f,
+                           ccl::mutable_view(in.grad_f), ccl::mutable_view(in.grad_g));
+  };
+  float value = 0;
+  double first_ms = -1;
+  if (batch < huge_batch) {
+    const auto start = std::chrono::steady_clock::now();
+    value = call();
+    first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                   .count();
+  }
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    value = call();
+    if (first_ms < 0) {
+      first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count();
+    }
+    benchmark::DoNotOptimize(value);
+    benchmark::ClobberMemory();
+  }
+  set_common_counters(state, batch, cb::peak_memory_mib());
+  state.counters["first_call_ms"] = first_ms;
+  state.counters["loss"] = value;
+  state.counters["tile_rows"] = double(ccl::loss::detail::automatic_tile_rows<float>(batch, cb::feature_dim));
+}
+
+/// The roof: the same three products on the same tiles, and nothing else.
+void BM_eigen_gemm_roof(benchmark::State& state) {
+  const Index batch = state.range(0);
+  Inputs in(batch);
+  const Index tile = ccl::loss::detail::automatic_tile_rows<float>(batch, cb::feature_dim);
+  RowMatrix<float> logits(tile, batch);
+  RowMatrix<float> grad_f(batch, cb::feature_dim);
+  RowMatrix<float> grad_g = RowMatrix<float>::Zero(batch, cb::feature_dim);
+  cb::reset_peak_memory();
+  auto pass = [&] {
+    for (Index first = 0; first < batch; first += tile) {
+      const Index rows = std::min(tile, batch - first);
+      auto block = logits.topRows(rows);
+      block.noalias() = in.f.middleRows(first, rows) * in.g.transpose();
+      grad_f.middleRows(first, rows).noalias() = block * in.g;
+      grad_g.noalias() += block.transpose() * in.f.middleRows(first, rows);
+    }
+  };
+  if (batch < huge_batch) pass();  // warm: first touch of the outputs
+  for (auto _ : state) {
+    pass();
+    benchmark::DoNotOptimize(grad_g.data());
+    benchmark::ClobberMemory();
+  }
+  set_common_counters(state, batch, cb::peak_memory_mib());
+  state.counters["tile_rows"] = double(tile);
+}
+
+/// B x 10·τ for the loss, B alone for the roof; `large` selects B >= 16384, where a call takes
+/// seconds and one timed iteration is enough.
+void batch_args(benchmark::internal::Benchmark* b, bool with_tau, bool large) {
+  for (const Index batch : {256, 1024, 4096, 16384, 65536}) {
+    if ((batch >= 16384) != large) continue;
+    if (!with_tau) {
+      b->Args({batch});
+      continue;
+    }
+    for (const int tau10 : {1, 5}) b->Args({batch, tau10});
+  }
+  if (large) b->Iterations(1);
+}
+
+int configure() {
+  // CCL_THREADS=n pins the thread count (the comparison uses 2 on both sides).
+  if (const char* threads = std::getenv("CCL_THREADS")) ccl::set_num_threads(std::atoi(threads));
+  return 0;
+}
+const int configured = configure();
+
+}  // namespace
+
+#define CCL_BENCH_REGISTER(function, with_tau, large, ...)                                 \
+  BENCHMARK(function)                                                                     \
+      ->Apply([](benchmark::internal::Benchmark* b) { batch_args(b, with_tau, large); })  \
+      ->ArgNames(__VA_ARGS__)                                                             \
+      ->Unit(benchmark::kMillisecond)                                                     \
+      ->UseRealTime()                                                                     \
+      ->MeasureProcessCPUTime()
+
+CCL_BENCH_REGISTER(BM_ccl_multiclass_nce, true, false, {"B", "tau10"});
+CCL_BENCH_REGISTER(BM_eigen_gemm_roof, false, false, {"B"});
+CCL_BENCH_REGISTER(BM_ccl_multiclass_nce, true, true, {"B", "tau10"});
+CCL_BENCH_REGISTER(BM_eigen_gemm_roof, false, true, {"B"});
+
+BENCHMARK_MAIN();

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The whole performance comparison of issue 5 in one command:
+#
+#   scripts/bench.sh [--quick] [--compilers "g++ clang++"] [--out DIR]
+#
+# 1. builds bench/bench_multiclass_nce with each compiler (Release, -march=native, OpenMP) in
+#    build-bench-<compiler>/;
+# 2. runs it with 2 threads: fwd+bwd multi-class NCE, B = 256 ... 65,536, D = 512, τ = 0.1 and
+#    0.5, and Eigen's plain GEMM on the same shapes;
+# 3. runs the PyTorch peers (bench/peer_torch.py) on identical inputs with 2 threads, OpenBLAS
+#    as libblas.so.3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment, so
+#    OpenBLAS picks the kernel for this CPU itself (the script records which one ran);
+# 4. prints the ratio table (bench/ratio_table.py) and writes everything to DIR
+#    (default build-bench/results).
+#
+# About 20 minutes on 2 cores, most of it B = 65,536; --quick stops at B = 4096 (a minute).
+# Needs: cmake, libbenchmark-dev, g++/clang++, python3 with torch and numpy (Debian:
+# python3-torch python3-numpy) and an optimized BLAS behind it (Debian: libopenblas0-pthread,
+# which takes over the libblas.so.3 alternative).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+compilers="g++ clang++"
+out="$root/build-bench/results"
+quick=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --compilers) compilers="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$out"
+
+threads=2
+if [[ $quick == 1 ]]; then
+  filter='B:(256|1024|4096)/'
+  batches=256,1024,4096
+else
+  filter='.'
+  batches=256,1024,4096,16384,65536
+fi
+
+# A Python that has torch: the Debian one, unless PYTHON says otherwise.
+python="${PYTHON:-}"
+if [[ -z $python ]]; then
+  for candidate in python3 /usr/bin/python3; do
+    if "$candidate" -c 'import torch, numpy' 2>/dev/null; then python="$candidate"; break; fi
+  done
+fi
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|L2|L3)' || true
+  echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$out/machine.txt"
+
+ccl_args=()
+for cxx in $compilers; do
+  name="${cxx//+/x}"
+  build="$root/build-bench-$name"
+  cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release \
+    -DCCL_BUILD_BENCHMARKS=ON -DCCL_BUILD_TESTS=OFF -DCCL_BUILD_EXAMPLES=OFF -DCCL_INSTALL=OFF \
+    > "$out/cmake-$name.log"
+  cmake --build "$build" --target bench_multiclass_nce -j2 > "$out/build-$name.log"
+  echo "== ccl, $cxx ($("$cxx" --version | head -1)), $threads threads" >&2
+  CCL_THREADS=$threads "$build/bench/bench_multiclass_nce" \
+    --benchmark_filter="$filter" \
+    --benchmark_out="$out/ccl-$name.json" --benchmark_out_format=json
+  ccl_args+=(--ccl "$cxx=$out/ccl-$name.json")
+done
+
+peer_args=()
+if [[ -n $python ]]; then
+  echo "== PyTorch peers ($python), $threads threads" >&2
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_VERBOSE \
+    OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads \
+    "$python" "$root/bench/peer_torch.py" --batches "$batches" --threads $threads \
+    --json "$out/peer.json"
+  peer_args=(--peer "$out/peer.json")
+else
+  echo "bench.sh: no python3 with torch and numpy found; the table has no peer columns" >&2
+fi
+
+python3 "$root/bench/ratio_table.py" "${ccl_args[@]}" "${peer_args[@]}" | tee "$out/table.md"
