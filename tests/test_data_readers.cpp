@@ -260,6 +260,19 @@ TEST_CASE("Teacher features: bad layouts and files are errors naming the file", 
     CHECK(TeacherFeatureFolder(dir.path, options).load(TeacherFeatureFolder(dir.path, options).files()[0]).size() == 256);
   }
   {
+    TempDir dir("fixture-shape");
+    fs::create_directories(dir.path / "Archery");
+    fs::copy_file(fixture("npy/wrong-shape.npy"), dir.path / "Archery" / "v_Archery_g02_c01.npy");
+    const TeacherFeatureFolder folder(dir.path);
+    CHECK_THROWS_WITH(folder.load(folder.files()[0]), Contains("has shape [256]"));
+  }
+  {
+    TempDir dir("stray");
+    write_vector(dir.path / "Archery" / "v_Archery_g01_c01.npy", 512);
+    fs::create_directories(dir.path / "Archery" / "extra");
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("unexpected non-file"));
+  }
+  {
     TempDir dir("nan");
     write_vector(dir.path / "Archery" / "v_Archery_g01_c01.npy", 512, std::nanf(""));
     const TeacherFeatureFolder folder(dir.path);

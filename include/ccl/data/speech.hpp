@@ -15,6 +15,7 @@
 #include <ccl/data/bytes.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -137,24 +138,29 @@ inline SpeechBatch synthesize_speech(const std::vector<SpeechRequest>& requests)
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // The child writes in the host's byte order (same machine, same process image).
   ByteReader in(stream, "espeak-ng child");
+  const auto native32 = [&in](const char* what) {
+    std::int32_t value = 0;
+    std::memcpy(&value, in.take(4, what), 4);
+    return value;
+  };
   require(stream.size() >= 4, "synthesize_speech: the espeak-ng process produced no output");
   SpeechBatch batch;
-  batch.sample_rate = std::int32_t(in.le32("the sample rate"));
+  batch.sample_rate = native32("the sample rate");
   require(batch.sample_rate > 0,
           "synthesize_speech: espeak_Initialize failed (is espeak-ng-data installed?)");
   require(WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "synthesize_speech: the espeak-ng process failed after ", stream.size(), " bytes");
   for (const auto& request : requests) {
-    const auto code = std::int32_t(in.le32("a record status"));
+    const std::int32_t code = native32("a record status");
     require(code != 1, "synthesize_speech: espeak-ng has no voice '", request.voice, "'");
     require(code == 0, "synthesize_speech: espeak-ng failed to speak '", request.text,
             "' with voice '", request.voice, "'");
-    const std::uint32_t count = in.le32("a record length");
+    const auto count = std::uint32_t(native32("a record length"));
     const std::uint8_t* data = in.take(2 * std::size_t(count), "the samples");
     std::vector<std::int16_t> samples(count);
-    for (std::uint32_t i = 0; i < count; ++i)
-      samples[i] = std::int16_t(std::uint16_t(ByteReader::load_le(data + 2 * i, 2)));
+    if (count > 0) std::memcpy(samples.data(), data, 2 * std::size_t(count));
     batch.utterances.push_back(std::move(samples));
   }
   return batch;
