@@ -272,6 +272,23 @@ TEST_CASE("benchmark cache: corruption is rejected with a clear error", "[data][
   fs::remove(path);
 }
 
+TEST_CASE("band statistics: per-band mean/std over non-missing items", "[data][audio]") {
+  ccl::data::LabelledAudio audio;
+  audio.count = 3;
+  audio.mel_bins = 2;
+  audio.frames = 2;
+  // item 0: band 0 = {1, 3}, band 1 = {2, 2}; item 1: all zero (missing); item 2: {5, 7}, {2, 2}
+  audio.features = {1, 3, 2, 2, 0, 0, 0, 0, 5, 7, 2, 2};
+  audio.labels = {0, 1, 2};
+  const auto stats = ccl::data::band_statistics(audio);
+  CHECK(stats.mean[0] == Approx(4.0));
+  CHECK(stats.stddev[0] == Approx(std::sqrt(5.0)).epsilon(1e-5));  // values 1, 3, 5, 7
+  CHECK(stats.mean[1] == Approx(2.0));
+  CHECK(stats.stddev[1] == Approx(1e-6).margin(1e-7));
+  audio.features.assign(12, 0.0f);
+  CHECK_THROWS_WITH(ccl::data::band_statistics(audio), Contains("every one of the 3 items is missing"));
+}
+
 TEST_CASE("benchmark config: invalid values are errors", "[data][config]") {
   ccl::data::BenchmarkConfig c;
   REQUIRE_NOTHROW(c.validate());

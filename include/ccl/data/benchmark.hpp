@@ -16,6 +16,8 @@
 #include <ccl/data/audio_features.hpp>
 #include <ccl/data/fashion_mnist.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -138,6 +140,46 @@ struct LabelledAudio {
     return features.data() + std::size_t(i * mel_bins * frames);
   }
 };
+
+/// Per-mel-band mean and standard deviation over every frame of the non-missing (not all-zero)
+/// items: the usual input standardisation of an audio CNN (compute it on the teacher's training
+/// set and apply it everywhere; missing items should stay all zero).
+struct BandStatistics {
+  std::vector<float> mean, stddev;
+};
+
+inline BandStatistics band_statistics(const LabelledAudio& audio) {
+  require(audio.count > 0 && audio.mel_bins > 0 && audio.frames > 0,
+          "band_statistics: empty audio set (", audio.count, " items of ", audio.mel_bins, "x",
+          audio.frames, ")");
+  const std::size_t item = std::size_t(audio.mel_bins * audio.frames);
+  std::vector<double> sum(std::size_t(audio.mel_bins), 0.0), square(sum);
+  Index present = 0;
+  for (Index i = 0; i < audio.count; ++i) {
+    const float* x = audio.item(i);
+    bool all_zero = true;
+    for (std::size_t k = 0; k < item && all_zero; ++k) all_zero = x[k] == 0.0f;
+    if (all_zero) continue;
+    ++present;
+    for (Index m = 0; m < audio.mel_bins; ++m)
+      for (Index t = 0; t < audio.frames; ++t) {
+        const double v = x[std::size_t(m * audio.frames + t)];
+        sum[std::size_t(m)] += v;
+        square[std::size_t(m)] += v * v;
+      }
+  }
+  require(present > 0, "band_statistics: every one of the ", audio.count,
+          " items is missing (all zero)");
+  BandStatistics stats;
+  const double n = double(present) * double(audio.frames);
+  for (Index m = 0; m < audio.mel_bins; ++m) {
+    const double mean = sum[std::size_t(m)] / n;
+    const double variance = std::max(0.0, square[std::size_t(m)] / n - mean * mean);
+    stats.mean.push_back(float(mean));
+    stats.stddev.push_back(float(std::sqrt(variance) + 1e-6));
+  }
+  return stats;
+}
 
 /// Video clips with their audio tracks.
 struct ClipSet {
