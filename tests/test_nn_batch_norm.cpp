@@ -180,6 +180,8 @@ TEST_CASE("BatchNorm rejects bad input with clear errors", "[nn][batch_norm][err
   Tensor<float, 4> x({2, 3, 2, 2});
   x(1, 2, 0, 1) = std::nanf("");
   REQUIRE_THROWS_WITH(bn.forward(x), Contains("BatchNorm2d: channel 2") && Contains("non-finite"));
+  CHECK(bn.running_mean().isZero(0));  // nothing was updated, not even the finite channels
+  CHECK(bn.running_var().isOnes(0));
   REQUIRE_THROWS_AS((BatchNorm<float, 2>(BatchNormOptions(3).momentum(1.5))), ccl::error);
   REQUIRE_THROWS_AS((BatchNorm<float, 2>(0)), ccl::error);
   BatchNorm<float, 2> fresh(3);

@@ -15,6 +15,7 @@
 // momentum = None (a cumulative average), which is not offered.
 
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/tensor_checks.hpp>
@@ -121,36 +122,49 @@ class BatchNorm {
     normalized_.resize(x.shape());
     output_.resize(x.shape());
     inv_std_.resize(c_count);
-    for (Index c = 0; c < c_count; ++c) {
-      double mean = 0, var = 0;
-      if (training_) {
-        // Two passes (mean, then squared deviations): no cancellation when |μ| >> σ.
+    mean_.resize(c_count);
+    var_.resize(c_count);
+    if (training_) {
+      // Two passes (mean, then squared deviations): no cancellation when |μ| >> σ. Channels are
+      // independent, so they are spread over threads.
+      parallel_for(0, c_count, [&](Index c, int) {
+        double mean = 0, var = 0;
         for (Index n = 0; n < batch; ++n) mean += double(plane(x.data(), n, c, positions).sum());
         mean /= double(count);
         for (Index n = 0; n < batch; ++n)
           var += double((plane(x.data(), n, c, positions).array() - Scalar(mean)).square().sum());
-        var /= double(count);
-        require(std::isfinite(mean) && std::isfinite(var), name, ": channel ", c,
+        mean_[c] = mean;
+        var_[c] = var / double(count);
+      });
+      // Every channel is checked before any running statistic changes: an error leaves the
+      // layer as it was.
+      for (Index c = 0; c < c_count; ++c) {
+        require(std::isfinite(mean_[c]) && std::isfinite(var_[c]), name, ": channel ", c,
                 " of the input (shape ", x.shape_string(),
                 ") has non-finite statistics: NaN or Inf in the input");
-        const double m = options_.momentum();
-        running_mean_(0, c) = Scalar((1 - m) * double(running_mean_(0, c)) + m * mean);
-        running_var_(0, c) = Scalar((1 - m) * double(running_var_(0, c)) +
-                                    m * var * double(count) / double(count - 1));
-      } else {
-        mean = double(running_mean_(0, c));
-        var = double(running_var_(0, c));
       }
-      const Scalar inv_std = Scalar(1.0 / std::sqrt(var + options_.eps()));
+      const double m = options_.momentum();
+      for (Index c = 0; c < c_count; ++c) {
+        running_mean_(0, c) = Scalar((1 - m) * double(running_mean_(0, c)) + m * mean_[c]);
+        running_var_(0, c) = Scalar((1 - m) * double(running_var_(0, c)) +
+                                    m * var_[c] * double(count) / double(count - 1));
+      }
+    } else {
+      mean_ = running_mean_.row(0).transpose().template cast<double>();
+      var_ = running_var_.row(0).transpose().template cast<double>();
+    }
+    parallel_for(0, c_count, [&](Index c, int) {
+      const Scalar inv_std = Scalar(1.0 / std::sqrt(var_[c] + options_.eps()));
       inv_std_[c] = inv_std;
+      const Scalar mean = Scalar(mean_[c]);
       const Scalar gamma = options_.affine() ? weight_.value(0, c) : Scalar(1);
       const Scalar beta = options_.affine() ? bias_.value(0, c) : Scalar(0);
       for (Index n = 0; n < batch; ++n) {
         auto xhat = plane(normalized_.data(), n, c, positions);
-        xhat = (plane(x.data(), n, c, positions).array() - Scalar(mean)) * inv_std;
+        xhat = (plane(x.data(), n, c, positions).array() - mean) * inv_std;
         plane(output_.data(), n, c, positions) = xhat.array() * gamma + beta;
       }
-    }
+    });
     forward_was_training_ = training_;
     return output_;
   }
@@ -168,7 +182,8 @@ class BatchNorm {
       tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", normalized_.shape());
     const Index batch = grad_y.batch(), positions = grad_y.spatial_size();
     const double count = double(batch * positions);
-    for (Index c = 0; c < channels(); ++c) {
+    // Channels are independent (each writes its own γ, β and input planes): one task each.
+    parallel_for(0, channels(), [&](Index c, int) {
       double sum_dy = 0, sum_dy_xhat = 0;
       for (Index n = 0; n < batch; ++n) {
         const auto dy = plane(grad_y.data(), n, c, positions);
@@ -179,7 +194,7 @@ class BatchNorm {
         weight_.grad(0, c) += Scalar(sum_dy_xhat);
         bias_.grad(0, c) += Scalar(sum_dy);
       }
-      if (grad_x == nullptr) continue;
+      if (grad_x == nullptr) return;
       const Scalar gamma = options_.affine() ? weight_.value(0, c) : Scalar(1);
       const Scalar scale = gamma * inv_std_[c];
       const Scalar mean_dy = forward_was_training_ ? Scalar(sum_dy / count) : Scalar(0);
@@ -189,7 +204,7 @@ class BatchNorm {
             scale * (plane(grad_y.data(), n, c, positions).array() - mean_dy -
                      plane(normalized_.data(), n, c, positions).array() * mean_dy_xhat);
       }
-    }
+    });
   }
 
   template <class Visitor>
@@ -237,6 +252,7 @@ class BatchNorm {
   Input normalized_;          // x̂ of the last forward, for backward
   Output output_;             // workspace returned by forward
   Vector<Scalar> inv_std_;    // 1/√(σ² + ε) per channel of the last forward
+  Vector<double> mean_, var_;  // the statistics that normalised the last forward
   bool training_ = true;
   bool forward_was_training_ = true;
 };

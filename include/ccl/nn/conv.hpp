@@ -13,6 +13,7 @@
 // input instead of keeping them: im2col is memory-bound and cheap next to the two GEMMs.
 
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -289,8 +290,13 @@ class ConvNd {
                                                              const Scalar* x, Index count) {
     const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
     auto columns = columns_.matrix(g.column_rows(), count * out_p);
-    for (Index s = 0; s < count; ++s)
-      detail::im2col(g, x + s * in_size, columns.data() + s * out_p, columns.cols());
+    Scalar* data = columns.data();
+    const Index ld = columns.cols(), channels = g.channels;
+    // One task per (sample, channel): disjoint rows and columns, so threads never share a write.
+    parallel_for(0, count * channels, [&](Index task, int) {
+      const Index s = task / channels;
+      detail::im2col_channel(g, x + s * in_size, task % channels, data + s * out_p, ld);
+    });
     return columns;
   }
 
@@ -305,9 +311,14 @@ class ConvNd {
     if (grad_x == nullptr) return;
     auto grad_columns = columns_.matrix(g.column_rows(), count * out_p);
     grad_columns.noalias() = weight_.value.transpose() * dy;
-    for (Index s = 0; s < count; ++s)
-      detail::col2im_add(g, grad_columns.data() + s * out_p, grad_columns.cols(),
-                         grad_x->data() + (n0 + s) * in_size);
+    const Scalar* data = grad_columns.data();
+    const Index ld = grad_columns.cols(), channels = g.channels;
+    Scalar* dx = grad_x->data() + n0 * in_size;
+    // One task per (sample, channel): each writes only its own input plane.
+    parallel_for(0, count * channels, [&](Index task, int) {
+      const Index s = task / channels;
+      detail::col2im_add_channel(g, data + s * out_p, ld, task % channels, dx + s * in_size);
+    });
   }
 
   ConvOptions<Rank> options_;

@@ -14,6 +14,7 @@
 // cleverer; the calling convention is Linear's (linear.hpp).
 
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/tensor_checks.hpp>
@@ -118,7 +119,8 @@ class WindowPool {
     input_shape_ = x.shape();
     const Index planes = x.batch() * x.channels(), in_p = g.in_size(), out_p = g.out_size();
     if constexpr (Kind == PoolKind::max) argmax_.resize(std::size_t(planes * out_p));
-    for (Index plane = 0; plane < planes; ++plane) {
+    // Planes (sample, channel) are independent: one task each.
+    parallel_for(0, planes, [&](Index plane, int) {
       const Scalar* in = x.data() + plane * in_p;
       Scalar* out = output_.data() + plane * out_p;
       for_each_window(g, [&](Index o, Index first[3], Index last[3]) {
@@ -144,7 +146,7 @@ class WindowPool {
           out[o] = sum / divisor(g, first, last);
         }
       });
-    }
+    });
     return output_;
   }
 
@@ -160,7 +162,7 @@ class WindowPool {
     const WindowGeometry g = geometry(input_shape_);
     const Index planes = input_shape_[0] * input_shape_[1], in_p = g.in_size(),
                 out_p = g.out_size();
-    for (Index plane = 0; plane < planes; ++plane) {
+    parallel_for(0, planes, [&](Index plane, int) {
       Scalar* dx = grad_x->data() + plane * in_p;
       const Scalar* dy = grad_y.data() + plane * out_p;
       if constexpr (Kind == PoolKind::max) {
@@ -173,7 +175,7 @@ class WindowPool {
               for (Index w = first[2]; w < last[2]; ++w) dx[(t * g.in[1] + h) * g.in[2] + w] += share;
         });
       }
-    }
+    });
   }
 
   template <class Visitor>

@@ -87,75 +87,85 @@ inline void valid_range(Index extent, Index stride, Index offset, Index out, Ind
 }
 }  // namespace window
 
-/// Writes the columns of one sample x ([C, T, H, W]) into cols (row stride ld), starting at
-/// column 0 of each row; positions in the padding read 0.
+/// Writes the kernel rows of channel c of one sample x ([C, T, H, W]) into cols (row stride ld):
+/// rows [c·kT·kH·kW, (c + 1)·kT·kH·kW); positions in the padding read 0. Channels touch disjoint
+/// rows, so callers may run them in parallel.
 template <class Scalar>
-void im2col(const WindowGeometry& g, const Scalar* x, Scalar* cols, Index ld) {
+void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* cols, Index ld) {
   const Index in_t = g.in[0], in_h = g.in[1], in_w = g.in[2];
   const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
-  Index row = 0;
-  for (Index c = 0; c < g.channels; ++c) {
-    const Scalar* xc = x + c * g.in_size();
-    for (Index a = 0; a < g.kernel[0]; ++a)
-      for (Index b = 0; b < g.kernel[1]; ++b)
-        for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
-          Scalar* dst_row = cols + row * ld;
-          const Index off_w = e * g.dilation[2] - g.padding[2];
-          Index lo = 0, hi = 0;
-          window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
-          for (Index ot = 0; ot < out_t; ++ot) {
-            const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
-            for (Index oh = 0; oh < out_h; ++oh) {
-              const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
-              Scalar* dst = dst_row + (ot * out_h + oh) * out_w;
-              if (it < 0 || it >= in_t || ih < 0 || ih >= in_h) {
-                std::fill(dst, dst + out_w, Scalar(0));
-                continue;
-              }
-              // Signed offsets, not pointers: off_w < 0 would point before the buffer.
-              const Index base = (it * in_h + ih) * in_w + off_w;
-              std::fill(dst, dst + lo, Scalar(0));
-              if (g.stride[2] == 1) {
-                std::copy(xc + base + lo, xc + base + hi, dst + lo);
-              } else {
-                for (Index ow = lo; ow < hi; ++ow) dst[ow] = xc[base + ow * g.stride[2]];
-              }
-              std::fill(dst + hi, dst + out_w, Scalar(0));
+  const Scalar* xc = x + c * g.in_size();
+  Index row = c * g.kernel_size();
+  for (Index a = 0; a < g.kernel[0]; ++a)
+    for (Index b = 0; b < g.kernel[1]; ++b)
+      for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
+        Scalar* dst_row = cols + row * ld;
+        const Index off_w = e * g.dilation[2] - g.padding[2];
+        Index lo = 0, hi = 0;
+        window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
+        for (Index ot = 0; ot < out_t; ++ot) {
+          const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
+          for (Index oh = 0; oh < out_h; ++oh) {
+            const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
+            Scalar* dst = dst_row + (ot * out_h + oh) * out_w;
+            if (it < 0 || it >= in_t || ih < 0 || ih >= in_h) {
+              std::fill(dst, dst + out_w, Scalar(0));
+              continue;
             }
+            // Signed offsets, not pointers: off_w < 0 would point before the buffer.
+            const Index base = (it * in_h + ih) * in_w + off_w;
+            std::fill(dst, dst + lo, Scalar(0));
+            if (g.stride[2] == 1) {
+              std::copy(xc + base + lo, xc + base + hi, dst + lo);
+            } else {
+              for (Index ow = lo; ow < hi; ++ow) dst[ow] = xc[base + ow * g.stride[2]];
+            }
+            std::fill(dst + hi, dst + out_w, Scalar(0));
           }
         }
-  }
+      }
 }
 
-/// The adjoint of im2col: ADDS every column entry back onto the input position it was read from
-/// (entries that read the padding are dropped).
+/// Writes the columns of one sample x ([C, T, H, W]) into cols (row stride ld).
 template <class Scalar>
-void col2im_add(const WindowGeometry& g, const Scalar* cols, Index ld, Scalar* x) {
+void im2col(const WindowGeometry& g, const Scalar* x, Scalar* cols, Index ld) {
+  for (Index c = 0; c < g.channels; ++c) im2col_channel(g, x, c, cols, ld);
+}
+
+/// The adjoint of im2col_channel: ADDS the kernel rows of channel c back onto the input positions
+/// they were read from (entries that read the padding are dropped). Channels write disjoint
+/// input planes, so callers may run them in parallel.
+template <class Scalar>
+void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, Index c, Scalar* x) {
   const Index in_t = g.in[0], in_h = g.in[1], in_w = g.in[2];
   const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
-  Index row = 0;
-  for (Index c = 0; c < g.channels; ++c) {
-    Scalar* xc = x + c * g.in_size();
-    for (Index a = 0; a < g.kernel[0]; ++a)
-      for (Index b = 0; b < g.kernel[1]; ++b)
-        for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
-          const Scalar* src_row = cols + row * ld;
-          const Index off_w = e * g.dilation[2] - g.padding[2];
-          Index lo = 0, hi = 0;
-          window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
-          for (Index ot = 0; ot < out_t; ++ot) {
-            const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
-            if (it < 0 || it >= in_t) continue;
-            for (Index oh = 0; oh < out_h; ++oh) {
-              const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
-              if (ih < 0 || ih >= in_h) continue;
-              const Scalar* src = src_row + (ot * out_h + oh) * out_w;
-              const Index base = (it * in_h + ih) * in_w + off_w;
-              for (Index ow = lo; ow < hi; ++ow) xc[base + ow * g.stride[2]] += src[ow];
-            }
+  Scalar* xc = x + c * g.in_size();
+  Index row = c * g.kernel_size();
+  for (Index a = 0; a < g.kernel[0]; ++a)
+    for (Index b = 0; b < g.kernel[1]; ++b)
+      for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
+        const Scalar* src_row = cols + row * ld;
+        const Index off_w = e * g.dilation[2] - g.padding[2];
+        Index lo = 0, hi = 0;
+        window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
+        for (Index ot = 0; ot < out_t; ++ot) {
+          const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
+          if (it < 0 || it >= in_t) continue;
+          for (Index oh = 0; oh < out_h; ++oh) {
+            const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
+            if (ih < 0 || ih >= in_h) continue;
+            const Scalar* src = src_row + (ot * out_h + oh) * out_w;
+            const Index base = (it * in_h + ih) * in_w + off_w;
+            for (Index ow = lo; ow < hi; ++ow) xc[base + ow * g.stride[2]] += src[ow];
           }
         }
-  }
+      }
+}
+
+/// The adjoint of im2col for one sample: ADDS every column entry back onto its input position.
+template <class Scalar>
+void col2im_add(const WindowGeometry& g, const Scalar* cols, Index ld, Scalar* x) {
+  for (Index c = 0; c < g.channels; ++c) col2im_add_channel(g, cols, ld, c, x);
 }
 
 }  // namespace ccl::nn::detail
