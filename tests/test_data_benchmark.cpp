@@ -259,6 +259,10 @@ TEST_CASE("benchmark cache: corruption is rejected with a clear error", "[data][
   CHECK_THROWS_WITH(decode_benchmark(ccl::data::encode_benchmark(b), "bad.ccl"),
                     Contains("clips_train has 19 labels for 20 items"));
   b = fake_benchmark();
+  b.config.frames = 0;
+  CHECK_THROWS_WITH(decode_benchmark(ccl::data::encode_benchmark(b), "cfg.ccl"),
+                    Contains("'cfg.ccl': invalid stored config: BenchmarkConfig: frames"));
+  b = fake_benchmark();
   b.audio_train.labels[3] = 10;
   CHECK_THROWS_WITH(ccl::data::validate(b, "x"), Contains("audio_train label 10 of item 3"));
   b = fake_benchmark();

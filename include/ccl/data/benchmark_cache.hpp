@@ -240,7 +240,13 @@ inline TriModalBenchmark decode_benchmark(const Bytes& bytes, const std::string&
   b.clips_test = detail::get_clips(in, "clips_test");
   require(in.remaining() == 8, "'", source, "': ", in.remaining() - 8,
           " unexpected bytes after the last set");
-  b.config.validate();
+  try {
+    b.config.validate();
+  } catch (const error& e) {
+    std::string what = e.what();
+    if (what.rfind("ccl: ", 0) == 0) what.erase(0, 5);
+    throw error(ccl::detail::concat("'", source, "': invalid stored config: ", what));
+  }
   validate(b, source);
   return b;
 }
