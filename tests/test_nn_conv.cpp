@@ -2,6 +2,7 @@
 // against central differences in double, PyTorch-default initialisation bounds, and bad input.
 
 #include <ccl/nn/conv.hpp>
+#include <ccl/nn/layer.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <type_traits>
+#include <utility>
 
 using ccl::Index;
 using ccl::nn::ConvNd;
@@ -221,3 +223,18 @@ TEST_CASE("Conv rejects bad input with clear errors", "[nn][conv][errors]") {
   REQUIRE_THROWS_AS((ConvNd<float, 1>(ConvOptions<1>(0, 4, 3))), ccl::error);
   REQUIRE_THROWS_AS((ConvNd<float, 1>(ConvOptions<1>(2, 4, 3).stride(0))), ccl::error);
 }
+
+namespace {
+template <class Layer, class X, class = void>
+struct accepts : std::false_type {};
+template <class Layer, class X>
+struct accepts<Layer, X, std::void_t<decltype(std::declval<Layer&>().forward(std::declval<const X&>()))>>
+    : std::true_type {};
+}  // namespace
+
+// A tensor of the wrong rank or scalar type is a compile error, not a runtime one.
+static_assert(accepts<ccl::nn::Conv3d<float>, Tensor<float, 5>>::value);
+static_assert(!accepts<ccl::nn::Conv3d<float>, Tensor<float, 4>>::value);
+static_assert(!accepts<ccl::nn::Conv3d<float>, Tensor<double, 5>>::value);
+static_assert(!accepts<ccl::nn::Conv1d<double>, Tensor<double, 4>>::value);
+static_assert(ccl::nn::is_layer_v<ccl::nn::Conv2d<float>>);
