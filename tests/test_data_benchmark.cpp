@@ -376,3 +376,29 @@ TEST_CASE("benchmark builder: a tiny real build is deterministic and has the exa
   CHECK_THAT(messages[0], Contains("loaded the benchmark cache"));
   fs::remove(path);
 }
+
+TEST_CASE("speech: every accent and variant of the benchmark exists in espeak-ng", "[data][speech]") {
+  if (!ccl::data::speech_supported()) {
+    WARN("skipped: built without libespeak-ng (ccl::data_extras)");
+    CHECK_THROWS_WITH(ccl::data::synthesize_speech({}), Contains("no libespeak-ng"));
+    return;
+  }
+  std::vector<ccl::data::SpeechRequest> requests;
+  for (const auto& language : ccl::data::benchmark_languages())
+    requests.push_back({"coat", language + "+m1", 175, 50, 50});
+  for (const auto& variant : ccl::data::benchmark_variants())
+    requests.push_back({"coat", "en+" + variant, 175, 50, 50});
+  const auto batch = ccl::data::synthesize_speech(requests);
+  CHECK(batch.sample_rate == 22050);
+  REQUIRE(batch.utterances.size() == requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    INFO(requests[i].voice);
+    // "coat" lasts well over 0.1 s in every voice.
+    CHECK(batch.utterances[i].size() > 2205);
+  }
+  // Fresh child processes make synthesis independent of what came before.
+  CHECK(ccl::data::synthesize_speech({requests[3]}).utterances[0] ==
+        ccl::data::synthesize_speech({requests[3]}).utterances[0]);
+  CHECK_THROWS_WITH(ccl::data::synthesize_speech({{"coat", "no-such-voice", 175, 50, 50}}),
+                    Contains("no voice 'no-such-voice'"));
+}
