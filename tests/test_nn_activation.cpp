@@ -108,7 +108,8 @@ TEST_CASE("Activations reject bad input with clear errors", "[nn][activation][er
   using Catch::Matchers::Contains;
   REQUIRE_THROWS_WITH((Dropout<float, 2>(1.5)), Contains("Dropout: the drop probability"));
   ReLU<float, 3> relu;
-  REQUIRE_THROWS_WITH(relu.backward(Tensor<float, 3>({1, 1, 1})), Contains("called before forward"));
+  REQUIRE_THROWS_WITH(relu.backward(Tensor<float, 3>({1, 1, 1})),
+                      Contains("called before forward"));
   relu.forward(Tensor<float, 3>({1, 2, 3}));
   Tensor<float, 3> dx({1, 3, 2});
   REQUIRE_THROWS_WITH(relu.backward(Tensor<float, 3>({1, 2, 3}), &dx),

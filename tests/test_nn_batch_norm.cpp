@@ -29,8 +29,8 @@ struct Reference {
 template <class Scalar, int Rank>
 Reference naive_batch_norm(const Tensor<Scalar, Rank>& x, const std::vector<double>& gamma,
                            const std::vector<double>& beta, bool training,
-                           const std::vector<double>& run_mean,
-                           const std::vector<double>& run_var, double eps = 1e-5) {
+                           const std::vector<double>& run_mean, const std::vector<double>& run_var,
+                           double eps = 1e-5) {
   const Index n_count = x.dim(0), c_count = x.dim(1), p_count = x.size() / (n_count * c_count);
   Reference r;
   r.y.resize(std::size_t(x.size()));
@@ -53,9 +53,9 @@ Reference naive_batch_norm(const Tensor<Scalar, Rank>& x, const std::vector<doub
     for (Index n = 0; n < n_count; ++n)
       for (Index p = 0; p < p_count; ++p) {
         const Index i = (n * c_count + c) * p_count + p;
-        r.y[std::size_t(i)] = gamma[std::size_t(c)] * (double(x.data()[i]) - use_mean) /
-                                  std::sqrt(use_var + eps) +
-                              beta[std::size_t(c)];
+        r.y[std::size_t(i)] =
+            gamma[std::size_t(c)] * (double(x.data()[i]) - use_mean) / std::sqrt(use_var + eps) +
+            beta[std::size_t(c)];
       }
   }
   return r;
@@ -141,8 +141,8 @@ TEST_CASE("BatchNorm gradients match central differences", "[nn][batch_norm][gra
     CHECK(e.input < tolerance);
     CHECK(e.parameter < tolerance);
     BatchNorm<double, 0> bn0(4);
-    e = ccl::testing::check_gradients(
-        bn0, ccl::testing::random_tensor<double>(rng, Shape<2>{3, 4}), rng);
+    e = ccl::testing::check_gradients(bn0, ccl::testing::random_tensor<double>(rng, Shape<2>{3, 4}),
+                                      rng);
     CHECK(e.input < tolerance);
     CHECK(e.parameter < tolerance);
   }
@@ -159,7 +159,8 @@ TEST_CASE("BatchNorm parameters, buffers and defaults follow PyTorch", "[nn][bat
   CHECK(bn.running_var().isOnes(0));
   std::vector<std::string> names;
   bn.for_each_parameter([&](ccl::Parameter<float>& p) { names.push_back(p.name); });
-  bn.for_each_buffer([&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
+  bn.for_each_buffer(
+      [&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
   CHECK(names == std::vector<std::string>{"weight", "bias", "running_mean", "running_var"});
   BatchNorm<float, 2> plain(BatchNormOptions(4).affine(false));
   int count = 0;

@@ -228,7 +228,8 @@ namespace {
 template <class Layer, class X, class = void>
 struct accepts : std::false_type {};
 template <class Layer, class X>
-struct accepts<Layer, X, std::void_t<decltype(std::declval<Layer&>().forward(std::declval<const X&>()))>>
+struct accepts<Layer, X,
+               std::void_t<decltype(std::declval<Layer&>().forward(std::declval<const X&>()))>>
     : std::true_type {};
 }  // namespace
 

@@ -52,18 +52,22 @@ TEST_CASE("MaxPool2d and AvgPool2d match PyTorch's definition", "[nn][pooling]")
   ccl::Rng rng(3);
   const auto x = ccl::testing::random_tensor<double>(rng, Shape<4>{2, 3, 7, 6});
   for (bool include_pad : {true, false}) {
-    const auto options = PoolOptions<2>({3, 2}).stride({2, 1}).padding({1, 1}).count_include_pad(include_pad);
+    const auto options =
+        PoolOptions<2>({3, 2}).stride({2, 1}).padding({1, 1}).count_include_pad(include_pad);
     MaxPool<double, 2> max_pool(options);
     AvgPool<double, 2> avg_pool(options);
     const auto& ym = max_pool.forward(x);
     const auto& ya = avg_pool.forward(x);
-    CHECK(ccl::testing::max_abs_difference(ym, naive_pool2d(x, 3, 2, 2, 1, 1, 1, true, include_pad)) == 0);
-    CHECK(ccl::testing::max_abs_difference(ya, naive_pool2d(x, 3, 2, 2, 1, 1, 1, false, include_pad)) < 1e-14);
+    CHECK(ccl::testing::max_abs_difference(
+              ym, naive_pool2d(x, 3, 2, 2, 1, 1, 1, true, include_pad)) == 0);
+    CHECK(ccl::testing::max_abs_difference(
+              ya, naive_pool2d(x, 3, 2, 2, 1, 1, 1, false, include_pad)) < 1e-14);
   }
   // Stride defaults to the kernel, as in PyTorch.
   MaxPool<double, 2> pool2(2);
   CHECK(pool2.forward(x).shape() == Shape<4>{2, 3, 3, 3});
-  CHECK(ccl::testing::max_abs_difference(pool2.output(), naive_pool2d(x, 2, 2, 2, 2, 0, 0, true, true)) == 0);
+  CHECK(ccl::testing::max_abs_difference(pool2.output(),
+                                         naive_pool2d(x, 2, 2, 2, 2, 0, 0, true, true)) == 0);
 }
 
 TEST_CASE("Pool1d and Pool3d agree with the 2-D definition on unit axes", "[nn][pooling]") {
@@ -126,7 +130,8 @@ TEST_CASE("Pooling gradients match central differences", "[nn][pooling][gradient
   SECTION("AvgPool3d with and without count_include_pad") {
     for (bool include_pad : {true, false}) {
       AvgPool<double, 3> pool(
-          PoolOptions<3>({2, 3, 2}).stride({1, 2, 2}).padding({1, 1, 0}).count_include_pad(include_pad));
+          PoolOptions<3>({2, 3, 2}).stride({1, 2, 2}).padding({1, 1, 0}).count_include_pad(
+              include_pad));
       const auto e = ccl::testing::check_gradients(
           pool, ccl::testing::random_tensor<double>(rng, Shape<5>{1, 2, 3, 5, 4}), rng);
       CHECK(e.input < tolerance);

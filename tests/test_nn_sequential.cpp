@@ -35,8 +35,8 @@ auto small_image_net(ccl::Rng& rng) {
   nn::Conv2d<Scalar> conv2(nn::ConvOptions<2>(4, 3, 3).bias(false), rng);
   nn::Linear<Scalar> fc(3, 5, rng);
   return nn::sequential(std::move(conv1), nn::BatchNorm2d<Scalar>(4), nn::ReLU<Scalar, 4>{},
-                        nn::MaxPool<Scalar, 2>(2), std::move(conv2),
-                        nn::GlobalAvgPool<Scalar, 2>{}, std::move(fc));
+                        nn::MaxPool<Scalar, 2>(2), std::move(conv2), nn::GlobalAvgPool<Scalar, 2>{},
+                        std::move(fc));
 }
 
 }  // namespace
@@ -54,7 +54,8 @@ TEST_CASE("Sequential applies its layers in order", "[nn][sequential]") {
   nn::Linear<double> fc(3, 5, same);
   const auto x = ccl::testing::random_tensor<double>(rng, Shape<4>{2, 2, 8, 8});
   const auto& y = net.forward(x);
-  const auto& by_hand = fc.forward(gap.forward(conv2.forward(pool.forward(relu.forward(bn.forward(conv1.forward(x)))))));
+  const auto& by_hand = fc.forward(
+      gap.forward(conv2.forward(pool.forward(relu.forward(bn.forward(conv1.forward(x)))))));
   REQUIRE(y.shape() == Shape<2>{2, 5});
   CHECK((y.matrix() - by_hand).cwiseAbs().maxCoeff() == 0);
   CHECK(decltype(net)::size == 7);
@@ -70,7 +71,8 @@ TEST_CASE("Sequential names parameters and buffers like torch.nn.Sequential", "[
   CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "4.weight",
                                           "6.weight", "6.bias"});
   names.clear();
-  net.for_each_buffer([&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
+  net.for_each_buffer(
+      [&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
   CHECK(names == std::vector<std::string>{"1.running_mean", "1.running_var"});
   // Nesting adds the outer prefix.
   auto outer = nn::sequential(small_image_net<float>(rng), nn::ReLU<float, 2>{});
@@ -94,7 +96,8 @@ TEST_CASE("Sequential propagates train/eval and zero_grad", "[nn][sequential]") 
   CHECK_FALSE(net.get<0>().weight().grad.isZero(0));
   net.zero_grad();
   bool all_zero = true;
-  net.for_each_parameter([&](ccl::Parameter<double>& p) { all_zero = all_zero && p.grad.isZero(0); });
+  net.for_each_parameter(
+      [&](ccl::Parameter<double>& p) { all_zero = all_zero && p.grad.isZero(0); });
   CHECK(all_zero);
 }
 
@@ -112,12 +115,12 @@ TEST_CASE("Residual blocks of the R(2+1)D student", "[nn][residual][gradient]") 
   using STConv = nn::SpatioTemporalConv<double>;
   using Options = nn::SpatioTemporalConvOptions;
   SECTION("identity shortcut: ReLU(x + BN(ST(ReLU(BN(ST(x))))))") {
-    auto block = nn::sequential(
-        nn::residual(nn::sequential(STConv(Options(2, 2, 3).padding(1), rng),
-                                    nn::BatchNorm3d<double>(2), nn::ReLU<double, 5>{},
-                                    STConv(Options(2, 2, 3).padding(1), rng),
-                                    nn::BatchNorm3d<double>(2))),
-        nn::ReLU<double, 5>{});
+    auto block =
+        nn::sequential(nn::residual(nn::sequential(
+                           STConv(Options(2, 2, 3).padding(1), rng), nn::BatchNorm3d<double>(2),
+                           nn::ReLU<double, 5>{}, STConv(Options(2, 2, 3).padding(1), rng),
+                           nn::BatchNorm3d<double>(2))),
+                       nn::ReLU<double, 5>{});
     const auto x = ccl::testing::random_tensor<double>(rng, Shape<5>{2, 2, 2, 3, 3});
     const auto& y = block.forward(x);
     // By hand: the same residual branch output plus x, then ReLU.
@@ -155,11 +158,11 @@ TEST_CASE("Containers reject mismatched channels and shapes with clear errors",
                                      nn::BatchNorm2d<float>(3)),
                       Contains("Sequential: layer 1 (BatchNorm2d) expects 3 input channels but "
                                "layer 0 (Conv2d) produces 4"));
-  REQUIRE_THROWS_WITH(nn::sequential(nn::Conv1d<float>(nn::ConvOptions<1>(2, 4, 3), rng),
-                                     nn::ReLU<float, 3>{},
-                                     nn::Conv1d<float>(nn::ConvOptions<1>(5, 4, 3), rng)),
-                      Contains("layer 2 (Conv1d) expects 5 input channels but layer 1 (ReLU) "
-                               "produces 4"));
+  REQUIRE_THROWS_WITH(
+      nn::sequential(nn::Conv1d<float>(nn::ConvOptions<1>(2, 4, 3), rng), nn::ReLU<float, 3>{},
+                     nn::Conv1d<float>(nn::ConvOptions<1>(5, 4, 3), rng)),
+      Contains("layer 2 (Conv1d) expects 5 input channels but layer 1 (ReLU) "
+               "produces 4"));
   REQUIRE_THROWS_WITH(nn::sequential(nn::Conv2d<float>(nn::ConvOptions<2>(2, 4, 3), rng),
                                      nn::GlobalAvgPool<float, 2>{}, nn::Linear<float>(3, 2, rng)),
                       Contains("layer 2 (Linear) expects 3 input channels but layer 1 "
@@ -169,7 +172,8 @@ TEST_CASE("Containers reject mismatched channels and shapes with clear errors",
                              nn::Flatten<float, 3>{}, nn::Linear<float>(10, 2, rng));
   REQUIRE_NOTHROW(flat.forward(Tensor<float, 3>({1, 1, 7})));
   REQUIRE_THROWS_WITH(flat.forward(Tensor<float, 3>({1, 1, 8})), Contains("Linear::forward"));
-  auto bad_block = nn::residual(nn::Conv2d<float>(nn::ConvOptions<2>(2, 2, 3).stride(2).padding(1), rng));
+  auto bad_block =
+      nn::residual(nn::Conv2d<float>(nn::ConvOptions<2>(2, 2, 3).stride(2).padding(1), rng));
   REQUIRE_THROWS_WITH(bad_block.forward(Tensor<float, 4>({1, 2, 4, 4})),
                       Contains("Residual: the main branch produces shape [1, 2, 2, 2] but the "
                                "shortcut produces [1, 2, 4, 4]"));

@@ -13,10 +13,10 @@
 
 using ccl::Index;
 using ccl::nn::Shape;
+using ccl::nn::spatio_temporal_channels;
 using ccl::nn::SpatioTemporalConv;
 using ccl::nn::SpatioTemporalConvOptions;
 using ccl::nn::Tensor;
-using ccl::nn::spatio_temporal_channels;
 
 TEST_CASE("The intermediate width M matches the official R(2+1)D student", "[nn][st_conv]") {
   // method.md §3.1: stem, conv2, conv3 (block / shortcut / second conv), conv4, conv5.
@@ -52,7 +52,8 @@ TEST_CASE("SpatioTemporalConv is spatial conv -> BN -> ReLU -> temporal conv", "
     names.push_back(p.name);
     count += p.size();
   });
-  stem.for_each_buffer([&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
+  stem.for_each_buffer(
+      [&](const std::string& name, ccl::RowMatrix<float>&) { names.push_back(name); });
   CHECK(names == std::vector<std::string>{"spatial_conv.weight", "bn.weight", "bn.bias",
                                           "temporal_conv.weight", "bn.running_mean",
                                           "bn.running_var"});
@@ -64,8 +65,10 @@ TEST_CASE("SpatioTemporalConv is spatial conv -> BN -> ReLU -> temporal conv", "
       SpatioTemporalConvOptions(2, 3, {3, 3, 2}).stride({2, 2, 1}).padding({1, 1, 0}), rng2);
   const Index m = st.intermediate_channels();
   REQUIRE(m == 3 * 3 * 2 * 2 * 3 / (3 * 2 * 2 + 3 * 3));
-  ccl::nn::Conv3d<double> spatial(ccl::nn::ConvOptions<3>(2, m, {1, 3, 2}).stride({1, 2, 1}).padding({0, 1, 0}).bias(false));
-  ccl::nn::Conv3d<double> temporal(ccl::nn::ConvOptions<3>(m, 3, {3, 1, 1}).stride({2, 1, 1}).padding({1, 0, 0}).bias(false));
+  ccl::nn::Conv3d<double> spatial(
+      ccl::nn::ConvOptions<3>(2, m, {1, 3, 2}).stride({1, 2, 1}).padding({0, 1, 0}).bias(false));
+  ccl::nn::Conv3d<double> temporal(
+      ccl::nn::ConvOptions<3>(m, 3, {3, 1, 1}).stride({2, 1, 1}).padding({1, 0, 0}).bias(false));
   ccl::nn::BatchNorm3d<double> bn(m);
   spatial.weight().value = st.spatial_conv().weight().value;
   temporal.weight().value = st.temporal_conv().weight().value;
@@ -82,8 +85,8 @@ TEST_CASE("SpatioTemporalConv is spatial conv -> BN -> ReLU -> temporal conv", "
 
 TEST_CASE("SpatioTemporalConv gradients match central differences", "[nn][st_conv][gradient]") {
   ccl::Rng rng(10);
-  SpatioTemporalConv<double> st(
-      SpatioTemporalConvOptions(2, 3, 3).stride(2).padding(1).bias(true), rng);
+  SpatioTemporalConv<double> st(SpatioTemporalConvOptions(2, 3, 3).stride(2).padding(1).bias(true),
+                                rng);
   const auto e = ccl::testing::check_gradients(
       st, ccl::testing::random_tensor<double>(rng, Shape<5>{2, 2, 3, 4, 4}), rng);
   CHECK(e.input < 1e-7);
@@ -115,7 +118,8 @@ Index parameter_count(Module& module) {
 // One residual block of the student: two factorised convs with BN, plus the factorised 1x1x1
 // projection shortcut with BN when the block downsamples.
 Index block_parameters(ccl::Rng& rng, Index in, Index out, bool downsample) {
-  SpatioTemporalConv<float> first(SpatioTemporalConvOptions(in, out, 3).padding(1).stride(downsample ? 2 : 1), rng);
+  SpatioTemporalConv<float> first(
+      SpatioTemporalConvOptions(in, out, 3).padding(1).stride(downsample ? 2 : 1), rng);
   SpatioTemporalConv<float> second(SpatioTemporalConvOptions(out, out, 3).padding(1), rng);
   Index count = parameter_count(first) + parameter_count(second) + 2 * 2 * out;
   if (downsample) {
@@ -126,8 +130,7 @@ Index block_parameters(ccl::Rng& rng, Index in, Index out, bool downsample) {
 }
 }  // namespace
 
-TEST_CASE("The factorised layers give the official student's 14.37 M parameters",
-          "[nn][st_conv]") {
+TEST_CASE("The factorised layers give the official student's 14.37 M parameters", "[nn][st_conv]") {
   // method.md §3.1: 14.37 M without the classifier, 14.39 M with a 51-way Linear(512 -> 51).
   ccl::Rng rng(12);
   SpatioTemporalConv<float> stem(

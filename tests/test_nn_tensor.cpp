@@ -1,7 +1,7 @@
 // nn::Tensor: C-order layout, shape helpers, element access and resizing.
 
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <catch2/catch.hpp>
 

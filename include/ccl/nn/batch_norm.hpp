@@ -18,9 +18,9 @@
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <cmath>
 #include <string>
@@ -77,8 +77,8 @@ class BatchNorm {
   explicit BatchNorm(const BatchNormOptions& options) : options_(options) {
     const Index c = options.channels();
     require(c > 0, name, ": the channel count must be positive, got ", c);
-    require(std::isfinite(options.eps()) && options.eps() > 0, name,
-            ": eps must be positive, got ", options.eps());
+    require(std::isfinite(options.eps()) && options.eps() > 0, name, ": eps must be positive, got ",
+            options.eps());
     require(options.momentum() >= 0 && options.momentum() <= 1, name,
             ": momentum must be in [0, 1], got ", options.momentum());
     if (options.affine()) {
@@ -116,8 +116,10 @@ class BatchNorm {
     const Index batch = x.batch(), c_count = channels(), positions = x.spatial_size();
     const Index count = batch * positions;
     if (training_) {
-      require(count > 1, name, ": expected more than 1 value per channel when training, got input "
-                               "of shape ", x.shape_string());
+      require(count > 1, name,
+              ": expected more than 1 value per channel when training, got input "
+              "of shape ",
+              x.shape_string());
     }
     normalized_.resize(x.shape());
     output_.resize(x.shape());
@@ -177,9 +179,11 @@ class BatchNorm {
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients mode = ParameterGradients::accumulate) {
     require(!normalized_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", normalized_.shape());
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output",
+                              normalized_.shape());
     if (grad_x != nullptr)
-      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", normalized_.shape());
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
+                                normalized_.shape());
     const Index batch = grad_y.batch(), positions = grad_y.spatial_size();
     const double count = double(batch * positions);
     // Channels are independent (each writes its own γ, β and input planes): one task each.
@@ -249,9 +253,9 @@ class BatchNorm {
   Parameter<Scalar> bias_{"bias", 0, 0};
   RowMatrix<Scalar> running_mean_;
   RowMatrix<Scalar> running_var_;
-  Input normalized_;          // x̂ of the last forward, for backward
-  Output output_;             // workspace returned by forward
-  Vector<Scalar> inv_std_;    // 1/√(σ² + ε) per channel of the last forward
+  Input normalized_;           // x̂ of the last forward, for backward
+  Output output_;              // workspace returned by forward
+  Vector<Scalar> inv_std_;     // 1/√(σ² + ε) per channel of the last forward
   Vector<double> mean_, var_;  // the statistics that normalised the last forward
   bool training_ = true;
   bool forward_was_training_ = true;

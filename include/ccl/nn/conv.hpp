@@ -8,21 +8,22 @@
 // The calling convention is Linear's (linear.hpp): forward returns a reference to a member
 // workspace and keeps a copy of x; backward ADDS into the parameters' gradients and, when asked,
 // into grad_x. Why a chunked, batched im2col: a GEMM over the columns of several samples at once
-// is wide enough to run near peak, while the chunk size caps the column buffer (set_workspace_limit)
-// so that a 16x112x112 clip does not need gigabytes. Backward recomputes the columns from the saved
-// input instead of keeping them: im2col is memory-bound and cheap next to the two GEMMs.
+// is wide enough to run near peak, while the chunk size caps the column buffer
+// (set_workspace_limit) so that a 16x112x112 clip does not need gigabytes. Backward recomputes the
+// columns from the saved input instead of keeping them: im2col is memory-bound and cheap next to
+// the two GEMMs.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/detail/workspace.hpp>
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -34,8 +35,9 @@ namespace ccl::nn {
 /// (`opts.stride()`) and sets it (`opts.stride(2)`), so the options chain.
 template <int Rank>
 class ConvOptions {
-  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::ConvOptions: Rank is the number of spatial "
-                                        "axes: 1 (audio), 2 (image) or 3 (video)");
+  static_assert(Rank >= 1 && Rank <= 3,
+                "ccl::nn::ConvOptions: Rank is the number of spatial "
+                "axes: 1 (audio), 2 (image) or 3 (video)");
 
  public:
   ConvOptions(Index in_channels, Index out_channels, const Shape<Rank>& kernel)
@@ -80,9 +82,10 @@ class ConvOptions {
 template <class Scalar, int Rank>
 class ConvNd {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::ConvNd: Rank is the number of spatial axes: "
-                                        "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
-                                        "(Conv3d, [N, C, T, H, W])");
+  static_assert(Rank >= 1 && Rank <= 3,
+                "ccl::nn::ConvNd: Rank is the number of spatial axes: "
+                "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
+                "(Conv3d, [N, C, T, H, W])");
 
  public:
   using scalar_type = Scalar;
@@ -104,8 +107,7 @@ class ConvNd {
                   options.padding()[a] >= 0,
               name, ": kernel ", shape_string(options.kernel()), ", stride ",
               shape_string(options.stride()), " and dilation ", shape_string(options.dilation()),
-              " must be positive and padding ", shape_string(options.padding()),
-              " non-negative");
+              " must be positive and padding ", shape_string(options.padding()), " non-negative");
     }
     weight_ = Parameter<Scalar>("weight", options.out_channels(), fan_in());
     if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels());
@@ -114,7 +116,9 @@ class ConvNd {
   /// PyTorch's default initialisation (init.hpp), weight first, then bias.
   ConvNd(const ConvOptions<Rank>& options, Rng& rng) : ConvNd(options) { reset_parameters(rng); }
 
-  void reset_parameters(Rng& rng) { init::pytorch_default(weight_.value, bias_.value, fan_in(), rng); }
+  void reset_parameters(Rng& rng) {
+    init::pytorch_default(weight_.value, bias_.value, fan_in(), rng);
+  }
 
   const ConvOptions<Rank>& options() const { return options_; }
   Index in_channels() const { return options_.in_channels(); }
@@ -194,8 +198,7 @@ class ConvNd {
     }
     if (has_bias()) {
       for (Index n = 0; n < batch; ++n)
-        sample_matrix(output_.data(), n, cout, out_p).colwise() +=
-            bias_.value.row(0).transpose();
+        sample_matrix(output_.data(), n, cout, out_p).colwise() += bias_.value.row(0).transpose();
     }
     return output_;
   }
@@ -211,7 +214,8 @@ class ConvNd {
     require(!input_.empty(), name, "::backward: called before forward");
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x != nullptr)
-      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_.shape());
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
+                                input_.shape());
     const bool params = mode == ParameterGradients::accumulate;
     if (!params && grad_x == nullptr) return;
     const auto g = geometry(input_.spatial());
@@ -219,13 +223,15 @@ class ConvNd {
     const Index cout = out_channels();
     if (params && has_bias()) {
       for (Index n = 0; n < batch; ++n)
-        bias_.grad.row(0) += const_sample(grad_y.data(), n, cout, out_p).rowwise().sum().transpose();
+        bias_.grad.row(0) +=
+            const_sample(grad_y.data(), n, cout, out_p).rowwise().sum().transpose();
     }
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
         const auto dy = const_sample(grad_y.data(), n, cout, out_p);
         if (params)
-          weight_.grad.noalias() += dy * const_sample(input_.data(), n, g.channels, out_p).transpose();
+          weight_.grad.noalias() +=
+              dy * const_sample(input_.data(), n, g.channels, out_p).transpose();
         if (grad_x != nullptr)
           sample_matrix(grad_x->data(), n, g.channels, out_p).noalias() +=
               weight_.value.transpose() * dy;
@@ -276,13 +282,13 @@ class ConvNd {
 
   detail::WindowGeometry geometry(const Shape<Rank>& in) const {
     return detail::make_window_geometry(name, in_channels(), in, options_.kernel(),
-                                        options_.stride(), options_.padding(),
-                                        options_.dilation());
+                                        options_.stride(), options_.padding(), options_.dilation());
   }
 
   Index chunk_size(const detail::WindowGeometry& g, Index batch) const {
     const Index per_sample = g.column_rows() * g.out_size();
-    return std::max<Index>(1, std::min<Index>(batch, workspace_limit_ / std::max<Index>(1, per_sample)));
+    return std::max<Index>(
+        1, std::min<Index>(batch, workspace_limit_ / std::max<Index>(1, per_sample)));
   }
 
   // Columns of samples [0, count) of `x` (already offset to the chunk), side by side.
@@ -324,10 +330,12 @@ class ConvNd {
   ConvOptions<Rank> options_;
   Parameter<Scalar> weight_;
   Parameter<Scalar> bias_{"bias", 0, 0};
-  Input input_;                 // copy of the last forward's x, for dL/dW
-  Output output_;               // workspace returned by forward
-  detail::Workspace<Scalar> columns_;  // im2col of a chunk (or its gradient), [Cin·prod(k), count·P]
-  detail::Workspace<Scalar> product_;  // W · columns of a chunk (or the gathered dY), [Cout, count·P]
+  Input input_;    // copy of the last forward's x, for dL/dW
+  Output output_;  // workspace returned by forward
+  detail::Workspace<Scalar>
+      columns_;  // im2col of a chunk (or its gradient), [Cin·prod(k), count·P]
+  detail::Workspace<Scalar>
+      product_;  // W · columns of a chunk (or the gathered dY), [Cout, count·P]
   Index workspace_limit_ = Index(1) << 24;
   bool check_finite_ = true;
 };

@@ -11,9 +11,9 @@
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -87,8 +87,8 @@ class Dropout {
   double p_;
   Rng rng_;
   bool training_ = true;
-  bool active_ = false;   // whether the last forward applied a mask
-  Vector<Scalar> mask_;   // 0 or 1/(1 − p) per element of the last forward
+  bool active_ = false;  // whether the last forward applied a mask
+  Vector<Scalar> mask_;  // 0 or 1/(1 − p) per element of the last forward
   Output output_;
 };
 

@@ -2,11 +2,12 @@
 // PyTorch's default initialisation, drawn from a ccl::Rng so that a seed fixes every weight.
 //
 // nn.Linear and nn.ConvNd call kaiming_uniform_(weight, a = sqrt(5)), i.e. U(-b, b) with
-//   b = gain * sqrt(3 / fan_in),  gain = sqrt(2 / (1 + a^2)) = sqrt(1 / 3)   =>   b = 1 / sqrt(fan_in),
-// and draw the bias from U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)); fan_in = in_channels * prod(kernel).
-// method.md §3.1 and §3.4: the official code keeps these defaults (no custom init), so matching
-// them matters for reproducing its training curves. The numbers themselves differ from PyTorch's
-// (a different generator), only the distributions agree.
+//   b = gain * sqrt(3 / fan_in),  gain = sqrt(2 / (1 + a^2)) = sqrt(1 / 3)   =>   b = 1 /
+//   sqrt(fan_in),
+// and draw the bias from U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)); fan_in = in_channels *
+// prod(kernel). method.md §3.1 and §3.4: the official code keeps these defaults (no custom init),
+// so matching them matters for reproducing its training curves. The numbers themselves differ from
+// PyTorch's (a different generator), only the distributions agree.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>

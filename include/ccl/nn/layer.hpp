@@ -74,14 +74,14 @@ struct preserves_channels<L, std::enable_if_t<L::preserves_channels>> : std::tru
 template <class L, class = void>
 struct is_layer : std::false_type {};
 template <class L>
-struct is_layer<L, std::void_t<typename L::scalar_type, typename L::Input, typename L::Output,
-                               decltype(L::input_rank), decltype(L::output_rank),
-                               decltype(std::declval<L&>().forward(
-                                   std::declval<const typename L::Input&>())),
-                               decltype(std::declval<L&>().backward(
-                                   std::declval<const typename L::Output&>(),
-                                   std::declval<typename L::Input*>(), ParameterGradients{}))>>
-    : std::true_type {};
+struct is_layer<
+    L, std::void_t<typename L::scalar_type, typename L::Input, typename L::Output,
+                   decltype(L::input_rank), decltype(L::output_rank),
+                   decltype(std::declval<L&>().forward(std::declval<const typename L::Input&>())),
+                   decltype(std::declval<L&>().backward(std::declval<const typename L::Output&>(),
+                                                        std::declval<typename L::Input*>(),
+                                                        ParameterGradients{}))>> : std::true_type {
+};
 
 }  // namespace detail
 

@@ -17,10 +17,10 @@
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -33,8 +33,9 @@ namespace ccl::nn {
 /// Window options; the stride defaults to the kernel, as in PyTorch.
 template <int Rank>
 class PoolOptions {
-  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::PoolOptions: Rank is the number of spatial "
-                                        "axes: 1, 2 or 3");
+  static_assert(Rank >= 1 && Rank <= 3,
+                "ccl::nn::PoolOptions: Rank is the number of spatial "
+                "axes: 1, 2 or 3");
 
  public:
   explicit PoolOptions(const Shape<Rank>& kernel) : kernel_(kernel), stride_(kernel) {}
@@ -83,17 +84,18 @@ class WindowPool {
   static constexpr int spatial_rank = Rank;
   static constexpr int input_rank = Rank + 2;
   static constexpr int output_rank = Rank + 2;
-  static constexpr const char* name = Kind == PoolKind::max
-                                          ? (Rank == 1 ? "MaxPool1d" : Rank == 2 ? "MaxPool2d"
-                                                                                 : "MaxPool3d")
-                                          : (Rank == 1 ? "AvgPool1d" : Rank == 2 ? "AvgPool2d"
-                                                                                 : "AvgPool3d");
+  static constexpr const char* name = Kind == PoolKind::max ? (Rank == 1   ? "MaxPool1d"
+                                                               : Rank == 2 ? "MaxPool2d"
+                                                                           : "MaxPool3d")
+                                                            : (Rank == 1   ? "AvgPool1d"
+                                                               : Rank == 2 ? "AvgPool2d"
+                                                                           : "AvgPool3d");
   static constexpr bool preserves_channels = true;
 
   explicit WindowPool(const PoolOptions<Rank>& options) : options_(options) {
     for (std::size_t a = 0; a < std::size_t(Rank); ++a) {
-      require(options.kernel()[a] > 0 && options.stride()[a] > 0 && options.padding()[a] >= 0,
-              name, ": kernel ", shape_string(options.kernel()), " and stride ",
+      require(options.kernel()[a] > 0 && options.stride()[a] > 0 && options.padding()[a] >= 0, name,
+              ": kernel ", shape_string(options.kernel()), " and stride ",
               shape_string(options.stride()), " must be positive and padding ",
               shape_string(options.padding()), " non-negative");
       require(2 * options.padding()[a] <= options.kernel()[a], name, ": padding ",
@@ -172,7 +174,8 @@ class WindowPool {
           const Scalar share = dy[o] / divisor(g, first, last);
           for (Index t = first[0]; t < last[0]; ++t)
             for (Index h = first[1]; h < last[1]; ++h)
-              for (Index w = first[2]; w < last[2]; ++w) dx[(t * g.in[1] + h) * g.in[2] + w] += share;
+              for (Index w = first[2]; w < last[2]; ++w)
+                dx[(t * g.in[1] + h) * g.in[2] + w] += share;
         });
       }
     });
@@ -235,8 +238,9 @@ using AvgPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::average>;
 template <class Scalar, int Rank>
 class GlobalAvgPool {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(Rank >= 1 && Rank <= 3, "ccl::nn::GlobalAvgPool: Rank is the number of spatial "
-                                        "axes: 1, 2 or 3");
+  static_assert(Rank >= 1 && Rank <= 3,
+                "ccl::nn::GlobalAvgPool: Rank is the number of spatial "
+                "axes: 1, 2 or 3");
 
  public:
   using scalar_type = Scalar;
@@ -253,10 +257,10 @@ class GlobalAvgPool {
     input_shape_ = x.shape();
     const Index positions = x.spatial_size();
     output_.resize({x.batch(), x.channels()});
-    output_.flat() = Eigen::Map<const RowMatrix<Scalar>>(x.data(), x.batch() * x.channels(),
-                                                         positions)
-                         .rowwise()
-                         .mean();
+    output_.flat() =
+        Eigen::Map<const RowMatrix<Scalar>>(x.data(), x.batch() * x.channels(), positions)
+            .rowwise()
+            .mean();
     return output_;
   }
 

@@ -10,10 +10,10 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/nn/tensor_checks.hpp>
 #include <ccl/nn/layer.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_checks.hpp>
 
 #include <string>
 #include <type_traits>
@@ -44,7 +44,8 @@ class Identity {
                 ParameterGradients = ParameterGradients::accumulate) {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x != nullptr) {
-      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
+                                output_.shape());
       grad_x->flat() += grad_y.flat();
     }
   }
@@ -152,8 +153,9 @@ class Residual {
 /// Deduces Residual<Main, Shortcut> (or Residual<Main> with an identity shortcut).
 template <class Main, class... Shortcut>
 auto residual(Main main, Shortcut... shortcut) {
-  static_assert(sizeof...(Shortcut) <= 1, "ccl::nn::residual: give a main branch and at most one "
-                                          "shortcut");
+  static_assert(sizeof...(Shortcut) <= 1,
+                "ccl::nn::residual: give a main branch and at most one "
+                "shortcut");
   return Residual<Main, Shortcut...>(std::move(main), std::move(shortcut)...);
 }
 

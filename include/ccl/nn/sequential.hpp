@@ -100,9 +100,8 @@ class Sequential {
 
   explicit Sequential(Layers... layers) : layers_(std::move(layers)...) {
     check_channels();
-    for_each_layer([](auto& layer, std::size_t i) {
-      prefix_parameter_names(layer, std::to_string(i) + ".");
-    });
+    for_each_layer(
+        [](auto& layer, std::size_t i) { prefix_parameter_names(layer, std::to_string(i) + "."); });
   }
 
   /// Layer I (a TensorLinear where a Linear was given).
@@ -128,9 +127,8 @@ class Sequential {
   /// The channels (or features) of the output when the layers determine them, else -1.
   Index out_channels() const {
     Index channels = -1;
-    for_each_layer([&](const auto& layer, std::size_t) {
-      channels = produced_channels(layer, channels);
-    });
+    for_each_layer(
+        [&](const auto& layer, std::size_t) { channels = produced_channels(layer, channels); });
     return channels;
   }
 
@@ -202,10 +200,9 @@ class Sequential {
     for_each_layer([&](const auto& layer, std::size_t i) {
       using L = std::decay_t<decltype(layer)>;
       const Index expected = expected_channels(layer);
-      require(i == 0 || incoming < 0 || expected < 0 || incoming == expected,
-              "Sequential: layer ", i, " (", L::name, ") expects ", expected,
-              " input channels but layer ", previous_index, " (", previous, ") produces ",
-              incoming);
+      require(i == 0 || incoming < 0 || expected < 0 || incoming == expected, "Sequential: layer ",
+              i, " (", L::name, ") expects ", expected, " input channels but layer ",
+              previous_index, " (", previous, ") produces ", incoming);
       incoming = produced_channels(layer, incoming);
       previous = L::name;
       previous_index = i;

@@ -154,9 +154,8 @@ class SpatioTemporalConv {
   }
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
-    bn_.for_each_buffer([&](const std::string& buffer, RowMatrix<Scalar>& value) {
-      visit("bn." + buffer, value);
-    });
+    bn_.for_each_buffer(
+        [&](const std::string& buffer, RowMatrix<Scalar>& value) { visit("bn." + buffer, value); });
   }
 
   void zero_grad() {
@@ -174,8 +173,7 @@ class SpatioTemporalConv {
       require(k > 0, name, ": the kernel ", shape_string(o.kernel()), " must be positive");
     require(spatio_temporal_channels(o.kernel(), o.in_channels(), o.out_channels()) > 0, name,
             ": the factorisation of ", o.in_channels(), " -> ", o.out_channels(),
-            " channels with kernel ", shape_string(o.kernel()),
-            " leaves no intermediate channel");
+            " channels with kernel ", shape_string(o.kernel()), " leaves no intermediate channel");
     return o;
   }
   static ConvOptions<3> spatial_options(const SpatioTemporalConvOptions& o) {

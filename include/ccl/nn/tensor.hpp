@@ -122,13 +122,15 @@ class Tensor {
 
   /// A rank-2 tensor as a row-major [N, D] Eigen matrix (what Linear and the losses consume).
   Eigen::Map<RowMatrix<Scalar>> matrix() {
-    static_assert(Rank == 2, "ccl::nn::Tensor::matrix: only an [N, D] tensor is a matrix; "
-                             "Flatten or globally pool it first");
+    static_assert(Rank == 2,
+                  "ccl::nn::Tensor::matrix: only an [N, D] tensor is a matrix; "
+                  "Flatten or globally pool it first");
     return Eigen::Map<RowMatrix<Scalar>>(data_.data(), shape_[0], shape_[1]);
   }
   Eigen::Map<const RowMatrix<Scalar>> matrix() const {
-    static_assert(Rank == 2, "ccl::nn::Tensor::matrix: only an [N, D] tensor is a matrix; "
-                             "Flatten or globally pool it first");
+    static_assert(Rank == 2,
+                  "ccl::nn::Tensor::matrix: only an [N, D] tensor is a matrix; "
+                  "Flatten or globally pool it first");
     return Eigen::Map<const RowMatrix<Scalar>>(data_.data(), shape_[0], shape_[1]);
   }
 

@@ -3,7 +3,8 @@
 // the argument with its full shape, so an error reads like
 //   "Conv3d: input has 4 channels (shape [2, 4, 8, 16, 16]), expected 3".
 // The ranks themselves are checked at compile time by the Tensor type. The namespace is apart from
-// ccl::checks (the EmbeddingView checks Linear uses) so that neither hides the other inside ccl::nn.
+// ccl::checks (the EmbeddingView checks Linear uses) so that neither hides the other inside
+// ccl::nn.
 
 #include <ccl/core/error.hpp>
 #include <ccl/nn/tensor.hpp>

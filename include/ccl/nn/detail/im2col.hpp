@@ -52,8 +52,7 @@ inline Index window_output_extent(Index in, Index kernel, Index stride, Index pa
 /// Lifts rank-R window parameters to the 3D geometry (unit axes in front) and computes the output
 /// extents; throws a ccl::error naming `op` when the kernel is larger than the padded input.
 template <std::size_t R>
-WindowGeometry make_window_geometry(const char* op, Index channels,
-                                    const std::array<Index, R>& in,
+WindowGeometry make_window_geometry(const char* op, Index channels, const std::array<Index, R>& in,
                                     const std::array<Index, R>& kernel,
                                     const std::array<Index, R>& stride,
                                     const std::array<Index, R>& padding,
@@ -78,8 +77,7 @@ WindowGeometry make_window_geometry(const char* op, Index channels,
 
 namespace window {
 /// The output positions o in [lo, hi) for which o * stride + offset lies inside [0, extent).
-inline void valid_range(Index extent, Index stride, Index offset, Index out, Index& lo,
-                        Index& hi) {
+inline void valid_range(Index extent, Index stride, Index offset, Index out, Index& lo, Index& hi) {
   lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
   hi = extent - 1 - offset < 0 ? 0 : (extent - 1 - offset) / stride + 1;
   hi = std::min(hi, out);
