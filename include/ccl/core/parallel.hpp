@@ -60,33 +60,41 @@ inline void set_num_threads(int n) {
 #endif
 }
 
+/// Runs body(thread, team) once on each thread of a team of up to `threads` (OpenMP may grant
+/// fewer: `team` is the actual size, `thread` in [0, team)). Serial, body(0, 1), without OpenMP,
+/// for threads <= 1, or inside an enclosing parallel region. The body must not throw (an
+/// exception cannot leave an OpenMP region). Eigen's products inside the body run on one thread:
+/// Eigen does not nest parallelism.
+template <class Body>
+void parallel_team(int threads, Body&& body) {
+#if defined(_OPENMP)
+  if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  body(0, 1);
+}
+
 /// Calls body(i, thread) for every i in [begin, end), split in contiguous static chunks over
-/// num_threads() threads; `thread` in [0, num_threads()) indexes per-thread scratch. The body
-/// must not throw (an exception cannot leave an OpenMP region). Runs serially when the range
-/// is shorter than `min_per_thread` per thread, where forking would cost more than it saves.
+/// num_threads() threads; `thread` indexes per-thread scratch. The body must not throw. Runs
+/// serially when the range is shorter than `min_per_thread` per thread, where forking would cost
+/// more than it saves.
 template <class Body>
 void parallel_for(Index begin, Index end, Body&& body, Index min_per_thread = 1) {
   const Index count = end - begin;
   if (count <= 0) return;
-#if defined(_OPENMP)
-  const int threads = static_cast<int>(
-      std::min<Index>(num_threads(), std::max<Index>(1, count / std::max<Index>(min_per_thread, 1))));
-  if (threads > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(threads)
-    {
-      const int thread = omp_get_thread_num();
-      const int team = omp_get_num_threads();
-      // Contiguous chunks: each thread walks adjacent rows, which keeps its scratch hot.
-      const Index first = begin + count * thread / team;
-      const Index last = begin + count * (thread + 1) / team;
-      for (Index i = first; i < last; ++i) body(i, thread);
-    }
-    return;
-  }
-#else
-  (void)min_per_thread;
-#endif
-  for (Index i = begin; i < end; ++i) body(i, 0);
+  const Index most = std::max<Index>(1, count / std::max<Index>(min_per_thread, 1));
+  const int threads = static_cast<int>(std::min<Index>(num_threads(), most));
+  parallel_team(threads, [&](int thread, int team) {
+    // Contiguous chunks: each thread walks adjacent rows, which keeps its scratch hot.
+    const Index first = begin + count * thread / team;
+    const Index last = begin + count * (thread + 1) / team;
+    for (Index i = first; i < last; ++i) body(i, thread);
+  });
 }
 
 }  // namespace ccl

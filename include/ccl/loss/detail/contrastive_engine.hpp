@@ -9,9 +9,10 @@
 // softmax needs no online rescaling and tiling changes nothing but the summation order.
 // Workspaces are members and are reused across calls: fresh pages are expensive to touch.
 //
-// Threads (ccl::set_num_threads): Eigen parallelises the GEMMs, parallel_for the rows of a tile;
-// each thread has its own objective scratch. Per-row losses are summed in row order afterwards,
-// so the value does not depend on the tile size or the thread count beyond the GEMMs' rounding.
+// Threads (ccl::set_num_threads) take whole tiles, each with its own logits, objective scratch
+// and dL/dĝ accumulator (see run()). Per-row losses are summed in row order afterwards, so the
+// value does not depend on the tile size or the thread count beyond the GEMMs' rounding.
+// Extra memory is O(B·D + threads·(tile·B + B·D)).
 // The scalings by 1/τ and 1/(Bτ) ride along for free: the first as the GEMM's alpha, the second
 // in the normalisation backward's per-row factor, instead of two passes over every logit.
 //
@@ -51,11 +52,30 @@ namespace detail {
 /// about 64 MiB of logits, at most 1024 rows and at most the batch: memory stays O(B·D + tile·B)
 /// (128 MiB of logits at B = 65,536 in float).
 template <class Scalar>
-Index automatic_tile_rows(Index batch, Index /*dim*/ = 0) {
+Index automatic_tile_rows(Index batch) {
   batch = std::max<Index>(batch, 1);
   const Index budget = Index(64) << 20;
   const Index rows = budget / (batch * Index(sizeof(Scalar)));
   return std::min<Index>(std::clamp<Index>(rows, 256, 1024), batch);
+}
+
+/// How a call splits the B rows: `tile` rows per tile, `tiles` tiles, handed round robin to a
+/// team of `team` threads. Each thread needs a tile, so with several threads small batches get
+/// smaller tiles (never under 32 rows per thread, where threading stops paying).
+struct TilePlan {
+  Index tile = 1;
+  Index tiles = 1;
+  int team = 1;
+};
+
+inline TilePlan plan_tiles(Index batch, Index tile_rows, int threads) {
+  constexpr Index min_rows = 32;
+  TilePlan plan;
+  const Index usable = std::clamp<Index>(std::min<Index>(threads, batch / min_rows), 1, batch);
+  plan.tile = std::max<Index>(1, std::min(tile_rows, (batch + usable - 1) / usable));
+  plan.tiles = (batch + plan.tile - 1) / plan.tile;
+  plan.team = static_cast<int>(std::min<Index>(usable, plan.tiles));
+  return plan;
 }
 
 }  // namespace detail
@@ -90,51 +110,81 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
     objective.prepare(op, labels, f.rows(), options);
 
     const Index batch = f.rows();
-    const Index tile = options.tile_rows > 0 ? std::min(options.tile_rows, batch)
-                                             : loss::detail::automatic_tile_rows<Scalar>(batch);
+    const Index requested_tile = options.tile_rows > 0
+                                     ? std::min(options.tile_rows, batch)
+                                     : loss::detail::automatic_tile_rows<Scalar>(batch);
     const bool want_f = grad_f.data() != nullptr;
     const bool want_g = grad_g.data() != nullptr;
     const Scalar inv_tau = Scalar(1.0 / options.temperature);
 
-    if (want_f) grad_f_unit_.resize(batch, f.cols());
-    if (want_g) grad_g_unit_.resize(batch, g.cols());
+    // Threads take whole tiles (round robin, so the result depends on the thread count but not
+    // on timing): one fork per call, single-threaded GEMMs inside, no synchronisation between
+    // tiles. dL/dĝ receives a product from every tile, so each thread accumulates its own and the
+    // parts are added in thread order at the end. Each thread needs a tile, so small batches
+    // get smaller tiles (and tiny ones one thread).
+    const auto plan = loss::detail::plan_tiles(batch, requested_tile, num_threads());
+    const Index tile = plan.tile;
+    const Index tiles = plan.tiles;
+    const int team_size = plan.team;
 
-    if (logits_.rows() != tile || logits_.cols() != batch) logits_.resize(tile, batch);
-    const int threads = num_threads();
-    if (scratch_.size() < static_cast<std::size_t>(threads)) scratch_.resize(threads);
+    if (want_f) grad_f_unit_.resize(batch, f.cols());
+    if (scratch_.size() < static_cast<std::size_t>(team_size)) scratch_.resize(team_size);
+    if (logits_.size() < static_cast<std::size_t>(team_size)) logits_.resize(team_size);
+    if (want_g && grad_g_parts_.size() < static_cast<std::size_t>(team_size)) {
+      grad_g_parts_.resize(team_size);
+    }
+    for (int t = 0; t < team_size; ++t) {
+      // Resized only when the shape changes: the workspaces persist across calls.
+      if (logits_[t].rows() != tile || logits_[t].cols() != batch) logits_[t].resize(tile, batch);
+      if (want_g) grad_g_parts_[t].resize(batch, g.cols());
+    }
     row_loss_.resize(batch);
 
-    for (Index first = 0; first < batch; first += tile) {
-      const Index rows = std::min(tile, batch - first);
-      // The last tile may be shorter: use the top rows of the one workspace (a resize would
-      // reallocate it, twice per call, on fresh pages).
-      auto logits = logits_.topRows(rows);
-      logits.noalias() = (inv_tau * f_unit_.middleRows(first, rows)) * g_unit_.transpose();
-      const RowObjective& objective_ref = objective;
-      parallel_for(0, rows, [&](Index r, int thread) {
-        row_loss_[first + r] = objective_ref.row(logits.row(r), first + r, scratch_[thread]);
-      });
-      if (!want_f && !want_g) continue;
-      // logits now holds dℓ_i/ds_ij; the factor 1/(Bτ) of dL/dcos joins the backward below.
-      if (want_f) grad_f_unit_.middleRows(first, rows).noalias() = logits * g_unit_;
-      if (want_g) {
-        if (first == 0) {
-          grad_g_unit_.noalias() = logits.transpose() * f_unit_.middleRows(first, rows);
-        } else {
-          grad_g_unit_.noalias() += logits.transpose() * f_unit_.middleRows(first, rows);
+    int granted = 1;
+    const RowObjective& objective_ref = objective;
+    parallel_team(team_size, [&](int thread, int team) {
+      if (thread == 0) granted = team;
+      for (Index k = thread; k < tiles; k += team) {
+        const Index first = k * tile;
+        const Index rows = std::min(tile, batch - first);
+        // The top rows of the thread's one workspace: a shorter last tile reallocates nothing.
+        auto logits = logits_[thread].topRows(rows);
+        const auto f_tile = f_unit_.middleRows(first, rows);
+        logits.noalias() = (inv_tau * f_tile) * g_unit_.transpose();
+        for (Index r = 0; r < rows; ++r) {
+          row_loss_[first + r] = objective_ref.row(logits.row(r), first + r, scratch_[thread]);
+        }
+        // logits now holds dℓ_i/ds_ij; the factor 1/(Bτ) of dL/dcos joins the backward below.
+        if (want_f) grad_f_unit_.middleRows(first, rows).noalias() = logits * g_unit_;
+        if (want_g) {
+          if (k == thread) {
+            grad_g_parts_[thread].noalias() = logits.transpose() * f_tile;
+          } else {
+            grad_g_parts_[thread].noalias() += logits.transpose() * f_tile;
+          }
         }
       }
+    });
+    if (want_g && granted > 1) {
+      auto& total = grad_g_parts_[0];
+      parallel_for(
+          0, batch,
+          [&](Index i, int) {
+            for (int t = 1; t < granted && t < tiles; ++t) total.row(i) += grad_g_parts_[t].row(i);
+          },
+          loss::detail::rows_per_thread);
     }
     const Scalar scale = weight * inv_tau / Scalar(batch);
     if (want_f) loss::detail::normalize_rows_backward(f_unit_, f_norm_, grad_f_unit_, scale, grad_f);
-    if (want_g) loss::detail::normalize_rows_backward(g_unit_, g_norm_, grad_g_unit_, scale, grad_g);
+    if (want_g) loss::detail::normalize_rows_backward(g_unit_, g_norm_, grad_g_parts_[0], scale, grad_g);
     double total = 0;
     for (Index i = 0; i < batch; ++i) total += row_loss_[i];  // row order: tiling-independent
     return Scalar(total / double(batch));
   }
 
  private:
-  RowMatrix<Scalar> f_unit_, g_unit_, grad_f_unit_, grad_g_unit_, logits_;
+  RowMatrix<Scalar> f_unit_, g_unit_, grad_f_unit_;
+  std::vector<RowMatrix<Scalar>> logits_, grad_g_parts_;  // one per thread
   Vector<Scalar> f_norm_, g_norm_;
   Eigen::Matrix<double, Eigen::Dynamic, 1> row_loss_;
   std::vector<typename RowObjective::Scratch> scratch_;
