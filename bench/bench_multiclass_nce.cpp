@@ -84,35 +84,49 @@ void BM_ccl_multiclass_nce(benchmark::State& state) {
   set_common_counters(state, batch, cb::peak_memory_mib());
   state.counters["first_call_ms"] = first_ms;
   state.counters["loss"] = value;
-  state.counters["tile_rows"] = double(ccl::loss::detail::automatic_tile_rows<float>(batch, cb::feature_dim));
+  state.counters["tile_rows"] = double(
+      ccl::loss::detail::plan_tiles(batch, ccl::loss::detail::automatic_tile_rows<float>(batch),
+                                    ccl::num_threads())
+          .tile);
 }
 
-/// The roof: the same three products on the same tiles, and nothing else.
+/// The roof: the same three products on the same tiles with the same threading (whole tiles
+/// per thread, single-threaded GEMMs, a dL/dĝ accumulator per thread), and nothing else.
 void BM_eigen_gemm_roof(benchmark::State& state) {
   const Index batch = state.range(0);
+  const Index dim = cb::feature_dim;
   Inputs in(batch);
-  const Index tile = ccl::loss::detail::automatic_tile_rows<float>(batch, cb::feature_dim);
-  RowMatrix<float> logits(tile, batch);
-  RowMatrix<float> grad_f(batch, cb::feature_dim);
-  RowMatrix<float> grad_g = RowMatrix<float>::Zero(batch, cb::feature_dim);
+  const auto plan = ccl::loss::detail::plan_tiles(
+      batch, ccl::loss::detail::automatic_tile_rows<float>(batch), ccl::num_threads());
+  std::vector<RowMatrix<float>> logits(plan.team, RowMatrix<float>(plan.tile, batch));
+  std::vector<RowMatrix<float>> grad_g(plan.team, RowMatrix<float>(batch, dim));
+  RowMatrix<float> grad_f(batch, dim);
   cb::reset_peak_memory();
   auto pass = [&] {
-    for (Index first = 0; first < batch; first += tile) {
-      const Index rows = std::min(tile, batch - first);
-      auto block = logits.topRows(rows);
-      block.noalias() = in.f.middleRows(first, rows) * in.g.transpose();
-      grad_f.middleRows(first, rows).noalias() = block * in.g;
-      grad_g.noalias() += block.transpose() * in.f.middleRows(first, rows);
-    }
+    ccl::parallel_team(plan.team, [&](int thread, int team) {
+      for (Index k = thread; k < plan.tiles; k += team) {
+        const Index first = k * plan.tile;
+        const Index rows = std::min(plan.tile, batch - first);
+        auto block = logits[thread].topRows(rows);
+        const auto f_tile = in.f.middleRows(first, rows);
+        block.noalias() = (2.0f * f_tile) * in.g.transpose();
+        grad_f.middleRows(first, rows).noalias() = block * in.g;
+        if (k == thread) {
+          grad_g[thread].noalias() = block.transpose() * f_tile;
+        } else {
+          grad_g[thread].noalias() += block.transpose() * f_tile;
+        }
+      }
+    });
   };
   if (batch < huge_batch) pass();  // warm: first touch of the outputs
   for (auto _ : state) {
     pass();
-    benchmark::DoNotOptimize(grad_g.data());
+    benchmark::DoNotOptimize(grad_g[0].data());
     benchmark::ClobberMemory();
   }
   set_common_counters(state, batch, cb::peak_memory_mib());
-  state.counters["tile_rows"] = double(tile);
+  state.counters["tile_rows"] = double(plan.tile);
 }
 
 /// B x 10·τ for the loss, B alone for the roof; `large` selects B >= 16384, where a call takes
