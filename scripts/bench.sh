@@ -13,6 +13,10 @@
 # 4. prints the ratio table (bench/ratio_table.py) and writes everything to DIR
 #    (default build-bench/results).
 #
+# Both sides run with OMP_WAIT_POLICY=passive unless the caller sets it: on a machine shared with
+# other work, OpenMP threads that spin at barriers burn the cores the other thread needs (measured
+# here: 2 spinning threads slower than 1 under load); on an idle machine it costs microseconds.
+#
 # About 20 minutes on 2 cores, most of it B = 65,536; --quick stops at B = 4096 (a minute).
 # Needs: cmake, libbenchmark-dev, g++/clang++, python3 with torch and numpy (Debian:
 # python3-torch python3-numpy) and an optimized BLAS behind it (Debian: libopenblas0-pthread,
@@ -36,6 +40,7 @@ done
 mkdir -p "$out"
 
 threads=2
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 if [[ $quick == 1 ]]; then
   filter='B:(256|1024|4096)/'
   batches=256,1024,4096
@@ -56,6 +61,7 @@ fi
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|L2|L3)' || true
   echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $threads threads per side"
 } | tee "$out/machine.txt"
 
 ccl_args=()
@@ -85,4 +91,5 @@ else
   echo "bench.sh: no python3 with torch and numpy found; the table has no peer columns" >&2
 fi
 
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 python3 "$root/bench/ratio_table.py" "${ccl_args[@]}" "${peer_args[@]}" | tee "$out/table.md"
