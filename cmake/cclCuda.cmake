@@ -79,7 +79,9 @@ if(CCL_CUDA_USE_CUDNN)
     set(CCL_CUDA_HAS_CUDNN ON)
     # An absolute path (no imported target) so that the exported ccl::cuda stays usable without
     # a cuDNN find module on the consumer side.
-    target_include_directories(ccl_cuda SYSTEM INTERFACE "${CCL_CUDNN_INCLUDE_DIR}")
+    if(NOT CCL_CUDNN_INCLUDE_DIR IN_LIST CUDAToolkit_INCLUDE_DIRS)
+      target_include_directories(ccl_cuda SYSTEM INTERFACE "${CCL_CUDNN_INCLUDE_DIR}")
+    endif()
     target_link_libraries(ccl_cuda INTERFACE "${CCL_CUDNN_LIBRARY}")
     target_compile_definitions(ccl_cuda INTERFACE CCL_CUDA_HAS_CUDNN=1)
   endif()

@@ -12,7 +12,8 @@
 // namespace). CPU-only code never includes this header and never needs nvcc.
 
 #if !defined(__CUDACC__)
-#error "<ccl/cuda.hpp> contains CUDA kernels: compile this translation unit with nvcc (a .cu file linked to ccl::cuda)"
+// The kernels below need nvcc: compile this translation unit as a .cu file linked to ccl::cuda.
+#error "<ccl/cuda.hpp> contains CUDA kernels; compile this file with nvcc (see docs/cuda.md)"
 #endif
 
 #include <ccl/cuda/buffer.hpp>
@@ -29,4 +30,6 @@
 #include <ccl/cuda/cudnn.hpp>
 #endif
 
+#include <ccl/cuda/loss/cross_entropy.hpp>
 #include <ccl/cuda/loss/row_softmax_contrastive.hpp>
+#include <ccl/cuda/loss/symmetric_kl.hpp>

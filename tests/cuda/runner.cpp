@@ -30,9 +30,10 @@ int main(int argc, char* argv[]) {
   if (status.available()) {
     std::printf("CUDA device 0: %s\n", ccl::gpu::device_name(0).c_str());
   } else if (require_device) {
-    std::printf("SKIPPED: %s; the [gpu] tests compare the CUDA backend with the CPU on a device "
-                "and cannot run here\n",
-                status.describe().c_str());
+    std::printf(
+        "SKIPPED: %s; the [gpu] tests compare the CUDA backend with the CPU on a device "
+        "and cannot run here\n",
+        status.describe().c_str());
     return 77;
   } else {
     std::printf("%s; running the tests that need no device\n", status.describe().c_str());

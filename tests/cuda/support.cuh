@@ -15,13 +15,13 @@ namespace ccl::testing {
 
 /// [gpu] tests run only through `test_cuda --require-device`, which skips without a device;
 /// this guard keeps a hand-run `test_cuda` without arguments from failing on such machines.
-#define CCL_REQUIRE_CUDA_DEVICE()                                                  \
-  do {                                                                             \
-    const auto ccl_device_status = ::ccl::gpu::device_status();                    \
-    if (!ccl_device_status.available()) {                                          \
-      WARN("skipped: " << ccl_device_status.describe());                           \
-      return;                                                                      \
-    }                                                                              \
+#define CCL_REQUIRE_CUDA_DEVICE()                               \
+  do {                                                          \
+    const auto ccl_device_status = ::ccl::gpu::device_status(); \
+    if (!ccl_device_status.available()) {                       \
+      WARN("skipped: " << ccl_device_status.describe());        \
+      return;                                                   \
+    }                                                           \
   } while (false)
 
 template <class Scalar>

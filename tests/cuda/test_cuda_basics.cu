@@ -25,9 +25,9 @@ TEST_CASE("every CUDA status becomes a ccl::error naming the call", "[host][cuda
   REQUIRE_THROWS_WITH(CCL_CUDA_CHECK(cudaErrorMemoryAllocation),
                       Catch::Contains("cudaErrorMemoryAllocation") &&
                           Catch::Contains("CUDA call cudaErrorMemoryAllocation failed"));
-  REQUIRE_THROWS_WITH(CCL_CUDA_CHECK(CUBLAS_STATUS_NOT_INITIALIZED),
-                      Catch::Contains("cuBLAS call") &&
-                          Catch::Contains("CUBLAS_STATUS_NOT_INITIALIZED"));
+  REQUIRE_THROWS_WITH(
+      CCL_CUDA_CHECK(CUBLAS_STATUS_NOT_INITIALIZED),
+      Catch::Contains("cuBLAS call") && Catch::Contains("CUBLAS_STATUS_NOT_INITIALIZED"));
 #if defined(CCL_CUDA_HAS_CUDNN)
   REQUIRE_THROWS_WITH(CCL_CUDA_CHECK(CUDNN_STATUS_BAD_PARAM),
                       Catch::Contains("cuDNN call") && Catch::Contains("BAD_PARAM"));
@@ -68,12 +68,11 @@ TEST_CASE("RAII types are move-only and empty objects cost no CUDA call", "[host
   CHECK(matrix.shape() == "[0, 0]");
 }
 
-TEST_CASE("device views wrap raw pointers and refuse host memory by name",
-          "[host][cuda][view]") {
+TEST_CASE("device views wrap raw pointers and refuse host memory by name", "[host][cuda][view]") {
   std::vector<float> host(12, 1.0f);
   const auto v = ccl::gpu::device_view(host.data(), 3, 4);
-  STATIC_REQUIRE(std::is_same_v<std::remove_const_t<decltype(v)>,
-                                ccl::EmbeddingView<const float, ccl::cuda>>);
+  STATIC_REQUIRE(
+      std::is_same_v<std::remove_const_t<decltype(v)>, ccl::EmbeddingView<const float, ccl::cuda>>);
   CHECK(v.rows() == 3);
   CHECK(v.cols() == 4);
   CHECK(v.middle_rows(1, 2).data() == host.data() + 4);
@@ -110,8 +109,8 @@ TEST_CASE("buffers allocate, grow only when needed, and zero", "[gpu][cuda][raii
   buffer.resize(100);
   buffer.zero();
   std::vector<float> back(100, 7.0f);
-  CCL_CUDA_CHECK(cudaMemcpy(back.data(), buffer.data(), 100 * sizeof(float),
-                            cudaMemcpyDeviceToHost));
+  CCL_CUDA_CHECK(
+      cudaMemcpy(back.data(), buffer.data(), 100 * sizeof(float), cudaMemcpyDeviceToHost));
   for (float x : back) REQUIRE(x == 0.0f);
   ccl::gpu::DeviceBuffer<float> other = std::move(buffer);
   CHECK(other.data() == first);

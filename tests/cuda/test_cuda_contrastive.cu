@@ -7,6 +7,8 @@
 //   double: value 1e-11, gradients 1e-10    (summation order only)
 //   float : value 2e-5,  gradients 2e-4     (fp32 summation order, exp/log1p of CUDA vs glibc)
 //   float with TF32: value 2e-2, gradients 5e-2 (10-bit mantissa products, τ = 0.5, D = 64)
+//   Numerics::official at τ < 0.1: double 1e-6 / 1e-5, float 2e-2 / 5e-2, because
+//   log(1 - p + 1e-10) amplifies the rounding of p near 1 (see test_cuda_row_math.cu).
 
 #include <ccl/cuda.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
@@ -16,9 +18,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 using ccl::Index;
@@ -55,9 +61,10 @@ Outcome<Scalar> on_cpu(Loss loss, const RowMatrix<Scalar>& f, const RowMatrix<Sc
                        const std::vector<int>& labels, Scalar weight,
                        const RowMatrix<Scalar>& start, bool want_f = true, bool want_g = true) {
   Outcome<Scalar> out{0, start, start};
-  out.value = loss.accumulate(ccl::view(f), ccl::view(g), labels, weight,
-                              want_f ? ccl::mutable_view(out.grad_f) : ccl::EmbeddingView<Scalar>{},
-                              want_g ? ccl::mutable_view(out.grad_g) : ccl::EmbeddingView<Scalar>{});
+  out.value =
+      loss.accumulate(ccl::view(f), ccl::view(g), labels, weight,
+                      want_f ? ccl::mutable_view(out.grad_f) : ccl::EmbeddingView<Scalar>{},
+                      want_g ? ccl::mutable_view(out.grad_g) : ccl::EmbeddingView<Scalar>{});
   return out;
 }
 
@@ -70,10 +77,10 @@ Outcome<Scalar> on_gpu(Loss loss, const RowMatrix<Scalar>& f, const RowMatrix<Sc
   auto grad_f = ccl::gpu::to_device(start);
   auto grad_g = ccl::gpu::to_device(start);
   Outcome<Scalar> out;
-  out.value = loss.accumulate(
-      df.view(), dg.view(), labels, weight,
-      want_f ? grad_f.mutable_view() : ccl::EmbeddingView<Scalar, ccl::cuda>{},
-      want_g ? grad_g.mutable_view() : ccl::EmbeddingView<Scalar, ccl::cuda>{});
+  out.value =
+      loss.accumulate(df.view(), dg.view(), labels, weight,
+                      want_f ? grad_f.mutable_view() : ccl::EmbeddingView<Scalar, ccl::cuda>{},
+                      want_g ? grad_g.mutable_view() : ccl::EmbeddingView<Scalar, ccl::cuda>{});
   out.grad_f = ccl::gpu::to_host(grad_f);
   out.grad_g = ccl::gpu::to_host(grad_g);
   return out;
@@ -88,6 +95,7 @@ void require_close(const Outcome<Scalar>& gpu, const Outcome<Scalar>& cpu, Toler
   INFO("scaled gradient errors: f " << ef << ", g " << eg);
   CHECK(ef <= tol.gradient);
   CHECK(eg <= tol.gradient);
+  CHECK(std::isfinite(gpu.value));
 }
 
 std::vector<int> labels_with_classes(Index batch, int classes, std::uint64_t seed) {
@@ -143,10 +151,10 @@ TEMPLATE_TEST_CASE("multi-class NCE on the GPU matches the CPU backend", "[gpu][
   const auto algorithm = GENERATE(ContrastiveAlgorithm::cublas, ContrastiveAlgorithm::fused);
   const auto numerics = GENERATE(Numerics::stable, Numerics::official);
   const double tau = GENERATE(0.5, 0.07);
-  const auto shape = GENERATE(std::make_tuple(Index(1), Index(5)), std::make_tuple(Index(7), Index(3)),
-                              std::make_tuple(Index(33), Index(16)),
-                              std::make_tuple(Index(100), Index(65)),
-                              std::make_tuple(Index(257), Index(40)));
+  const auto shape =
+      GENERATE(std::make_tuple(Index(1), Index(5)), std::make_tuple(Index(7), Index(3)),
+               std::make_tuple(Index(33), Index(16)), std::make_tuple(Index(100), Index(65)),
+               std::make_tuple(Index(257), Index(40)));
   const Index batch = std::get<0>(shape);
   const Index dim = std::get<1>(shape);
   INFO(name(algorithm) << ", numerics " << int(numerics) << ", tau " << tau << ", B " << batch
@@ -162,7 +170,10 @@ TEMPLATE_TEST_CASE("multi-class NCE on the GPU matches the CPU backend", "[gpu][
   const auto cpu = on_cpu(MultiClassNce<Scalar>(options), f, g, labels, Scalar(0.75), start);
   const auto gpu =
       on_gpu(MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(0.75), start);
-  require_close(gpu, cpu, tolerance<Scalar>());
+  const bool ill_conditioned = numerics == Numerics::official && tau < 0.1;
+  const Tolerance official_tol =
+      std::is_same_v<Scalar, double> ? Tolerance{1e-6, 1e-5} : Tolerance{2e-2, 5e-2};
+  require_close(gpu, cpu, ill_conditioned ? official_tol : tolerance<Scalar>());
 }
 
 TEMPLATE_TEST_CASE("instance NCE on the GPU matches the CPU backend", "[gpu][cuda][contrastive]",
@@ -203,7 +214,8 @@ TEMPLATE_TEST_CASE("dominant rows (p > 1/2) use the same stable forms as the CPU
   const RowMatrix<Scalar> start = RowMatrix<Scalar>::Zero(batch, 8);
   ccl::gpu::ScopedSettings scope(with(algorithm));
   const auto cpu = on_cpu(MultiClassNce<Scalar>(options), f, g, labels, Scalar(1), start);
-  const auto gpu = on_gpu(MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(1), start);
+  const auto gpu =
+      on_gpu(MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(1), start);
   REQUIRE(std::isfinite(gpu.value));
   require_close(gpu, cpu, tolerance<Scalar>());
 }
@@ -249,7 +261,8 @@ TEST_CASE("only requested gradients are written; strided views are honoured",
   const auto labels = labels_with_classes(20, 3, 53);
   const auto start = ccl::testing::random_matrix<double>(20, 6, 54);
   const auto cpu = on_cpu(MultiClassNce<double>(0.3), f, g, labels, 2.0, start, false, true);
-  const auto gpu = on_gpu(MultiClassNce<double, ccl::cuda>(0.3), f, g, labels, 2.0, start, false, true);
+  const auto gpu =
+      on_gpu(MultiClassNce<double, ccl::cuda>(0.3), f, g, labels, 2.0, start, false, true);
   CHECK(gpu.grad_f == start);  // not requested: untouched
   require_close(gpu, cpu, tolerance<double>());
 
@@ -265,10 +278,10 @@ TEST_CASE("only requested gradients are written; strided views are honoured",
   auto dgrad_f = ccl::gpu::to_device(wide_grad);
   auto dgrad_g = ccl::gpu::to_device(wide_grad);
   MultiClassNce<double, ccl::cuda> loss(0.3);
-  const double value = loss.accumulate(
-      ccl::gpu::device_view(df.data(), 20, 6, 10), ccl::gpu::device_view(dg.data(), 20, 6, 10),
-      labels, 2.0, ccl::gpu::mutable_device_view(dgrad_f.data(), 20, 6, 10),
-      ccl::gpu::mutable_device_view(dgrad_g.data(), 20, 6, 10));
+  const double value = loss.accumulate(ccl::gpu::device_view(df.data(), 20, 6, 10),
+                                       ccl::gpu::device_view(dg.data(), 20, 6, 10), labels, 2.0,
+                                       ccl::gpu::mutable_device_view(dgrad_f.data(), 20, 6, 10),
+                                       ccl::gpu::mutable_device_view(dgrad_g.data(), 20, 6, 10));
   const auto full = on_cpu(MultiClassNce<double>(0.3), f, g, labels, 2.0, start);
   CHECK(std::abs(value - full.value) < 1e-11);
   const RowMatrix<double> back_f = ccl::gpu::to_host(dgrad_f);

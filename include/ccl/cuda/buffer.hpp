@@ -20,7 +20,10 @@ class DeviceBuffer {
 
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t count) { reserve(count); size_ = count; }
+  explicit DeviceBuffer(std::size_t count) {
+    reserve(count);
+    size_ = count;
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& other) noexcept { swap(other); }

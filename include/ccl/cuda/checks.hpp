@@ -27,18 +27,18 @@ void finite(const char* op, const char* name, const EmbeddingView<T, cuda>& view
   if (view.empty()) return;
   scratch.resize(1);
   const unsigned long long none = ~0ull;
-  CCL_CUDA_CHECK(cudaMemcpyAsync(scratch.data(), &none, sizeof(none), cudaMemcpyHostToDevice,
-                                 stream));
+  CCL_CUDA_CHECK(
+      cudaMemcpyAsync(scratch.data(), &none, sizeof(none), cudaMemcpyHostToDevice, stream));
   const long long total = static_cast<long long>(view.rows()) * view.cols();
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<long long>((total + threads - 1) / threads, 4096));
-  kernels::first_non_finite_kernel<Scalar><<<blocks, threads, 0, stream>>>(
-      view.data(), static_cast<std::ptrdiff_t>(view.row_stride()), view.rows(), view.cols(),
-      scratch.data());
+  kernels::first_non_finite_kernel<Scalar>
+      <<<blocks, threads, 0, stream>>>(view.data(), static_cast<std::ptrdiff_t>(view.row_stride()),
+                                       view.rows(), view.cols(), scratch.data());
   CCL_CUDA_CHECK_LAUNCH("first_non_finite_kernel");
   unsigned long long first = none;
-  CCL_CUDA_CHECK(cudaMemcpyAsync(&first, scratch.data(), sizeof(first), cudaMemcpyDeviceToHost,
-                                 stream));
+  CCL_CUDA_CHECK(
+      cudaMemcpyAsync(&first, scratch.data(), sizeof(first), cudaMemcpyDeviceToHost, stream));
   CCL_CUDA_CHECK(cudaStreamSynchronize(stream));
   if (first == none) return;
   const Index row = static_cast<Index>(first / static_cast<unsigned long long>(view.cols()));
@@ -46,8 +46,8 @@ void finite(const char* op, const char* name, const EmbeddingView<T, cuda>& view
   Scalar value{};
   CCL_CUDA_CHECK(cudaMemcpy(&value, view.data() + row * view.row_stride() + col, sizeof(Scalar),
                             cudaMemcpyDeviceToHost));
-  throw error(ccl::detail::concat(op, ": ", name, "[", row, ", ", col, "] = ", value,
-                                  " is not finite"));
+  throw error(
+      ccl::detail::concat(op, ": ", name, "[", row, ", ", col, "] = ", value, " is not finite"));
 }
 
 }  // namespace ccl::gpu::checks

@@ -30,9 +30,10 @@ void copy_rows(const EmbeddingView<const T, From>& source, const EmbeddingView<T
           " to match source");
   if (source.empty()) return;
   const std::size_t row_bytes = static_cast<std::size_t>(source.cols()) * sizeof(T);
-  CCL_CUDA_CHECK(cudaMemcpy2DAsync(target.data(), static_cast<std::size_t>(target.row_stride()) * sizeof(T),
-                                   source.data(), static_cast<std::size_t>(source.row_stride()) * sizeof(T),
-                                   row_bytes, static_cast<std::size_t>(source.rows()), kind, stream));
+  CCL_CUDA_CHECK(
+      cudaMemcpy2DAsync(target.data(), static_cast<std::size_t>(target.row_stride()) * sizeof(T),
+                        source.data(), static_cast<std::size_t>(source.row_stride()) * sizeof(T),
+                        row_bytes, static_cast<std::size_t>(source.rows()), kind, stream));
 }
 
 }  // namespace detail

@@ -61,8 +61,8 @@ void gemm_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, i
   // Row-major C = op(A) op(B)  <=>  column-major C^T = op(B)^T op(A)^T: swap the operands.
   const int lda = transpose_a ? m : k;
   const int ldb = transpose_b ? k : n;
-  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-       n, m, k, alpha, b, ldb, a, lda, beta, c, n);
+  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n,
+       m, k, alpha, b, ldb, a, lda, beta, c, n);
 }
 
 }  // namespace ccl::gpu

@@ -13,8 +13,8 @@
 namespace ccl::gpu {
 
 struct DeviceStatus {
-  int count = 0;                     ///< usable devices (0 when the query failed)
-  cudaError_t query = cudaSuccess;   ///< what cudaGetDeviceCount returned
+  int count = 0;                    ///< usable devices (0 when the query failed)
+  cudaError_t query = cudaSuccess;  ///< what cudaGetDeviceCount returned
 
   bool available() const { return query == cudaSuccess && count > 0; }
 

@@ -73,7 +73,8 @@ __global__ void __launch_bounds__(tile_threads)
     similarity_tile<Scalar, Tf32>(sh, f_unit, g_unit, batch, dim, row0, col0, inv_tau);
     for (int q = 0; q < 4; ++q) {
       const int j = col0 + tile_col(q);
-      if (i < batch && j < batch) stats_update(st, sh.s[tile_row()][tile_col(q)], j, ids[j] == my_class);
+      if (i < batch && j < batch)
+        stats_update(st, sh.s[tile_row()][tile_col(q)], j, ids[j] == my_class);
     }
     __syncthreads();  // sh.s is rewritten by the next tile
   }
@@ -95,7 +96,8 @@ __global__ void merge_stats_kernel(const RowStats<Scalar>* __restrict__ partial,
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i >= batch) return;
   RowStats<Scalar> st = partial[i];
-  for (int k = 1; k < slices; ++k) st = stats_combine(st, partial[static_cast<std::ptrdiff_t>(k) * batch + i]);
+  for (int k = 1; k < slices; ++k)
+    st = stats_combine(st, partial[static_cast<std::ptrdiff_t>(k) * batch + i]);
   RowFinal<Scalar> fin =
       finish_stats(st, positives[i], batch - positives[i], ids[st.top] == ids[i]);
   if (mode == RowMode::instance) row_loss[i] = finish_row(fin, st, RowTerms<Scalar>{}, mode);
@@ -129,7 +131,8 @@ __global__ void __launch_bounds__(tile_threads)
     }
     __syncthreads();
   }
-  for (int offset = 4; offset > 0; offset /= 2) terms = terms_combine(terms, shuffle_xor(terms, offset));
+  for (int offset = 4; offset > 0; offset /= 2)
+    terms = terms_combine(terms, shuffle_xor(terms, offset));
   if (threadIdx.x % 8 == 0 && row_ok) {
     partial[static_cast<std::ptrdiff_t>(blockIdx.y) * batch + i] = terms;
   }
@@ -145,7 +148,8 @@ __global__ void merge_terms_kernel(const RowTerms<Scalar>* __restrict__ partial,
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i >= batch) return;
   RowTerms<Scalar> terms = partial[i];
-  for (int k = 1; k < slices; ++k) terms = terms_combine(terms, partial[static_cast<std::ptrdiff_t>(k) * batch + i]);
+  for (int k = 1; k < slices; ++k)
+    terms = terms_combine(terms, partial[static_cast<std::ptrdiff_t>(k) * batch + i]);
   RowFinal<Scalar> fin = final_rows[i];
   row_loss[i] = finish_row(fin, stats[i], terms, mode);
   final_rows[i] = fin;
@@ -160,8 +164,8 @@ __global__ void __launch_bounds__(tile_threads)
     fused_gradient_kernel(const Scalar* __restrict__ f_unit, const Scalar* __restrict__ g_unit,
                           int batch, int dim, Scalar inv_tau, RowMode mode,
                           const int* __restrict__ ids,
-                          const RowFinal<Scalar>* __restrict__ final_rows,
-                          Scalar gradient_scale, Scalar* __restrict__ out) {
+                          const RowFinal<Scalar>* __restrict__ final_rows, Scalar gradient_scale,
+                          Scalar* __restrict__ out) {
   __shared__ TileShared<Scalar> sh;
   const int tiles = (batch + tile_size - 1) / tile_size;
   const int owned0 = static_cast<int>(blockIdx.x) * tile_size;  // first owned row (or column)

@@ -39,9 +39,9 @@ __global__ void __launch_bounds__(rowwise_threads)
   for (int j = tid; j < batch; j += rowwise_threads) {
     stats_update(st, s[j], j, labels.ids[j] == my_class);
   }
-  st = block_reduce(st, [](const RowStats<Scalar>& a, const RowStats<Scalar>& b) {
-    return stats_combine(a, b);
-  }, stats_scratch);
+  st = block_reduce(
+      st, [](const RowStats<Scalar>& a, const RowStats<Scalar>& b) { return stats_combine(a, b); },
+      stats_scratch);
   RowFinal<Scalar> fin =
       finish_stats(st, positives, batch - positives, labels.ids[st.top] == my_class);
 
@@ -50,9 +50,10 @@ __global__ void __launch_bounds__(rowwise_threads)
     for (int j = tid; j < batch; j += rowwise_threads) {
       terms_update(terms, fin, mode, s[j], j, labels.ids[j] == my_class);
     }
-    terms = block_reduce(terms, [](const RowTerms<Scalar>& a, const RowTerms<Scalar>& b) {
-      return terms_combine(a, b);
-    }, terms_scratch);
+    terms = block_reduce(
+        terms,
+        [](const RowTerms<Scalar>& a, const RowTerms<Scalar>& b) { return terms_combine(a, b); },
+        terms_scratch);
   }
   // Every thread finishes the same constants from the same reduced values; thread 0 stores ℓ_i.
   const double loss = finish_row(fin, st, terms, mode);
@@ -62,18 +63,6 @@ __global__ void __launch_bounds__(rowwise_threads)
   for (int j = tid; j < batch; j += rowwise_threads) {
     s[j] = gradient_scale * row_gradient(fin, mode, s[j], j, labels.ids[j] == my_class);
   }
-}
-
-/// Sums the per-row losses in double; launch one block of `Threads` threads. (A template so that
-/// the header can be included by several translation units of one program.)
-template <int Threads = rowwise_threads>
-__global__ void __launch_bounds__(Threads)
-    sum_row_losses_kernel(const double* __restrict__ row_loss, int batch, double* __restrict__ total) {
-  __shared__ double scratch[Threads];
-  double sum = 0;
-  for (int i = static_cast<int>(threadIdx.x); i < batch; i += Threads) sum += row_loss[i];
-  sum = block_reduce(sum, [](double a, double b) { return a + b; }, scratch);
-  if (threadIdx.x == 0) *total = sum;
 }
 
 }  // namespace ccl::gpu::kernels

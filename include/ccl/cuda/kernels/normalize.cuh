@@ -20,8 +20,8 @@ __global__ void normalize_rows_kernel(const Scalar* __restrict__ x, std::ptrdiff
                                       int rows, int cols, Scalar eps, Scalar* __restrict__ unit,
                                       Scalar* __restrict__ norms) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * normalize_warps_per_block +
-                  static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * normalize_warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* in = x + row * x_stride;
   Scalar squares = 0;
@@ -43,8 +43,8 @@ __global__ void normalize_rows_backward_kernel(const Scalar* __restrict__ unit,
                                                Scalar* __restrict__ grad_x,
                                                std::ptrdiff_t grad_stride) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * normalize_warps_per_block +
-                  static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * normalize_warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* u = unit + static_cast<std::ptrdiff_t>(row) * cols;
   const Scalar* gu = grad_unit + static_cast<std::ptrdiff_t>(row) * cols;

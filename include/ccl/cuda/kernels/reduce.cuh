@@ -33,4 +33,18 @@ __device__ T block_reduce(T value, Combine combine, T* scratch) {
   return result;
 }
 
+/// Sums the per-row losses in double; launch one block of `Threads` threads. (A template so that
+/// the header can be included by several translation units of one program.)
+template <int Threads = 256>
+__global__ void __launch_bounds__(Threads)
+    sum_row_losses_kernel(const double* __restrict__ row_loss, int batch,
+                          double* __restrict__ total) {
+  __shared__ double scratch[Threads];
+  double sum = 0;
+  for (int i = static_cast<int>(threadIdx.x); i < batch; i += Threads) sum += row_loss[i];
+  sum = block_reduce(
+      sum, [](double a, double b) { return a + b; }, scratch);
+  if (threadIdx.x == 0) *total = sum;
+}
+
 }  // namespace ccl::gpu::kernels

@@ -33,25 +33,26 @@ __device__ inline int tile_col(int q) { return static_cast<int>(threadIdx.x) % 8
 
 template <class Scalar>
 __device__ inline void stage_chunk(TileShared<Scalar>& sh, const Scalar* __restrict__ f_unit,
-                                   const Scalar* __restrict__ g_unit, int batch, int dim,
-                                   int row0, int col0, int k0) {
-  for (int idx = static_cast<int>(threadIdx.x); idx < tile_size * tile_depth;
-       idx += tile_threads) {
+                                   const Scalar* __restrict__ g_unit, int batch, int dim, int row0,
+                                   int col0, int k0) {
+  for (int idx = static_cast<int>(threadIdx.x); idx < tile_size * tile_depth; idx += tile_threads) {
     const int r = idx / tile_depth;
     const int k = idx % tile_depth;
     const bool k_ok = k0 + k < dim;
     sh.a[r][k] = (k_ok && row0 + r < batch)
-                     ? f_unit[static_cast<std::ptrdiff_t>(row0 + r) * dim + k0 + k] : Scalar(0);
+                     ? f_unit[static_cast<std::ptrdiff_t>(row0 + r) * dim + k0 + k]
+                     : Scalar(0);
     sh.b[r][k] = (k_ok && col0 + r < batch)
-                     ? g_unit[static_cast<std::ptrdiff_t>(col0 + r) * dim + k0 + k] : Scalar(0);
+                     ? g_unit[static_cast<std::ptrdiff_t>(col0 + r) * dim + k0 + k]
+                     : Scalar(0);
   }
 }
 
 /// FMA path: fp32 or fp64, and the TF32 request's fallback below sm_80.
 template <class Scalar>
 __device__ void similarity_tile_fma(TileShared<Scalar>& sh, const Scalar* __restrict__ f_unit,
-                                    const Scalar* __restrict__ g_unit, int batch, int dim,
-                                    int row0, int col0, Scalar inv_tau) {
+                                    const Scalar* __restrict__ g_unit, int batch, int dim, int row0,
+                                    int col0, Scalar inv_tau) {
   const int r = tile_row();
   Scalar acc[4] = {Scalar(0), Scalar(0), Scalar(0), Scalar(0)};
   for (int k0 = 0; k0 < dim; k0 += tile_depth) {
@@ -71,8 +72,7 @@ __device__ void similarity_tile_fma(TileShared<Scalar>& sh, const Scalar* __rest
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
 /// TF32 tensor-core path: warps 0-3 each own one 16 x 16 quarter of the tile.
-__device__ inline void similarity_tile_tf32(TileShared<float>& sh,
-                                            const float* __restrict__ f_unit,
+__device__ inline void similarity_tile_tf32(TileShared<float>& sh, const float* __restrict__ f_unit,
                                             const float* __restrict__ g_unit, int batch, int dim,
                                             int row0, int col0, float inv_tau) {
   namespace wmma = nvcuda::wmma;

@@ -56,13 +56,15 @@ struct DeviceRowMode<loss::detail::MultiClassNceRows<Scalar>> {
   static constexpr bool uses_labels = true;
   static kernels::RowMode get(const loss::ContrastiveOptions& options) {
     return options.numerics == loss::Numerics::official ? kernels::RowMode::multiclass_official
-                                                         : kernels::RowMode::multiclass_stable;
+                                                        : kernels::RowMode::multiclass_stable;
   }
 };
 template <class Scalar>
 struct DeviceRowMode<loss::detail::InstanceNceRows<Scalar>> {
   static constexpr bool uses_labels = false;
-  static kernels::RowMode get(const loss::ContrastiveOptions&) { return kernels::RowMode::instance; }
+  static kernels::RowMode get(const loss::ContrastiveOptions&) {
+    return kernels::RowMode::instance;
+  }
 };
 
 /// Rows of logits per cuBLAS tile when tile_rows = 0: about 256 MiB, at most the batch.
@@ -139,10 +141,8 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     const bool tf32 = std::is_same_v<Scalar, float> && settings.allow_tf32;
     if (settings.contrastive == gpu::ContrastiveAlgorithm::cublas) {
       run_cublas(options, tf32, inv_tau, gradient_scale, want_f, want_g);
-    } else if (tf32) {
-      run_fused<true>(inv_tau, gradient_scale, want_f, want_g);
     } else {
-      run_fused<false>(inv_tau, gradient_scale, want_f, want_g);
+      run_fused_dispatch(tf32, inv_tau, gradient_scale, want_f, want_g);
     }
 
     if (want_f) normalize_backward(f_unit_, f_norm_, grad_f_unit_, weight, grad_f);
@@ -241,6 +241,18 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     }
   }
 
+  // TF32 variants of the fused kernels exist for fp32 only; double never instantiates them.
+  void run_fused_dispatch([[maybe_unused]] bool tf32, Scalar inv_tau, Scalar gradient_scale,
+                          bool want_f, bool want_g) {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      if (tf32) {
+        run_fused<true>(inv_tau, gradient_scale, want_f, want_g);
+        return;
+      }
+    }
+    run_fused<false>(inv_tau, gradient_scale, want_f, want_g);
+  }
+
   // ccl's fused kernels: no [rows, B] block in memory at all.
   template <bool Tf32>
   void run_fused(Scalar inv_tau, Scalar gradient_scale, bool want_f, bool want_g) {
@@ -248,7 +260,8 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     if (multiprocessors_ == 0) multiprocessors_ = gpu::multiprocessor_count();
     const int tiles = gpu::detail::blocks_for(batch_, k::tile_size);
     // Enough blocks for about two per multiprocessor in the row passes.
-    const int wanted_slices = std::clamp(gpu::detail::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
+    const int wanted_slices =
+        std::clamp(gpu::detail::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
     const int tiles_per_slice = gpu::detail::blocks_for(tiles, wanted_slices);
     const int slices = gpu::detail::blocks_for(tiles, tiles_per_slice);
     const std::size_t rows = std::size_t(batch_);
@@ -263,42 +276,42 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
         stats_partial_.data());
     CCL_CUDA_CHECK_LAUNCH("fused_stats_kernel");
     k::merge_stats_kernel<Scalar><<<row_blocks, 256, 0, stream_>>>(
-        stats_partial_.data(), slices, batch_, mode_, ids_.data(), positives_.data(),
-        stats_.data(), final_.data(), row_loss_.data());
+        stats_partial_.data(), slices, batch_, mode_, ids_.data(), positives_.data(), stats_.data(),
+        final_.data(), row_loss_.data());
     CCL_CUDA_CHECK_LAUNCH("merge_stats_kernel");
     if (mode_ != k::RowMode::instance) {
       terms_partial_.resize(std::size_t(slices) * rows);
       k::fused_terms_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream_>>>(
-          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(),
-          final_.data(), tiles_per_slice, terms_partial_.data());
+          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
+          tiles_per_slice, terms_partial_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_terms_kernel");
-      k::merge_terms_kernel<Scalar><<<row_blocks, 256, 0, stream_>>>(
-          terms_partial_.data(), slices, batch_, mode_, stats_.data(), final_.data(),
-          row_loss_.data());
+      k::merge_terms_kernel<Scalar>
+          <<<row_blocks, 256, 0, stream_>>>(terms_partial_.data(), slices, batch_, mode_,
+                                            stats_.data(), final_.data(), row_loss_.data());
       CCL_CUDA_CHECK_LAUNCH("merge_terms_kernel");
     }
     if (want_f) {
       k::fused_gradient_kernel<Scalar, Tf32, true><<<tiles, k::tile_threads, 0, stream_>>>(
-          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(),
-          final_.data(), gradient_scale, grad_f_unit_.data());
+          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
+          gradient_scale, grad_f_unit_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_gradient_kernel (rows)");
     }
     if (want_g) {
       k::fused_gradient_kernel<Scalar, Tf32, false><<<tiles, k::tile_threads, 0, stream_>>>(
-          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(),
-          final_.data(), gradient_scale, grad_g_unit_.data());
+          f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
+          gradient_scale, grad_g_unit_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_gradient_kernel (columns)");
     }
   }
 
   double total_loss() {
     total_.resize(1);
-    gpu::kernels::sum_row_losses_kernel<><<<1, gpu::kernels::rowwise_threads, 0, stream_>>>(
-        row_loss_.data(), batch_, total_.data());
+    gpu::kernels::sum_row_losses_kernel<>
+        <<<1, gpu::kernels::rowwise_threads, 0, stream_>>>(row_loss_.data(), batch_, total_.data());
     CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
     double total = 0;
-    CCL_CUDA_CHECK(cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost,
-                                   stream_));
+    CCL_CUDA_CHECK(
+        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_));
     CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
     return total;
   }
@@ -312,8 +325,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   std::vector<int> ids_host_, positives_host_;
   std::optional<gpu::CublasHandle> cublas_;
   gpu::DeviceBuffer<int> ids_, positives_;
-  gpu::DeviceBuffer<Scalar> f_unit_, g_unit_, f_norm_, g_norm_, grad_f_unit_, grad_g_unit_,
-      logits_;
+  gpu::DeviceBuffer<Scalar> f_unit_, g_unit_, f_norm_, g_norm_, grad_f_unit_, grad_g_unit_, logits_;
   gpu::DeviceBuffer<double> row_loss_, total_;
   gpu::DeviceBuffer<Stats> stats_partial_, stats_;
   gpu::DeviceBuffer<Terms> terms_partial_;
