@@ -41,8 +41,8 @@ void finite(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
   const Scalar* data = x.data();
   for (Index i = 0; i < x.size(); ++i) {
     if (!std::isfinite(data[i])) {
-      throw error(detail::concat(op, ": ", name, " (shape ", x.shape_string(),
-                                 ") has a non-finite value ", data[i], " at flat index ", i));
+      throw error(ccl::detail::concat(op, ": ", name, " (shape ", x.shape_string(),
+                                      ") has a non-finite value ", data[i], " at flat index ", i));
     }
   }
 }
