@@ -239,3 +239,15 @@ static_assert(!accepts<ccl::nn::Conv3d<float>, Tensor<float, 4>>::value);
 static_assert(!accepts<ccl::nn::Conv3d<float>, Tensor<double, 5>>::value);
 static_assert(!accepts<ccl::nn::Conv1d<double>, Tensor<double, 4>>::value);
 static_assert(ccl::nn::is_layer_v<ccl::nn::Conv2d<float>>);
+
+TEST_CASE("A layer applied to its own output (shared weights) reads a stable copy", "[nn][conv]") {
+  ccl::Rng rng(13);
+  ConvNd<double, 1> conv(ConvOptions<1>(2, 2, 3), rng);
+  ConvNd<double, 1> twin = conv;
+  const auto x = ccl::testing::random_tensor<double>(rng, Shape<3>{2, 2, 9});
+  const Tensor<double, 3> once = twin.forward(x);
+  const Tensor<double, 3> expected = twin.forward(once);  // [2, 2, 5]
+  conv.forward(x);
+  const auto& twice = conv.forward(conv.output());  // the output shrinks from 7 to 5 positions
+  CHECK(ccl::testing::max_abs_difference(twice, expected) == 0);
+}

@@ -164,3 +164,12 @@ TEST_CASE("Pooling rejects bad input with clear errors", "[nn][pooling][errors]"
   REQUIRE_THROWS_WITH(pool.backward(Tensor<float, 5>({1, 2, 1, 2, 3})),
                       Contains("grad_y has shape [1, 2, 1, 2, 3], expected [1, 2, 1, 2, 2]"));
 }
+
+TEST_CASE("Pooling its own output again is safe", "[nn][pooling]") {
+  ccl::Rng rng(7);
+  const auto x = ccl::testing::random_tensor<double>(rng, Shape<4>{1, 2, 8, 8});
+  MaxPool<double, 2> pool(2), twin(2);
+  const Tensor<double, 4> expected = twin.forward(Tensor<double, 4>(twin.forward(x)));
+  pool.forward(x);
+  CHECK(ccl::testing::max_abs_difference(pool.forward(pool.output()), expected) == 0);
+}

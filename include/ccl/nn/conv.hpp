@@ -171,20 +171,22 @@ class ConvNd {
     tensor_checks::channels(name, "input", x, in_channels());
     if (check_finite_) tensor_checks::finite(name, "input", x);
     const auto g = geometry(x.spatial());
+    // Everything below reads the copy: x may be this layer's own output (a layer applied twice,
+    // weights shared), which the resize of output_ can reallocate.
     input_ = x;
-    output_.resize(output_shape(x.shape()));
-    const Index batch = x.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
+    output_.resize(output_shape(input_.shape()));
+    const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels();
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
         sample_matrix(output_.data(), n, cout, out_p).noalias() =
-            weight_.value * const_sample(x.data(), n, g.channels, out_p);
+            weight_.value * const_sample(input_.data(), n, g.channels, out_p);
       }
     } else {
       const Index chunk = chunk_size(g, batch);
       for (Index n0 = 0; n0 < batch; n0 += chunk) {
         const Index count = std::min(chunk, batch - n0);
-        const auto columns = fill_columns(g, x.data() + n0 * in_size, count);
+        const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
         if (count == 1) {
           sample_matrix(output_.data(), n0, cout, out_p).noalias() = weight_.value * columns;
         } else {

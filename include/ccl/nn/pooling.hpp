@@ -115,6 +115,10 @@ class WindowPool {
   }
 
   const Output& forward(const Input& x) {
+    if (&x == &output_) {  // pooling its own output again: resizing output_ would free x
+      const Input copy = x;
+      return forward(copy);
+    }
     tensor_checks::non_empty(name, "input", x);
     const WindowGeometry g = geometry(x.shape());
     output_.resize(output_shape(x.shape()));
