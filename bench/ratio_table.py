@@ -17,31 +17,53 @@ import re
 GIB = 1024.0
 
 
-def load_ccl(path):
-    """{(B, tau): {...}} for the loss and {B: {...}} for the roof."""
-    with open(path) as f:
-        data = json.load(f)
-    loss, roof = {}, {}
+def load_ccl(paths):
+    """{(B, tau): {...}} for the loss and {B: {...}} for the roof, from one or more JSON files
+    (comma-separated) of the same compiler; missing files are skipped (an unfinished run)."""
+    loss, roof, context = {}, {}, {}
+    for path in paths.split(","):
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            continue
+        context = data.get("context", context)
+        _collect(data, loss, roof)
+    return {"loss": loss, "roof": roof, "context": context}
+
+
+def _collect(data, loss, roof):
+    """Keeps the "min" aggregate (best of the repetitions) where there is one, else the run."""
     for bench in data["benchmarks"]:
         name = bench["name"]
         m = re.search(r"B:(\d+)(?:/tau10:(\d+))?", name)
-        if not m or bench.get("run_type") == "aggregate":
+        is_min = bench.get("run_type") == "aggregate" and bench.get("aggregate_name") == "min"
+        if not m or (bench.get("run_type") == "aggregate" and not is_min):
             continue
         batch = int(m.group(1))
         entry = {
             "time_ms": bench["real_time"],  # unit: ms (the benchmarks set kMillisecond)
-            "gemm_GFLOPs": bench.get("gemm_GFLOPs"),
+            # The rate from the (best) time itself, not an aggregate of per-run rates.
+            "gemm_GFLOPs": gemm_flops(batch) / (bench["real_time"] * 1e-3) * 1e-9,
             "peak_MiB": bench.get("peak_MiB"),
             "first_call_ms": bench.get("first_call_ms"),
             "loss": bench.get("loss"),
             "threads": bench.get("threads"),
             "tile_rows": bench.get("tile_rows"),
+            "best_of": bench.get("repetitions", 1) if is_min else 1,
         }
         if name.startswith("BM_ccl_multiclass_nce"):
-            loss[(batch, int(m.group(2)) / 10.0)] = entry
+            key, table = (batch, int(m.group(2)) / 10.0), loss
         elif name.startswith("BM_eigen_gemm_roof"):
-            roof[batch] = entry
-    return {"loss": loss, "roof": roof, "context": data.get("context", {})}
+            key, table = batch, roof
+        else:
+            continue
+        if is_min or key not in table:
+            table[key] = entry
+
+
+def gemm_flops(batch, dim=512):
+    return 3 * 2.0 * batch * batch * dim
 
 
 def load_peer(path):
@@ -59,7 +81,7 @@ def fmt_ms(ms):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ccl", action="append", required=True, metavar="COMPILER=JSON")
+    parser.add_argument("--ccl", action="append", required=True, metavar="COMPILER=JSON[,JSON]")
     parser.add_argument("--peer", help="bench/peer_torch.py --json output")
     args = parser.parse_args()
 

@@ -41,13 +41,10 @@ mkdir -p "$out"
 
 threads=2
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
-if [[ $quick == 1 ]]; then
-  filter='B:(256|1024|4096)/'
-  batches=256,1024,4096
-else
-  filter='.'
-  batches=256,1024,4096,16384,65536
-fi
+small='B:(256|1024|4096|16384)/'
+[[ $quick == 1 ]] && small='B:(256|1024|4096)/'
+batches=256,1024,4096,16384,65536  # the peer skips what cannot fit (and says so)
+[[ $quick == 1 ]] && batches=256,1024,4096
 
 # A Python that has torch: the Debian one, unless PYTHON says otherwise.
 python="${PYTHON:-}"
@@ -64,20 +61,28 @@ fi
   echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $threads threads per side"
 } | tee "$out/machine.txt"
 
-ccl_args=()
-for cxx in $compilers; do
-  name="${cxx//+/x}"
-  build="$root/build-bench-$name"
+# Phase 1: every B up to 16,384 for each compiler, then the peers, then the table. Phase 2 (not
+# with --quick): B = 65,536, about a minute a call, last so that phase 1's table exists early.
+declare -A ccl_json
+run_ccl() {  # run_ccl <compiler> <filter> <json>
+  local cxx="$1" name="${1//+/x}"
+  local build="$root/build-bench-$name"
   cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release \
     -DCCL_BUILD_BENCHMARKS=ON -DCCL_BUILD_TESTS=OFF -DCCL_BUILD_EXAMPLES=OFF -DCCL_INSTALL=OFF \
     > "$out/cmake-$name.log"
   cmake --build "$build" --target bench_multiclass_nce -j2 > "$out/build-$name.log"
-  echo "== ccl, $cxx ($("$cxx" --version | head -1)), $threads threads" >&2
-  CCL_THREADS=$threads "$build/bench/bench_multiclass_nce" \
-    --benchmark_filter="$filter" \
-    --benchmark_out="$out/ccl-$name.json" --benchmark_out_format=json
-  ccl_args+=(--ccl "$cxx=$out/ccl-$name.json")
-done
+  echo "== ccl, $cxx ($("$cxx" --version | head -1)), $threads threads, $2" >&2
+  CCL_THREADS=$threads "$build/bench/bench_multiclass_nce" --benchmark_filter="$2" \
+    --benchmark_out="$3" --benchmark_out_format=json
+  ccl_json[$cxx]="${ccl_json[$cxx]:+${ccl_json[$cxx]},}$3"
+}
+table() {
+  local args=()
+  for cxx in $compilers; do args+=(--ccl "$cxx=${ccl_json[$cxx]}"); done
+  python3 "$root/bench/ratio_table.py" "${args[@]}" "${peer_args[@]}" | tee "$out/table.md"
+}
+
+for cxx in $compilers; do run_ccl "$cxx" "$small" "$out/ccl-${cxx//+/x}.json"; done
 
 peer_args=()
 if [[ -n $python ]]; then
@@ -91,5 +96,9 @@ else
   echo "bench.sh: no python3 with torch and numpy found; the table has no peer columns" >&2
 fi
 
+table
+if [[ $quick == 0 ]]; then
+  for cxx in $compilers; do run_ccl "$cxx" 'B:65536/' "$out/ccl-${cxx//+/x}-65536.json"; done
+  table
+fi
 echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
-python3 "$root/bench/ratio_table.py" "${ccl_args[@]}" "${peer_args[@]}" | tee "$out/table.md"
