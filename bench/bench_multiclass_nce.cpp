@@ -32,7 +32,9 @@ namespace cb = ccl::bench;
 /// From this batch size on, a call takes about a minute: no separate warm-up call.
 constexpr Index huge_batch = 65536;
 
-double gemm_flops(Index batch) { return 3.0 * 2.0 * double(batch) * double(batch) * double(cb::feature_dim); }
+double gemm_flops(Index batch) {
+  return 3.0 * 2.0 * double(batch) * double(batch) * double(cb::feature_dim);
+}
 
 struct Inputs {
   explicit Inputs(Index batch)
@@ -47,8 +49,8 @@ struct Inputs {
 };
 
 void set_common_counters(benchmark::State& state, Index batch, double peak_mib) {
-  state.counters["gemm_GFLOPs"] = benchmark::Counter(
-      gemm_flops(batch) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["gemm_GFLOPs"] =
+      benchmark::Counter(gemm_flops(batch) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_MiB"] = peak_mib;
   state.counters["threads"] = ccl::num_threads();
 }
@@ -70,8 +72,8 @@ void BM_ccl_multiclass_nce(benchmark::State& state) {
   if (batch < huge_batch) {
     const auto start = std::chrono::steady_clock::now();
     value = call();
-    first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                   .count();
+    first_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
@@ -86,10 +88,10 @@ void BM_ccl_multiclass_nce(benchmark::State& state) {
   set_common_counters(state, batch, cb::peak_memory_mib());
   state.counters["first_call_ms"] = first_ms;
   state.counters["loss"] = value;
-  state.counters["tile_rows"] = double(
-      ccl::loss::detail::plan_tiles(batch, ccl::loss::detail::automatic_tile_rows<float>(batch),
-                                    ccl::num_threads())
-          .tile);
+  state.counters["tile_rows"] =
+      double(ccl::loss::detail::plan_tiles(
+                 batch, ccl::loss::detail::automatic_tile_rows<float>(batch), ccl::num_threads())
+                 .tile);
 }
 
 /// The roof: the same three products on the same tiles with the same threading (whole tiles
@@ -151,10 +153,9 @@ void batch_args(benchmark::internal::Benchmark* b, bool with_tau, Family family)
   if (family != small) b->Iterations(1);
   if (family != huge) {
     b->Repetitions(family == small ? 5 : 3)
-        ->ComputeStatistics("min",
-                            [](const std::vector<double>& v) {
-                              return *std::min_element(v.begin(), v.end());
-                            })
+        ->ComputeStatistics(
+            "min",
+            [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
         ->ReportAggregatesOnly(true);
   }
 }
@@ -168,7 +169,7 @@ const int configured = configure();
 
 }  // namespace
 
-#define CCL_BENCH_REGISTER(function, with_tau, family, ...)                                \
+#define CCL_BENCH_REGISTER(function, with_tau, family, ...)                               \
   BENCHMARK(function)                                                                     \
       ->Apply([](benchmark::internal::Benchmark* b) { batch_args(b, with_tau, family); }) \
       ->ArgNames(__VA_ARGS__)                                                             \

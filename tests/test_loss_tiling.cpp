@@ -68,8 +68,7 @@ struct ThreadSetting {
 
 }  // namespace
 
-TEST_CASE("tiled multi-class NCE equals the untiled computation in double",
-          "[loss][tiling][nce]") {
+TEST_CASE("tiled multi-class NCE equals the untiled computation in double", "[loss][tiling][nce]") {
   const Index b = 37;  // prime: only 1 and 37 divide it
   const auto f = random_matrix<double>(b, 12, 1);
   const auto g = random_matrix<double>(b, 12, 2);
@@ -89,8 +88,7 @@ TEST_CASE("tiled multi-class NCE equals the untiled computation in double",
   }
 }
 
-TEST_CASE("tiled instance NCE equals the untiled computation in double",
-          "[loss][tiling][nce]") {
+TEST_CASE("tiled instance NCE equals the untiled computation in double", "[loss][tiling][nce]") {
   const Index b = 30;
   const auto f = random_matrix<double>(b, 9, 3);
   const auto g = random_matrix<double>(b, 9, 4);

@@ -5,8 +5,8 @@
 // engine walks the similarity matrix in tiles of rows: one GEMM gives a [tile, B] block of
 // logits, the row objective turns each logit row into its loss and, in place, into dℓ_i/ds_i·,
 // and two more GEMMs push that block into dL/df̂ and dL/dĝ. Only one tile of the B x B matrix
-// ever exists, so memory is O(B·D + tile·B); each row sees all B columns at once, so the
-// softmax needs no online rescaling and tiling changes nothing but the summation order.
+// per thread ever exists, so memory is O(B·D + tile·B); each row sees all B columns at once,
+// so the softmax needs no online rescaling and tiling changes nothing but the summation order.
 // Workspaces are members and are reused across calls: fresh pages are expensive to touch.
 //
 // Threads (ccl::set_num_threads) take whole tiles, each with its own logits, objective scratch
@@ -47,10 +47,10 @@ namespace detail {
 
 /// Rows per tile when the user leaves tile_rows = 0. Per tile, the GEMMs stream the B x D
 /// operands (ĝ into the logits and dL/df̂ products, dL/dĝ read and written by the third), i.e.
-/// O(B·D) memory traffic against O(tile·B·D) flops: at least 256 rows keep that traffic a few
-/// percent of the arithmetic (measured in docs/performance.md). Above that the tile grows to
-/// about 64 MiB of logits, at most 1024 rows and at most the batch: memory stays O(B·D + tile·B)
-/// (128 MiB of logits at B = 65,536 in float).
+/// O(B·D) memory traffic and packing against O(tile·B·D) flops: the GEMM rate is flat from 256
+/// rows up and drops below (docs/performance.md). Above that the tile grows to about 64 MiB of
+/// logits, at most 1024 rows and at most the batch: memory stays O(B·D + tile·B) (256 rows,
+/// 64 MiB of logits per thread at B = 65,536 in float).
 template <class Scalar>
 Index automatic_tile_rows(Index batch) {
   batch = std::max<Index>(batch, 1);
@@ -175,8 +175,10 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
           loss::detail::rows_per_thread);
     }
     const Scalar scale = weight * inv_tau / Scalar(batch);
-    if (want_f) loss::detail::normalize_rows_backward(f_unit_, f_norm_, grad_f_unit_, scale, grad_f);
-    if (want_g) loss::detail::normalize_rows_backward(g_unit_, g_norm_, grad_g_parts_[0], scale, grad_g);
+    if (want_f)
+      loss::detail::normalize_rows_backward(f_unit_, f_norm_, grad_f_unit_, scale, grad_f);
+    if (want_g)
+      loss::detail::normalize_rows_backward(g_unit_, g_norm_, grad_g_parts_[0], scale, grad_g);
     double total = 0;
     for (Index i = 0; i < batch; ++i) total += row_loss_[i];  // row order: tiling-independent
     return Scalar(total / double(batch));

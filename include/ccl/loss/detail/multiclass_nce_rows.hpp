@@ -35,8 +35,8 @@ class MultiClassNceRows {
 
   /// Per-thread work arrays, sized on first use and reused across rows and calls.
   struct Scratch {
-    Array e, c;                                                       // fast path
-    Array positive, negative, p, log_p, log1m_p, ratio, coeff, q;     // general path
+    Array e, c;                                                    // fast path
+    Array positive, negative, p, log_p, log1m_p, ratio, coeff, q;  // general path
   };
 
   void prepare(const char* op, const LabelView& labels, Index batch,
@@ -46,7 +46,7 @@ class MultiClassNceRows {
     numerics_ = options.numerics;
     if (options.empty_negatives == EmptyNegatives::raise && groups_.classes() == 1) {
       throw error(ccl::detail::concat(op, ": every row of the batch has label ", labels[0],
-                                 ", so no row has a negative (empty_negatives = raise)"));
+                                      ", so no row has a negative (empty_negatives = raise)"));
     }
     // Class ids as Scalars make the positive mask one vector compare; exact while the ids fit
     // the mantissa (2^24 classes for float), beyond that every row takes the general path.
@@ -90,8 +90,8 @@ class MultiClassNceRows {
     })[0];
   }
 
-  bool fast_stable(Row s, Index i, Scalar max, Index top, Scalar n_pos, Scalar n_neg,
-                   Scratch& w, double& loss) const {
+  bool fast_stable(Row s, Index i, Scalar max, Index top, Scalar n_pos, Scalar n_neg, Scratch& w,
+                   double& loss) const {
     namespace ei = Eigen::internal;
     const Index n = s.cols();
     Scalar* x = s.data();
@@ -143,8 +143,7 @@ class MultiClassNceRows {
   }
 
   // log(p + 1e-10) and log(1 - p + 1e-10), exactly as the official code writes them.
-  double fast_official(Row s, Index i, Scalar max, Scalar n_pos, Scalar n_neg,
-                       Scratch& w) const {
+  double fast_official(Row s, Index i, Scalar max, Scalar n_pos, Scalar n_neg, Scratch& w) const {
     namespace ei = Eigen::internal;
     const Index n = s.cols();
     Scalar* x = s.data();
