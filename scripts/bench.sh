@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole performance comparison of issue 5 in one command:
 #
-#   scripts/bench.sh [--quick] [--compilers "g++ clang++"] [--out DIR]
+#   scripts/bench.sh [--quick] [--phase all|1|2] [--compilers "g++ clang++"] [--out DIR]
 #
 # 1. builds bench/bench_multiclass_nce with each compiler (Release, -march=native, OpenMP) in
 #    build-bench-<compiler>/;
@@ -18,6 +18,8 @@
 # here: 2 spinning threads slower than 1 under load); on an idle machine it costs microseconds.
 #
 # About 20 minutes on 2 cores, most of it B = 65,536; --quick stops at B = 4096 (a minute).
+# --phase 1 runs B <= 16,384 and the peers, --phase 2 only B = 65,536 (both write into DIR, and
+# each prints the table of everything DIR holds), for a machine where 20 quiet minutes are rare.
 # Needs: cmake, libbenchmark-dev, g++/clang++, python3 with torch and numpy (Debian:
 # python3-torch python3-numpy) and an optimized BLAS behind it (Debian: libopenblas0-pthread,
 # which takes over the libblas.so.3 alternative).
@@ -27,9 +29,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 compilers="g++ clang++"
 out="$root/build-bench/results"
 quick=0
+phase=all
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
+    --phase) phase="$2"; shift ;;
     --compilers) compilers="$2"; shift ;;
     --out) out="$2"; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -55,15 +59,14 @@ if [[ -z $python ]]; then
 fi
 
 {
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "== phase $phase, $(date -u '+%Y-%m-%d %H:%M UTC')"
   lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|L2|L3)' || true
   echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $threads threads per side"
-} | tee "$out/machine.txt"
+} | tee -a "$out/machine.txt"
 
 # Phase 1: every B up to 16,384 for each compiler, then the peers, then the table. Phase 2 (not
 # with --quick): B = 65,536, about a minute a call, last so that phase 1's table exists early.
-declare -A ccl_json
 run_ccl() {  # run_ccl <compiler> <filter> <json>
   local cxx="$1" name="${1//+/x}"
   local build="$root/build-bench-$name"
@@ -74,30 +77,32 @@ run_ccl() {  # run_ccl <compiler> <filter> <json>
   echo "== ccl, $cxx ($("$cxx" --version | head -1)), $threads threads, $2" >&2
   CCL_THREADS=$threads "$build/bench/bench_multiclass_nce" --benchmark_filter="$2" \
     --benchmark_out="$3" --benchmark_out_format=json
-  ccl_json[$cxx]="${ccl_json[$cxx]:+${ccl_json[$cxx]},}$3"
 }
-table() {
-  local args=()
-  for cxx in $compilers; do args+=(--ccl "$cxx=${ccl_json[$cxx]}"); done
-  python3 "$root/bench/ratio_table.py" "${args[@]}" "${peer_args[@]}" | tee "$out/table.md"
+table() {  # everything $out holds, this run's files or an earlier phase's
+  local args=() peer=()
+  for cxx in $compilers; do
+    args+=(--ccl "$cxx=$out/ccl-${cxx//+/x}.json,$out/ccl-${cxx//+/x}-65536.json")
+  done
+  [[ -f "$out/peer.json" ]] && peer=(--peer "$out/peer.json")
+  python3 "$root/bench/ratio_table.py" "${args[@]}" "${peer[@]}" | tee "$out/table.md"
 }
 
-for cxx in $compilers; do run_ccl "$cxx" "$small" "$out/ccl-${cxx//+/x}.json"; done
+if [[ $phase != 2 ]]; then
+  for cxx in $compilers; do run_ccl "$cxx" "$small" "$out/ccl-${cxx//+/x}.json"; done
 
-peer_args=()
-if [[ -n $python ]]; then
-  echo "== PyTorch peers ($python), $threads threads" >&2
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_VERBOSE \
-    OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads \
-    "$python" "$root/bench/peer_torch.py" --batches "$batches" --threads $threads \
-    --json "$out/peer.json"
-  peer_args=(--peer "$out/peer.json")
-else
-  echo "bench.sh: no python3 with torch and numpy found; the table has no peer columns" >&2
+  if [[ -n $python ]]; then
+    echo "== PyTorch peers ($python), $threads threads" >&2
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_VERBOSE \
+      OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads \
+      "$python" "$root/bench/peer_torch.py" --batches "$batches" --threads $threads \
+      --json "$out/peer.json"
+  else
+    echo "bench.sh: no python3 with torch and numpy found; the table has no peer columns" >&2
+  fi
+  table
 fi
 
-table
-if [[ $quick == 0 ]]; then
+if [[ $quick == 0 && $phase != 1 ]]; then
   for cxx in $compilers; do run_ccl "$cxx" 'B:65536/' "$out/ccl-${cxx//+/x}-65536.json"; done
   table
 fi
