@@ -1,0 +1,185 @@
+#pragma once
+// The two frozen teachers of the protocol: an image CNN trained on Fashion-MNIST and an audio CNN
+// trained on the spoken class names. Each is trained once and cached as a checkpoint (a rerun
+// with the same settings resumes at its last epoch, i.e. does nothing), evaluated on its own
+// held-out data, and then used to precompute the teacher embeddings of every clip: one audio
+// vector per clip (zero when the clip has no audio) and one image vector per frame.
+
+#include "datasets.hpp"
+
+#include <ccl/data/benchmark.hpp>
+#include <ccl/nn/encoders/conv_stack.hpp>
+#include <ccl/optim/sgd.hpp>
+#include <ccl/optim/schedules.hpp>
+#include <ccl/pipeline/pipeline.hpp>
+#include <ccl/pipeline/student.hpp>
+#include <ccl/pipeline/trainer.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace table1 {
+
+struct TeacherOptions {
+  Index dim = 64;            ///< embedding size, equal to the student's (CCL compares them)
+  Index image_epochs = 2;
+  Index image_train_limit = 20000;  ///< Fashion-MNIST images per epoch budget (<= 60000)
+  Index audio_epochs = 8;
+  std::uint64_t seed = 1;
+  ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::automatic;
+};
+
+struct Teachers {
+  ClipTeachers train, test;
+  double image_top1 = 0, audio_top1 = 0;
+  double audio_agreement = 0;  ///< audio teacher's top-1 against the *video* label on test clips
+};
+
+namespace detail {
+
+template <class Pipeline, class Set>
+ccl::pipeline::EvalReport train_classifier(Pipeline& pipeline, const Set& train, const Set& test,
+                                           Index epochs, Index batch, double lr,
+                                           const std::filesystem::path& checkpoint,
+                                           const TeacherOptions& o) {
+  ccl::optim::Sgd<float> sgd;
+  ccl::optim::SgdOptions options = ccl::optim::SgdOptions::official();
+  options.lr = lr;
+  const Index group = sgd.add_group(options).add("teacher", pipeline.student()).index();
+  ccl::optim::Scheduler<ccl::optim::Cosine> schedule(sgd, group, ccl::optim::Cosine{epochs, 0.0});
+  ccl::pipeline::TrainerOptions t;
+  t.epochs = epochs;
+  t.batch_size = batch;
+  t.seed = o.seed;
+  t.progress = o.progress;
+  t.checkpoint_path = checkpoint.string();
+  ccl::pipeline::Trainer trainer(pipeline, sgd, t);
+  trainer.add_scheduler(schedule);
+  try {
+    trainer.fit(train);
+  } catch (const ccl::error& e) {
+    // A cache from another version or setting: train from scratch instead.
+    std::fprintf(stderr, "ignoring the teacher cache %s (%s)\n", checkpoint.string().c_str(), e.what());
+    std::filesystem::remove(checkpoint);
+    trainer.fit(train);
+  }
+  return trainer.evaluate(test);
+}
+
+/// Runs the frozen network over `set` in order and stacks the embeddings.
+template <class Pipeline, class Set>
+Matrix embed_all(Pipeline& pipeline, const Set& set, Index batch = 256) {
+  Matrix out;
+  std::vector<Index> indices;
+  for (Index first = 0; first < set.size(); first += batch) {
+    indices.resize(std::size_t(std::min(batch, set.size() - first)));
+    for (std::size_t k = 0; k < indices.size(); ++k) indices[k] = first + Index(k);
+    const auto b = set.load(indices);
+    const auto e = pipeline.embed(b.input).matrix();
+    if (out.rows() == 0) out.resize(set.size(), e.cols());
+    out.middleRows(first, e.rows()) = e;
+  }
+  return out;
+}
+
+// Every frame of every clip as an image [N*T, 1, H, W], for the image teacher.
+class FrameSet {
+ public:
+  explicit FrameSet(const ccl::data::ClipSet& clips) : clips_(clips) {}
+  Index size() const { return clips_.count * clips_.frames; }
+  Batch<ccl::nn::Tensor<float, 4>> load(const std::vector<Index>& indices) const {
+    const Index h = clips_.height, w = clips_.width;
+    Batch<ccl::nn::Tensor<float, 4>> batch{ccl::nn::Tensor<float, 4>({Index(indices.size()), 1, h, w}), {}, {}};
+    for (std::size_t r = 0; r < indices.size(); ++r) {
+      const std::uint8_t* src = clips_.video.data() + std::size_t(indices[r] * h * w);
+      float* dst = batch.input.data() + Index(r) * h * w;
+      for (Index k = 0; k < h * w; ++k) dst[k] = normalise_pixel(src[k]);
+      batch.labels.push_back(clips_.labels[std::size_t(indices[r] / clips_.frames)]);
+    }
+    return batch;
+  }
+
+ private:
+  const ccl::data::ClipSet& clips_;
+};
+
+// A prefix of a labelled image set (the per-epoch budget of the image teacher).
+inline ccl::data::LabelledImages prefix(const ccl::data::LabelledImages& images, Index count) {
+  ccl::data::LabelledImages out = images;
+  out.count = std::min(count, images.count);
+  out.pixels.resize(std::size_t(out.count * out.height * out.width));
+  out.labels.resize(std::size_t(out.count));
+  return out;
+}
+
+}  // namespace detail
+
+inline Teachers prepare_teachers(const ccl::data::TriModalBenchmark& b,
+                                 const std::filesystem::path& cache_dir, const TeacherOptions& o) {
+  namespace enc = ccl::nn::encoders;
+  using ccl::pipeline::Student;
+  const Index classes = Index(b.class_names.size());
+  std::filesystem::create_directories(cache_dir);
+  const std::string tag = "-d" + std::to_string(o.dim) + "-s" + std::to_string(o.seed);
+  Teachers teachers;
+
+  {  // Image teacher: grey 28x28 Fashion-MNIST, applied later to 32x32 clip frames (the global
+     // pooling makes it size-agnostic).
+    ccl::Rng rng(o.seed * 101 + 1);
+    enc::ConvStackOptions c;
+    c.in_channels = 1;
+    c.widths = {16, 32, 64};
+    c.embedding_dim = o.dim;
+    auto pipeline = ccl::pipeline::make_pipeline(
+        Student<enc::ImageCnn<float>, float>(enc::image_cnn<float>(c, rng), o.dim, classes, rng));
+    const auto train_images = detail::prefix(b.image_train, o.image_train_limit);
+    const ImageSet train(train_images), test(b.image_test);
+    const auto report = detail::train_classifier(
+        pipeline, train, test, o.image_epochs, 64, 0.05,
+        cache_dir / ("image-teacher" + tag + "-n" + std::to_string(train.size()) + "-e" +
+                     std::to_string(o.image_epochs) + ".ckpt"),
+        o);
+    teachers.image_top1 = report.top(1);
+    teachers.train.image_frames = detail::embed_all(pipeline, detail::FrameSet(b.clips_train));
+    teachers.test.image_frames = detail::embed_all(pipeline, detail::FrameSet(b.clips_test));
+  }
+  {  // Audio teacher: log-mel frames, mel bins as channels of a 1D CNN.
+    ccl::Rng rng(o.seed * 101 + 2);
+    enc::ConvStackOptions c;
+    c.in_channels = b.audio_train.mel_bins;
+    c.widths = {64, 64, 64};
+    c.embedding_dim = o.dim;
+    auto pipeline = ccl::pipeline::make_pipeline(
+        Student<enc::AudioCnn<float>, float>(enc::audio_cnn<float>(c, rng), o.dim, classes, rng));
+    const AudioSet train(b.audio_train), test(b.audio_test);
+    const auto report = detail::train_classifier(
+        pipeline, train, test, o.audio_epochs, 32, 0.05,
+        cache_dir / ("audio-teacher" + tag + "-e" + std::to_string(o.audio_epochs) + ".ckpt"), o);
+    teachers.audio_top1 = report.top(1);
+    auto embed_clips = [&](const ccl::data::ClipSet& clips, Matrix& out, double* agreement) {
+      out = detail::embed_all(pipeline, AudioSet(clips.audio));
+      Index agree = 0, present = 0;
+      for (Index i = 0; i < clips.count; ++i) {
+        if (clips.audio_kind[std::size_t(i)] == ccl::data::AudioKind::missing) {
+          out.row(i).setZero();  // the official marker of a clip without audio
+          continue;
+        }
+        if (agreement != nullptr) {
+          const AudioSet one(clips.audio);
+          const auto logits = pipeline.predict(one.load({i}).input).matrix();
+          Index best = 0;
+          logits.row(0).maxCoeff(&best);
+          agree += best == clips.labels[std::size_t(i)];
+          ++present;
+        }
+      }
+      if (agreement != nullptr) *agreement = present > 0 ? double(agree) / double(present) : 0.0;
+    };
+    embed_clips(b.clips_train, teachers.train.audio, nullptr);
+    embed_clips(b.clips_test, teachers.test.audio, &teachers.audio_agreement);
+  }
+  return teachers;
+}
+
+}  // namespace table1
