@@ -1,5 +1,6 @@
-// The device row objective (kernels/contrastive_rows.cuh) evaluated on the host, against the CPU
-// row objectives of multi-class NCE and instance NCE on the same logits. Its functions are
+// The device row mathematics evaluated on the host: the contrastive row objective
+// (kernels/contrastive_rows.cuh) and the SymmetricKl terms (kernels/symmetric_kl.cuh), against the
+// CPU row objectives of multi-class NCE and instance NCE on the same logits. Its functions are
 // __host__ __device__, so this checks the kernels' mathematics (streaming passes, slice merges,
 // dominant-column forms, both numerics) on machines without a GPU. The column slices mimic the
 // fused kernels' split of a row across thread blocks and the per-thread strides of the row kernel.
@@ -12,8 +13,10 @@
 
 #include <ccl/core/rng.hpp>
 #include <ccl/cuda/kernels/contrastive_rows.cuh>
+#include <ccl/cuda/kernels/symmetric_kl.cuh>
 #include <ccl/loss/multiclass_nce.hpp>
 #include <ccl/loss/nce.hpp>
+#include <ccl/loss/symmetric_kl.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -198,5 +201,61 @@ TEST_CASE("online log-sum-exp slices merge in any order", "[host][cuda][row-math
     CHECK(merged.runner_up == all.runner_up);
     CHECK(merged.sum_exp == Approx(all.sum_exp).epsilon(1e-14));
     CHECK(merged.sum_pos == Approx(all.sum_pos).epsilon(1e-14));
+  }
+}
+
+TEMPLATE_TEST_CASE("the device SymmetricKl terms match the CPU SymmetricKl on one row",
+                   "[host][cuda][row-math][symmetric_kl]", float, double) {
+  using Scalar = TestType;
+  const double tol = std::is_same_v<Scalar, double> ? 1e-12 : 1e-4;
+  ccl::Rng rng(11);
+  for (auto numerics : {ccl::loss::Numerics::stable, ccl::loss::Numerics::official}) {
+    for (int classes : {1, 2, 51}) {
+      for (double spread : {1.0, 40.0}) {
+        INFO("numerics " << int(numerics) << ", C " << classes << ", spread " << spread);
+        ccl::RowMatrix<Scalar> z1(1, classes), z2(1, classes);
+        for (int c = 0; c < classes; ++c) {
+          z1(0, c) = Scalar(spread * rng.normal());
+          z2(0, c) = Scalar(spread * rng.normal());
+        }
+        ccl::loss::SymmetricKlOptions options;
+        options.numerics = numerics;
+        ccl::RowMatrix<Scalar> g1 = ccl::RowMatrix<Scalar>::Zero(1, classes), g2 = g1;
+        ccl::loss::SymmetricKl<Scalar> cpu(options);
+        const double cpu_value = cpu.accumulate(ccl::view(z1), ccl::view(z2), {}, Scalar(1),
+                                                ccl::mutable_view(g1), ccl::mutable_view(g2));
+
+        // The kernel's two passes over the row, on the host.
+        auto lse = [&](const ccl::RowMatrix<Scalar>& z) {
+          const Scalar max = z.maxCoeff();
+          return max + std::log((z.array() - max).exp().sum());
+        };
+        const Scalar lse1 = lse(z1), lse2 = lse(z2);
+        const bool official = numerics == ccl::loss::Numerics::official;
+        const Scalar log_eps = Scalar(std::log(ccl::loss::detail::symmetric_kl_epsilon));
+        Scalar loss = 0, h1 = 0, h2 = 0;
+        for (int c = 0; c < classes; ++c) {
+          const auto t = k::symmetric_kl_terms(z1(0, c) - lse1, z2(0, c) - lse2, official, log_eps);
+          loss += t.loss;
+          h1 += t.h1;
+          h2 += t.h2;
+        }
+        const double value = options.weight * double(loss);
+        CHECK(std::abs(value - cpu_value) <= tol * std::max(1.0, std::abs(cpu_value)));
+        const Scalar scale = Scalar(options.weight);
+        double error = 0, largest = 1e-30;
+        for (int c = 0; c < classes; ++c) {
+          const Scalar log_p = z1(0, c) - lse1, log_q = z2(0, c) - lse2;
+          const auto t = k::symmetric_kl_terms(log_p, log_q, official, log_eps);
+          const double d1 = scale * (t.h1 - std::exp(log_p) * h1);
+          const double d2 = scale * (t.h2 - std::exp(log_q) * h2);
+          error =
+              std::max({error, std::abs(d1 - double(g1(0, c))), std::abs(d2 - double(g2(0, c)))});
+          largest = std::max({largest, std::abs(double(g1(0, c))), std::abs(double(g2(0, c)))});
+        }
+        INFO("gradient error " << error << ", largest entry " << largest);
+        CHECK(error <= tol * largest);
+      }
+    }
   }
 }

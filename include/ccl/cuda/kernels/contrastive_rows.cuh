@@ -13,44 +13,13 @@
 // it needs pass 1 and pass 3 only. Eigen-free. The functions are __host__ __device__ so that
 // the host tests can check them against the CPU row objectives without a GPU.
 
+#include <ccl/cuda/kernels/math.cuh>
+
 #include <cuda_runtime.h>
 
 #include <cmath>
 
 namespace ccl::gpu::kernels {
-
-/// exp, log, log1p and max that resolve to CUDA's device functions on the device and to <cmath>
-/// on the host, for float and double alike.
-namespace row_math {
-template <class Scalar>
-__host__ __device__ inline Scalar exp(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::exp(x);
-#else
-  return std::exp(x);
-#endif
-}
-template <class Scalar>
-__host__ __device__ inline Scalar log(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::log(x);
-#else
-  return std::log(x);
-#endif
-}
-template <class Scalar>
-__host__ __device__ inline Scalar log1p(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::log1p(x);
-#else
-  return std::log1p(x);
-#endif
-}
-template <class Scalar>
-__host__ __device__ inline Scalar max(Scalar a, Scalar b) {
-  return a < b ? b : a;
-}
-}  // namespace row_math
 
 enum class RowMode : int { instance = 0, multiclass_stable = 1, multiclass_official = 2 };
 

@@ -8,6 +8,7 @@
 // (stable: L(x) = x, σ = 1). Every quantity is recomputed per element, so nothing of size C is
 // stored. Eigen-free.
 
+#include <ccl/cuda/kernels/math.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
 #include <cuda_runtime.h>
@@ -20,16 +21,16 @@ inline constexpr int symmetric_kl_threads = 256;
 
 /// log(exp(x) + exp(l)) without overflow.
 template <class Scalar>
-__device__ inline Scalar log_add_exp(Scalar x, Scalar l) {
+__host__ __device__ inline Scalar log_add_exp(Scalar x, Scalar l) {
   const Scalar hi = x > l ? x : l;
-  return hi + log1p(exp(-fabs(x - l)));
+  return hi + row_math::log1p(row_math::exp(-row_math::abs(x - l)));
 }
 
 /// 1 / (1 + exp(-t)) for either sign of t without overflow.
 template <class Scalar>
-__device__ inline Scalar logistic(Scalar t) {
-  if (t >= Scalar(0)) return Scalar(1) / (Scalar(1) + exp(-t));
-  const Scalar e = exp(t);
+__host__ __device__ inline Scalar logistic(Scalar t) {
+  if (t >= Scalar(0)) return Scalar(1) / (Scalar(1) + row_math::exp(-t));
+  const Scalar e = row_math::exp(t);
   return e / (Scalar(1) + e);
 }
 
@@ -55,10 +56,10 @@ struct KlTerms {
 
 /// Per-class terms: the loss contribution and h1, h2 (before the softmax Jacobian).
 template <class Scalar>
-__device__ inline KlTerms<Scalar> symmetric_kl_terms(Scalar log_p, Scalar log_q, bool official,
-                                                     Scalar log_eps) {
-  const Scalar p = exp(log_p);
-  const Scalar q = exp(log_q);
+__host__ __device__ inline KlTerms<Scalar> symmetric_kl_terms(Scalar log_p, Scalar log_q,
+                                                              bool official, Scalar log_eps) {
+  const Scalar p = row_math::exp(log_p);
+  const Scalar q = row_math::exp(log_q);
   const Scalar x = log_p - log_q;
   Scalar l_pq = x, l_qp = -x, s_pq = 1, s_qp = 1;
   if (official) {
