@@ -19,6 +19,12 @@ batches=${BENCH_BATCHES:-1024,4096,16384,32768,65536,131072}
 jobs=${JOBS:-$(nproc)}
 mkdir -p "$logs"
 
+# nvcc and compute-sanitizer from $CUDA_HOME (or $CUDA_PATH) when they are not on PATH.
+cuda_home=${CUDA_HOME:-${CUDA_PATH:-}}
+if ! command -v nvcc >/dev/null && [ -n "$cuda_home" ]; then
+  export PATH="$cuda_home/bin:$PATH"
+fi
+
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L; then
   echo "gpu-check: no NVIDIA GPU visible (nvidia-smi failed); nothing to check" >&2
   exit 77
@@ -39,9 +45,13 @@ fi
 "$build/tests/cuda/test_cuda" --require-device "[gpu]" --durations yes \
   2>&1 | tee "$logs/test_cuda_durations.log"
 
-sanitizer=$(command -v compute-sanitizer ||
-            ls "$(dirname "$(command -v nvcc || echo /nonexistent)")"/compute-sanitizer 2>/dev/null ||
-            true)
+sanitizer=$(command -v compute-sanitizer || true)
+if [ -z "$sanitizer" ] && command -v nvcc >/dev/null; then
+  for candidate in "$(dirname "$(command -v nvcc)")/compute-sanitizer" \
+                   "$(dirname "$(command -v nvcc)")/../compute-sanitizer/compute-sanitizer"; do
+    if [ -x "$candidate" ]; then sanitizer=$candidate; break; fi
+  done
+fi
 if [ -n "$sanitizer" ]; then
   # [large] is skipped under the sanitizer: the CPU reference dominates and nothing new is tested.
   for tool in memcheck racecheck synccheck; do
