@@ -17,7 +17,6 @@ build=${BUILD_DIR:-build-gpu}
 logs="$build/gpu-check"
 batches=${BENCH_BATCHES:-1024,4096,16384,32768,65536,131072}
 jobs=${JOBS:-$(nproc)}
-mkdir -p "$logs"
 
 # nvcc and compute-sanitizer from $CUDA_HOME (or $CUDA_PATH) when they are not on PATH.
 cuda_home=${CUDA_HOME:-${CUDA_PATH:-}}
@@ -30,6 +29,7 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L; then
   exit 77
 fi
 # The local GPU's architecture unless given, e.g. "90" on H100/H200.
+mkdir -p "$logs"
 arch=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)}
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCL_ENABLE_CUDA=ON \
