@@ -28,8 +28,8 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L; then
   echo "gpu-check: no NVIDIA GPU visible (nvidia-smi failed); nothing to check" >&2
   exit 77
 fi
-# The local GPU's architecture unless given, e.g. "90" on H100/H200.
 mkdir -p "$logs"
+# The local GPU's architecture unless given, e.g. "90" on H100/H200.
 arch=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)}
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCL_ENABLE_CUDA=ON \
