@@ -51,10 +51,10 @@ inline const char* to_string(Method m) {
 }
 
 struct RunOptions {
-  Index epochs = 12;
+  Index epochs = 10;
   Index batch_size = 16;
-  double lr = 0.02;         ///< the student's SGD learning rate (cosine-decayed)
-  double head_lr = 0.02;    ///< composition heads / auxiliary modules (kept constant, method.md §5)
+  double lr = 0.05;         ///< the student's SGD learning rate (cosine-decayed)
+  double head_lr = 0.05;    ///< composition heads / auxiliary modules (kept constant, method.md §5)
   Index dim = 64;           ///< student and teacher embedding size
   std::uint64_t seed = 1;
   ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::automatic;
