@@ -76,7 +76,7 @@ struct is_layer : std::false_type {};
 template <class L>
 struct is_layer<
     L, std::void_t<typename L::scalar_type, typename L::Input, typename L::Output,
-                   decltype(L::input_rank), decltype(L::output_rank),
+                   decltype(L::input_rank), decltype(L::output_rank), decltype(L::name),
                    decltype(std::declval<L&>().forward(std::declval<const typename L::Input&>())),
                    decltype(std::declval<L&>().backward(std::declval<const typename L::Output&>(),
                                                         std::declval<typename L::Input*>(),
