@@ -1,8 +1,8 @@
 // The tiled CPU engine behind instance and multi-class NCE (detail/contrastive_engine.hpp):
 // tiling the B x B similarity matrix, threading its rows and reusing workspaces must not change
 // the values or gradients beyond the GEMMs' floating-point summation order. Every case compares
-// against the untiled computation (tile_rows = B) of a fresh loss object, in double at 1e-12,
-// for tile sizes that divide B and tile sizes that do not.
+// against the untiled computation (tile_rows = B, one thread) of a fresh loss object, in double
+// at 1e-12, for tile sizes that divide B and tile sizes that do not.
 
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/rng.hpp>
@@ -69,7 +69,9 @@ struct ThreadSetting {
 }  // namespace
 
 TEST_CASE("tiled multi-class NCE equals the untiled computation in double", "[loss][tiling][nce]") {
-  const Index b = 37;  // prime: only 1 and 37 divide it
+  ThreadSetting restore;
+  ccl::set_num_threads(1);  // each thread gets its own tile: tile_rows = B alone is not untiled
+  const Index b = 37;       // prime: only 1 and 37 divide it
   const auto f = random_matrix<double>(b, 12, 1);
   const auto g = random_matrix<double>(b, 12, 2);
   const auto y = labels(b, 5);
@@ -89,6 +91,8 @@ TEST_CASE("tiled multi-class NCE equals the untiled computation in double", "[lo
 }
 
 TEST_CASE("tiled instance NCE equals the untiled computation in double", "[loss][tiling][nce]") {
+  ThreadSetting restore;
+  ccl::set_num_threads(1);  // each thread gets its own tile: tile_rows = B alone is not untiled
   const Index b = 30;
   const auto f = random_matrix<double>(b, 9, 3);
   const auto g = random_matrix<double>(b, 9, 4);
@@ -108,6 +112,8 @@ TEST_CASE("tiled instance NCE equals the untiled computation in double", "[loss]
 
 TEST_CASE("tiling in float (the SIMD row path) agrees with the untiled float computation",
           "[loss][tiling][nce]") {
+  ThreadSetting restore;
+  ccl::set_num_threads(1);  // each thread gets its own tile: tile_rows = B alone is not untiled
   // 53 columns: full SIMD packets plus a scalar tail in every row.
   const Index b = 53;
   const auto f = random_matrix<float>(b, 16, 5);
@@ -126,7 +132,9 @@ TEST_CASE("tiling in float (the SIMD row path) agrees with the untiled float com
 }
 
 TEST_CASE("the automatic tile size gives the untiled result", "[loss][tiling]") {
-  const Index b = 300;  // above the smallest automatic tile, so several tiles may be used
+  ThreadSetting restore;
+  ccl::set_num_threads(1);  // each thread gets its own tile: tile_rows = B alone is not untiled
+  const Index b = 300;      // above the smallest automatic tile, so several tiles may be used
   const auto f = random_matrix<double>(b, 8, 7);
   const auto g = random_matrix<double>(b, 8, 8);
   const auto y = labels(b, 11);
