@@ -43,6 +43,7 @@ def _collect(data, loss, roof):
         batch = int(m.group(1))
         entry = {
             "time_ms": bench["real_time"],  # unit: ms (the benchmarks set kMillisecond)
+            "cpu_ms": bench.get("cpu_time"),  # process CPU time, all threads
             # The rate from the (best) time itself, not an aggregate of per-run rates.
             "gemm_GFLOPs": gemm_flops(batch) / (bench["real_time"] * 1e-3) * 1e-9,
             "peak_MiB": bench.get("peak_MiB"),
@@ -95,10 +96,10 @@ def main():
     keys = sorted({k for c in ccl.values() for k in c["loss"]})
     header = ["B", "τ"] + [f"ccl {c} (ms)" for c in compilers] + [
         "torch official (ms)", "torch matmul (ms)", "× official", "× matmul",
-        "GEMM part % of Eigen roof", "first call / steady", "peak MiB ccl / matmul"]
+        "GEMM part % of Eigen roof, wall (CPU)", "first call / steady", "peak MiB ccl / matmul"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    targets = {"official": [], "matmul": [], "roof": [], "memory": []}
+    targets = {"official": [], "matmul": [], "roof": [], "roof_cpu": [], "memory": []}
     for batch, tau in keys:
         row = [str(batch), f"{tau:g}"]
         times = {}
@@ -123,9 +124,13 @@ def main():
             entry, roof = ccl[c]["loss"].get((batch, tau)), ccl[c]["roof"].get(batch)
             if entry and roof and entry["gemm_GFLOPs"] and roof["gemm_GFLOPs"]:
                 share = 100.0 * entry["gemm_GFLOPs"] / roof["gemm_GFLOPs"]
-                shares.append(share)
+                cpu = (100.0 * roof["cpu_ms"] / entry["cpu_ms"]
+                       if entry.get("cpu_ms") and roof.get("cpu_ms") else None)
+                shares.append(f"{share:.0f} %" + (f" ({cpu:.0f} %)" if cpu else ""))
                 targets["roof"].append((batch, tau, c, share))
-        row.append(" / ".join(f"{s:.0f} %" for s in shares) or "—")
+                if cpu:
+                    targets["roof_cpu"].append((batch, tau, c, cpu))
+        row.append(" / ".join(shares) or "—")
         firsts = []
         for c in compilers:
             entry = ccl[c]["loss"].get((batch, tau))
@@ -142,7 +147,8 @@ def main():
 
     print()
     print("Ratios are PyTorch time / ccl time, one figure per compiler (" +
-          " / ".join(compilers) + "); roof shares use the same compiler's Eigen GEMM.")
+          " / ".join(compilers) + "); roof shares use the same compiler's Eigen GEMM, from wall "
+          "time and, in parentheses, from process CPU time (less sensitive to other load).")
     if peer_data:
         blas = peer_data["blas"]
         print(f"PyTorch {blas.get('torch')}, {blas.get('torch_threads')} threads; BLAS: "
@@ -166,11 +172,12 @@ def main():
 
     verdict(targets["official"], 3.0, ">= 3x the official PyTorch formulation")
     verdict(targets["matmul"], 1.5, ">= 1.5x the matmul PyTorch formulation, B >= 1024")
-    best_roof = {}
-    for batch, tau, c, share in targets["roof"]:
-        best_roof[(batch, tau)] = max(best_roof.get((batch, tau), 0), share)
-    verdict([(b, t, s / 100.0) for (b, t), s in best_roof.items()], 0.85,
-            ">= 85 % of the Eigen GEMM rate for the GEMM part")
+    for key, label in (("roof", "wall time"), ("roof_cpu", "CPU time")):
+        best_roof = {}
+        for batch, tau, c, share in targets[key]:
+            best_roof[(batch, tau)] = max(best_roof.get((batch, tau), 0), share)
+        verdict([(b, t, s / 100.0) for (b, t), s in best_roof.items()], 0.85,
+                f">= 85 % of the Eigen GEMM rate for the GEMM part ({label})")
     if targets["memory"]:
         worst = max(p for _, _, p in targets["memory"])
         print(f"  B = 65536, D = 512 under 4 GiB peak: {'met' if worst < 4 * GIB else 'MISSED'}"
