@@ -54,10 +54,11 @@ auto conv_stack(const ConvStackOptions& o, Rng& rng) {
   auto stage1 = conv_bn_relu<Scalar, Rank>(o.in_channels, o.widths[0], o, o.first_stride, rng);
   auto stage2 = conv_bn_relu<Scalar, Rank>(o.widths[0], o.widths[1], o, 1, rng);
   auto stage3 = conv_bn_relu<Scalar, Rank>(o.widths[1], o.widths[2], o, 1, rng);
+  // Named first: argument evaluation order is unspecified, the rng draws must not be.
+  auto projection = Linear<Scalar>(o.widths[2], o.embedding_dim, rng);
   return sequential(std::move(stage1), MaxPool<Scalar, Rank>(PoolOptions<Rank>(o.pool)),
                     std::move(stage2), MaxPool<Scalar, Rank>(PoolOptions<Rank>(o.pool)),
-                    std::move(stage3), GlobalAvgPool<Scalar, Rank>{},
-                    Linear<Scalar>(o.widths[2], o.embedding_dim, rng));
+                    std::move(stage3), GlobalAvgPool<Scalar, Rank>{}, std::move(projection));
 }
 
 }  // namespace detail

@@ -65,11 +65,14 @@ auto st_conv(Index in, Index out, Index kernel, Index stride, Index padding, Rng
 }
 
 // The residual path of a block: STConv -> BN -> ReLU -> STConv -> BN.
+// The convolutions are built in named statements: the evaluation order of function arguments is
+// unspecified, and the draws from `rng` must happen in the same order on every compiler.
 template <class Scalar>
 auto block_main(Index in, Index out, Index stride, Rng& rng) {
-  return sequential(st_conv<Scalar>(in, out, 3, stride, 1, rng), BatchNorm3d<Scalar>(out),
-                    ReLU<Scalar, 5>{}, st_conv<Scalar>(out, out, 3, 1, 1, rng),
-                    BatchNorm3d<Scalar>(out));
+  auto first = st_conv<Scalar>(in, out, 3, stride, 1, rng);
+  auto second = st_conv<Scalar>(out, out, 3, 1, 1, rng);
+  return sequential(std::move(first), BatchNorm3d<Scalar>(out), ReLU<Scalar, 5>{},
+                    std::move(second), BatchNorm3d<Scalar>(out));
 }
 
 template <class Scalar>
@@ -80,7 +83,8 @@ auto block(Index in, Index out, Rng& rng) {  // no downsampling: identity shortc
 template <class Scalar>
 auto downsampling_block(Index in, Index out, Rng& rng) {
   auto main = block_main<Scalar>(in, out, 2, rng);
-  auto shortcut = sequential(st_conv<Scalar>(in, out, 1, 2, 0, rng), BatchNorm3d<Scalar>(out));
+  auto projection = st_conv<Scalar>(in, out, 1, 2, 0, rng);
+  auto shortcut = sequential(std::move(projection), BatchNorm3d<Scalar>(out));
   return sequential(residual(std::move(main), std::move(shortcut)), ReLU<Scalar, 5>{});
 }
 
