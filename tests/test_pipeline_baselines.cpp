@@ -23,7 +23,7 @@
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
 
-#include "support/finite_difference.hpp"
+#include "support/parameter_gradients.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -45,36 +45,15 @@ using ccl::RowMatrix;
 using namespace ccl::pipeline;
 namespace objectives = ccl::pipeline::objectives;
 namespace bl = ccl::loss::baselines;
+using ccl::testing::collect;
+using ccl::testing::max_gradient_error;
+using ccl::testing::random_matrix;
 
 namespace {
 
 using Matrix = RowMatrix<double>;
 using Encoder = ccl::nn::Linear<double>;
 using Labels = std::vector<std::int64_t>;
-
-Matrix random_matrix(Index rows, Index cols, ccl::Rng& rng, double scale = 1.0) {
-  Matrix m(rows, cols);
-  rng.fill_normal(m, 0.0, scale);
-  return m;
-}
-
-template <class ForEach>
-std::vector<ccl::Parameter<double>*> collect(ForEach&& for_each) {
-  std::vector<ccl::Parameter<double>*> out;
-  for_each([&](ccl::Parameter<double>& p) { out.push_back(&p); });
-  return out;
-}
-
-template <class Objective>
-double max_gradient_error(const std::vector<ccl::Parameter<double>*>& params,
-                          Objective&& objective) {
-  double worst = 0;
-  for (auto* p : params) {
-    const Matrix numeric = ccl::testing::numeric_gradient(p->value, objective);
-    worst = std::max(worst, ccl::testing::relative_error(p->grad, numeric));
-  }
-  return worst;
-}
 
 double cross_entropy(const Matrix& logits, const Labels& y) {
   ccl::loss::CrossEntropy<double> ce;

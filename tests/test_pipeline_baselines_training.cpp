@@ -10,6 +10,7 @@
 #include <ccl/nn/linear.hpp>
 #include <ccl/optim/sgd.hpp>
 #include <ccl/pipeline/baseline_objectives.hpp>
+#include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
 #include <ccl/pipeline/trainer.hpp>
@@ -110,11 +111,7 @@ template <class P>
 void add_groups(ccl::optim::Sgd<float>& sgd, P& pipeline, double lr) {
   ccl::optim::SgdOptions options = ccl::optim::SgdOptions::official();
   options.lr = lr;
-  auto student = sgd.add_group(options);
-  auto heads = sgd.add_group(options);
-  pipeline.for_each_trainable_module([&](const std::string& name, auto& module) {
-    (name == "student" ? student : heads).add(name, module);
-  });
+  ccl::pipeline::add_optimizer_groups(sgd, pipeline, options, options);
 }
 
 template <class MakeObjective>

@@ -13,6 +13,7 @@
 #include <ccl/optim/schedules.hpp>
 #include <ccl/optim/sgd.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
+#include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
 #include <ccl/pipeline/trainer.hpp>
@@ -101,11 +102,7 @@ template <class P>
 void add_groups(ccl::optim::Sgd<float>& sgd, P& pipeline, double lr) {
   ccl::optim::SgdOptions options = ccl::optim::SgdOptions::official();
   options.lr = lr;
-  auto student = sgd.add_group(options);
-  auto heads = sgd.add_group(options);
-  pipeline.for_each_trainable_module([&](const std::string& name, auto& module) {
-    (name == "student" ? student : heads).add(name, module);
-  });
+  ccl::pipeline::add_optimizer_groups(sgd, pipeline, options, options);
 }
 
 template <class P>

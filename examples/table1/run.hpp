@@ -15,6 +15,7 @@
 #include <ccl/optim/schedules.hpp>
 #include <ccl/optim/sgd.hpp>
 #include <ccl/pipeline/no_composition.hpp>
+#include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/student.hpp>
 #include <ccl/pipeline/teacher.hpp>
@@ -117,14 +118,10 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
   student_sgd.lr = o.lr;
   ccl::optim::SgdOptions head_sgd = ccl::optim::SgdOptions::official();
   head_sgd.lr = o.head_lr;
-  auto student_group = sgd.add_group(student_sgd);
-  auto head_group = sgd.add_group(head_sgd);
-  pipeline.for_each_trainable_module([&](const std::string& name, auto& module) {
-    (name == "student" ? student_group : head_group).add(name, module);
-  });
+  const auto groups = ccl::pipeline::add_optimizer_groups(sgd, pipeline, student_sgd, head_sgd);
   // The student's lr decays (cosine over the run); the heads' stays fixed, as in the official
   // recipe (method.md §5, whose MultiStep over 300 epochs we cannot afford here).
-  ccl::optim::Scheduler<ccl::optim::Cosine> schedule(sgd, student_group.index(),
+  ccl::optim::Scheduler<ccl::optim::Cosine> schedule(sgd, groups.student,
                                                      ccl::optim::Cosine{o.epochs, 0.0});
   ccl::pipeline::TrainerOptions t;
   t.epochs = o.epochs;

@@ -88,6 +88,7 @@
 #include <ccl/pipeline/encoder_traits.hpp>
 #include <ccl/pipeline/json_lines.hpp>
 #include <ccl/pipeline/no_composition.hpp>
+#include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/progress.hpp>
 #include <ccl/pipeline/student.hpp>
