@@ -95,17 +95,8 @@ inline VideoStudent make_student(const Context& ctx, ccl::Rng& rng) {
 
 /// Stacks the student's embeddings of a clip set (inference mode).
 template <class Pipeline, class Set>
-Matrix embed_clips(Pipeline& pipeline, const Set& set, Index batch = 64) {
-  Matrix out;
-  std::vector<Index> indices;
-  for (Index first = 0; first < set.size(); first += batch) {
-    indices.resize(std::size_t(std::min(batch, set.size() - first)));
-    for (std::size_t k = 0; k < indices.size(); ++k) indices[k] = first + Index(k);
-    const auto e = pipeline.embed(set.load(indices).input).matrix();
-    if (out.rows() == 0) out.resize(set.size(), e.cols());
-    out.middleRows(first, e.rows()) = e;
-  }
-  return out;
+Matrix embed_clips(Pipeline& pipeline, const Set& set) {
+  return detail::embed_all(pipeline, set, 64);
 }
 
 /// Trains `pipeline` on the training clips with mode M's teachers, then evaluates it.

@@ -67,20 +67,30 @@ ccl::pipeline::EvalReport train_classifier(Pipeline& pipeline, const Set& train,
   return trainer.evaluate(test);
 }
 
-/// Runs the frozen network over `set` in order and stacks the embeddings.
-template <class Pipeline, class Set>
-Matrix embed_all(Pipeline& pipeline, const Set& set, Index batch = 256) {
+/// Runs the network in inference mode over `set` in order and stacks what `output(input)`
+/// returns for each batch (embeddings or logits).
+template <class Set, class Output>
+Matrix stack_all(const Set& set, Output&& output, Index batch = 256) {
   Matrix out;
   std::vector<Index> indices;
   for (Index first = 0; first < set.size(); first += batch) {
     indices.resize(std::size_t(std::min(batch, set.size() - first)));
     for (std::size_t k = 0; k < indices.size(); ++k) indices[k] = first + Index(k);
-    const auto b = set.load(indices);
-    const auto e = pipeline.embed(b.input).matrix();
+    const auto e = output(set.load(indices).input).matrix();
     if (out.rows() == 0) out.resize(set.size(), e.cols());
     out.middleRows(first, e.rows()) = e;
   }
   return out;
+}
+
+template <class Pipeline, class Set>
+Matrix embed_all(Pipeline& pipeline, const Set& set, Index batch = 256) {
+  return stack_all(set, [&](const auto& input) { return pipeline.embed(input); }, batch);
+}
+
+template <class Pipeline, class Set>
+Matrix logits_all(Pipeline& pipeline, const Set& set, Index batch = 256) {
+  return stack_all(set, [&](const auto& input) { return pipeline.predict(input); }, batch);
 }
 
 // Every frame of every clip as an image [N*T, 1, H, W], for the image teacher.
@@ -158,7 +168,9 @@ inline Teachers prepare_teachers(const ccl::data::TriModalBenchmark& b,
         cache_dir / ("audio-teacher" + tag + "-e" + std::to_string(o.audio_epochs) + ".ckpt"), o);
     teachers.audio_top1 = report.top(1);
     auto embed_clips = [&](const ccl::data::ClipSet& clips, Matrix& out, double* agreement) {
-      out = detail::embed_all(pipeline, AudioSet(clips.audio));
+      const AudioSet tracks(clips.audio);
+      out = detail::embed_all(pipeline, tracks);
+      const Matrix logits = agreement != nullptr ? detail::logits_all(pipeline, tracks) : Matrix();
       Index agree = 0, present = 0;
       for (Index i = 0; i < clips.count; ++i) {
         if (clips.audio_kind[std::size_t(i)] == ccl::data::AudioKind::missing) {
@@ -166,10 +178,8 @@ inline Teachers prepare_teachers(const ccl::data::TriModalBenchmark& b,
           continue;
         }
         if (agreement != nullptr) {
-          const AudioSet one(clips.audio);
-          const auto logits = pipeline.predict(one.load({i}).input).matrix();
           Index best = 0;
-          logits.row(0).maxCoeff(&best);
+          logits.row(i).maxCoeff(&best);
           agree += best == clips.labels[std::size_t(i)];
           ++present;
         }
