@@ -1,0 +1,130 @@
+// One training step of the narrow R(2+1)D student (issue 3): forward of the encoder (the Table 1
+// configuration: R2Plus1dOptions::narrow(1) with a (1, 2, 2) stem stride) and of its Linear(64 ->
+// 10) classifier, softmax cross-entropy, backward into every parameter, and an SGD update with the
+// official hyper-parameters (momentum 0.9, weight decay 5e-4, method.md §5), on a batch of 16
+// clips [16, 1, 8, 32, 32]. bench/peer_r2plus1d.py runs the identical network and step in PyTorch;
+// scripts/bench-r2plus1d.sh runs both and prints the ratio.
+//
+// Counters: ms_per_step (wall), cpu_ms_per_step (process CPU time over all threads: on a shared
+// machine the wall time depends on what else runs, the CPU time much less), clips_per_s,
+// parameters (encoder + classifier), threads.
+//
+// BM_official_step: the official-width student (widths 64..512, 3x7x7 stem) on a small clip
+// [2, 3, 8, 56, 56], for scale only; no peer.
+
+#include "bench_support.hpp"
+
+#include <ccl/core/parallel.hpp>
+#include <ccl/core/rng.hpp>
+#include <ccl/loss/cross_entropy.hpp>
+#include <ccl/nn/encoders/r2plus1d.hpp>
+#include <ccl/optim/sgd.hpp>
+#include <ccl/pipeline/student.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <vector>
+
+namespace {
+
+using ccl::Index;
+namespace cb = ccl::bench;
+namespace enc = ccl::nn::encoders;
+
+constexpr Index classes = 10;
+
+enc::R2Plus1dOptions narrow_options() {
+  auto o = enc::R2Plus1dOptions::narrow(1);
+  o.stem_stride = {1, 2, 2};  // the Table 1 student: 1x8x32x32 clips
+  return o;
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+Index count_parameters(ccl::pipeline::Student<enc::R2Plus1d<float>, float>& student,
+                       Index* encoder_only) {
+  Index total = 0;
+  student.encoder().for_each_parameter(
+      [&](ccl::Parameter<float>& p) { total += Index(p.value.size()); });
+  *encoder_only = total;
+  student.classifier().for_each_parameter(
+      [&](ccl::Parameter<float>& p) { total += Index(p.value.size()); });
+  return total;
+}
+
+/// The step on `batch` clips of shape [channels, frames, size, size].
+void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index batch, Index frames,
+              Index size) {
+  ccl::Rng rng(7);
+  using Student = ccl::pipeline::Student<enc::R2Plus1d<float>, float>;
+  Student student(enc::r2plus1d<float>(o, rng), o.embedding_dim(), classes, rng);
+  student.set_training(true);
+  Index encoder_parameters = 0;
+  const Index parameters = count_parameters(student, &encoder_parameters);
+
+  ccl::optim::Sgd<float> sgd;
+  sgd.add_group(ccl::optim::SgdOptions::official()).add("student", student);
+  ccl::loss::CrossEntropy<float> ce;
+
+  // Inputs in [-1, 1) from bench_support's generator (the peer draws the same values).
+  const Index per_clip = o.in_channels * frames * size * size;
+  const ccl::RowMatrix<float> values = cb::uniform_matrix(batch, per_clip, 11);
+  ccl::nn::Tensor<float, 5> clips({batch, o.in_channels, frames, size, size}, values.data());
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
+  for (Index i = 0; i < batch; ++i) labels[static_cast<std::size_t>(i)] = i % classes;
+  ccl::RowMatrix<float> grad_logits(batch, classes);
+  ccl::RowMatrix<float> grad_embedding = ccl::RowMatrix<float>::Zero(batch, o.embedding_dim());
+
+  float loss = 0;
+  auto step = [&] {
+    sgd.zero_grad();
+    const auto out = student.forward(clips);
+    grad_logits.setZero();
+    loss = ce.accumulate(out.logits, labels, 1.0f, ccl::mutable_view(grad_logits));
+    student.backward(ccl::view(grad_embedding), ccl::view(grad_logits));
+    sgd.step();
+  };
+  step();  // warm-up: workspaces and momentum buffers
+
+  double cpu = 0;
+  for (auto _ : state) {
+    const double cpu0 = process_cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    benchmark::DoNotOptimize(loss);
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    cpu += process_cpu_seconds() - cpu0;
+    state.SetIterationTime(wall);
+  }
+  const double steps = double(state.iterations());
+  state.counters["cpu_ms_per_step"] = 1e3 * cpu / steps;
+  state.counters["ms_per_step"] = benchmark::Counter(
+      1e-3 * steps, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["clips_per_s"] =
+      benchmark::Counter(double(batch) * steps, benchmark::Counter::kIsRate);
+  state.counters["parameters"] = double(parameters);
+  state.counters["encoder_parameters"] = double(encoder_parameters);
+  state.counters["threads"] = ccl::num_threads();
+  state.counters["loss"] = loss;
+}
+
+void BM_narrow_step(benchmark::State& state) { run_step(state, narrow_options(), 16, 8, 32); }
+
+void BM_official_step(benchmark::State& state) {
+  run_step(state, enc::R2Plus1dOptions::official(), 2, 8, 56);
+}
+
+}  // namespace
+
+BENCHMARK(BM_narrow_step)->Unit(benchmark::kMillisecond)->UseManualTime()->MinTime(2.0);
+BENCHMARK(BM_official_step)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
+
+BENCHMARK_MAIN();
