@@ -79,9 +79,13 @@ run_ccl() {  # run_ccl <compiler> <filter> <json>
     --benchmark_out="$3" --benchmark_out_format=json
 }
 table() {  # everything $out holds, this run's files or an earlier phase's
-  local args=() peer=()
-  for cxx in $compilers; do
-    args+=(--ccl "$cxx=$out/ccl-${cxx//+/x}.json,$out/ccl-${cxx//+/x}-65536.json")
+  local args=() peer=() seen=" "
+  for cxx in g++ clang++ $compilers; do  # every compiler with results in $out
+    [[ $seen == *" $cxx "* ]] && continue
+    seen+="$cxx "
+    local name="${cxx//+/x}"
+    [[ -f "$out/ccl-$name.json" || -f "$out/ccl-$name-65536.json" ]] || continue
+    args+=(--ccl "$cxx=$out/ccl-$name.json,$out/ccl-$name-65536.json")
   done
   [[ -f "$out/peer.json" ]] && peer=(--peer "$out/peer.json")
   python3 "$root/bench/ratio_table.py" "${args[@]}" "${peer[@]}" | tee "$out/table.md"
