@@ -41,6 +41,8 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+
+bash "$root/scripts/setup-debian.sh" --bench
 mkdir -p "$out"
 
 threads=2

@@ -16,6 +16,13 @@ PACKAGES=(
   python3-matplotlib                                    # examples/table1: the Recall@K plot
 )
 
+# Only for scripts/bench.sh (`setup-debian.sh --bench`): the PyTorch peer and an optimized BLAS
+# behind it (libopenblas0-pthread takes over the libblas.so.3 alternative from the reference BLAS).
+BENCH_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread)
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
+
 missing=()
 for package in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
