@@ -5,12 +5,16 @@
 // clips [16, 1, 8, 32, 32]. bench/peer_r2plus1d.py runs the identical network and step in PyTorch;
 // scripts/bench-r2plus1d.sh runs both and prints the ratio.
 //
-// Counters: ms_per_step (wall), cpu_ms_per_step (process CPU time over all threads: on a shared
-// machine the wall time depends on what else runs, the CPU time much less), clips_per_s,
-// parameters (encoder + classifier), threads.
+// Counters: ms_per_step (wall, mean), cpu_ms_per_step (process CPU time over all threads, mean: on
+// a shared machine the wall time depends on what else runs, the CPU time much less), their
+// medians (*_median, what the peer reports), clips_per_s, parameters (encoder + classifier),
+// threads, and the last step's loss.
 //
 // BM_official_step: the official-width student (widths 64..512, 3x7x7 stem) on a small clip
 // [2, 3, 8, 56, 56], for scale only; no peer.
+//
+// Threads: OpenMP's default, or CCL_THREADS=n; CCL_GEMM_THREADS=m then sets Eigen's GEMM threads
+// alone (scripts/bench-r2plus1d.sh runs 2 threads both ways: Eigen's threaded GEMM busy-waits).
 
 #include "bench_support.hpp"
 
@@ -23,8 +27,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <vector>
 
@@ -57,6 +64,13 @@ Index count_parameters(ccl::pipeline::Student<enc::R2Plus1d<float>, float>& stud
   student.classifier().for_each_parameter(
       [&](ccl::Parameter<float>& p) { total += Index(p.value.size()); });
   return total;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
 }
 
 /// The step on `batch` clips of shape [channels, frames, size, size].
@@ -94,6 +108,7 @@ void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index batc
   step();  // warm-up: workspaces and momentum buffers
 
   double cpu = 0;
+  std::vector<double> wall_ms, cpu_ms;
   for (auto _ : state) {
     const double cpu0 = process_cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
@@ -101,18 +116,25 @@ void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index batc
     benchmark::DoNotOptimize(loss);
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    cpu += process_cpu_seconds() - cpu0;
+    const double step_cpu = process_cpu_seconds() - cpu0;
+    cpu += step_cpu;
+    wall_ms.push_back(1e3 * wall);
+    cpu_ms.push_back(1e3 * step_cpu);
     state.SetIterationTime(wall);
   }
   const double steps = double(state.iterations());
   state.counters["cpu_ms_per_step"] = 1e3 * cpu / steps;
   state.counters["ms_per_step"] = benchmark::Counter(
       1e-3 * steps, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  // Medians, as the peer reports them: on a loaded machine a few disturbed steps move the mean.
+  state.counters["ms_per_step_median"] = median(wall_ms);
+  state.counters["cpu_ms_per_step_median"] = median(cpu_ms);
   state.counters["clips_per_s"] =
       benchmark::Counter(double(batch) * steps, benchmark::Counter::kIsRate);
   state.counters["parameters"] = double(parameters);
   state.counters["encoder_parameters"] = double(encoder_parameters);
   state.counters["threads"] = ccl::num_threads();
+  state.counters["gemm_threads"] = Eigen::nbThreads();
   state.counters["loss"] = loss;
 }
 
@@ -127,4 +149,14 @@ void BM_official_step(benchmark::State& state) {
 BENCHMARK(BM_narrow_step)->Unit(benchmark::kMillisecond)->UseManualTime()->MinTime(2.0);
 BENCHMARK(BM_official_step)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // CCL_THREADS=n pins ccl's thread count (row loops and Eigen's GEMMs); CCL_GEMM_THREADS=m then
+  // overrides the GEMMs' alone (Eigen::setNbThreads), to separate the two kinds of parallelism.
+  if (const char* threads = std::getenv("CCL_THREADS")) ccl::set_num_threads(std::atoi(threads));
+  if (const char* gemm = std::getenv("CCL_GEMM_THREADS")) Eigen::setNbThreads(std::atoi(gemm));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -8,6 +8,8 @@
 #    [16, 1, 8, 32, 32] clips), then bench/peer_r2plus1d.py, the same network and step in
 #    PyTorch, with OpenBLAS as libblas.so.3 and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from
 #    the peer's environment only;
+#    with more than one thread, ccl runs a second time with Eigen's GEMMs on one thread
+#    (CCL_GEMM_THREADS=1) and its row loops on all;
 # 3. prints wall and CPU ms per step of both and the ratios (PyTorch / ccl: > 1 means ccl is
 #    faster), and writes everything to DIR (default build-bench-r2plus1d/results).
 #
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads_list="$2"; shift ;;
     --compiler) cxx="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench-r2plus1d.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +55,14 @@ for t in $threads_list; do
   CCL_THREADS=$t OMP_NUM_THREADS=$t "$build/bench/bench_r2plus1d_step" \
     --benchmark_filter=BM_narrow_step --benchmark_out="$out/ccl-$t.json" \
     --benchmark_out_format=json
+  if [[ $t -gt 1 ]]; then
+    # ccl's row loops on t threads but Eigen's GEMMs on one: Eigen's threaded GEMM busy-waits
+    # at every k-block, which a loaded machine turns into seconds per step (docs/performance.md).
+    echo "== ccl, $t thread(s), GEMMs on 1" >&2
+    CCL_THREADS=$t CCL_GEMM_THREADS=1 OMP_NUM_THREADS=$t "$build/bench/bench_r2plus1d_step" \
+      --benchmark_filter=BM_narrow_step --benchmark_out="$out/ccl-$t-gemm1.json" \
+      --benchmark_out_format=json
+  fi
   echo "== PyTorch, $t thread(s)" >&2
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_VERBOSE \
     OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
@@ -66,18 +76,23 @@ out, threads = sys.argv[1], sys.argv[2:]
 print("| threads | ccl ms/step (wall) | PyTorch ms/step (wall) | ratio | ccl CPU ms/step "
       "| PyTorch CPU ms/step | ratio (CPU) | ccl clips/s |")
 print("|---|---|---|---|---|---|---|---|")
+import os
+rows = []
 for t in threads:
-    c = json.load(open(f"{out}/ccl-{t}.json"))["benchmarks"][0]
+    rows.append((t, t, f"{out}/ccl-{t}.json"))
+    if os.path.exists(f"{out}/ccl-{t}-gemm1.json") and int(t) > 1:
+        rows.append((f"{t} (ccl GEMMs on 1)", t, f"{out}/ccl-{t}-gemm1.json"))
+for label, t, path in rows:
+    c = json.load(open(path))["benchmarks"][0]
     p = json.load(open(f"{out}/peer-{t}.json"))
-    cw, cc, pw, pc = c["ms_per_step"], c["cpu_ms_per_step"], p["ms_per_step_median"], \
+    cw, cc, pw, pc = c["ms_per_step_median"], c["cpu_ms_per_step_median"], p["ms_per_step_median"], \
         p["cpu_ms_per_step_median"]
-    print(f"| {t} | {cw:.1f} | {pw:.1f} | {pw / cw:.2f} | {cc:.1f} | {pc:.1f} | {pc / cc:.2f} "
-          f"| {c['clips_per_s']:.0f} |")
+    print(f"| {label} | {cw:.1f} | {pw:.1f} | {pw / cw:.2f} | {cc:.1f} | {pc:.1f} | {pc / cc:.2f} "
+          f"| {16e3 / cw:.0f} |")
 print(f"\nparameters: ccl {int(c['parameters'])} (encoder {int(c['encoder_parameters'])}), "
       f"PyTorch {p['parameters']} (encoder {p['encoder_parameters']}); "
       f"mkldnn available: {p['mkldnn_available']}; PyTorch BLAS: "
       f"{p['blas']['blas_libraries'][-1] if p['blas']['blas_libraries'] else 'none'} "
       f"(core {p['blas']['openblas_core']})")
-print("ratio = PyTorch / ccl: above 1, ccl is faster. ccl wall time is the mean over steps, "
-      "PyTorch's the median.")
+print("ratio = PyTorch / ccl: above 1, ccl is faster. Medians over the timed steps.")
 PY
