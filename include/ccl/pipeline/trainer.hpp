@@ -93,6 +93,11 @@ class Trainer {
                                                                                           epoch_);
   }
 
+  // The checkpoint holds references to this object's generator and counter: not copyable or
+  // movable (C++17 guaranteed elision still allows `auto t = Trainer(...)`).
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
   /// A learning-rate schedule stepped after every epoch; its state goes into the checkpoint.
   template <class Policy>
   Trainer& add_scheduler(optim::Scheduler<Policy>& scheduler) {
