@@ -12,6 +12,7 @@
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
 
+#include "support/frozen_teacher.hpp"
 #include "support/parameter_gradients.hpp"
 
 #include <catch2/catch.hpp>
@@ -226,21 +227,7 @@ TEST_CASE("a frozen teacher network is never updated and receives no gradient",
       branch<ccl::Image>(teacher::Frozen<Encoder, double>(std::move(image_net), Fixture::dim),
                          fx.make_head(), CclObjective<double>()));
   const Matrix frames = random_matrix(Fixture::batch, Fixture::in, fx.rng);
-  for (int i = 0; i < 5; ++i) {
-    pipeline.zero_grad();
-    pipeline.step(fx.x, fx.y, frames);
-    // A plain SGD step over everything the optimiser is given.
-    auto sgd = [](ccl::Parameter<double>& p) { p.value -= 0.1 * p.grad; };
-    pipeline.for_each_student_parameter(sgd);
-    pipeline.for_each_head_parameter(sgd);
-  }
-  int frozen = 0;
-  pipeline.for_each_frozen_parameter([&](ccl::Parameter<double>& p) {
-    ++frozen;
-    CHECK(p.grad.cwiseAbs().maxCoeff() == 0.0);
-    if (p.name == "weight") CHECK((p.value.array() == weight_before.array()).all());
-  });
-  CHECK(frozen == 2);
+  ccl::testing::expect_teacher_frozen(pipeline, weight_before, fx.x, fx.y, frames);
 }
 
 TEST_CASE("a batch whose teacher is missing everywhere skips the branch", "[pipeline][mask]") {
