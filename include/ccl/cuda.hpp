@@ -23,6 +23,8 @@
 #include <ccl/cuda/device.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/nn/tensor.hpp>
+#include <ccl/cuda/parameter.hpp>
 #include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/stream.hpp>
 #include <ccl/cuda/views.hpp>

@@ -12,6 +12,7 @@
 // before a Linear, is a compile error instead of a runtime surprise; the extents are runtime
 // values checked by each layer with a ccl::error that names the layer and both shapes.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
@@ -55,9 +56,15 @@ Shape<Rank> uniform_shape(Index value) {
   return shape;
 }
 
-template <class Scalar, int Rank>
+// The Backend argument says where the elements live. This primary template is the host tensor;
+// Tensor<Scalar, Rank, ccl::cuda> (device memory, same layout) is the specialisation in
+// <ccl/cuda/nn/tensor.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class Tensor {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Tensor<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/tensor.hpp>; "
+                "include it (or <ccl/cuda.hpp>) for device tensors");
   static_assert(Rank >= 1 && Rank <= 5,
                 "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
                 "[N, C, H, W], [N, C, T, H, W])");
@@ -189,13 +196,13 @@ class Tensor {
 };
 
 /// The activation of a layer with `SpatialRank` spatial axes: [N, C, spatial...].
-template <class Scalar, int SpatialRank>
-using FeatureMap = Tensor<Scalar, SpatialRank + 2>;
+template <class Scalar, int SpatialRank, class Backend = cpu>
+using FeatureMap = Tensor<Scalar, SpatialRank + 2, Backend>;
 
 template <class T>
 struct is_tensor : std::false_type {};
-template <class Scalar, int Rank>
-struct is_tensor<Tensor<Scalar, Rank>> : std::true_type {};
+template <class Scalar, int Rank, class Backend>
+struct is_tensor<Tensor<Scalar, Rank, Backend>> : std::true_type {};
 template <class T>
 inline constexpr bool is_tensor_v = is_tensor<std::decay_t<T>>::value;
 

@@ -1,0 +1,167 @@
+#pragma once
+// Tensor<Scalar, Rank, ccl::cuda>: the device counterpart of ccl::nn::Tensor (nn/tensor.hpp), an
+// owning, contiguous, C-order (row-major) array in device memory with the same PyTorch layouts
+// ([N, D], [N, C, L], [N, C, H, W], [N, C, T, H, W]) and the same shape API, so a device layer's
+// error messages and shape checks read exactly like the host ones.
+//
+// Element access and Eigen maps are deliberately absent: device memory is only touched by
+// kernels, cuBLAS and cuDNN. Move data with gpu::to_device / gpu::to_host / gpu::copy.
+//
+// Host code: this header contains no kernels and compiles without nvcc.
+
+#include <ccl/core/backend.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/settings.hpp>
+#include <ccl/nn/tensor.hpp>
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <string>
+
+namespace ccl::nn {
+
+template <class Scalar, int Rank>
+class Tensor<Scalar, Rank, cuda> {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(Rank >= 1 && Rank <= 5,
+                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
+                "[N, C, H, W], [N, C, T, H, W])");
+
+ public:
+  using ScalarType = Scalar;
+  using ShapeType = Shape<Rank>;
+  using BackendType = cuda;
+  static constexpr int rank = Rank;
+
+  /// An empty tensor: every extent is 0, no allocation.
+  Tensor() { shape_.fill(0); }
+
+  /// A zero-filled device tensor of the given shape (asynchronous on the settings' stream).
+  explicit Tensor(const ShapeType& shape) {
+    resize(shape);
+    set_zero();
+  }
+
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&&) noexcept = default;
+  Tensor(const Tensor&) = delete;  // a device copy is explicit: gpu::copy
+  Tensor& operator=(const Tensor&) = delete;
+
+  const ShapeType& shape() const { return shape_; }
+  Index dim(int axis) const { return shape_[static_cast<std::size_t>(axis)]; }
+  Index size() const { return shape_size(shape_); }
+  bool empty() const { return size() == 0; }
+  std::string shape_string() const { return nn::shape_string(shape_); }
+
+  Index batch() const { return shape_[0]; }
+  Index channels() const {
+    static_assert(Rank >= 2, "ccl::nn::Tensor::channels: a rank-1 tensor has no channel axis");
+    return shape_[1];
+  }
+  Shape<Rank - 2> spatial() const {
+    static_assert(Rank >= 2, "ccl::nn::Tensor::spatial: needs the layout [N, C, ...]");
+    Shape<Rank - 2> extents{};
+    for (int i = 0; i < Rank - 2; ++i) extents[std::size_t(i)] = shape_[std::size_t(i + 2)];
+    return extents;
+  }
+  Index spatial_size() const { return shape_size(spatial()); }
+
+  /// Device pointers.
+  Scalar* data() { return buffer_.data(); }
+  const Scalar* data() const { return buffer_.data(); }
+
+  /// An [N, D] device tensor is a batch of embeddings for the CUDA losses, Linear and the
+  /// compositions: a zero-copy device view.
+  template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
+  EmbeddingView<const Scalar, cuda> view() const {
+    return EmbeddingView<const Scalar, cuda>(buffer_.data(), shape_[0], shape_[1]);
+  }
+  template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
+  EmbeddingView<Scalar, cuda> mutable_view() {
+    return EmbeddingView<Scalar, cuda>(buffer_.data(), shape_[0], shape_[1]);
+  }
+
+  /// Changes the shape; the allocation only grows (cudaMalloc synchronises the device), so a
+  /// layer's output buffer costs nothing after the first batch. The contents are unspecified.
+  void resize(const ShapeType& shape) {
+    for (Index extent : shape)
+      require(extent >= 0, "Tensor: negative extent in shape ", nn::shape_string(shape));
+    buffer_.resize(static_cast<std::size_t>(shape_size(shape)));
+    shape_ = shape;
+  }
+
+  /// Zero every element, asynchronously on `stream`.
+  void set_zero(cudaStream_t stream = gpu::settings().stream) { buffer_.zero(stream); }
+
+ private:
+  ShapeType shape_;
+  gpu::DeviceBuffer<Scalar> buffer_;
+};
+
+/// A device activation with `SpatialRank` spatial axes: [N, C, spatial...].
+template <class Scalar, int SpatialRank>
+using DeviceFeatureMap = Tensor<Scalar, SpatialRank + 2, cuda>;
+
+}  // namespace ccl::nn
+
+namespace ccl::gpu {
+
+/// Host -> device into `target` (resized to the source's shape), asynchronous on `stream`.
+template <class Scalar, int Rank>
+void copy(const nn::Tensor<Scalar, Rank, cpu>& source, nn::Tensor<Scalar, Rank, cuda>& target,
+          cudaStream_t stream = settings().stream) {
+  target.resize(source.shape());
+  if (source.empty()) return;
+  CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
+                                 static_cast<std::size_t>(source.size()) * sizeof(Scalar),
+                                 cudaMemcpyHostToDevice, stream));
+}
+
+/// Device -> host into `target` (resized); returns when the data is on the host.
+template <class Scalar, int Rank>
+void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank, cpu>& target,
+          cudaStream_t stream = settings().stream) {
+  target.resize(source.shape());
+  if (!source.empty()) {
+    CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
+                                   static_cast<std::size_t>(source.size()) * sizeof(Scalar),
+                                   cudaMemcpyDeviceToHost, stream));
+  }
+  CCL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+/// Device -> device into `target` (resized), asynchronous on `stream`.
+template <class Scalar, int Rank>
+void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank, cuda>& target,
+          cudaStream_t stream = settings().stream) {
+  target.resize(source.shape());
+  if (source.empty()) return;
+  CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
+                                 static_cast<std::size_t>(source.size()) * sizeof(Scalar),
+                                 cudaMemcpyDeviceToDevice, stream));
+}
+
+/// A device copy of a host tensor: `auto x_dev = ccl::gpu::to_device(x);`.
+template <class Scalar, int Rank>
+nn::Tensor<Scalar, Rank, cuda> to_device(const nn::Tensor<Scalar, Rank, cpu>& source,
+                                         cudaStream_t stream = settings().stream) {
+  nn::Tensor<Scalar, Rank, cuda> result;
+  copy(source, result, stream);
+  return result;
+}
+
+/// A host copy of a device tensor, synchronised.
+template <class Scalar, int Rank>
+nn::Tensor<Scalar, Rank, cpu> to_host(const nn::Tensor<Scalar, Rank, cuda>& source,
+                                      cudaStream_t stream = settings().stream) {
+  nn::Tensor<Scalar, Rank, cpu> result;
+  copy(source, result, stream);
+  return result;
+}
+
+}  // namespace ccl::gpu
