@@ -4,6 +4,7 @@
 // espeak-ng are installed — a tiny real build: determinism, the exact audio-kind fractions,
 // all-zero missing audio, disjoint items.
 
+#include "support/temp_dir.hpp"
 #include <ccl/data/audio_features.hpp>
 #include <ccl/data/benchmark.hpp>
 #include <ccl/data/benchmark_builder.hpp>
@@ -86,11 +87,7 @@ ccl::data::TriModalBenchmark fake_benchmark() {
   return b;
 }
 
-fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() /
-         ("ccl-test-benchmark-" + std::to_string(reinterpret_cast<std::uintptr_t>(&name) % 100000) +
-          "-" + name);
-}
+fs::path temp_file(const std::string& name) { return ccl::test::temp_path(name); }
 
 bool builder_available(std::string& why) {
   if (!ccl::data::speech_supported()) why = "built without libespeak-ng (ccl::data_extras)";

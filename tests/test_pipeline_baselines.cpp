@@ -23,6 +23,7 @@
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
 
+#include "support/temp_dir.hpp"
 #include "support/frozen_teacher.hpp"
 #include "support/parameter_gradients.hpp"
 
@@ -494,12 +495,7 @@ TEST_CASE("edge cases: a one-row FitNet branch, and bad input raises ccl::error"
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ccl-test-pipeline-baselines-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using ccl::test::temp_path;
 
 // A state snapshot of everything a step changes in a CRD objective.
 struct CrdState {

@@ -4,6 +4,7 @@
 // memory banks, Z constants, the negative sampler's generator and batch-norm running statistics
 // included. The gradient checks are in test_pipeline_baselines.cpp.
 
+#include "support/temp_dir.hpp"
 #include <ccl/core/rng.hpp>
 #include <ccl/loss/baselines/cmc.hpp>
 #include <ccl/loss/baselines/crd.hpp>
@@ -41,12 +42,7 @@ namespace {
 using MatrixF = RowMatrix<float>;
 using Labels = std::vector<std::int64_t>;
 
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ccl-test-pipeline-baselines-training-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using ccl::test::temp_path;
 
 // Four classes; the student sees noisy 16-d inputs, the teachers clean 8-d class embeddings
 // (non-negative, like the official teachers' features); every tenth clip has no audio.

@@ -2,6 +2,7 @@
 // from a checkpoint (with a conv + batch-norm student, so running statistics and momentum buffers
 // must survive), and bad checkpoints.
 
+#include "support/temp_dir.hpp"
 #include <ccl/compose/residual.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/nn/batch_norm.hpp>
@@ -125,13 +126,7 @@ bool bitwise_equal(const std::vector<Matrix>& a, const std::vector<Matrix>& b) {
   return true;
 }
 
-// A private directory per test process (ctest may run test cases in parallel).
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ccl-test-trainer-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using ccl::test::temp_path;
 
 }  // namespace
 
