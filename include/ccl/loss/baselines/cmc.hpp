@@ -13,13 +13,16 @@
 // CMC README recommends). The value of β CCL used for CMC is unknown; 0.8 (CRD's) is the default
 // we suggest (docs/baselines.md).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/contrast_memory.hpp>
+#include <ccl/loss/baselines/detail/negative_samplers.hpp>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
@@ -27,10 +30,13 @@ struct CmcOptions : MemoryContrastOptions {
   ContrastObjective objective = ContrastObjective::nce;
 };
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 class Cmc {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Cmc: the scalar type must be float or double");
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Cmc<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/cmc.hpp>; include it (or <ccl/cuda.hpp>)");
 
  public:
   using Options = CmcOptions;
@@ -52,13 +58,7 @@ class Cmc {
   ContrastIndices sample(SampleIndices indices) {
     engine_.check_indices(indices, indices.size());
     const Index k = options().negatives;
-    ContrastIndices idx(indices.size(), k + 1);
-    for (Index i = 0; i < indices.size(); ++i) {
-      // The reference draws K + 1 indices and overwrites the first with the own index.
-      for (Index j = 0; j <= k; ++j) idx(i, j) = rng_.index(dataset_size());
-      idx(i, 0) = Index(indices[i]);
-    }
-    return idx;
+    return detail::uniform_contrast(indices, k, dataset_size(), rng_);
   }
 
   Scalar score(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,

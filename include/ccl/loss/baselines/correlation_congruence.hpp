@@ -13,6 +13,7 @@
 // zero gradient (the reference's mean over an empty set is NaN). d|x|/dx at x = 0 is taken as 0,
 // as PyTorch does.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
@@ -21,14 +22,19 @@
 
 #include <Eigen/Core>
 
+#include <type_traits>
+
 namespace ccl::loss::baselines {
 
 struct CorrelationCongruenceOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
-class CorrelationCongruence : public PairLossInterface<CorrelationCongruence<Scalar>, Scalar> {
+template <class Scalar, class Backend = cpu>
+class CorrelationCongruence : public PairLossInterface<CorrelationCongruence<Scalar, Backend>, Scalar> {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::CorrelationCongruence<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/correlation_congruence.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::CorrelationCongruence: the scalar type must be float or "
                 "double");

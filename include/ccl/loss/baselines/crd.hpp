@@ -16,27 +16,29 @@
 // β = 0.8 (default_beta). Lower-level steps (sample / score / update_memory) are public so that a
 // caller can supply its own contrast indices or freeze the banks (gradient checks do).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/contrast_memory.hpp>
+#include <ccl/loss/baselines/detail/negative_samplers.hpp>
 
-#include <algorithm>
 #include <cstdint>
-#include <numeric>
-#include <utility>
-#include <vector>
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
 using CrdOptions = MemoryContrastOptions;
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 class Crd {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Crd: the scalar type must be float or double");
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Crd<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/crd.hpp>; include it (or <ccl/cuda.hpp>)");
 
  public:
   using Options = CrdOptions;
@@ -46,30 +48,8 @@ class Crd {
   /// label of every training sample, by dataset index (copied).
   Crd(Index dim, LabelView dataset_labels, Options options = {}, std::uint64_t seed = 0)
       : rng_(seed),
-        engine_("crd", dataset_labels.size(), dim, options, rng_) {
-    const Index n = dataset_labels.size();
-    labels_.resize(std::size_t(n));
-    for (Index i = 0; i < n; ++i) labels_[std::size_t(i)] = dataset_labels[i];
-    // Dataset indices grouped by class; every sample remembers its class's [begin, end).
-    by_class_.resize(std::size_t(n));
-    std::iota(by_class_.begin(), by_class_.end(), Index(0));
-    std::stable_sort(by_class_.begin(), by_class_.end(), [this](Index a, Index b) {
-      return labels_[std::size_t(a)] < labels_[std::size_t(b)];
-    });
-    class_begin_.resize(std::size_t(n));
-    class_end_.resize(std::size_t(n));
-    for (Index begin = 0; begin < n;) {
-      Index end = begin;
-      const auto y = labels_[std::size_t(by_class_[std::size_t(begin)])];
-      while (end < n && labels_[std::size_t(by_class_[std::size_t(end)])] == y) ++end;
-      for (Index p = begin; p < end; ++p) {
-        class_begin_[std::size_t(by_class_[std::size_t(p)])] = begin;
-        class_end_[std::size_t(by_class_[std::size_t(p)])] = end;
-      }
-      begin = end;
-    }
-    marks_.assign(std::size_t(n), 0);
-  }
+        engine_("crd", dataset_labels.size(), dim, options, rng_),
+        negatives_(dataset_labels) {}
 
   const Options& options() const { return engine_.options(); }
   Index dataset_size() const { return engine_.dataset_size(); }
@@ -83,37 +63,7 @@ class Crd {
   /// Contrast indices for a batch: [B, K + 1], own index first, class-aware negatives.
   ContrastIndices sample(SampleIndices indices) {
     engine_.check_indices(indices, indices.size());
-    const Index k = options().negatives;
-    const Index n = dataset_size();
-    ContrastIndices idx(indices.size(), k + 1);
-    for (Index i = 0; i < indices.size(); ++i) {
-      const Index own = Index(indices[i]);
-      const Index begin = class_begin_[std::size_t(own)];
-      const Index same = class_end_[std::size_t(own)] - begin;
-      const Index others = n - same;
-      require(others > 0, "crd: every training sample has label ", labels_[std::size_t(own)],
-              " (the class of index[", i, "] = ", own, "), so there is no negative to draw");
-      // Position p of the complement of the class's block in by_class_.
-      auto pick = [&](Index p) { return by_class_[std::size_t(p < begin ? p : p + same)]; };
-      idx(i, 0) = own;
-      if (k > others) {
-        for (Index j = 0; j < k; ++j) idx(i, j + 1) = pick(rng_.index(others));
-        continue;
-      }
-      // Floyd's algorithm: a uniform K-subset of [0, others) in O(K) draws.
-      Index filled = 1;
-      for (Index j = others - k; j < others; ++j) {
-        const Index t = rng_.index(j + 1);
-        const Index chosen = marks_[std::size_t(t)] ? j : t;
-        marks_[std::size_t(chosen)] = 1;
-        idx(i, filled++) = chosen;
-      }
-      for (Index j = 1; j <= k; ++j) {
-        marks_[std::size_t(idx(i, j))] = 0;
-        idx(i, j) = pick(idx(i, j));
-      }
-    }
-    return idx;
+    return negatives_.sample(indices, options().negatives, rng_);
   }
 
   /// The CRD loss for given contrast indices (sets Z on the first call; banks unchanged).
@@ -140,7 +90,7 @@ class Crd {
     if (!labels.empty()) {
       checks::labels_match("crd", e_s.rows(), labels);
       for (Index i = 0; i < labels.size(); ++i) {
-        const auto expected = labels_[std::size_t(indices[i])];
+        const auto expected = negatives_.label(Index(indices[i]));
         require(labels[i] == expected, "crd: label[", i, "] = ", labels[i],
                 " but the dataset's label of index ", indices[i], " is ", expected);
       }
@@ -154,9 +104,7 @@ class Crd {
  private:
   Rng rng_;
   detail::MemoryContrast<Scalar> engine_;
-  std::vector<std::int64_t> labels_;
-  std::vector<Index> by_class_, class_begin_, class_end_;
-  std::vector<unsigned char> marks_;
+  detail::ClassAwareNegatives negatives_;
 };
 
 }  // namespace ccl::loss::baselines

@@ -10,11 +10,14 @@
 // RepDistiller trains the hint jointly with β = 100 (default_beta); apply β as the accumulate
 // weight. The reference detaches the teacher; pass an empty grad_teacher to match.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
 #include <ccl/loss/pair_loss.hpp>
+
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
@@ -22,8 +25,11 @@ struct FitNetOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
-class FitNet : public PairLossInterface<FitNet<Scalar>, Scalar> {
+template <class Scalar, class Backend = cpu>
+class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::FitNet<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/fitnet.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::FitNet: the scalar type must be float or double");
 

@@ -18,6 +18,7 @@
 // samples in the cosine kernel), where the reference returns inf/NaN. The multi-layer "flow"
 // sums this loss over matched layer pairs with weights from ifd_layer_weight().
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
@@ -30,6 +31,8 @@
 
 #include <cmath>
 #include <limits>
+
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
@@ -55,8 +58,11 @@ inline double ifd_layer_weight(int epoch, bool last_layer, double initial = 100.
   return last_layer ? 1.0 : initial * std::pow(decay, epoch);
 }
 
-template <class Scalar>
-class Ifd : public PairLossInterface<Ifd<Scalar>, Scalar> {
+template <class Scalar, class Backend = cpu>
+class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Ifd<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/ifd.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Ifd: the scalar type must be float or double");
 

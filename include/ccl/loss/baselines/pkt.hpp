@@ -12,6 +12,7 @@
 // grad_teacher to match (the teacher-side backward is then skipped). B = 1 gives P = [[1]] on
 // both sides and L = 0.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
@@ -23,6 +24,8 @@
 
 #include <cmath>
 
+#include <type_traits>
+
 namespace ccl::loss::baselines {
 
 struct PktOptions {
@@ -31,8 +34,11 @@ struct PktOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
-class Pkt : public PairLossInterface<Pkt<Scalar>, Scalar> {
+template <class Scalar, class Backend = cpu>
+class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Pkt<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/pkt.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Pkt: the scalar type must be float or double");
 

@@ -13,6 +13,7 @@
 // computes the teacher side under no_grad; pass an empty grad_teacher to match. B = 1 has no
 // pair: L = 0 with zero gradient (the reference returns NaN from a mean over no entries).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
@@ -25,6 +26,8 @@
 
 #include <algorithm>
 #include <cmath>
+
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
@@ -134,8 +137,11 @@ struct RkdTerms {
   Scalar angle{};
 };
 
-template <class Scalar>
-class Rkd : public PairLossInterface<Rkd<Scalar>, Scalar> {
+template <class Scalar, class Backend = cpu>
+class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Rkd<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/baselines/rkd.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Rkd: the scalar type must be float or double");
 

@@ -27,6 +27,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/loss/baselines/detail/negative_samplers.hpp>
 #include <ccl/loss/detail/normalize_rows.hpp>
 
 #include <Eigen/Core>
@@ -35,12 +36,6 @@
 #include <cmath>
 
 namespace ccl::loss::baselines {
-
-/// Dataset indices of the samples of a batch (32- or 64-bit integers, like labels).
-using SampleIndices = LabelView;
-
-/// Contrast indices of a batch: row i holds the own index of sample i, then its K negatives.
-using ContrastIndices = Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// How the K+1 scores of an anchor become a loss.
 enum class ContrastObjective {
@@ -57,24 +52,47 @@ struct MemoryContrastOptions {
 
 namespace detail {
 
+/// The constructor checks of a memory-bank loss (both backends).
+inline void check_memory_options(const char* op, Index dataset_size, Index dim,
+                                 const MemoryContrastOptions& options) {
+  require(dataset_size > 0, op, ": the dataset must hold at least one sample, got ", dataset_size);
+  require(dim > 0, op, ": the embedding width must be positive, got ", dim);
+  require(options.negatives > 0, op, ": negatives (K) must be positive, got ", options.negatives);
+  checks::positive(op, "temperature", options.temperature);
+  require(std::isfinite(options.momentum) && options.momentum >= 0 && options.momentum < 1, op,
+          ": momentum must lie in [0, 1), got ", options.momentum);
+}
+
+/// The initial banks U[-σ, σ], σ = 1/sqrt(d/3), student bank first (both backends draw them on
+/// the host from the same generator, so a seed gives the same banks everywhere).
+template <class Scalar>
+void initial_banks(Index dataset_size, Index dim, Rng& rng, RowMatrix<Scalar>& memory_s,
+                   RowMatrix<Scalar>& memory_t) {
+  const double sigma = 1.0 / std::sqrt(double(dim) / 3.0);
+  memory_s.resize(dataset_size, dim);
+  memory_t.resize(dataset_size, dim);
+  rng.fill_uniform(memory_s, -sigma, sigma);
+  rng.fill_uniform(memory_t, -sigma, sigma);
+}
+
+/// The NCE constants of K negatives over a dataset of n: log c, log(m P_n) with m = K,
+/// P_n = 1/n, c = m P_n + 1e-7 (both backends).
+struct NceConstants {
+  double log_c, log_mpn;
+};
+inline NceConstants nce_constants(Index k_neg, Index dataset_size) {
+  const double pn = 1.0 / double(dataset_size);
+  return {std::log(double(k_neg) * pn + 1e-7), std::log(double(k_neg) * pn)};
+}
+
 template <class Scalar>
 class MemoryContrast {
  public:
   MemoryContrast(const char* op, Index dataset_size, Index dim, const MemoryContrastOptions& options,
                  Rng& rng)
       : op_(op), options_(options) {
-    require(dataset_size > 0, op, ": the dataset must hold at least one sample, got ",
-            dataset_size);
-    require(dim > 0, op, ": the embedding width must be positive, got ", dim);
-    require(options.negatives > 0, op, ": negatives (K) must be positive, got ", options.negatives);
-    checks::positive(op, "temperature", options.temperature);
-    require(std::isfinite(options.momentum) && options.momentum >= 0 && options.momentum < 1, op,
-            ": momentum must lie in [0, 1), got ", options.momentum);
-    const double sigma = 1.0 / std::sqrt(double(dim) / 3.0);
-    memory_s_.resize(dataset_size, dim);
-    memory_t_.resize(dataset_size, dim);
-    rng.fill_uniform(memory_s_, -sigma, sigma);
-    rng.fill_uniform(memory_t_, -sigma, sigma);
+    check_memory_options(op, dataset_size, dim, options);
+    initial_banks(dataset_size, dim, rng, memory_s_, memory_t_);
   }
 
   const MemoryContrastOptions& options() const { return options_; }
@@ -181,11 +199,10 @@ class MemoryContrast {
     }
 
     if (z < 0) z = double(out.array().exp().mean()) * double(dataset_size());
-    const Index k_neg = cols - 1;
-    const double pn = 1.0 / double(dataset_size());
+    const NceConstants constants = nce_constants(cols - 1, dataset_size());
     const Scalar log_z = Scalar(std::log(z));
-    const Scalar log_c = Scalar(std::log(double(k_neg) * pn + 1e-7));
-    const Scalar log_mpn = Scalar(std::log(double(k_neg) * pn));
+    const Scalar log_c = Scalar(constants.log_c);
+    const Scalar log_mpn = Scalar(constants.log_mpn);
     // With D = log P - log c and E = exp(-|D|) (whole-matrix array expressions, vectorised):
     //   log(P + c) = log c + softplus(D),  softplus(D) = max(D, 0) + log1p(E),
     //   P/(P + c) = sigmoid(D),  c/(P + c) = 1 - sigmoid(D).
