@@ -12,6 +12,7 @@ PACKAGES=(
   libbenchmark-dev                                      # bench/
   libcli11-dev nlohmann-json3-dev zlib1g-dev libpng-dev # examples: options, configs, IDX, PNG
   libespeak-ng-dev espeak-ng-data dataset-fashion-mnist  # data: speech, Fashion-MNIST images
+  libhdf5-dev libstb-dev                                # data: UCF51 videos (HDF5 of JPEG frames)
   python3 python3-venv python3-pip                      # Conan client (PyPI) for the Conan test
   python3-matplotlib                                    # examples/table1: the Recall@K plot
 )
