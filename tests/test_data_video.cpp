@@ -4,6 +4,7 @@
 // HDF5 C API and stb_image_write, into a temporary directory that the test removes; the
 // resampling reference values were computed with Pillow 9.4 (Image.resize(..., BILINEAR)).
 
+#include <ccl/core/parallel.hpp>
 #include <ccl/data/npy.hpp>
 #include <ccl/data/ucf51_dataset.hpp>
 #include <ccl/data/ucf51_layout.hpp>
@@ -649,6 +650,20 @@ TEST_CASE("UCF51 dataset: training batches, evaluation clips, video scores", "[d
   CHECK(test.clips.dim(0) == 5);
   CHECK(test.clips_drawn[4].frames == FrameIndices{17, 17, 17, 17});
   CHECK(test.audio_missing == std::vector<std::uint8_t>(5, 1));
+
+  // Serial and threaded loading give the same batch (threads only run with OpenMP), and a bad
+  // frame decoded on a worker thread still surfaces as the ccl::error naming it.
+  ccl::set_num_threads(1);
+  ccl::Rng serial_rng(9), threaded_rng(9);
+  const auto serial = data.training_batch({0, 1, 2, 3, 0, 1}, serial_rng);
+  ccl::set_num_threads(3);
+  const auto threaded = data.training_batch({0, 1, 2, 3, 0, 1}, threaded_rng);
+  CHECK(threaded.clips.flat() == serial.clips.flat());
+  CHECK(data.test_windows(1).clips.flat() == data.test_windows(1).clips.flat());
+  const fs::path bad = fx.videos / "Zebra" / "v_Zebra_g08_c01" / "image_00011.png";
+  write_bytes(bad, Bytes{1, 2, 3});
+  CHECK_THROWS_WITH(data.test_windows(1), Contains(bad.string()));
+  ccl::set_num_threads(0);
 
   ccl::RowMatrix<float> logits(2, 3);
   logits << 0, 0, 0, std::log(2.0f), 0, 0;

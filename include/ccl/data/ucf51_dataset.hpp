@@ -11,9 +11,14 @@
 //   test_windows      consecutive windows of one video; the video's prediction is the mean of the
 //                     windows' softmax (video_scores)
 //
-// Videos are opened per call; a batch of 16 clips decodes about 16 × 16 JPEG frames.
+// Videos are opened per call; a batch of 16 clips decodes about 16 × 16 JPEG frames, which is
+// the cost: the random choices are drawn serially first (so a seed gives the same batch for any
+// thread count), then the clips are decoded and transformed with ccl::parallel_for — on
+// num_threads() threads when the program is built with OpenMP (ccl::set_num_threads), serially
+// otherwise. HDF5 reads are serialised (hdf5_video.hpp); decoding is not.
 
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/data/teacher_features.hpp>
@@ -24,6 +29,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 namespace ccl::data {
@@ -51,14 +57,22 @@ class Ucf51Dataset {
   ClipBatch training_batch(const std::vector<Index>& videos, Rng& rng) const {
     require(!videos.empty(), "Ucf51Dataset::training_batch: no videos");
     const bool images = layout_.has_image_features();
-    ClipBatch batch = empty_batch(Index(videos.size()), images);
+    const Index n = Index(videos.size());
+    ClipBatch batch = empty_batch(n, images);
     if (images) batch.image_frame = rng.index(options_.frames);
-    for (std::size_t k = 0; k < videos.size(); ++k) {
-      const Ucf51Video& video = at(videos[k]);
-      const VideoFrames frames(video.video);
-      batch.clips_drawn.push_back(sample_training_clip(frames, options_, rng, batch.clips, Index(k)));
-      fill_teachers(batch, Index(k), videos[k], frames, &rng);
+    std::vector<VideoFrames> sources;
+    sources.reserve(videos.size());
+    for (Index k = 0; k < n; ++k) {
+      sources.emplace_back(at(videos[std::size_t(k)]).video);
+      const auto [height, width] = sources.back().frame_size(1);
+      batch.clips_drawn.push_back(
+          draw_training_clip(sources.back().frame_count(), height, width, options_, rng));
+      fill_teachers(batch, k, videos[std::size_t(k)], sources.back(), &rng);
     }
+    for_each_clip(n, [&](Index k) {
+      write_training_clip(sources[std::size_t(k)], batch.clips_drawn[std::size_t(k)], options_,
+                          batch.clips, k);
+    });
     return batch;
   }
 
@@ -83,6 +97,22 @@ class Ucf51Dataset {
     require(video >= 0 && video < Index(layout_.videos().size()), "Ucf51Dataset: video ", video,
             " out of range [0, ", layout_.videos().size(), ")");
     return layout_.videos()[std::size_t(video)];
+  }
+
+  // body(k) for k in [0, n) on ccl's threads; the error of the first failing clip is rethrown
+  // (a parallel_for body must not throw).
+  template <class Body>
+  static void for_each_clip(Index n, Body&& body) {
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+    parallel_for(0, n, [&](Index k, int) {
+      try {
+        body(k);
+      } catch (...) {
+        errors[std::size_t(k)] = std::current_exception();
+      }
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
   }
 
   ClipBatch empty_batch(Index n, bool images) const {
@@ -113,10 +143,12 @@ class Ucf51Dataset {
     // Evaluation scores the student alone (method.md §5), so no image-teacher features.
     ClipBatch batch = empty_batch(Index(clips.size()), false);
     for (std::size_t k = 0; k < clips.size(); ++k) {
-      write_evaluation_clip(frames, clips[k], options_, batch.clips, Index(k));
       batch.clips_drawn.push_back(ClipAugmentation{clips[k], CropBox{}, false});
       fill_teachers(batch, Index(k), video, frames, nullptr);
     }
+    for_each_clip(Index(clips.size()), [&](Index k) {
+      write_evaluation_clip(frames, clips[std::size_t(k)], options_, batch.clips, k);
+    });
     return batch;
   }
 

@@ -133,10 +133,9 @@ inline void write_training_clip(const VideoFrames& video, const ClipAugmentation
 /// Draws and renders a random training clip of `video` into slot `item`; returns the choices.
 inline ClipAugmentation sample_training_clip(const VideoFrames& video, const ClipOptions& options,
                                              Rng& rng, nn::Tensor<float, 5>& batch, Index item) {
-  // The frame size is needed for the crop: read it from the first frame before drawing.
-  const RgbFrame first = video.frame(1);
-  const ClipAugmentation clip =
-      draw_training_clip(video.frame_count(), first.height, first.width, options, rng);
+  // The crop needs the frame size: frame 1's image header gives it without decoding.
+  const auto [height, width] = video.frame_size(1);
+  const ClipAugmentation clip = draw_training_clip(video.frame_count(), height, width, options, rng);
   write_training_clip(video, clip, options, batch, item);
   return clip;
 }

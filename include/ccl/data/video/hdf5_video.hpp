@@ -12,9 +12,9 @@
 // The HDF5 C library is an optional dependency: targets that link ccl::data_video get
 // CCL_DATA_HAVE_HDF5 defined; elsewhere this header compiles and opening a file throws a
 // ccl::error saying what to link. HDF5's own error printing is silenced while ccl calls it; its
-// innermost message becomes part of the ccl::error instead. A serial (not thread-safe) HDF5
-// build must not be called from two threads at once: open and read videos from one thread, or
-// serialise the calls.
+// innermost message becomes part of the ccl::error instead. Distributions ship HDF5 built without
+// thread safety, so every HDF5 call ccl makes holds one process-wide mutex: videos may be opened
+// and read from several threads (the JPEG decoding then runs in parallel, the reads do not).
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -38,6 +39,14 @@ inline constexpr bool hdf5_supported() {
   return false;
 #endif
 }
+
+namespace detail {
+// Serialises ccl's HDF5 calls (see the header comment).
+inline std::mutex& hdf5_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+}  // namespace detail
 
 #if defined(CCL_DATA_HAVE_HDF5)
 namespace detail {
@@ -135,22 +144,24 @@ class Hdf5Video {
     require(std::filesystem::is_regular_file(path), "HDF5 video '", path.string(),
             "': not a regular file");
 #if defined(CCL_DATA_HAVE_HDF5)
+    // Handles live in locals until the end, so that a throw closes them while the lock is held.
+    const std::lock_guard<std::mutex> lock(detail::hdf5_mutex());
     detail::H5Quiet quiet;
     const std::string name = path.string();
     const htri_t is_hdf5 = H5Fis_hdf5(name.c_str());
     require(is_hdf5 > 0, "HDF5 video '", name, "': not an HDF5 file",
             is_hdf5 < 0 ? " (" + detail::h5_last_error() + ")" : std::string());
-    file_ = detail::H5Id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    require(file_.valid(), "HDF5 video '", name, "': cannot open it (truncated or corrupt?): ",
+    detail::H5Id file(H5Fopen(name.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    require(file.valid(), "HDF5 video '", name, "': cannot open it (truncated or corrupt?): ",
             detail::h5_last_error());
-    const htri_t exists = H5Lexists(file_.get(), dataset.c_str(), H5P_DEFAULT);
+    const htri_t exists = H5Lexists(file.get(), dataset.c_str(), H5P_DEFAULT);
     require(exists > 0, "HDF5 video '", name, "': no dataset '", dataset,
             "' (the official layout stores the JPEG frames in 'video')");
-    dataset_ = detail::H5Id(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-    require(dataset_.valid(), "HDF5 video '", name, "': '", dataset,
+    detail::H5Id data(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+    require(data.valid(), "HDF5 video '", name, "': '", dataset,
             "' is not a readable dataset: ", detail::h5_last_error());
 
-    detail::H5Id space(H5Dget_space(dataset_.get()), H5Sclose);
+    detail::H5Id space(H5Dget_space(data.get()), H5Sclose);
     require(space.valid(), "HDF5 video '", name, "': cannot read the dataspace of '", dataset,
             "': ", detail::h5_last_error());
     const int rank = H5Sget_simple_extent_ndims(space.get());
@@ -162,7 +173,8 @@ class Hdf5Video {
             "' holds no frames (an empty video)");
     frames_ = Index(count);
 
-    detail::H5Id type(H5Dget_type(dataset_.get()), H5Tclose);
+    detail::H5Id type(H5Dget_type(data.get()), H5Tclose);
+    detail::H5Id memory_type;
     const H5T_class_t type_class = H5Tget_class(type.get());
     if (type_class == H5T_VLEN) {
       detail::H5Id base(H5Tget_super(type.get()), H5Tclose);
@@ -170,12 +182,12 @@ class Hdf5Video {
               "HDF5 video '", name, "': dataset '", dataset,
               "' is variable-length but not of bytes; expected vlen uint8 (JPEG bytes)");
       const bool is_signed = H5Tget_sign(base.get()) == H5T_SGN_2;
-      memory_type_ = detail::H5Id(
+      memory_type = detail::H5Id(
           H5Tvlen_create(is_signed ? H5T_NATIVE_SCHAR : H5T_NATIVE_UCHAR), H5Tclose);
       storage_ = Storage::variable_length;
     } else if (type_class == H5T_OPAQUE) {
       record_size_ = Index(H5Tget_size(type.get()));
-      memory_type_ = detail::H5Id(H5Tcopy(type.get()), H5Tclose);
+      memory_type = detail::H5Id(H5Tcopy(type.get()), H5Tclose);
       storage_ = Storage::fixed_length;
     } else {
       throw error(ccl::detail::concat(
@@ -183,12 +195,26 @@ class Hdf5Video {
           detail::h5_class_name(type_class), " elements; expected variable-length uint8 (h5py special_dtype(vlen=uint8)) ",
           "or fixed-length opaque records (np.void) of JPEG/PNG bytes"));
     }
-    require(memory_type_.valid(), "HDF5 video '", name, "': cannot build the memory type: ",
+    require(memory_type.valid(), "HDF5 video '", name, "': cannot build the memory type: ",
             detail::h5_last_error());
+    file_ = std::move(file);
+    dataset_ = std::move(data);
+    memory_type_ = std::move(memory_type);
 #else
     throw error(ccl::detail::concat("HDF5 video '", path.string(),
                                     "': reading HDF5 needs the HDF5 C library: link "
                                     "ccl::data_video (Debian: libhdf5-dev)"));
+#endif
+  }
+
+  Hdf5Video(const Hdf5Video&) = delete;
+  Hdf5Video& operator=(const Hdf5Video&) = delete;
+  ~Hdf5Video() {
+#if defined(CCL_DATA_HAVE_HDF5)
+    const std::lock_guard<std::mutex> lock(detail::hdf5_mutex());
+    memory_type_.reset();
+    dataset_.reset();
+    file_.reset();
 #endif
   }
 
@@ -201,6 +227,7 @@ class Hdf5Video {
     require(index >= 1 && index <= frames_, "HDF5 video '", path_.string(), "': frame ", index,
             " out of range: frames are numbered 1 to ", frames_);
 #if defined(CCL_DATA_HAVE_HDF5)
+    const std::lock_guard<std::mutex> lock(detail::hdf5_mutex());
     detail::H5Quiet quiet;
     detail::H5Id file_space(H5Dget_space(dataset_.get()), H5Sclose);
     const hsize_t start = hsize_t(index - 1), one = 1;

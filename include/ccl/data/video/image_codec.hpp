@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #if defined(CCL_DATA_HAVE_STB)
 #include <stb_image.h>
@@ -89,6 +90,22 @@ inline RgbFrame decode_image(const std::uint8_t* data, std::size_t size, const s
   frame.pixels.assign(pixels, pixels + std::size_t(width) * std::size_t(height) * 3);
   stbi_image_free(pixels);
   return frame;
+#else
+  detail::missing_stb(source);
+#endif
+}
+
+/// (height, width) of an encoded JPEG or PNG from its header, without decoding the pixels.
+inline std::pair<Index, Index> image_size(const std::uint8_t* data, std::size_t size,
+                                          const std::string& source) {
+  require(size > 0 && sniff_image_format(data, size) != ImageFormat::unknown, "'", source,
+          "': not a JPEG or PNG image (", size, " bytes, unrecognised magic bytes)");
+  require(size <= std::size_t(INT_MAX), "'", source, "': image of ", size, " bytes is too large");
+#if defined(CCL_DATA_HAVE_STB)
+  int width = 0, height = 0, channels = 0;
+  require(stbi_info_from_memory(data, int(size), &width, &height, &channels) != 0, "'", source,
+          "': cannot read the image header: ", stbi_failure_reason());
+  return {Index(height), Index(width)};
 #else
   detail::missing_stb(source);
 #endif

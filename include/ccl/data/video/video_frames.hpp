@@ -98,12 +98,22 @@ class VideoFrames {
     return read_file(files_[std::size_t(index - 1)]);
   }
 
+  /// (height, width) of frame `index` from its image header (no decoding).
+  std::pair<Index, Index> frame_size(Index index) const {
+    const Bytes bytes = frame_bytes(index);
+    return image_size(bytes.data(), bytes.size(), frame_source(index));
+  }
+
   /// Frame `index` (1-based), decoded to RGB.
   RgbFrame frame(Index index) const {
-    const Bytes bytes = frame_bytes(index);
-    if (hdf5_)
-      return decode_image(bytes, ccl::detail::concat(path_.string(), ", frame ", index));
-    return decode_image(bytes, files_[std::size_t(index - 1)].string());
+    return decode_image(frame_bytes(index), frame_source(index));
+  }
+
+  /// How errors name frame `index`: "video.hdf5, frame 12" or the frame's file.
+  std::string frame_source(Index index) const {
+    if (hdf5_ || index < 1 || index > frames_)
+      return ccl::detail::concat(path_.string(), ", frame ", index);
+    return files_[std::size_t(index - 1)].string();
   }
 
  private:
