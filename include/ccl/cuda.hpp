@@ -35,3 +35,6 @@
 #include <ccl/cuda/loss/cross_entropy.hpp>
 #include <ccl/cuda/loss/row_softmax_contrastive.hpp>
 #include <ccl/cuda/loss/symmetric_kl.hpp>
+
+// The Table 1 baselines (KD, FitNet, PKT, COR, RKD, IFD, CRD, CMC) with the ccl::cuda tag.
+#include <ccl/cuda/loss/baselines/all.hpp>

@@ -60,6 +60,21 @@ class Crd {
   double& z_teacher() { return engine_.z_teacher(); }
   Rng& rng() { return rng_; }
 
+  /// Banks, Z and the sampler's generator as host data (for checkpoints, or to continue on the
+  /// other backend).
+  MemoryBankState<Scalar> state() {
+    return {memory_student(), memory_teacher(), z_student(), z_teacher(), rng_.state()};
+  }
+  /// Restores a state() of a loss over the same dataset size and width.
+  void load_state(const MemoryBankState<Scalar>& state) {
+    detail::check_bank_state("crd", state, dataset_size(), memory_student().cols());
+    rng_.set_state(state.rng_state);
+    memory_student() = state.memory_student;
+    memory_teacher() = state.memory_teacher;
+    z_student() = state.z_student;
+    z_teacher() = state.z_teacher;
+  }
+
   /// Contrast indices for a batch: [B, K + 1], own index first, class-aware negatives.
   ContrastIndices sample(SampleIndices indices) {
     engine_.check_indices(indices, indices.size());

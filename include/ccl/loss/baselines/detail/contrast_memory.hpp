@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace ccl::loss::baselines {
 
@@ -50,7 +51,29 @@ struct MemoryContrastOptions {
   bool check_finite = true;
 };
 
+/// Everything a memory-bank loss (CRD, CMC) carries from step to step, as host data: the two
+/// banks, Z_s and Z_t (negative until the first NCE batch) and the negative sampler's generator.
+/// state() / load_state() move it between a loss and a checkpoint, or between the CPU and CUDA
+/// backends (a run continues identically on either).
+template <class Scalar>
+struct MemoryBankState {
+  RowMatrix<Scalar> memory_student, memory_teacher;
+  double z_student = -1, z_teacher = -1;
+  std::string rng_state;
+};
+
 namespace detail {
+
+/// load_state's checks: the banks must have the loss's shape [N, d].
+template <class Scalar>
+void check_bank_state(const char* op, const MemoryBankState<Scalar>& state, Index dataset_size,
+                      Index dim) {
+  require(state.memory_student.rows() == dataset_size && state.memory_student.cols() == dim &&
+              state.memory_teacher.rows() == dataset_size && state.memory_teacher.cols() == dim,
+          op, ": the state's banks have shapes [", state.memory_student.rows(), ", ",
+          state.memory_student.cols(), "] and [", state.memory_teacher.rows(), ", ",
+          state.memory_teacher.cols(), "], expected [", dataset_size, ", ", dim, "]");
+}
 
 /// The constructor checks of a memory-bank loss (both backends).
 inline void check_memory_options(const char* op, Index dataset_size, Index dim,

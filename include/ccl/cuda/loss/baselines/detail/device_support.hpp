@@ -1,0 +1,166 @@
+#pragma once
+// Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the argument checks of
+// the CPU's check_pair with device views (same messages, plus the device-memory and 32-bit
+// checks of the CUDA backend), a per-loss workspace (stream, lazily created cuBLAS handle, the
+// NaN-scan scratch, the double reduction of row losses) and row-major cuBLAS GEMMs on strided
+// operands (a user's view may be a column block of a wider matrix).
+
+#include <ccl/core/backend.hpp>
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/checks.hpp>
+#include <ccl/cuda/cublas.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/kernels/reduce.cuh>
+#include <ccl/cuda/settings.hpp>
+#include <ccl/cuda/views.hpp>
+#include <ccl/loss/baselines/detail/pair_checks.hpp>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <climits>
+#include <cstddef>
+#include <optional>
+
+namespace ccl::gpu::baselines {
+
+/// Blocks of `per_block` items covering `items`.
+inline int blocks_covering(long long items, int per_block) {
+  return static_cast<int>((items + per_block - 1) / per_block);
+}
+
+/// Grid-stride launches: enough blocks to fill the device, never more than the work needs.
+inline int grid_blocks(long long items, int threads) {
+  const long long needed = (items + threads - 1) / threads;
+  return static_cast<int>(needed < 4096 ? (needed > 0 ? needed : 1) : 4096);
+}
+
+/// The kernels index rows and columns with int.
+template <class T>
+void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
+  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ", view.shape(),
+          ", beyond the CUDA backend's 32-bit row and column indices");
+}
+
+/// One loss object's device resources, reused across calls.
+class BaselineWorkspace {
+ public:
+  /// Starts a call: takes the thread's stream from gpu::settings().
+  cudaStream_t begin() {
+    stream_ = settings().stream;
+    return stream_;
+  }
+  cudaStream_t stream() const { return stream_; }
+
+  /// The cuBLAS handle on the call's stream (created at the first GEMM, so that objects can be
+  /// built and argument checks run without a device).
+  cublasHandle_t cublas() {
+    if (!cublas_) cublas_.emplace();
+    cublas_->set_stream(stream_);
+    cublas_->set_tf32(settings().allow_tf32);
+    return cublas_->get();
+  }
+
+  DeviceBuffer<unsigned long long>& finite_scratch() { return finite_scratch_; }
+
+  /// A device array of `count` doubles for per-row losses.
+  double* row_losses(std::size_t count) {
+    row_loss_.resize(count);
+    return row_loss_.data();
+  }
+
+  /// Σ of the first `count` row losses, in double; synchronises the stream.
+  double sum_row_losses(int count) {
+    total_.resize(1);
+    kernels::sum_row_losses_kernel<><<<1, 256, 0, stream_>>>(row_loss_.data(), count, total_.data());
+    CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
+    double total = 0;
+    CCL_CUDA_CHECK(
+        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_));
+    CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return total;
+  }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  std::optional<CublasHandle> cublas_;
+  DeviceBuffer<unsigned long long> finite_scratch_;
+  DeviceBuffer<double> row_loss_, total_;
+};
+
+/// The CPU's check_pair (ccl/loss/baselines/detail/pair_checks.hpp) for device views: the same
+/// checks and messages, then device memory and the 32-bit limits, then the NaN/Inf scan.
+template <class Scalar>
+void check_device_pair(const char* op, const EmbeddingView<const Scalar, cuda>& student,
+                       const EmbeddingView<const Scalar, cuda>& teacher,
+                       const EmbeddingView<Scalar, cuda>& grad_student,
+                       const EmbeddingView<Scalar, cuda>& grad_teacher,
+                       loss::baselines::detail::Widths widths, bool check_finite,
+                       BaselineWorkspace& workspace) {
+  ccl::checks::non_empty(op, "student", student);
+  ccl::checks::non_empty(op, "teacher", teacher);
+  if (widths == loss::baselines::detail::Widths::must_match) {
+    ccl::checks::same_shape(op, "student", student, "teacher", teacher);
+  } else {
+    ccl::checks::same_rows(op, "student", student, "teacher", teacher);
+  }
+  ccl::checks::gradient_shape(op, "student", student, "grad_student", grad_student);
+  ccl::checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
+  require_int_shape(op, "student", student);
+  require_int_shape(op, "teacher", teacher);
+  require_device_memory(op, "student", student);
+  require_device_memory(op, "teacher", teacher);
+  require_device_memory(op, "grad_student", grad_student);
+  require_device_memory(op, "grad_teacher", grad_teacher);
+  if (check_finite) {
+    checks::finite(op, "student", student, workspace.finite_scratch(), workspace.stream());
+    checks::finite(op, "teacher", teacher, workspace.finite_scratch(), workspace.stream());
+  }
+}
+
+/// Row-major C[m, n] = alpha op(A) op(B) + beta C with explicit row strides: A is stored
+/// [m, k] (or [k, m] when transpose_a) with rows lda apart, likewise B and C.
+template <class Scalar>
+void gemm_strided(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n, int k,
+                  Scalar alpha, const Scalar* a, std::ptrdiff_t lda, const Scalar* b,
+                  std::ptrdiff_t ldb, Scalar beta, Scalar* c, std::ptrdiff_t ldc) {
+  // Row-major C = op(A) op(B)  <=>  column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
+  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+       n, m, k, alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), beta, c,
+       static_cast<int>(ldc));
+}
+
+inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
+                         int m, int n, int k, float alpha, const float* a, int lda, long long sa,
+                         const float* b, int ldb, long long sb, float beta, float* c, int ldc,
+                         long long sc, int count) {
+  CCL_CUDA_CHECK(cublasSgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
+                                           sb, &beta, c, ldc, sc, count));
+}
+inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
+                         int m, int n, int k, double alpha, const double* a, int lda, long long sa,
+                         const double* b, int ldb, long long sb, double beta, double* c, int ldc,
+                         long long sc, int count) {
+  CCL_CUDA_CHECK(cublasDgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
+                                           sb, &beta, c, ldc, sc, count));
+}
+
+/// `count` row-major contiguous products C_c[m, n] = alpha op(A_c) op(B_c) + beta C_c, the
+/// matrices of each operand stored back to back.
+template <class Scalar>
+void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m,
+                            int n, int k, Scalar alpha, const Scalar* a, const Scalar* b,
+                            Scalar beta, Scalar* c, int count) {
+  const int lda = transpose_a ? m : k;
+  const int ldb = transpose_b ? k : n;
+  gemm_batched(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+               transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, alpha, b, ldb,
+               static_cast<long long>(k) * n, a, lda, static_cast<long long>(m) * k, beta, c, n,
+               static_cast<long long>(m) * n, count);
+}
+
+}  // namespace ccl::gpu::baselines

@@ -1,0 +1,102 @@
+#pragma once
+// Device version of ccl/loss/baselines/detail/probability_kernels.hpp, shared by PKT and IFD:
+//   cosine:     u_i = x_i / (‖x_i‖ + eps),  K_ij = (u_i·u_j + 1) / 2
+//   Student-t:  δ_ij = sqrt(max(sq_ij, 0) + eps),  K_ij = 1 / (1 + δ_ij)
+//   both:       P_ij = K_ij / Σ_k K_ik
+// forward() keeps on the device what backward() needs; one object serves one side of one call.
+// The Gram matrix is one cuBLAS GEMM (B x B, as on the CPU); the rest are the small kernels of
+// kernels/baselines_pairwise.cuh.
+
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/kernels/baselines_pairwise.cuh>
+#include <ccl/cuda/loss/baselines/detail/device_support.hpp>
+#include <ccl/cuda/loss/baselines/detail/pairwise.hpp>
+#include <ccl/loss/baselines/detail/probability_kernels.hpp>
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+namespace ccl::gpu::baselines {
+
+template <class Scalar>
+class DeviceProbabilities {
+ public:
+  using Kernel = loss::baselines::detail::Kernel;
+
+  void forward(const EmbeddingView<const Scalar, cuda>& x, Kernel kernel, Scalar eps,
+               BaselineWorkspace& workspace) {
+    namespace k = kernels::baselines;
+    kernel_ = kernel;
+    eps_ = eps;
+    const int b = static_cast<int>(x.rows());
+    const int d = static_cast<int>(x.cols());
+    const cudaStream_t stream = workspace.stream();
+    const std::size_t bb = std::size_t(b) * std::size_t(b);
+    if (kernel == Kernel::cosine) {
+      norms_.resize(std::size_t(b));
+      unit_.resize(std::size_t(b) * std::size_t(d));
+      g_.resize(bb);
+      k::row_norms_kernel<Scalar><<<blocks_covering(b, k::warps_per_block),
+                                    32 * k::warps_per_block, 0, stream>>>(
+          x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
+          unit_.data());
+      CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
+      gemm_strided<Scalar>(workspace.cublas(), false, true, b, b, d, Scalar(1), unit_.data(), d,
+                           unit_.data(), d, Scalar(0), g_.data(), b);
+    } else {
+      distances_.forward(x, workspace, g_);
+    }
+    k_.resize(bb);
+    p_.resize(bb);
+    row_sum_.resize(std::size_t(b));
+    k::probabilities_kernel<Scalar><<<b, k::pair_threads, 0, stream>>>(
+        g_.data(), b, kernel == Kernel::cosine, eps, k_.data(), p_.data(), row_sum_.data());
+    CCL_CUDA_CHECK_LAUNCH("probabilities_kernel");
+  }
+
+  /// P (contiguous [B, B]) of the last forward.
+  const Scalar* p() const { return p_.data(); }
+
+  /// grad_x += weight · dL/dx, given grad_p = dL/dP (contiguous [B, B], overwritten).
+  void backward(const EmbeddingView<const Scalar, cuda>& x, Scalar* grad_p, Scalar weight,
+                const EmbeddingView<Scalar, cuda>& grad_x, BaselineWorkspace& workspace) {
+    namespace k = kernels::baselines;
+    const int b = static_cast<int>(x.rows());
+    const int d = static_cast<int>(x.cols());
+    const cudaStream_t stream = workspace.stream();
+    const bool cosine = kernel_ == Kernel::cosine;
+    // grad_p becomes dL/dK (cosine) or dL/dsq (Student-t).
+    k::probability_backward_kernel<Scalar><<<b, k::pair_threads, 0, stream>>>(
+        grad_p, p_.data(), g_.data(), row_sum_.data(), b, cosine, eps_);
+    CCL_CUDA_CHECK_LAUNCH("probability_backward_kernel");
+    if (!cosine) {
+      distances_.backward(x, grad_p, weight, grad_x, workspace);
+      return;
+    }
+    // K = (U Uᵀ + 1)/2, so dL/dU = ½ (G_K + G_Kᵀ) U.
+    sym_.resize(std::size_t(b) * std::size_t(b));
+    grad_u_.resize(std::size_t(b) * std::size_t(d));
+    k::symmetrize_kernel<Scalar><<<dim3(unsigned(b), 1u), k::pair_threads, 0, stream>>>(
+        grad_p, b, Scalar(0.5), sym_.data(), nullptr);
+    CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
+    gemm_strided<Scalar>(workspace.cublas(), false, false, b, d, b, Scalar(1), sym_.data(), b,
+                         unit_.data(), d, Scalar(0), grad_u_.data(), d);
+    k::cosine_rows_backward_kernel<Scalar><<<blocks_covering(b, k::warps_per_block),
+                                             32 * k::warps_per_block, 0, stream>>>(
+        x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
+        weight, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
+    CCL_CUDA_CHECK_LAUNCH("cosine_rows_backward_kernel");
+  }
+
+ private:
+  Kernel kernel_ = Kernel::cosine;
+  Scalar eps_ = 0;
+  DeviceSquaredDistances<Scalar> distances_;
+  DeviceBuffer<Scalar> norms_, unit_, g_, k_, p_, row_sum_, sym_, grad_u_;
+};
+
+}  // namespace ccl::gpu::baselines

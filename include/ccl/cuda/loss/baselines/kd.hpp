@@ -1,0 +1,71 @@
+#pragma once
+// The CUDA backend of Hinton KD, the baselines' Kd (ccl/loss/baselines/kd.hpp = ccl/loss/kd.hpp):
+// specialises Implementation<loss::ops::HintonKd<Scalar>, ccl::cuda>, so that
+// loss::baselines::Kd<float, ccl::cuda> (= loss::HintonKd<float, ccl::cuda>) takes device logits
+// and returns the CPU backend's value and gradients. One block per row
+// (kernels/baselines_rows.cuh); the row losses are summed in double, as on the CPU.
+
+#include <ccl/core/backend.hpp>
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/cuda/checks.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/kernels/baselines_rows.cuh>
+#include <ccl/cuda/loss/baselines/detail/device_support.hpp>
+#include <ccl/cuda/views.hpp>
+#include <ccl/loss/baselines/kd.hpp>
+#include <ccl/loss/kd.hpp>
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+namespace ccl {
+
+template <class Scalar>
+struct Implementation<loss::ops::HintonKd<Scalar>, cuda> {
+  /// Returns T² · mean_i KL(p^t_i ‖ p^s_i) and adds weight · its gradients into the non-empty views.
+  Scalar run(EmbeddingView<const Scalar, cuda> student, EmbeddingView<const Scalar, cuda> teacher,
+             const loss::HintonKdOptions& options, Scalar weight,
+             EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher) {
+    constexpr const char* op = "hinton_kd";
+    // loss::detail::check_logits, for device views.
+    require(student.rows() > 0, op, ": empty batch (student has shape ", student.shape(), ")");
+    require(student.cols() > 0, op, ": student has no classes (shape ", student.shape(), ")");
+    checks::same_shape(op, "student", student, "teacher", teacher);
+    checks::gradient_shape(op, "student", student, "grad_student", grad_student);
+    checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
+    checks::positive(op, "temperature", options.temperature);
+    gpu::baselines::require_int_shape(op, "student", student);
+    gpu::require_device_memory(op, "student", student);
+    gpu::require_device_memory(op, "teacher", teacher);
+    gpu::require_device_memory(op, "grad_student", grad_student);
+    gpu::require_device_memory(op, "grad_teacher", grad_teacher);
+    const cudaStream_t stream = workspace_.begin();
+    if (options.check_finite) {
+      gpu::checks::finite(op, "student", student, workspace_.finite_scratch(), stream);
+      gpu::checks::finite(op, "teacher", teacher, workspace_.finite_scratch(), stream);
+    }
+
+    const int batch = static_cast<int>(student.rows());
+    const Scalar t = Scalar(options.temperature);
+    const Scalar inv_t = Scalar(1.0 / options.temperature);
+    const Scalar scale = weight * t / Scalar(batch);
+    gpu::kernels::baselines::kd_rows_kernel<Scalar>
+        <<<batch, gpu::kernels::baselines::rows_threads, 0, stream>>>(
+            student.data(), std::ptrdiff_t(student.row_stride()), teacher.data(),
+            std::ptrdiff_t(teacher.row_stride()), static_cast<int>(student.cols()), inv_t, scale,
+            grad_student.data(), std::ptrdiff_t(grad_student.row_stride()), grad_teacher.data(),
+            std::ptrdiff_t(grad_teacher.row_stride()), workspace_.row_losses(std::size_t(batch)));
+    CCL_CUDA_CHECK_LAUNCH("kd_rows_kernel");
+    const double total = workspace_.sum_row_losses(batch);
+    return Scalar(double(t) * double(t) * total / double(batch));
+  }
+
+ private:
+  gpu::baselines::BaselineWorkspace workspace_;
+};
+
+}  // namespace ccl
