@@ -357,8 +357,9 @@ TEMPLATE_TEST_CASE("KD, FitNet and COR on the GPU match the CPU backend",
   using Scalar = TestType;
   for (const Index b : {Index(1), Index(2), Index(16), Index(300)}) {
     INFO("B = " << b);
-    const RowMatrix<Scalar> s = ccl::testing::random_matrix<Scalar>(b, 51, 10 + b);
-    const RowMatrix<Scalar> t = ccl::testing::random_matrix<Scalar>(b, 51, 20 + b) * Scalar(3);
+    const Index width = b == 300 ? 700 : 51;  // 700 > the kernels' 256 threads per row
+    const RowMatrix<Scalar> s = ccl::testing::random_matrix<Scalar>(b, width, 10 + b);
+    const RowMatrix<Scalar> t = ccl::testing::random_matrix<Scalar>(b, width, 20 + b) * Scalar(3);
     bl::Kd<Scalar> kd_cpu(4.0);
     bl::Kd<Scalar, ccl::cuda> kd_gpu(4.0);
     compare_pair<Scalar>(kd_cpu, kd_gpu, s, t);
@@ -404,7 +405,10 @@ TEMPLATE_TEST_CASE("RKD on the GPU matches the CPU backend", "[gpu][cuda][baseli
     INFO("B = " << b);
     const RowMatrix<Scalar> s = ccl::testing::random_matrix<Scalar>(b, 24, 50 + b);
     RowMatrix<Scalar> t = ccl::testing::random_matrix<Scalar>(b, 40, 60 + b);
-    if (b > 3) t.row(2) = t.row(1);  // a duplicate teacher row: clamped distance and direction
+    // A duplicate teacher row (clamped distance and direction) in double only: in float the
+    // Gram-based squared distance of equal rows is a rounding residue above the 1e-12 clamp on
+    // either backend, and its gradient (∝ 1/d) depends on how each GEMM rounded.
+    if (b > 3 && std::is_same_v<Scalar, double>) t.row(2) = t.row(1);
     for (const Index chunk : {Index(0), Index(4)}) {  // automatic (one chunk) and several chunks
       INFO("angle chunk " << chunk);
       bl::Rkd<Scalar> rkd_cpu;
