@@ -258,6 +258,7 @@ TEST_CASE("HDF5 video: fixed-length opaque records with zero padding", "[data][v
   std::size_t record = 0;
   for (const auto& f : frames) record = std::max(record, f.size());
   write_opaque_video(path, frames, record + 17);
+  CHECK(ccl::data::Hdf5Video(path).record_size() == Index(record + 17));
   const ccl::data::VideoFrames source(path);
   CHECK(source.frame_count() == 3);
   CHECK(same_pixels(source.frame(1), pattern(4, 5, 0)));

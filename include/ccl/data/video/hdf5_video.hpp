@@ -221,6 +221,8 @@ class Hdf5Video {
   const std::filesystem::path& path() const { return path_; }
   Index frame_count() const { return frames_; }
   Storage storage() const { return storage_; }
+  /// Bytes per frame record of the fixed-length storage (0 for variable-length frames).
+  Index record_size() const { return record_size_; }
 
   /// The encoded bytes of frame `index` (1-based, 1 <= index <= frame_count()).
   Bytes frame_bytes(Index index) const {
