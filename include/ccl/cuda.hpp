@@ -32,6 +32,17 @@
 #include <ccl/cuda/cudnn.hpp>
 #endif
 
+// The device layers of ccl::nn; the convolutions and batch norm (and the networks built from
+// them) need cuDNN.
+#include <ccl/cuda/nn/dropout.hpp>
+#include <ccl/cuda/nn/flatten.hpp>
+#include <ccl/cuda/nn/pooling.hpp>
+#include <ccl/cuda/nn/relu.hpp>
+#include <ccl/cuda/nn/residual.hpp>
+#if defined(CCL_CUDA_HAS_CUDNN)
+#include <ccl/cuda/nn/layers.hpp>
+#endif
+
 #include <ccl/cuda/loss/cross_entropy.hpp>
 #include <ccl/cuda/loss/row_softmax_contrastive.hpp>
 #include <ccl/cuda/loss/symmetric_kl.hpp>

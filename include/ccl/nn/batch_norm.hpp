@@ -14,6 +14,7 @@
 // save and optimisers never see. PyTorch's num_batches_tracked is not kept: it only matters for
 // momentum = None (a cumulative average), which is not offered.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
@@ -24,6 +25,7 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace ccl::nn {
 
@@ -57,15 +59,21 @@ class BatchNormOptions {
   bool affine_ = true;
 };
 
-template <class Scalar, int SpatialRank>
+// The primary template is the CPU layer; BatchNorm<Scalar, SpatialRank, ccl::cuda> (cuDNN) is the
+// specialisation in <ccl/cuda/nn/batch_norm.hpp>.
+template <class Scalar, int SpatialRank, class Backend = cpu>
 class BatchNorm {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::BatchNorm<Scalar, SpatialRank, ccl::cuda> lives in "
+                "<ccl/cuda/nn/batch_norm.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(SpatialRank >= 0 && SpatialRank <= 3,
                 "ccl::nn::BatchNorm: SpatialRank is 0 ([N, C]), 1 ([N, C, L]), 2 ([N, C, H, W]) "
                 "or 3 ([N, C, T, H, W])");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, SpatialRank + 2>;
   using Output = Input;
   static constexpr int input_rank = SpatialRank + 2;
@@ -262,11 +270,11 @@ class BatchNorm {
 };
 
 /// PyTorch's names. BatchNorm<Scalar, 0> is BatchNorm1d on an [N, C] batch of features.
-template <class Scalar>
-using BatchNorm1d = BatchNorm<Scalar, 1>;
-template <class Scalar>
-using BatchNorm2d = BatchNorm<Scalar, 2>;
-template <class Scalar>
-using BatchNorm3d = BatchNorm<Scalar, 3>;
+template <class Scalar, class Backend = cpu>
+using BatchNorm1d = BatchNorm<Scalar, 1, Backend>;
+template <class Scalar, class Backend = cpu>
+using BatchNorm2d = BatchNorm<Scalar, 2, Backend>;
+template <class Scalar, class Backend = cpu>
+using BatchNorm3d = BatchNorm<Scalar, 3, Backend>;
 
 }  // namespace ccl::nn

@@ -13,6 +13,7 @@
 // columns from the saved input instead of keeping them: im2col is memory-bound and cheap next to
 // the two GEMMs.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
@@ -28,6 +29,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 namespace ccl::nn {
 
@@ -79,9 +81,52 @@ class ConvOptions {
   bool bias_ = true;
 };
 
-template <class Scalar, int Rank>
+// The Backend argument says where the layer computes. This primary template is the CPU layer;
+// ConvNd<Scalar, Rank, ccl::cuda> (cuDNN) is the specialisation in <ccl/cuda/nn/conv.hpp>.
+namespace detail {
+
+/// The construction checks of every ConvNd backend: positive channels, kernel, stride and
+/// dilation, non-negative padding; `op` names the layer in the message.
+template <int Rank>
+void check_conv_options(const char* op, const ConvOptions<Rank>& options) {
+  require(options.in_channels() > 0 && options.out_channels() > 0, op,
+          ": channel counts must be positive, got in = ", options.in_channels(),
+          ", out = ", options.out_channels());
+  for (int i = 0; i < Rank; ++i) {
+    const auto a = std::size_t(i);
+    require(options.kernel()[a] > 0 && options.stride()[a] > 0 && options.dilation()[a] > 0 &&
+                options.padding()[a] >= 0,
+            op, ": kernel ", shape_string(options.kernel()), ", stride ",
+            shape_string(options.stride()), " and dilation ", shape_string(options.dilation()),
+            " must be positive and padding ", shape_string(options.padding()), " non-negative");
+  }
+}
+
+/// The output shape [N, Cout, spatial...] of a convolution for an input shape [N, Cin, ...]
+/// (PyTorch's floor formula); throws naming `op` when the kernel does not fit.
+template <int Rank>
+Shape<Rank + 2> conv_output_shape(const char* op, const ConvOptions<Rank>& options,
+                                  const Shape<Rank + 2>& in) {
+  Shape<Rank> spatial{};
+  for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
+  const WindowGeometry g =
+      make_window_geometry(op, options.in_channels(), spatial, options.kernel(), options.stride(),
+                           options.padding(), options.dilation());
+  Shape<Rank + 2> out{};
+  out[0] = in[0];
+  out[1] = options.out_channels();
+  for (int i = 0; i < Rank; ++i) out[std::size_t(i + 2)] = g.out[std::size_t(3 - Rank + i)];
+  return out;
+}
+
+}  // namespace detail
+
+template <class Scalar, int Rank, class Backend = cpu>
 class ConvNd {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::ConvNd<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/conv.hpp>; "
+                "include it (or <ccl/cuda.hpp>) for the cuDNN convolution");
   static_assert(Rank >= 1 && Rank <= 3,
                 "ccl::nn::ConvNd: Rank is the number of spatial axes: "
                 "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
@@ -89,6 +134,7 @@ class ConvNd {
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank + 2>;
   using Output = Tensor<Scalar, Rank + 2>;
   static constexpr int spatial_rank = Rank;
@@ -98,17 +144,7 @@ class ConvNd {
 
   /// Zero parameters; initialise with reset_parameters() or by writing weight().value.
   explicit ConvNd(const ConvOptions<Rank>& options) : options_(options) {
-    require(options.in_channels() > 0 && options.out_channels() > 0, name,
-            ": channel counts must be positive, got in = ", options.in_channels(),
-            ", out = ", options.out_channels());
-    for (int i = 0; i < Rank; ++i) {
-      const auto a = std::size_t(i);
-      require(options.kernel()[a] > 0 && options.stride()[a] > 0 && options.dilation()[a] > 0 &&
-                  options.padding()[a] >= 0,
-              name, ": kernel ", shape_string(options.kernel()), ", stride ",
-              shape_string(options.stride()), " and dilation ", shape_string(options.dilation()),
-              " must be positive and padding ", shape_string(options.padding()), " non-negative");
-    }
+    detail::check_conv_options(name, options);
     weight_ = Parameter<Scalar>("weight", options.out_channels(), fan_in());
     if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels());
   }
@@ -342,11 +378,11 @@ class ConvNd {
   bool check_finite_ = true;
 };
 
-template <class Scalar>
-using Conv1d = ConvNd<Scalar, 1>;
-template <class Scalar>
-using Conv2d = ConvNd<Scalar, 2>;
-template <class Scalar>
-using Conv3d = ConvNd<Scalar, 3>;
+template <class Scalar, class Backend = cpu>
+using Conv1d = ConvNd<Scalar, 1, Backend>;
+template <class Scalar, class Backend = cpu>
+using Conv2d = ConvNd<Scalar, 2, Backend>;
+template <class Scalar, class Backend = cpu>
+using Conv3d = ConvNd<Scalar, 3, Backend>;
 
 }  // namespace ccl::nn

@@ -7,6 +7,7 @@
 // and the generator's state (rng().state()) belongs in a checkpoint for a bit-identical resume.
 // Masks are drawn element by element in C order, one uniform() each: keep iff u >= p.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
@@ -17,15 +18,22 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace ccl::nn {
 
-template <class Scalar, int Rank>
+// The primary template is the CPU layer; Dropout<Scalar, Rank, ccl::cuda> (device Philox masks,
+// which differ from these) is in <ccl/cuda/nn/dropout.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class Dropout {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Dropout<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/dropout.hpp>; "
+                "include it (or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank>;
   using Output = Tensor<Scalar, Rank>;
   static constexpr int input_rank = Rank;

@@ -3,6 +3,7 @@
 // dimension 1). C order makes it a copy without permutation; it exists so that the rank change
 // from feature maps to embeddings is explicit in a network's type.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
@@ -10,15 +11,23 @@
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
 
+#include <type_traits>
+
 namespace ccl::nn {
 
-template <class Scalar, int Rank>
+// The primary template is the CPU layer; Flatten<Scalar, Rank, ccl::cuda> is in
+// <ccl/cuda/nn/flatten.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class Flatten {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Flatten<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/flatten.hpp>; "
+                "include it (or <ccl/cuda.hpp>)");
   static_assert(Rank >= 2, "ccl::nn::Flatten: the input needs a batch axis and at least one more");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank>;
   using Output = Tensor<Scalar, 2>;
   static constexpr int input_rank = Rank;

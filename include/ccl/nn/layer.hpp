@@ -12,7 +12,9 @@
 //   for_each_parameter(visit), zero_grad()
 // and optionally
 //   set_training(bool) / is_training()             BatchNorm, Dropout and containers of them
-//   for_each_buffer(visit(name, RowMatrix&))       non-trainable state (running statistics)
+//   for_each_buffer(visit(name, buffer&))          non-trainable state (running statistics):
+//                                                  RowMatrix<Scalar> on the CPU,
+//                                                  gpu::DeviceMatrix<Scalar> for ccl::cuda layers
 //   in_channels() / out_channels() / channels()    checked between neighbours of a Sequential
 //
 // Ranks are compile-time, so a Sequential can static_assert that neighbours fit; channel counts
@@ -31,9 +33,11 @@ namespace ccl::nn {
 
 namespace detail {
 
+// Accepts any buffer type: host layers pass RowMatrix<Scalar>&, device layers DeviceMatrix&.
 template <class Scalar>
 struct BufferVisitorProbe {
-  void operator()(const std::string&, RowMatrix<Scalar>&) const {}
+  template <class Buffer>
+  void operator()(const std::string&, Buffer&) const {}
 };
 
 template <class L, class = void>
@@ -83,10 +87,22 @@ struct is_layer<
                                                         ParameterGradients{}))>> : std::true_type {
 };
 
+template <class T>
+struct tensor_backend;
+template <class Scalar, int Rank, class Backend>
+struct tensor_backend<Tensor<Scalar, Rank, Backend>> {
+  using type = Backend;
+};
+
 }  // namespace detail
 
 template <class L>
 inline constexpr bool is_layer_v = detail::is_layer<L>::value;
+
+/// Where a layer computes (ccl::cpu or ccl::cuda): the backend of its input tensor type, so that
+/// containers carry the backend of their elements through without a parameter of their own.
+template <class L>
+using layer_backend_t = typename detail::tensor_backend<typename L::Input>::type;
 
 /// Switches BatchNorm/Dropout (and containers holding them) between training and inference;
 /// a no-op for layers without such behaviour.

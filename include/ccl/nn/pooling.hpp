@@ -13,6 +13,7 @@
 // Pooling is memory-bound, so a direct loop over the (3D-lifted) windows is as fast as anything
 // cleverer; the calling convention is Linear's (linear.hpp).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
@@ -26,6 +27,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace ccl::nn {
@@ -72,13 +74,19 @@ namespace detail {
 
 enum class PoolKind { max, average };
 
-/// The shared machinery of MaxPool and AvgPool: geometry, checks and the window loop.
-template <class Scalar, int Rank, PoolKind Kind>
+/// The shared machinery of MaxPool and AvgPool: geometry, checks and the window loop. The
+/// primary template is the CPU layer; WindowPool<Scalar, Rank, Kind, ccl::cuda> is in
+/// <ccl/cuda/nn/pooling.hpp>.
+template <class Scalar, int Rank, PoolKind Kind, class Backend = cpu>
 class WindowPool {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::MaxPool / AvgPool<Scalar, Rank, ccl::cuda> live in "
+                "<ccl/cuda/nn/pooling.hpp>; include it (or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank + 2>;
   using Output = Tensor<Scalar, Rank + 2>;
   static constexpr int spatial_rank = Rank;
@@ -233,21 +241,27 @@ class WindowPool {
 
 }  // namespace detail
 
-template <class Scalar, int Rank>
-using MaxPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::max>;
-template <class Scalar, int Rank>
-using AvgPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::average>;
+template <class Scalar, int Rank, class Backend = cpu>
+using MaxPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::max, Backend>;
+template <class Scalar, int Rank, class Backend = cpu>
+using AvgPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::average, Backend>;
 
-/// [N, C, spatial...] -> [N, C]: the mean over all spatial positions of each channel.
-template <class Scalar, int Rank>
+/// [N, C, spatial...] -> [N, C]: the mean over all spatial positions of each channel. The
+/// primary template is the CPU layer; GlobalAvgPool<Scalar, Rank, ccl::cuda> is in
+/// <ccl/cuda/nn/pooling.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class GlobalAvgPool {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::GlobalAvgPool<Scalar, Rank, ccl::cuda> lives in "
+                "<ccl/cuda/nn/pooling.hpp>; include it (or <ccl/cuda.hpp>)");
   static_assert(Rank >= 1 && Rank <= 3,
                 "ccl::nn::GlobalAvgPool: Rank is the number of spatial "
                 "axes: 1, 2 or 3");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank + 2>;
   using Output = Tensor<Scalar, 2>;
   static constexpr int spatial_rank = Rank;

@@ -3,6 +3,7 @@
 // so it follows a Conv3d as ReLU<float, 5> and a Linear as ReLU<float, 2>). As in PyTorch the
 // derivative at 0 is taken as 0. The calling convention is Linear's (linear.hpp).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
@@ -10,14 +11,21 @@
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
 
+#include <type_traits>
+
 namespace ccl::nn {
 
-template <class Scalar, int Rank>
+// The primary template is the CPU layer; ReLU<Scalar, Rank, ccl::cuda> is in <ccl/cuda/nn/relu.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class ReLU {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::ReLU<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/relu.hpp>; include "
+                "it (or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank>;
   using Output = Tensor<Scalar, Rank>;
   static constexpr int input_rank = Rank;

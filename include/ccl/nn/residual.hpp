@@ -6,7 +6,12 @@
 //
 // Backward is the sum rule: both branches ADD their input gradient into grad_x, which is what the
 // layers' accumulate convention gives for free. Parameters are named "main.*" and "shortcut.*".
+//
+// Residual carries the backend of its branches through: the one backend-specific step, the sum
+// of the two branch outputs, is Implementation<nn::ops::TensorSum, Backend> (the CPU one below,
+// the device one in <ccl/cuda/nn/residual.hpp>, next to Identity<Scalar, Rank, ccl::cuda>).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
@@ -21,13 +26,39 @@
 
 namespace ccl::nn {
 
-/// y = x: the shortcut of a residual block that keeps the shape.
-template <class Scalar, int Rank>
+namespace ops {
+/// out = a + b for two tensors of one shape (the join of a residual block).
+struct TensorSum {};
+}  // namespace ops
+
+}  // namespace ccl::nn
+
+namespace ccl {
+template <>
+struct Implementation<nn::ops::TensorSum, cpu> {
+  template <class Scalar, int Rank>
+  static void run(const nn::Tensor<Scalar, Rank>& a, const nn::Tensor<Scalar, Rank>& b,
+                  nn::Tensor<Scalar, Rank>& out) {
+    out.resize(a.shape());
+    out.flat() = a.flat() + b.flat();
+  }
+};
+}  // namespace ccl
+
+namespace ccl::nn {
+
+/// y = x: the shortcut of a residual block that keeps the shape. The primary template is the CPU
+/// layer; Identity<Scalar, Rank, ccl::cuda> is in <ccl/cuda/nn/residual.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
 class Identity {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Identity<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/residual.hpp>; "
+                "include it (or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, Rank>;
   using Output = Tensor<Scalar, Rank>;
   static constexpr int input_rank = Rank;
@@ -59,17 +90,19 @@ class Identity {
   Output output_;
 };
 
-template <class Main, class Shortcut = Identity<typename Main::scalar_type, Main::input_rank>>
+template <class Main, class Shortcut = Identity<typename Main::scalar_type, Main::input_rank,
+                                                 layer_backend_t<Main>>>
 class Residual {
   static_assert(is_layer_v<Main> && is_layer_v<Shortcut>,
                 "ccl::nn::Residual: both branches must be ccl::nn layers (see layer.hpp)");
   static_assert(std::is_same_v<typename Main::Input, typename Shortcut::Input> &&
                     std::is_same_v<typename Main::Output, typename Shortcut::Output>,
                 "ccl::nn::Residual: the main branch and the shortcut must take and produce the "
-                "same tensor types (scalar and rank)");
+                "same tensor types (scalar, rank and backend)");
 
  public:
   using scalar_type = typename Main::scalar_type;
+  using backend_type = layer_backend_t<Main>;
   using Input = typename Main::Input;
   using Output = typename Main::Output;
   static constexpr int input_rank = Main::input_rank;
@@ -103,8 +136,7 @@ class Residual {
     require(a.shape() == b.shape(), name, ": the main branch produces shape ", a.shape_string(),
             " but the shortcut produces ", b.shape_string(), " for input ", x.shape_string(),
             " (a block that changes channels or strides needs a projection shortcut)");
-    output_.resize(a.shape());
-    output_.flat() = a.flat() + b.flat();
+    dispatch<ops::TensorSum>(backend_type{}, a, b, output_);
     return output_;
   }
 
@@ -130,10 +162,10 @@ class Residual {
   }
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
-    nn::for_each_buffer(main_, [&](const std::string& buffer, RowMatrix<scalar_type>& value) {
+    nn::for_each_buffer(main_, [&](const std::string& buffer, auto& value) {
       visit("main." + buffer, value);
     });
-    nn::for_each_buffer(shortcut_, [&](const std::string& buffer, RowMatrix<scalar_type>& value) {
+    nn::for_each_buffer(shortcut_, [&](const std::string& buffer, auto& value) {
       visit("shortcut." + buffer, value);
     });
   }

@@ -13,7 +13,9 @@
 // ccl::error naming both layers). Parameters are renamed "0.weight", "1.running_mean", ... like
 // PyTorch's nn.Sequential, so state dicts map one to one; a nested container adds its own prefix.
 //
-// A Sequential is itself a layer: it nests, and Residual takes it as a branch.
+// A Sequential is itself a layer: it nests, and Residual takes it as a branch. Nothing in it is
+// backend-specific (tensor resize/set_zero and the layers' own calls), so a Sequential of ccl::cuda
+// layers (<ccl/cuda/nn/...>) runs on the device unchanged; mixing backends does not compile.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
@@ -88,6 +90,11 @@ class Sequential {
   using scalar_type = typename FirstLayer::scalar_type;
   static_assert((std::is_same_v<typename Layers::scalar_type, scalar_type> && ...),
                 "ccl::nn::Sequential: all layers must share one scalar type (float or double)");
+  /// ccl::cpu or ccl::cuda: a Sequential of device layers is a device layer.
+  using backend_type = layer_backend_t<FirstLayer>;
+  static_assert((std::is_same_v<layer_backend_t<Layers>, backend_type> && ...),
+                "ccl::nn::Sequential: all layers must share one backend (ccl::cpu or ccl::cuda); "
+                "copy tensors between them explicitly with ccl::gpu::to_device / to_host");
   static constexpr std::size_t size = sizeof...(Layers);
   static_assert(detail::ranks_chain<Layers...>(std::make_index_sequence<size - 1>{}),
                 "ccl::nn::Sequential: neighbouring layers' ranks differ");
@@ -161,11 +168,12 @@ class Sequential {
     for_each_layer([&](const auto& layer, std::size_t) { layer.for_each_parameter(visit); });
   }
 
-  /// Visits every layer's buffers as visit("3.running_mean", matrix).
+  /// Visits every layer's buffers as visit("3.running_mean", matrix) (a RowMatrix on the CPU, a
+  /// gpu::DeviceMatrix on the device).
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
     for_each_layer([&](auto& layer, std::size_t i) {
-      nn::for_each_buffer(layer, [&](const std::string& buffer, RowMatrix<scalar_type>& value) {
+      nn::for_each_buffer(layer, [&](const std::string& buffer, auto& value) {
         visit(std::to_string(i) + "." + buffer, value);
       });
     });

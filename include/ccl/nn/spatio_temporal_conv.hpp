@@ -12,7 +12,12 @@
 // kt x kh x kw Conv3d. Both convolutions have no bias by default (the official code). Parameter
 // and buffer names follow the PyTorch module ("spatial_conv.weight", "bn.running_mean", ...), so a
 // state dict maps one to one.
+//
+// The Backend argument is carried through to the four layers: SpatioTemporalConv<float, ccl::cuda>
+// is the same composition of ConvNd/BatchNorm/ReLU<..., ccl::cuda> (include <ccl/cuda/nn/...>
+// or <ccl/cuda.hpp>), built and initialised from the same Rng draws as the CPU one.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
@@ -74,14 +79,15 @@ inline Index spatio_temporal_channels(const Shape<3>& kernel, Index in_channels,
          (spatial * in_channels + kernel[0] * out_channels);
 }
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 class SpatioTemporalConv {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
 
  public:
   using scalar_type = Scalar;
-  using Input = Tensor<Scalar, 5>;
-  using Output = Tensor<Scalar, 5>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, 5, Backend>;
+  using Output = Tensor<Scalar, 5, Backend>;
   static constexpr int spatial_rank = 3;
   static constexpr int input_rank = 5;
   static constexpr int output_rank = 5;
@@ -104,9 +110,9 @@ class SpatioTemporalConv {
   Index in_channels() const { return options_.in_channels(); }
   Index out_channels() const { return options_.out_channels(); }
 
-  ConvNd<Scalar, 3>& spatial_conv() { return spatial_conv_; }
-  BatchNorm<Scalar, 3>& bn() { return bn_; }
-  ConvNd<Scalar, 3>& temporal_conv() { return temporal_conv_; }
+  ConvNd<Scalar, 3, Backend>& spatial_conv() { return spatial_conv_; }
+  BatchNorm<Scalar, 3, Backend>& bn() { return bn_; }
+  ConvNd<Scalar, 3, Backend>& temporal_conv() { return temporal_conv_; }
 
   void set_training(bool on) { bn_.set_training(on); }
   void train(bool on = true) { bn_.train(on); }
@@ -155,7 +161,7 @@ class SpatioTemporalConv {
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
     bn_.for_each_buffer(
-        [&](const std::string& buffer, RowMatrix<Scalar>& value) { visit("bn." + buffer, value); });
+        [&](const std::string& buffer, auto& value) { visit("bn." + buffer, value); });
   }
 
   void zero_grad() {
@@ -193,19 +199,19 @@ class SpatioTemporalConv {
   }
   template <class Module>
   static void prefix(const std::string& text, Module& module) {
-    module.for_each_parameter([&](Parameter<Scalar>& p) { p.name = text + p.name; });
+    module.for_each_parameter([&](auto& p) { p.name = text + p.name; });
   }
-  static void zeroed(Tensor<Scalar, 5>& t, const Shape<5>& shape) {
+  static void zeroed(Tensor<Scalar, 5, Backend>& t, const Shape<5>& shape) {
     t.resize(shape);
     t.set_zero();
   }
 
   SpatioTemporalConvOptions options_;
-  ConvNd<Scalar, 3> spatial_conv_;
-  BatchNorm<Scalar, 3> bn_;
-  ReLU<Scalar, 5> relu_;
-  ConvNd<Scalar, 3> temporal_conv_;
-  Tensor<Scalar, 5> grad_a_, grad_b_, grad_c_;  // backward workspaces
+  ConvNd<Scalar, 3, Backend> spatial_conv_;
+  BatchNorm<Scalar, 3, Backend> bn_;
+  ReLU<Scalar, 5, Backend> relu_;
+  ConvNd<Scalar, 3, Backend> temporal_conv_;
+  Tensor<Scalar, 5, Backend> grad_a_, grad_b_, grad_c_;  // backward workspaces
 };
 
 }  // namespace ccl::nn

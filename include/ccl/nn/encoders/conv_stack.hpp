@@ -8,7 +8,12 @@
 //
 // They stand in for PANNs Cnn14 and ResNet-34 (method.md §3.2-3.3), which cannot be trained or
 // downloaded here; what matters for distillation is a frozen teacher that knows its modality.
+//
+// The Backend argument is carried to every layer (conv_bn_relu<Scalar, Rank, ccl::cuda> builds a
+// device stage); the whole teacher on the device waits for a Tensor adapter of the device Linear
+// (a static_assert says so).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -20,6 +25,7 @@
 #include <ccl/nn/sequential.hpp>
 
 #include <array>
+#include <type_traits>
 
 namespace ccl::nn::encoders {
 
@@ -36,48 +42,55 @@ struct ConvStackOptions {
 
 namespace detail {
 
-template <class Scalar, int Rank>
+template <class Scalar, int Rank, class Backend>
 auto conv_bn_relu(Index in, Index out, const ConvStackOptions& o, Index stride, Rng& rng) {
   ConvOptions<Rank> c(in, out, o.kernel);
   c.stride(stride).padding(o.padding()).bias(false);  // BN follows: a bias would be redundant
-  return sequential(ConvNd<Scalar, Rank>(c, rng), BatchNorm<Scalar, Rank>(out),
-                    ReLU<Scalar, Rank + 2>{});
+  return sequential(ConvNd<Scalar, Rank, Backend>(c, rng), BatchNorm<Scalar, Rank, Backend>(out),
+                    ReLU<Scalar, Rank + 2, Backend>{});
 }
 
-template <class Scalar, int Rank>
+template <class Scalar, int Rank, class Backend>
 auto conv_stack(const ConvStackOptions& o, Rng& rng) {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::encoders::audio_cnn / image_cnn<Scalar, ccl::cuda>: the teachers end "
+                "with a Linear projection, and a Sequential of device layers needs a Tensor "
+                "adapter of nn::Linear<Scalar, ccl::cuda> that does not exist yet; run the "
+                "teachers on the CPU (their conv stages exist on the device)");
   require(o.in_channels > 0 && o.kernel > 0 && o.first_stride > 0 && o.pool > 0 &&
               o.embedding_dim > 0,
           "conv_stack: in_channels, kernel, first_stride, pool and embedding_dim must be "
           "positive");
   for (Index w : o.widths) require(w > 0, "conv_stack: every width must be positive, got ", w);
-  auto stage1 = conv_bn_relu<Scalar, Rank>(o.in_channels, o.widths[0], o, o.first_stride, rng);
-  auto stage2 = conv_bn_relu<Scalar, Rank>(o.widths[0], o.widths[1], o, 1, rng);
-  auto stage3 = conv_bn_relu<Scalar, Rank>(o.widths[1], o.widths[2], o, 1, rng);
+  auto stage1 =
+      conv_bn_relu<Scalar, Rank, Backend>(o.in_channels, o.widths[0], o, o.first_stride, rng);
+  auto stage2 = conv_bn_relu<Scalar, Rank, Backend>(o.widths[0], o.widths[1], o, 1, rng);
+  auto stage3 = conv_bn_relu<Scalar, Rank, Backend>(o.widths[1], o.widths[2], o, 1, rng);
   // Named first: argument evaluation order is unspecified, the rng draws must not be.
   auto projection = Linear<Scalar>(o.widths[2], o.embedding_dim, rng);
-  return sequential(std::move(stage1), MaxPool<Scalar, Rank>(PoolOptions<Rank>(o.pool)),
-                    std::move(stage2), MaxPool<Scalar, Rank>(PoolOptions<Rank>(o.pool)),
-                    std::move(stage3), GlobalAvgPool<Scalar, Rank>{}, std::move(projection));
+  return sequential(std::move(stage1), MaxPool<Scalar, Rank, Backend>(PoolOptions<Rank>(o.pool)),
+                    std::move(stage2), MaxPool<Scalar, Rank, Backend>(PoolOptions<Rank>(o.pool)),
+                    std::move(stage3), GlobalAvgPool<Scalar, Rank, Backend>{},
+                    std::move(projection));
 }
 
 }  // namespace detail
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 auto audio_cnn(const ConvStackOptions& o, Rng& rng) {
-  return detail::conv_stack<Scalar, 1>(o, rng);
+  return detail::conv_stack<Scalar, 1, Backend>(o, rng);
 }
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 auto image_cnn(const ConvStackOptions& o, Rng& rng) {
-  return detail::conv_stack<Scalar, 2>(o, rng);
+  return detail::conv_stack<Scalar, 2, Backend>(o, rng);
 }
 
-template <class Scalar>
-using AudioCnn = decltype(audio_cnn<Scalar>(std::declval<const ConvStackOptions&>(),
-                                            std::declval<Rng&>()));
-template <class Scalar>
-using ImageCnn = decltype(image_cnn<Scalar>(std::declval<const ConvStackOptions&>(),
-                                            std::declval<Rng&>()));
+template <class Scalar, class Backend = cpu>
+using AudioCnn = decltype(audio_cnn<Scalar, Backend>(std::declval<const ConvStackOptions&>(),
+                                                     std::declval<Rng&>()));
+template <class Scalar, class Backend = cpu>
+using ImageCnn = decltype(image_cnn<Scalar, Backend>(std::declval<const ConvStackOptions&>(),
+                                                     std::declval<Rng&>()));
 
 }  // namespace ccl::nn::encoders

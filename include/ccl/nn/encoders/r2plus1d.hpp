@@ -14,7 +14,12 @@
 //
 // R2Plus1dOptions::official() is that network; R2Plus1dOptions::narrow() keeps the topology with
 // widths 8-64 and a 3x3 stem so that the Table 1 protocol trains on two CPU cores.
+//
+// The Backend argument picks where the network runs: r2plus1d<float, ccl::cuda>(o, rng) (with
+// <ccl/cuda.hpp> included, in a .cu file) builds the same layers on the device from the same Rng
+// draws, so a seed gives the CPU network's weights.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -57,59 +62,60 @@ struct R2Plus1dOptions {
 
 namespace detail {
 
-template <class Scalar>
+template <class Scalar, class Backend>
 auto st_conv(Index in, Index out, Index kernel, Index stride, Index padding, Rng& rng) {
   SpatioTemporalConvOptions o(in, out, kernel);
   o.stride(stride).padding(padding);
-  return SpatioTemporalConv<Scalar>(o, rng);
+  return SpatioTemporalConv<Scalar, Backend>(o, rng);
 }
 
 // The residual path of a block: STConv -> BN -> ReLU -> STConv -> BN.
 // The convolutions are built in named statements: the evaluation order of function arguments is
 // unspecified, and the draws from `rng` must happen in the same order on every compiler.
-template <class Scalar>
+template <class Scalar, class Backend>
 auto block_main(Index in, Index out, Index stride, Rng& rng) {
-  auto first = st_conv<Scalar>(in, out, 3, stride, 1, rng);
-  auto second = st_conv<Scalar>(out, out, 3, 1, 1, rng);
-  return sequential(std::move(first), BatchNorm3d<Scalar>(out), ReLU<Scalar, 5>{},
-                    std::move(second), BatchNorm3d<Scalar>(out));
+  auto first = st_conv<Scalar, Backend>(in, out, 3, stride, 1, rng);
+  auto second = st_conv<Scalar, Backend>(out, out, 3, 1, 1, rng);
+  return sequential(std::move(first), BatchNorm3d<Scalar, Backend>(out), ReLU<Scalar, 5, Backend>{},
+                    std::move(second), BatchNorm3d<Scalar, Backend>(out));
 }
 
-template <class Scalar>
+template <class Scalar, class Backend>
 auto block(Index in, Index out, Rng& rng) {  // no downsampling: identity shortcut
-  return sequential(residual(block_main<Scalar>(in, out, 1, rng)), ReLU<Scalar, 5>{});
+  return sequential(residual(block_main<Scalar, Backend>(in, out, 1, rng)),
+                    ReLU<Scalar, 5, Backend>{});
 }
 
-template <class Scalar>
+template <class Scalar, class Backend>
 auto downsampling_block(Index in, Index out, Rng& rng) {
-  auto main = block_main<Scalar>(in, out, 2, rng);
-  auto projection = st_conv<Scalar>(in, out, 1, 2, 0, rng);
-  auto shortcut = sequential(std::move(projection), BatchNorm3d<Scalar>(out));
-  return sequential(residual(std::move(main), std::move(shortcut)), ReLU<Scalar, 5>{});
+  auto main = block_main<Scalar, Backend>(in, out, 2, rng);
+  auto projection = st_conv<Scalar, Backend>(in, out, 1, 2, 0, rng);
+  auto shortcut = sequential(std::move(projection), BatchNorm3d<Scalar, Backend>(out));
+  return sequential(residual(std::move(main), std::move(shortcut)), ReLU<Scalar, 5, Backend>{});
 }
 
 }  // namespace detail
 
 /// [N, C, T, H, W] clips -> [N, widths[4]] embeddings. Parameters are initialised from `rng`
 /// like PyTorch's defaults, in construction order.
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 auto r2plus1d(const R2Plus1dOptions& o, Rng& rng) {
   for (Index w : o.widths) require(w > 0, "r2plus1d: every width must be positive, got ", w);
   require(o.in_channels > 0, "r2plus1d: in_channels must be positive, got ", o.in_channels);
   SpatioTemporalConvOptions stem(o.in_channels, o.widths[0], o.stem_kernel);
   stem.stride(o.stem_stride).padding(o.stem_padding);
-  auto stem_conv = SpatioTemporalConv<Scalar>(stem, rng);
-  auto conv2 = detail::block<Scalar>(o.widths[0], o.widths[1], rng);
-  auto conv3 = detail::downsampling_block<Scalar>(o.widths[1], o.widths[2], rng);
-  auto conv4 = detail::downsampling_block<Scalar>(o.widths[2], o.widths[3], rng);
-  auto conv5 = detail::downsampling_block<Scalar>(o.widths[3], o.widths[4], rng);
-  return sequential(std::move(stem_conv), BatchNorm3d<Scalar>(o.widths[0]), ReLU<Scalar, 5>{},
-                    std::move(conv2), std::move(conv3), std::move(conv4), std::move(conv5),
-                    GlobalAvgPool<Scalar, 3>{});
+  auto stem_conv = SpatioTemporalConv<Scalar, Backend>(stem, rng);
+  auto conv2 = detail::block<Scalar, Backend>(o.widths[0], o.widths[1], rng);
+  auto conv3 = detail::downsampling_block<Scalar, Backend>(o.widths[1], o.widths[2], rng);
+  auto conv4 = detail::downsampling_block<Scalar, Backend>(o.widths[2], o.widths[3], rng);
+  auto conv5 = detail::downsampling_block<Scalar, Backend>(o.widths[3], o.widths[4], rng);
+  return sequential(std::move(stem_conv), BatchNorm3d<Scalar, Backend>(o.widths[0]),
+                    ReLU<Scalar, 5, Backend>{}, std::move(conv2), std::move(conv3),
+                    std::move(conv4), std::move(conv5), GlobalAvgPool<Scalar, 3, Backend>{});
 }
 
-template <class Scalar>
-using R2Plus1d = decltype(r2plus1d<Scalar>(std::declval<const R2Plus1dOptions&>(),
-                                           std::declval<Rng&>()));
+template <class Scalar, class Backend = cpu>
+using R2Plus1d = decltype(r2plus1d<Scalar, Backend>(std::declval<const R2Plus1dOptions&>(),
+                                                    std::declval<Rng&>()));
 
 }  // namespace ccl::nn::encoders
