@@ -47,8 +47,12 @@ struct ClipBatch {
 
 class Ucf51Dataset {
  public:
+  /// Keeps a reference to `layout`, which must outlive the dataset (hence no temporaries).
   explicit Ucf51Dataset(const Ucf51Layout& layout, ClipOptions options = {})
-      : layout_(layout), options_(options) {}
+      : layout_(layout), options_(options) {
+    detail::check_clip_options(options_);
+  }
+  explicit Ucf51Dataset(Ucf51Layout&&, ClipOptions = {}) = delete;
 
   const Ucf51Layout& layout() const { return layout_; }
   const ClipOptions& options() const { return options_; }
