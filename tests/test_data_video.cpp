@@ -8,6 +8,7 @@
 #include <ccl/data/npy.hpp>
 #include <ccl/data/ucf51_dataset.hpp>
 #include <ccl/data/ucf51_layout.hpp>
+#include <ccl/data/ucf51_loader.hpp>
 #include <ccl/data/video/clip_pipeline.hpp>
 #include <ccl/data/video/hdf5_video.hpp>
 #include <ccl/data/video/image_codec.hpp>
@@ -19,6 +20,7 @@
 #include <hdf5.h>
 #include <stb_image_write.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -671,6 +673,40 @@ TEST_CASE("UCF51 dataset: training batches, evaluation clips, video scores", "[d
   const auto scores = ccl::data::video_scores(logits);
   CHECK(scores[0] == Approx((1.0 / 3 + 0.5) / 2));
   CHECK(scores[1] == Approx((1.0 / 3 + 0.25) / 2));
+}
+
+TEST_CASE("UCF51 epochs: every video once, prefetching changes nothing", "[data][video][ucf51]") {
+  Fixture fx;
+  const ccl::data::Ucf51Layout layout(fx.videos, fx.audio, fx.image, fx.options());
+  ccl::data::ClipOptions options;
+  options.frames = 4;
+  options.size = 8;
+  const ccl::data::Ucf51Dataset data(layout, options);
+  const std::vector<Index> all = {0, 1, 2, 3};
+  ccl::Rng rng_a(3), rng_b(3);
+  ccl::data::Ucf51Epoch ahead(data, all, 3, rng_a, true), inline_(data, all, 3, rng_b, false);
+  CHECK(ahead.batches() == 2);
+  CHECK(ahead.order() == inline_.order());
+  std::vector<Index> seen;
+  while (!ahead.done()) {
+    const auto a = ahead.next();
+    const auto b = inline_.next();
+    CHECK(a.clips.flat() == b.clips.flat());
+    CHECK(a.videos == b.videos);
+    seen.insert(seen.end(), a.videos.begin(), a.videos.end());
+  }
+  CHECK(inline_.done());
+  CHECK(seen.size() == 4);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == all);
+  CHECK_THROWS_WITH(ahead.next(), Contains("the epoch has ended"));
+
+  // A load error reaches the caller from the background thread.
+  fs::remove_all(fx.videos / "apple" / "v_apple_g09_c01.hdf5");
+  write_bytes(fx.videos / "apple" / "v_apple_g09_c01.hdf5", Bytes{'x'});
+  ccl::Rng rng(1);
+  ccl::data::Ucf51Epoch broken(data, {3}, 1, rng);
+  CHECK_THROWS_WITH(broken.next(), Contains("v_apple_g09_c01.hdf5"));
 }
 
 TEST_CASE("UCF51: feature files of the wrong dtype or shape name the file", "[data][video][ucf51][errors]") {
