@@ -7,8 +7,10 @@
 //   ucf51_inspect --videos UCF101-hdf5 --audio features/audio [--image features/image]
 //                 [--video v_Archery_g01_c01] [--seed 1] [--png clip.png]
 //                 [--frames 16] [--size 112] [--any-classes] [--check-all]
+//                 [--time-batch 16] [--threads N]
 //   ucf51_inspect --self-test DIR     a tiny synthetic layout written into DIR, then inspected
 
+#include <ccl/core/parallel.hpp>
 #include <ccl/data/npy.hpp>
 #include <ccl/data/ucf51_dataset.hpp>
 #include <ccl/data/ucf51_layout.hpp>
@@ -35,7 +37,8 @@ struct Options {
   fs::path videos, audio, image, png = "ucf51-clip.png", self_test;
   std::string video;
   std::uint64_t seed = 1;
-  Index frames = 16, size = 112;
+  Index frames = 16, size = 112, time_batch = 0;
+  int threads = 0;
   bool any_classes = false, check_all = false;
 };
 
@@ -43,6 +46,7 @@ struct Options {
   std::cerr << "ucf51_inspect: " << problem << "\n"
             << "usage: ucf51_inspect --videos DIR --audio DIR [--image DIR] [--video ID] [--seed N]\n"
             << "                     [--png FILE] [--frames N] [--size N] [--any-classes] [--check-all]\n"
+            << "                     [--time-batch N] [--threads N]\n"
             << "       ucf51_inspect --self-test DIR\n";
   std::exit(2);
 }
@@ -64,6 +68,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--seed") o.seed = std::stoull(value());
     else if (arg == "--frames") o.frames = std::stol(value());
     else if (arg == "--size") o.size = std::stol(value());
+    else if (arg == "--time-batch") o.time_batch = std::stol(value());
+    else if (arg == "--threads") o.threads = std::stoi(value());
     else if (arg == "--any-classes") o.any_classes = true;
     else if (arg == "--check-all") o.check_all = true;
     else usage("unknown option " + arg);
@@ -133,6 +139,7 @@ ccl::data::RgbFrame contact_sheet(const std::vector<const ccl::data::ClipBatch*>
 
 int run(Options o) {
   if (!o.self_test.empty()) write_self_test(o);
+  if (o.threads > 0) ccl::set_num_threads(o.threads);
   ccl::data::Ucf51Options layout_options;
   layout_options.require_ucf51_classes = !o.any_classes;
   const auto start = std::chrono::steady_clock::now();
@@ -201,6 +208,17 @@ int run(Options o) {
   const auto test = data.test_windows(position);
   std::cout << "validation clips: " << validation.clips.dim(0) << ", test windows: " << test.clips.dim(0)
             << "\n";
+  if (o.time_batch > 0) {  // is loading fast enough to feed a GPU?
+    std::vector<Index> videos = layout.indices(Split::train);
+    rng.shuffle(videos);
+    videos.resize(std::size_t(std::min<Index>(o.time_batch, Index(videos.size()))));
+    const auto b0 = std::chrono::steady_clock::now();
+    data.training_batch(videos, rng);
+    const double batch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
+    std::cout << "a training batch of " << videos.size() << " clips: " << batch_s * 1000 << " ms on "
+              << ccl::num_threads() << " thread(s), " << double(videos.size()) / batch_s
+              << " clips/s\n";
+  }
   ccl::data::write_png(o.png, contact_sheet({&train, &validation}, clip_options));
   std::cout << "contact sheet (row 1: the training clip, then the validation clips): "
             << o.png.string() << "\n";
