@@ -5,9 +5,11 @@
 // Residual, SpatioTemporalConv and the narrow R(2+1)D student end to end.
 //
 // Tolerances (max |gpu - cpu| / max |cpu| per tensor): float 1e-4 for single layers (strict FP32
-// math, only the summation order differs), 2e-3 for the 10-layer R(2+1)D (eleven batch norms
-// amplify rounding); double 1e-10 (1e-8 end to end). Max pooling, ReLU, Flatten and Identity are
-// exact; averages 1e-6 (float) / 1e-12 (double).
+// math, only the summation order differs) and 5e-4 for convolutions (cuDNN may choose Winograd or
+// FFT algorithms, 1e-3 for SpatioTemporalConv), 5e-3 for the 10-layer R(2+1)D (eleven batch norms
+// amplify rounding); double 1e-10 (1e-8 end to end). ReLU, Flatten, Identity and max-pool outputs
+// are exact; averages and max-pool gradients of overlapping windows (added in another order)
+// 1e-6 (float) / 1e-12 (double).
 
 #include <ccl/cuda.hpp>
 #include <ccl/nn/nn.hpp>
@@ -40,6 +42,12 @@ constexpr double tolerance() {
   return std::is_same_v<Scalar, float> ? 1e-4 : 1e-10;
 }
 
+// cuDNN may pick a Winograd or FFT algorithm, whose float rounding exceeds a direct sum's.
+template <class Scalar>
+constexpr double conv_tolerance() {
+  return std::is_same_v<Scalar, float> ? 5e-4 : 1e-10;
+}
+
 // Runs forward and backward of a CPU layer and its device twin (parameters copied) on one input
 // and one upstream gradient, and compares y, dL/dx (added to a non-zero grad_x, to check the
 // accumulation) and every parameter gradient.
@@ -69,12 +77,12 @@ void check_conv(const nn::ConvOptions<Rank>& options, const Shape<Rank + 2>& in)
   // The seed gives the CPU layer's weights exactly: the draws happen on the host.
   compare_parameters(cpu_layer, gpu_layer, 0.0, 0.0);
   CHECK(gpu_layer.output_shape(in) == cpu_layer.output_shape(in));
-  compare_layer(cpu_layer, gpu_layer, random_tensor<S, Rank + 2>(in, 3), tolerance<S>());
+  compare_layer(cpu_layer, gpu_layer, random_tensor<S, Rank + 2>(in, 3), conv_tolerance<S>());
   // A second backward adds again: gradients double on both backends.
   const auto grad_y = random_tensor<S, Rank + 2>(cpu_layer.output().shape(), 7);
   cpu_layer.backward(grad_y);
   gpu_layer.backward(gpu::to_device(grad_y));
-  compare_parameters(cpu_layer, gpu_layer, 0.0, tolerance<S>());
+  compare_parameters(cpu_layer, gpu_layer, 0.0, conv_tolerance<S>());
   // skip leaves the parameters' gradients alone.
   cpu_layer.zero_grad();
   gpu_layer.zero_grad();
@@ -121,9 +129,12 @@ TEST_CASE("ConvNd on cuDNN reports bad inputs with the CPU layer's messages",
   const auto small = gpu::to_device(random_tensor<float, 4>({1, 3, 2, 2}, 1));
   CHECK(error_message([&] { gpu_layer.forward(small); }) ==
         error_message([&] { cpu_layer.forward(gpu::to_host(small)); }));
+  nn::ConvNd<float, 2> fresh_cpu(options);
   nn::ConvNd<float, 2, cuda> fresh(options);
   nn::Tensor<float, 4, cuda> grad;
-  CHECK(error_message([&] { fresh.backward(grad); }) == "Conv2d::backward: called before forward");
+  const std::string never = error_message([&] { fresh_cpu.backward(nn::Tensor<float, 4>{}); });
+  CHECK(never.find("Conv2d::backward: called before forward") != std::string::npos);
+  CHECK(error_message([&] { fresh.backward(grad); }) == never);
 }
 
 template <int SpatialRank, class S>
@@ -205,7 +216,8 @@ TEMPLATE_TEST_CASE("ReLU, pooling, Flatten and Identity on the device match the 
     for (Index i = 0; i < x.size(); ++i) x.data()[i] = std::round(x.data()[i] * 2);
     nn::MaxPool<S, 2> cpu_layer(nn::PoolOptions<2>(3).stride(2).padding(1));
     nn::MaxPool<S, 2, cuda> gpu_layer(nn::PoolOptions<2>(3).stride(2).padding(1));
-    compare_layer(cpu_layer, gpu_layer, x, 0.0);
+    // Overlapping windows: an input can win several, and the two backends add in another order.
+    compare_layer(cpu_layer, gpu_layer, x, average);
   }
   {
     auto x = random_tensor<S, 3>({2, 2, 11}, 3);
@@ -287,14 +299,15 @@ TEMPLATE_TEST_CASE("SpatioTemporalConv on the device matches the CPU", "[gpu][cu
   nn::SpatioTemporalConv<S> cpu_layer(options, rng_cpu);
   nn::SpatioTemporalConv<S, cuda> gpu_layer(options, rng_gpu);
   compare_parameters(cpu_layer, gpu_layer, 0.0, 0.0);
-  compare_layer(cpu_layer, gpu_layer, random_tensor<S, 5>({2, 3, 4, 8, 8}, 9), 10 * tolerance<S>());
+  compare_layer(cpu_layer, gpu_layer, random_tensor<S, 5>({2, 3, 4, 8, 8}, 9),
+                2 * conv_tolerance<S>());
 }
 
 TEMPLATE_TEST_CASE("the narrow R(2+1)D student on the device matches the CPU end to end",
                    "[gpu][cuda][nn][r2plus1d]", float, double) {
   CCL_REQUIRE_CUDA_DEVICE();
   using S = TestType;
-  const double tol = std::is_same_v<S, float> ? 2e-3 : 1e-8;
+  const double tol = std::is_same_v<S, float> ? 5e-3 : 1e-8;
   const auto options = nn::encoders::R2Plus1dOptions::narrow(3);
   ccl::Rng rng_cpu(2021), rng_gpu(2021);
   auto cpu_net = nn::encoders::r2plus1d<S>(options, rng_cpu);
