@@ -58,6 +58,9 @@ struct RunOptions {
   double head_lr = 0.05;    ///< composition heads / auxiliary modules (kept constant, method.md §5)
   Index dim = 64;           ///< student and teacher embedding size
   std::uint64_t seed = 1;
+  /// Baselines only: β = scale × the method's default β (method.md §8); chosen per method on a
+  /// validation split by `--tune-beta` (validation.hpp), 1 otherwise.
+  double beta_scale = 1.0;
   ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::automatic;
 };
 

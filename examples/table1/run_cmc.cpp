@@ -8,7 +8,10 @@ namespace table1 {
 
 CellResult run_cmc(Mode mode, const Context& ctx) {
   return run_with_objective(Method::cmc, mode, ctx, [&](ccl::Rng& rng) {
-    return ccl::pipeline::objectives::CmcObjective<float>(ctx.options.dim, ctx.options.dim, ctx.bench.clips_train.count, rng);
+    ccl::pipeline::objectives::CmcObjectiveOptions options;
+    options.beta *= ctx.options.beta_scale;
+    return ccl::pipeline::objectives::CmcObjective<float>(
+        ctx.options.dim, ctx.options.dim, ctx.bench.clips_train.count, rng, options);
   });
 }
 

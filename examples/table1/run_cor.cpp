@@ -8,7 +8,9 @@ namespace table1 {
 
 CellResult run_cor(Mode mode, const Context& ctx) {
   return run_with_objective(Method::cor, mode, ctx, [&](ccl::Rng& rng) {
-    return ccl::pipeline::objectives::CorObjective<float>(ctx.options.dim, ctx.options.dim, rng);
+    using Objective = ccl::pipeline::objectives::CorObjective<float>;
+    return Objective(ctx.options.dim, ctx.options.dim, rng,
+                     Objective::default_beta * ctx.options.beta_scale);
   });
 }
 

@@ -8,7 +8,10 @@ namespace table1 {
 
 CellResult run_crd(Mode mode, const Context& ctx) {
   return run_with_objective(Method::crd, mode, ctx, [&](ccl::Rng& rng) {
-    return ccl::pipeline::objectives::CrdObjective<float>(ctx.options.dim, ctx.options.dim, ctx.bench.clips_train.labels, rng);
+    ccl::pipeline::objectives::CrdObjectiveOptions options;
+    options.beta *= ctx.options.beta_scale;
+    return ccl::pipeline::objectives::CrdObjective<float>(
+        ctx.options.dim, ctx.options.dim, ctx.bench.clips_train.labels, rng, options);
   });
 }
 

@@ -8,7 +8,9 @@ namespace table1 {
 
 CellResult run_fitnet(Mode mode, const Context& ctx) {
   return run_with_objective(Method::fitnet, mode, ctx, [&](ccl::Rng& rng) {
-    return ccl::pipeline::objectives::FitNetObjective<float>(ctx.options.dim, ctx.options.dim, rng);
+    using Objective = ccl::pipeline::objectives::FitNetObjective<float>;
+    return Objective(ctx.options.dim, ctx.options.dim, rng,
+                     Objective::default_beta * ctx.options.beta_scale);
   });
 }
 

@@ -7,8 +7,10 @@
 namespace table1 {
 
 CellResult run_ifd(Mode mode, const Context& ctx) {
-  return run_with_objective(Method::ifd, mode, ctx, [](ccl::Rng&) {
-    return ccl::pipeline::objectives::IfdObjective<float>();
+  return run_with_objective(Method::ifd, mode, ctx, [&](ccl::Rng&) {
+    using Loss = ccl::loss::baselines::Ifd<float>;
+    return ccl::pipeline::objectives::IfdObjective<float>(
+        Loss{}, ccl::pipeline::objectives::default_beta_v<Loss> * ctx.options.beta_scale);
   });
 }
 

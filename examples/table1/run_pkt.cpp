@@ -7,8 +7,10 @@
 namespace table1 {
 
 CellResult run_pkt(Mode mode, const Context& ctx) {
-  return run_with_objective(Method::pkt, mode, ctx, [](ccl::Rng&) {
-    return ccl::pipeline::objectives::PktObjective<float>();
+  return run_with_objective(Method::pkt, mode, ctx, [&](ccl::Rng&) {
+    using Loss = ccl::loss::baselines::Pkt<float>;
+    return ccl::pipeline::objectives::PktObjective<float>(
+        Loss{}, ccl::pipeline::objectives::default_beta_v<Loss> * ctx.options.beta_scale);
   });
 }
 

@@ -7,8 +7,10 @@
 namespace table1 {
 
 CellResult run_rkd(Mode mode, const Context& ctx) {
-  return run_with_objective(Method::rkd, mode, ctx, [](ccl::Rng&) {
-    return ccl::pipeline::objectives::RkdObjective<float>();
+  return run_with_objective(Method::rkd, mode, ctx, [&](ccl::Rng&) {
+    using Loss = ccl::loss::baselines::Rkd<float>;
+    return ccl::pipeline::objectives::RkdObjective<float>(
+        Loss{}, ccl::pipeline::objectives::default_beta_v<Loss> * ctx.options.beta_scale);
   });
 }
 
