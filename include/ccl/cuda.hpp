@@ -44,8 +44,23 @@
 #endif
 
 #include <ccl/cuda/loss/cross_entropy.hpp>
+#include <ccl/cuda/loss/pair_loss.hpp>
 #include <ccl/cuda/loss/row_softmax_contrastive.hpp>
 #include <ccl/cuda/loss/symmetric_kl.hpp>
 
 // The Table 1 baselines (KD, FitNet, PKT, COR, RKD, IFD, CRD, CMC) with the ccl::cuda tag.
 #include <ccl/cuda/loss/baselines/all.hpp>
+
+// nn::Linear, row-wise ops and the compositions on the device; the device optimisers.
+#include <ccl/cuda/compose/concat_linear.hpp>
+#include <ccl/cuda/compose/gated.hpp>
+#include <ccl/cuda/compose/residual.hpp>
+#include <ccl/cuda/compose/sum.hpp>
+#include <ccl/cuda/nn/linear.hpp>
+#include <ccl/cuda/nn/module_copy.hpp>
+#include <ccl/cuda/nn/rowwise.hpp>
+#include <ccl/cuda/nn/rowwise_mask.hpp>
+#include <ccl/cuda/optim/adam.hpp>
+#include <ccl/cuda/optim/checkpoint.hpp>
+#include <ccl/cuda/optim/optimizer.hpp>
+#include <ccl/cuda/optim/sgd.hpp>

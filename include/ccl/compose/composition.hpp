@@ -21,7 +21,13 @@
 // Gradients into the teacher are off unless a grad_teacher view is passed: teachers are frozen
 // in CCL (the poster marks their arrows "gradients do not flow"). Like the losses, backward ADDS
 // into every gradient it writes, so several loss terms can be back-propagated one after another.
+//
+// Backends: every policy takes a trailing `class Backend = ccl::cpu` and declares
+// `using backend_type = Backend;`. With ccl::cuda (the specialisations in <ccl/cuda/compose/...>)
+// the views above are EmbeddingView<..., ccl::cuda>, the parameters Parameter<Scalar, ccl::cuda>
+// and the output CompositionOutput<Scalar, ccl::cuda>; the contract is otherwise the same.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
@@ -33,13 +39,23 @@
 namespace ccl::compose {
 
 /// Views of a composition's outputs; they point into the policy's workspaces.
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct CompositionOutput {
-  EmbeddingView<const Scalar> composed;  ///< x_tv, [B, composed_dim()]
-  EmbeddingView<const Scalar> logits;    ///< z_tv, [B, classes()]
+  EmbeddingView<const Scalar, Backend> composed;  ///< x_tv, [B, composed_dim()]
+  EmbeddingView<const Scalar, Backend> logits;    ///< z_tv, [B, classes()]
 };
 
 namespace detail {
+
+// The backend a policy declares (backend_type), ccl::cpu for policies written before backends.
+template <class C, class = void>
+struct backend_of {
+  using type = cpu;
+};
+template <class C>
+struct backend_of<C, std::void_t<typename C::backend_type>> {
+  using type = typename C::backend_type;
+};
 
 template <class C, class = void>
 struct has_scalar_type : std::false_type {};
@@ -48,39 +64,39 @@ struct has_scalar_type<C, std::void_t<typename C::scalar_type>>
     : std::bool_constant<is_supported_scalar_v<typename C::scalar_type>> {};
 
 // The members below are only probed once scalar_type is known to exist.
-template <class C, class S, class = void>
+template <class C, class S, class B, class = void>
 struct has_forward : std::false_type {};
-template <class C, class S>
-struct has_forward<C, S,
+template <class C, class S, class B>
+struct has_forward<C, S, B,
                    std::void_t<decltype(std::declval<C&>().forward(
-                       std::declval<EmbeddingView<const S>>(),
-                       std::declval<EmbeddingView<const S>>()))>>
+                       std::declval<EmbeddingView<const S, B>>(),
+                       std::declval<EmbeddingView<const S, B>>()))>>
     : std::is_convertible<decltype(std::declval<C&>().forward(
-                              std::declval<EmbeddingView<const S>>(),
-                              std::declval<EmbeddingView<const S>>())),
-                          CompositionOutput<S>> {};
+                              std::declval<EmbeddingView<const S, B>>(),
+                              std::declval<EmbeddingView<const S, B>>())),
+                          CompositionOutput<S, B>> {};
 
-template <class C, class S, class = void>
+template <class C, class S, class B, class = void>
 struct has_backward : std::false_type {};
-template <class C, class S>
-struct has_backward<C, S,
+template <class C, class S, class B>
+struct has_backward<C, S, B,
                     std::void_t<decltype(std::declval<C&>().backward(
-                        std::declval<EmbeddingView<const S>>(),
-                        std::declval<EmbeddingView<const S>>(), std::declval<EmbeddingView<S>>(),
-                        std::declval<EmbeddingView<S>>(), nn::ParameterGradients::accumulate))>>
-    : std::true_type {};
+                        std::declval<EmbeddingView<const S, B>>(),
+                        std::declval<EmbeddingView<const S, B>>(),
+                        std::declval<EmbeddingView<S, B>>(), std::declval<EmbeddingView<S, B>>(),
+                        nn::ParameterGradients::accumulate))>> : std::true_type {};
 
-template <class S>
+template <class S, class B>
 struct ParameterProbe {
-  void operator()(Parameter<S>&) const {}
+  void operator()(Parameter<S, B>&) const {}
 };
 
-template <class C, class S, class = void>
+template <class C, class S, class B, class = void>
 struct has_for_each_parameter : std::false_type {};
-template <class C, class S>
-struct has_for_each_parameter<C, S,
+template <class C, class S, class B>
+struct has_for_each_parameter<C, S, B,
                               std::void_t<decltype(std::declval<C&>().for_each_parameter(
-                                  ParameterProbe<S>{}))>> : std::true_type {};
+                                  ParameterProbe<S, B>{}))>> : std::true_type {};
 
 template <class C, class = void>
 struct has_zero_grad : std::false_type {};
@@ -104,10 +120,11 @@ struct composition_traits {
 template <class C>
 struct composition_traits<C, true> {
   using S = typename C::scalar_type;
+  using B = typename backend_of<C>::type;
   static constexpr bool scalar = true;
-  static constexpr bool forward = has_forward<C, S>::value;
-  static constexpr bool backward = has_backward<C, S>::value;
-  static constexpr bool parameters = has_for_each_parameter<C, S>::value;
+  static constexpr bool forward = has_forward<C, S, B>::value;
+  static constexpr bool backward = has_backward<C, S, B>::value;
+  static constexpr bool parameters = has_for_each_parameter<C, S, B>::value;
   static constexpr bool zero_grad = has_zero_grad<C>::value;
   static constexpr bool dims = has_dims<C>::value;
   static constexpr bool all = forward && backward && parameters && zero_grad && dims;
@@ -128,16 +145,16 @@ constexpr bool assert_composition() {
                 "ccl::compose: a composition policy must declare `using scalar_type = float;` "
                 "(or double)");
   static_assert(!T::scalar || T::forward,
-                "ccl::compose: a composition policy needs `CompositionOutput<Scalar> "
-                "forward(EmbeddingView<const Scalar> teacher, EmbeddingView<const Scalar> "
-                "student)`");
+                "ccl::compose: a composition policy needs `CompositionOutput<Scalar, Backend> "
+                "forward(EmbeddingView<const Scalar, Backend> teacher, EmbeddingView<const "
+                "Scalar, Backend> student)` (Backend: its backend_type, ccl::cpu by default)");
   static_assert(!T::scalar || T::backward,
                 "ccl::compose: a composition policy needs `void backward(grad_composed, "
                 "grad_logits, grad_student, grad_teacher, nn::ParameterGradients)` taking "
-                "EmbeddingView<const Scalar> x2 and EmbeddingView<Scalar> x2");
+                "EmbeddingView<const Scalar, Backend> x2 and EmbeddingView<Scalar, Backend> x2");
   static_assert(!T::scalar || T::parameters,
                 "ccl::compose: a composition policy needs `template <class V> void "
-                "for_each_parameter(V&& visit)` calling visit(Parameter<Scalar>&)");
+                "for_each_parameter(V&& visit)` calling visit(Parameter<Scalar, Backend>&)");
   static_assert(!T::scalar || T::zero_grad,
                 "ccl::compose: a composition policy needs `void zero_grad()`");
   static_assert(!T::scalar || T::dims,

@@ -8,10 +8,13 @@
 
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
+
+#include <type_traits>
 
 namespace ccl::compose {
 
@@ -24,12 +27,18 @@ struct ConcatLinearOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
+// The primary template is the host policy; ConcatLinear<Scalar, ccl::cuda> is in
+// <ccl/cuda/compose/concat_linear.hpp>.
+template <class Scalar, class Backend = cpu>
 class ConcatLinear {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::ConcatLinear<Scalar, ccl::cuda> lives in <ccl/cuda/compose/concat_linear.hpp>; "
+                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
   using Options = ConcatLinearOptions;
 
   ConcatLinear(Index teacher_dim, Index student_dim, Index classes, Options options = {})

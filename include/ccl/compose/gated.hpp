@@ -12,10 +12,13 @@
 
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
+
+#include <type_traits>
 
 namespace ccl::compose {
 
@@ -26,12 +29,18 @@ struct GatedOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
+// The primary template is the host policy; Gated<Scalar, ccl::cuda> is in
+// <ccl/cuda/compose/gated.hpp>.
+template <class Scalar, class Backend = cpu>
 class Gated {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::Gated<Scalar, ccl::cuda> lives in <ccl/cuda/compose/gated.hpp>; "
+                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
   using Options = GatedOptions;
 
   Gated(Index teacher_dim, Index student_dim, Index classes, Options options = {})

@@ -14,10 +14,13 @@
 
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
+
+#include <type_traits>
 
 namespace ccl::compose {
 
@@ -28,12 +31,18 @@ struct ResidualOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
+// The primary template is the host policy; Residual<Scalar, ccl::cuda> is in
+// <ccl/cuda/compose/residual.hpp>.
+template <class Scalar, class Backend = cpu>
 class Residual {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::Residual<Scalar, ccl::cuda> lives in <ccl/cuda/compose/residual.hpp>; "
+                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
   using Options = ResidualOptions;
 
   /// A head with all parameters zero (set them through residual()/classifier()).

@@ -6,10 +6,13 @@
 
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
+
+#include <type_traits>
 
 namespace ccl::compose {
 
@@ -18,12 +21,18 @@ struct SumOptions {
   bool check_finite = true;
 };
 
-template <class Scalar>
+// The primary template is the host policy; Sum<Scalar, ccl::cuda> is in
+// <ccl/cuda/compose/sum.hpp>.
+template <class Scalar, class Backend = cpu>
 class Sum {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::Sum<Scalar, ccl::cuda> lives in <ccl/cuda/compose/sum.hpp>; "
+                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
   using Options = SumOptions;
 
   /// The same constructor as every composition; teacher_dim must equal student_dim.

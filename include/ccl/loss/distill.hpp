@@ -7,7 +7,12 @@
 // code's weighting, which corresponds to λ = 1/2 up to a factor 2). Gradients are returned for the
 // student x_v, the raw teacher x_t (usually left empty: teachers are frozen) and the composed
 // x_tv (which flows into the composition head and, through it, into the student).
+//
+// The views are the inner loss's backend's (device views around a ccl::cuda loss; the Backend
+// argument defaults to the inner loss's). DistillResult<Scalar, ccl::cuda>, the result of the
+// allocating operator() on the device, is in <ccl/cuda/loss/pair_loss.hpp>.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -16,23 +21,42 @@
 #include <ccl/loss/pair_loss.hpp>
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 namespace ccl::loss {
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct DistillResult {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::DistillResult<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/pair_loss.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
   Scalar raw_term{};       ///< L_pair(x_v, x_t), unweighted
   Scalar composed_term{};  ///< L_pair(x_v, x_tv), unweighted
   RowMatrix<Scalar> grad_student, grad_teacher, grad_composed;
+
+  /// Zero gradients shaped like the three inputs (what operator() accumulates into).
+  static DistillResult zeros(const EmbeddingView<const Scalar>& student,
+                             const EmbeddingView<const Scalar>& teacher,
+                             const EmbeddingView<const Scalar>& composed) {
+    DistillResult result;
+    result.grad_student = RowMatrix<Scalar>::Zero(student.rows(), student.cols());
+    result.grad_teacher = RowMatrix<Scalar>::Zero(teacher.rows(), teacher.cols());
+    result.grad_composed = RowMatrix<Scalar>::Zero(composed.rows(), composed.cols());
+    return result;
+  }
+  EmbeddingView<Scalar> grad_student_view() { return mutable_view(grad_student); }
+  EmbeddingView<Scalar> grad_teacher_view() { return mutable_view(grad_teacher); }
+  EmbeddingView<Scalar> grad_composed_view() { return mutable_view(grad_composed); }
 };
 
-template <class Loss, class Scalar = float>
+template <class Loss, class Scalar = float, class Backend = detail::loss_backend_t<Loss>>
 class Distill {
-  static_assert(is_pair_loss_v<Loss, Scalar>,
-                "ccl::loss::Distill<Loss, Scalar>: Loss must provide the pair-loss "
-                "accumulate(f, g, labels, weight, grad_f, grad_g) for this Scalar");
+  static_assert(is_pair_loss_v<Loss, Scalar, Backend>,
+                "ccl::loss::Distill<Loss, Scalar, Backend>: Loss must provide the pair-loss "
+                "accumulate(f, g, labels, weight, grad_f, grad_g) for this Scalar on this "
+                "Backend's views");
 
  public:
   Distill(Loss loss, double lambda) : loss_(std::move(loss)), lambda_(lambda) {
@@ -44,10 +68,13 @@ class Distill {
   Loss& inner() { return loss_; }
 
   /// Returns the weighted value and adds weight * its gradients into the non-empty views.
-  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
-                    EmbeddingView<const Scalar> composed, LabelView labels, Scalar weight,
-                    EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher,
-                    EmbeddingView<Scalar> grad_composed, DistillResult<Scalar>* parts = nullptr) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
+                    EmbeddingView<const Scalar, Backend> teacher,
+                    EmbeddingView<const Scalar, Backend> composed, LabelView labels,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<Scalar, Backend> grad_teacher,
+                    EmbeddingView<Scalar, Backend> grad_composed,
+                    DistillResult<Scalar, Backend>* parts = nullptr) {
     checks::same_shape("distill", "student", student, "teacher", teacher);
     checks::same_shape("distill", "student", student, "composed", composed);
     const Scalar lambda = Scalar(lambda_);
@@ -62,16 +89,14 @@ class Distill {
     return lambda * raw + (1 - lambda) * comp;
   }
 
-  DistillResult<Scalar> operator()(EmbeddingView<const Scalar> student,
-                                   EmbeddingView<const Scalar> teacher,
-                                   EmbeddingView<const Scalar> composed, LabelView labels) {
-    DistillResult<Scalar> result;
-    result.grad_student = RowMatrix<Scalar>::Zero(student.rows(), student.cols());
-    result.grad_teacher = RowMatrix<Scalar>::Zero(teacher.rows(), teacher.cols());
-    result.grad_composed = RowMatrix<Scalar>::Zero(composed.rows(), composed.cols());
+  DistillResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> student,
+                                            EmbeddingView<const Scalar, Backend> teacher,
+                                            EmbeddingView<const Scalar, Backend> composed,
+                                            LabelView labels) {
+    auto result = DistillResult<Scalar, Backend>::zeros(student, teacher, composed);
     result.value = accumulate(student, teacher, composed, labels, Scalar(1),
-                              mutable_view(result.grad_student), mutable_view(result.grad_teacher),
-                              mutable_view(result.grad_composed), &result);
+                              result.grad_student_view(), result.grad_teacher_view(),
+                              result.grad_composed_view(), &result);
     return result;
   }
 

@@ -4,12 +4,18 @@
 //   Scalar accumulate(f, g, labels, weight, grad_f, grad_g)
 //       returns L and *adds* weight * dL/df into grad_f and weight * dL/dg into grad_g.
 //       A gradient view left empty ({}) is not computed at all (e.g. for a frozen teacher).
-//   PairLossResult<Scalar> operator()(f, g, labels)
+//   PairLossResult<Scalar, Backend> operator()(f, g, labels)
 //       allocates and returns L, dL/df and dL/dg: the convenient form for one-off calls.
 //
 // Accumulating with a weight lets combinators (Distill, Symmetric, a pipeline summing branches)
 // add terms into one gradient buffer without temporaries.
+//
+// Backends: a loss `L<Scalar, Backend>` takes EmbeddingView<..., Backend> views; the CRTP base
+// reads the backend from the loss's last template argument (ccl::cpu when it has none), so
+// operator() takes the same views. On ccl::cuda the result holds device matrices
+// (PairLossResult<Scalar, ccl::cuda> in <ccl/cuda/loss/pair_loss.hpp>).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
@@ -19,40 +25,93 @@
 
 namespace ccl::loss {
 
-template <class Scalar>
+/// Value and gradients of one allocating call. This primary template is the host one.
+template <class Scalar, class Backend = cpu>
 struct PairLossResult {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::PairLossResult<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/pair_loss.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
   RowMatrix<Scalar> grad_f;  ///< dL/df, same shape as f
   RowMatrix<Scalar> grad_g;  ///< dL/dg, same shape as g
-};
 
-/// Implements operator() for a loss that provides accumulate(); used as a CRTP base.
-template <class Derived, class Scalar>
-class PairLossInterface {
- public:
-  PairLossResult<Scalar> operator()(EmbeddingView<const Scalar> f, EmbeddingView<const Scalar> g,
-                                    LabelView labels = {}) {
-    PairLossResult<Scalar> result;
+  /// A result with zero gradients shaped like f and g (what operator() accumulates into).
+  static PairLossResult zeros(const EmbeddingView<const Scalar>& f,
+                              const EmbeddingView<const Scalar>& g) {
+    PairLossResult result;
     result.grad_f = RowMatrix<Scalar>::Zero(f.rows(), f.cols());
     result.grad_g = RowMatrix<Scalar>::Zero(g.rows(), g.cols());
-    result.value = static_cast<Derived&>(*this).accumulate(f, g, labels, Scalar(1),
-                                                           mutable_view(result.grad_f),
-                                                           mutable_view(result.grad_g));
+    return result;
+  }
+  EmbeddingView<Scalar> grad_f_view() { return mutable_view(grad_f); }
+  EmbeddingView<Scalar> grad_g_view() { return mutable_view(grad_g); }
+};
+
+namespace detail {
+
+/// The backend of a loss type: its last template argument when that is a backend tag
+/// (MultiClassNce<float, ccl::cuda>, Symmetric<Loss, float, ccl::cuda>), else ccl::cpu. Pattern
+/// matching works on the incomplete type a CRTP base sees.
+template <class T>
+struct loss_backend {
+  using type = cpu;
+};
+template <template <class...> class L, class... Args>
+struct loss_backend<L<Args...>> {
+ private:
+  template <class... Ts>
+  struct last;
+  template <class T>
+  struct last<T> {
+    using type = T;
+  };
+  template <class T, class... Ts>
+  struct last<T, Ts...> {
+    using type = typename last<Ts...>::type;
+  };
+  using candidate = typename last<void, Args...>::type;
+
+ public:
+  using type = std::conditional_t<is_backend_v<candidate>, candidate, cpu>;
+};
+template <class T>
+using loss_backend_t = typename loss_backend<T>::type;
+
+}  // namespace detail
+
+/// Implements operator() for a loss that provides accumulate(); used as a CRTP base.
+template <class Derived, class Scalar, class Backend = detail::loss_backend_t<Derived>>
+class PairLossInterface {
+ public:
+  using backend_type = Backend;
+
+  PairLossResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> f,
+                                             EmbeddingView<const Scalar, Backend> g,
+                                             LabelView labels = {}) {
+    auto result = PairLossResult<Scalar, Backend>::zeros(f, g);
+    result.value = static_cast<Derived&>(*this).accumulate(
+        f, g, labels, Scalar(1), result.grad_f_view(), result.grad_g_view());
     return result;
   }
 };
 
-/// True when L provides the pair-loss calling convention for Scalar.
-template <class L, class Scalar, class = void>
-struct is_pair_loss : std::false_type {};
+/// True when L provides the pair-loss calling convention for Scalar on Backend's views.
+template <class L, class Scalar, class Backend, class = void>
+struct is_pair_loss_on : std::false_type {};
+template <class L, class Scalar, class Backend>
+struct is_pair_loss_on<L, Scalar, Backend,
+                       std::void_t<decltype(std::declval<L&>().accumulate(
+                           std::declval<EmbeddingView<const Scalar, Backend>>(),
+                           std::declval<EmbeddingView<const Scalar, Backend>>(),
+                           std::declval<LabelView>(), Scalar(1),
+                           std::declval<EmbeddingView<Scalar, Backend>>(),
+                           std::declval<EmbeddingView<Scalar, Backend>>()))>> : std::true_type {};
+
+/// The host form, kept for existing callers: is_pair_loss<L, Scalar>.
 template <class L, class Scalar>
-struct is_pair_loss<L, Scalar,
-                    std::void_t<decltype(std::declval<L&>().accumulate(
-                        std::declval<EmbeddingView<const Scalar>>(),
-                        std::declval<EmbeddingView<const Scalar>>(), std::declval<LabelView>(),
-                        Scalar(1), std::declval<EmbeddingView<Scalar>>(),
-                        std::declval<EmbeddingView<Scalar>>()))>> : std::true_type {};
-template <class L, class Scalar>
-inline constexpr bool is_pair_loss_v = is_pair_loss<L, Scalar>::value;
+struct is_pair_loss : is_pair_loss_on<L, Scalar, cpu> {};
+
+template <class L, class Scalar, class Backend = cpu>
+inline constexpr bool is_pair_loss_v = is_pair_loss_on<L, Scalar, Backend>::value;
 
 }  // namespace ccl::loss

@@ -17,6 +17,7 @@
 // (the copy costs B*in, negligible next to the B*in*out GEMM). Accumulating gradients, like the
 // pair losses do, lets several losses share one backward pass without temporaries.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -25,6 +26,7 @@
 #include <ccl/core/types.hpp>
 
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 namespace ccl::nn {
@@ -34,12 +36,18 @@ namespace ccl::nn {
 /// composition heads learn from cross-entropy only, while the student learns from everything).
 enum class ParameterGradients { accumulate, skip };
 
-template <class Scalar>
+// The Backend argument says where the parameters and batches live. This primary template is the
+// host one; Linear<Scalar, ccl::cuda> (cuBLAS, device views) is in <ccl/cuda/nn/linear.hpp>.
+template <class Scalar, class Backend = cpu>
 class Linear {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Linear<Scalar, ccl::cuda> lives in <ccl/cuda/nn/linear.hpp>; include it "
+                "(or <ccl/cuda.hpp>) to run the layer on the GPU");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
 
   /// A layer with zero parameters; initialise with reset_parameters() or set_weight()/set_bias().
   Linear(Index in_features, Index out_features, bool bias = true)

@@ -14,6 +14,7 @@
 // computed in double, like PyTorch's Python floats, and rounded to Scalar when used. The moments
 // start at zero on a parameter's first step.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/optim/optimizer.hpp>
@@ -98,7 +99,8 @@ struct AdamUpdate {
 };
 
 /// Adam / AdamW over parameter groups (see optimizer.hpp for groups, keys and state).
-template <class Scalar>
-using Adam = Optimizer<Scalar, AdamUpdate>;
+/// Adam<Scalar, ccl::cuda> steps device parameters (<ccl/cuda/optim/adam.hpp>).
+template <class Scalar, class Backend = cpu>
+using Adam = Optimizer<Scalar, AdamUpdate, Backend>;
 
 }  // namespace ccl::optim

@@ -27,7 +27,13 @@
 //   template <class S> static void apply(const Options&, Parameter<S>&, ParameterState<S>&);
 // Options expose for_each_hyper_parameter(visit) with visit(const char*, double&) / (…, bool&),
 // and a double member `lr`.
+//
+// Backends: Optimizer<Scalar, Update, Backend = ccl::cpu>. This primary template steps host
+// Parameter<Scalar>s; Optimizer<Scalar, Update, ccl::cuda> (<ccl/cuda/optim/optimizer.hpp>) steps
+// Parameter<Scalar, ccl::cuda>s with one fused kernel per parameter and the same rules, groups,
+// keys and state, the state in device memory.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
@@ -45,8 +51,11 @@ namespace ccl::optim {
 /// What an optimiser remembers about one parameter. Buffers are named by the Update policy
 /// (Update::buffers) and stay empty (0 x 0) until the first step fills them, as PyTorch creates
 /// its state lazily.
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct ParameterState {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::optim::ParameterState<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/optim/optimizer.hpp>; include it (or <ccl/cuda.hpp>)");
   std::int64_t step = 0;
   std::vector<RowMatrix<Scalar>> buffers;
 };
@@ -76,13 +85,18 @@ inline std::string join_key(const std::string& prefix, const std::string& name) 
 template <class Module, class Scalar>
 inline constexpr bool has_parameters_v = detail::has_parameters<Module, Scalar>::value;
 
-template <class Scalar, class Update>
+template <class Scalar, class Update, class Backend = cpu>
 class Optimizer {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::optim::Optimizer<Scalar, Update, ccl::cuda> (Sgd<Scalar, ccl::cuda>, "
+                "Adam<Scalar, ccl::cuda>) lives in <ccl/cuda/optim/optimizer.hpp>; include it (or "
+                "<ccl/cuda.hpp>) to step device parameters");
 
  public:
   using scalar_type = Scalar;
   using update_type = Update;
+  using backend_type = Backend;
   using Options = typename Update::Options;
 
   struct Entry {

@@ -18,6 +18,7 @@
 // operations; bit equality with PyTorch's float32 kernels is not promised (its vectorised kernels
 // may fuse a multiply-add), the rule is.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/optim/optimizer.hpp>
@@ -111,7 +112,8 @@ struct SgdUpdate {
 };
 
 /// SGD over parameter groups (see optimizer.hpp for groups, keys and state).
-template <class Scalar>
-using Sgd = Optimizer<Scalar, SgdUpdate>;
+/// Sgd<Scalar, ccl::cuda> steps device parameters (<ccl/cuda/optim/sgd.hpp>).
+template <class Scalar, class Backend = cpu>
+using Sgd = Optimizer<Scalar, SgdUpdate, Backend>;
 
 }  // namespace ccl::optim

@@ -12,11 +12,12 @@
 
 namespace ccl::compose::detail {
 
-/// Forward inputs: non-empty, same batch, the widths the policy was built for, finite.
-template <class Scalar>
-void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
-                  const EmbeddingView<const Scalar>& student, Index teacher_dim,
-                  Index student_dim, bool check_finite) {
+/// Forward input shapes: non-empty, same batch, the widths the policy was built for (either
+/// backend; the device policies add their own memory and finiteness checks).
+template <class Scalar, class Backend>
+void check_input_shapes(const char* op, const EmbeddingView<const Scalar, Backend>& teacher,
+                        const EmbeddingView<const Scalar, Backend>& student, Index teacher_dim,
+                        Index student_dim) {
   checks::non_empty(op, "teacher", teacher);
   checks::non_empty(op, "student", student);
   checks::same_rows(op, "teacher", teacher, "student", student);
@@ -24,6 +25,14 @@ void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
           " but the composition was built for teacher_dim = ", teacher_dim);
   require(student.cols() == student_dim, op, ": student has shape ", student.shape(),
           " but the composition was built for student_dim = ", student_dim);
+}
+
+/// Forward inputs: non-empty, same batch, the widths the policy was built for, finite.
+template <class Scalar>
+void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
+                  const EmbeddingView<const Scalar>& student, Index teacher_dim,
+                  Index student_dim, bool check_finite) {
+  check_input_shapes(op, teacher, student, teacher_dim, student_dim);
   if (check_finite) {
     checks::finite(op, "teacher", teacher);
     checks::finite(op, "student", student);
@@ -31,20 +40,21 @@ void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
 }
 
 /// An optional view (input or output gradient) is empty or exactly [rows, cols].
-template <class T>
-void check_optional(const char* op, const char* name, const EmbeddingView<T>& v, Index rows,
-                    Index cols) {
+template <class T, class Backend>
+void check_optional(const char* op, const char* name, const EmbeddingView<T, Backend>& v,
+                    Index rows, Index cols) {
   if (v.data() == nullptr) return;
   require(v.rows() == rows && v.cols() == cols, op, ": ", name, " has shape ", v.shape(),
           ", expected [", rows, ", ", cols, "] (or an empty view)");
 }
 
 /// Backward arguments against the last forward's batch and the policy's dimensions.
-template <class Scalar>
-void check_backward(const char* op, Index batch, const EmbeddingView<const Scalar>& grad_composed,
-                    Index composed_dim, const EmbeddingView<const Scalar>& grad_logits,
-                    Index classes, const EmbeddingView<Scalar>& grad_student, Index student_dim,
-                    const EmbeddingView<Scalar>& grad_teacher, Index teacher_dim) {
+template <class Scalar, class Backend>
+void check_backward(const char* op, Index batch,
+                    const EmbeddingView<const Scalar, Backend>& grad_composed, Index composed_dim,
+                    const EmbeddingView<const Scalar, Backend>& grad_logits, Index classes,
+                    const EmbeddingView<Scalar, Backend>& grad_student, Index student_dim,
+                    const EmbeddingView<Scalar, Backend>& grad_teacher, Index teacher_dim) {
   require(batch > 0, op, ": backward called before forward");
   check_optional(op, "grad_composed", grad_composed, batch, composed_dim);
   check_optional(op, "grad_logits", grad_logits, batch, classes);
@@ -52,8 +62,8 @@ void check_backward(const char* op, Index batch, const EmbeddingView<const Scala
   check_optional(op, "grad_teacher", grad_teacher, batch, teacher_dim);
 }
 
-template <class T>
-bool given(const EmbeddingView<T>& v) {
+template <class T, class Backend>
+bool given(const EmbeddingView<T, Backend>& v) {
   return v.data() != nullptr;
 }
 

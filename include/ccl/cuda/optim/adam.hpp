@@ -1,0 +1,65 @@
+#pragma once
+// optim::Adam<Scalar, ccl::cuda>: Adam and AdamW (decoupled_weight_decay) on device parameters,
+// with exactly optim/adam.hpp's rule (torch.optim.Adam / AdamW, no amsgrad): one fused kernel per
+// parameter (kernels/optim.cuh); the bias corrections are computed on the host in double, as on
+// the CPU, and the moments start at zero on a parameter's first step.
+
+#include <ccl/core/backend.hpp>
+#include <ccl/core/parameter.hpp>
+#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/kernels/optim.cuh>
+#include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/optim/optimizer.hpp>
+#include <ccl/cuda/parameter.hpp>
+#include <ccl/cuda/settings.hpp>
+#include <ccl/optim/adam.hpp>
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace ccl::optim {
+
+/// The constants of Adam's step t (t >= 1), rounded to Scalar as the CPU rounds them.
+template <class Scalar>
+gpu::kernels::AdamCoefficients<Scalar> adam_coefficients(const AdamOptions& o, std::int64_t t) {
+  gpu::kernels::AdamCoefficients<Scalar> c{};
+  c.weight_decay = Scalar(o.weight_decay);
+  c.decay = Scalar(1.0 - o.lr * o.weight_decay);
+  c.one_minus_beta1 = Scalar(1.0 - o.beta1);
+  c.beta2 = Scalar(o.beta2);
+  c.one_minus_beta2 = Scalar(1.0 - o.beta2);
+  const double bias_correction1 = 1.0 - std::pow(o.beta1, double(t));
+  const double bias_correction2 = 1.0 - std::pow(o.beta2, double(t));
+  c.step_size = Scalar(o.lr / bias_correction1);
+  c.correction2_sqrt = Scalar(std::sqrt(bias_correction2));
+  c.eps = Scalar(o.eps);
+  c.decoupled = o.decoupled_weight_decay && o.weight_decay != 0;
+  c.l2 = !o.decoupled_weight_decay && o.weight_decay != 0;
+  return c;
+}
+
+template <>
+struct DeviceUpdate<AdamUpdate> {
+  template <class Scalar>
+  static void apply(const AdamOptions& o, Parameter<Scalar, cuda>& p,
+                    ParameterState<Scalar, cuda>& state, cudaStream_t stream) {
+    for (gpu::DeviceMatrix<Scalar>& moment : state.buffers) {
+      if (moment.rows() * moment.cols() == 0) {
+        moment.resize(p.rows(), p.cols());
+        moment.zero(stream);
+      }
+    }
+    const std::int64_t t = ++state.step;
+    const long long count = static_cast<long long>(p.rows()) * p.cols();
+    if (count == 0) return;
+    gpu::kernels::adam_kernel<Scalar>
+        <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
+            adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(),
+            state.buffers[0].data(), state.buffers[1].data(), count);
+    CCL_CUDA_CHECK_LAUNCH("adam_kernel");
+  }
+};
+
+}  // namespace ccl::optim
