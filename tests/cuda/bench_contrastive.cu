@@ -1,19 +1,31 @@
 // GPU benchmark of multi-class NCE forward + backward (method.md §4.3) on the CUDA backend:
 // cuBLAS tiles vs ccl's fused kernels, fp32 and TF32, over batch sizes up to the largest that
-// fits. Prints a Markdown table; tests/cuda/torch_multiclass_nce.py prints the PyTorch peer's
-// table for the same shapes, and scripts/gpu-check.sh runs both.
+// fits. Prints a Markdown table and, with --json, writes the same rows as JSON;
+// tests/cuda/torch_multiclass_nce.py does the same for the PyTorch peer on the same shapes,
+// bench/gpu_table.py puts the two side by side, and scripts/gpu-check.sh runs all three.
 //
 //   bench_cuda_contrastive [--dim D] [--tau T] [--repeat N] [--batches 1024,4096,...]
+//                          [--max-call-ms MS] [--point-seconds S] [--json FILE]
 //
-// time_ms is the mean of N calls after two warm-up calls, measured with CUDA events around the
-// whole accumulate() (labels upload and loss read-back included); GFLOP/s counts the three
-// 2·B²·D products of the GEMM formulation for every algorithm, so the rates are comparable;
-// workspace_MiB is the device memory the loss object holds after its first call.
+// Batches: by default every power of two from 1024 to 262,144. Both algorithms need O(B·D)
+// memory (plus O(tile·B) for cuBLAS's logit tiles), so on an 80 GiB card time, not memory, ends
+// the sweep: an algorithm stops growing B after the first batch whose call takes longer than
+// --max-call-ms (default 1500), or that fails (out of memory). The JSON records, per algorithm,
+// the largest B measured and why the sweep stopped, and the largest B whose inputs, gradients and
+// measured workspace would fit into the free device memory (`memory_bound_B`, an estimate).
+//
+// time_ms is the mean of the timed calls after two warm-up calls (one where a call exceeds a
+// second), CUDA events around the whole accumulate() (labels upload and loss read-back included);
+// the number of timed calls is --repeat, fewer where that would exceed --point-seconds (at least
+// 2). GFLOP/s counts the three 2·B²·D products of the GEMM formulation for every algorithm, so the
+// rates are comparable; workspace_MiB is the device memory the loss object holds after its first
+// call.
 
 #include <ccl/core/rng.hpp>
 #include <ccl/cuda.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,7 +39,10 @@ struct Args {
   int dim = 512;
   double tau = 0.1;
   int repeat = 10;
-  std::vector<long> batches{1024, 4096, 16384, 32768, 65536, 131072};
+  double max_call_ms = 1500;
+  double point_seconds = 4;
+  std::string json;
+  std::vector<long> batches{1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144};
 };
 
 Args parse(int argc, char** argv) {
@@ -39,11 +54,20 @@ Args parse(int argc, char** argv) {
     else if (key == "--tau")
       args.tau = std::atof(argv[i + 1]);
     else if (key == "--repeat")
-      args.repeat = std::atoi(argv[i + 1]);
+      args.repeat = std::max(1, std::atoi(argv[i + 1]));
+    else if (key == "--max-call-ms")
+      args.max_call_ms = std::atof(argv[i + 1]);
+    else if (key == "--point-seconds")
+      args.point_seconds = std::atof(argv[i + 1]);
+    else if (key == "--json")
+      args.json = argv[i + 1];
     else if (key == "--batches") {
       args.batches.clear();
       for (char* p = std::strtok(argv[i + 1], ","); p != nullptr; p = std::strtok(nullptr, ","))
         args.batches.push_back(std::atol(p));
+    } else {
+      std::fprintf(stderr, "bench_cuda_contrastive: unknown option %s\n", key.c_str());
+      std::exit(2);
     }
   }
   return args;
@@ -55,6 +79,51 @@ double free_mib() {
   return double(free) / (1 << 20);
 }
 
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += (c == '\n' || c == '\t') ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+struct Variant {
+  const char* name;
+  ccl::gpu::ContrastiveAlgorithm algorithm;
+  bool tf32;
+  // The sweep's state.
+  bool active = true;
+  long largest = 0;
+  std::string stopped = "end of the batch list";
+  double memory_bound = 0;
+};
+
+class Timer {
+ public:
+  Timer() {
+    CCL_CUDA_CHECK(cudaEventCreate(&start_));
+    CCL_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~Timer() {
+    (void)cudaEventDestroy(start_);
+    (void)cudaEventDestroy(stop_);
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void start() { CCL_CUDA_CHECK(cudaEventRecord(start_)); }
+  double stop() {
+    CCL_CUDA_CHECK(cudaEventRecord(stop_));
+    CCL_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0;
+    CCL_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return double(ms);
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,21 +133,24 @@ int main(int argc, char** argv) {
     return 77;
   }
   const Args args = parse(argc, argv);
-  std::printf("device: %s, D = %d, tau = %g, %d timed calls\n\n", ccl::gpu::device_name(0).c_str(),
-              args.dim, args.tau, args.repeat);
-  std::printf("| B | algorithm | time_ms | GFLOP/s | workspace_MiB | loss |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  struct Variant {
-    const char* name;
-    ccl::gpu::ContrastiveAlgorithm algorithm;
-    bool tf32;
+  const std::string device = ccl::gpu::device_name(0);
+  std::printf("device: %s, D = %d, tau = %g, up to %d timed calls, %.0f ms per call at most\n\n",
+              device.c_str(), args.dim, args.tau, args.repeat, args.max_call_ms);
+  std::printf("| B | algorithm | time_ms | GFLOP/s | workspace_MiB | loss | calls |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  std::vector<Variant> variants = {{"cublas fp32", ccl::gpu::ContrastiveAlgorithm::cublas, false},
+                                   {"cublas tf32", ccl::gpu::ContrastiveAlgorithm::cublas, true},
+                                   {"fused fp32", ccl::gpu::ContrastiveAlgorithm::fused, false},
+                                   {"fused tf32", ccl::gpu::ContrastiveAlgorithm::fused, true}};
+  std::string rows;  // JSON objects, comma-separated
+  auto add_row = [&](long batch, const Variant& v, const std::string& fields) {
+    if (!rows.empty()) rows += ",\n  ";
+    rows += "{\"B\": " + std::to_string(batch) + ", \"algorithm\": " + json_string(v.name) +
+            ", \"tf32\": " + (v.tf32 ? "1" : "0") + fields + "}";
   };
-  const Variant variants[] = {{"cublas fp32", ccl::gpu::ContrastiveAlgorithm::cublas, false},
-                              {"cublas tf32", ccl::gpu::ContrastiveAlgorithm::cublas, true},
-                              {"fused fp32", ccl::gpu::ContrastiveAlgorithm::fused, false},
-                              {"fused tf32", ccl::gpu::ContrastiveAlgorithm::fused, true}};
-  bool fits[4] = {true, true, true, true};
   for (long batch : args.batches) {
+    if (std::none_of(variants.begin(), variants.end(), [](const Variant& v) { return v.active; }))
+      break;
     ccl::gpu::DeviceMatrix<float> f, g, grad_f, grad_g;
     std::vector<int> labels(static_cast<std::size_t>(batch));
     try {
@@ -93,49 +165,94 @@ int main(int argc, char** argv) {
       grad_f.zero();
       grad_g.zero();
     } catch (const std::exception& e) {
-      std::printf("| %ld | inputs | out of memory | | | |\n", batch);
+      std::printf("| %ld | inputs | failed: %s | | | | |\n", batch, e.what());
+      for (Variant& v : variants) {
+        if (!v.active) continue;
+        v.active = false;
+        v.stopped = "inputs of the next batch did not fit";
+        add_row(batch, v, ", \"error\": " + json_string(e.what()));
+      }
+      (void)cudaGetLastError();
       break;
     }
     for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 51);
-    for (int v = 0; v < 4; ++v) {
-      if (!fits[v]) continue;
+    const double input_mib = 4.0 * double(batch) * args.dim * sizeof(float) / (1 << 20);
+    for (Variant& v : variants) {
+      if (!v.active) continue;
       ccl::gpu::Settings settings;
-      settings.contrastive = variants[v].algorithm;
-      settings.allow_tf32 = variants[v].tf32;
+      settings.contrastive = v.algorithm;
+      settings.allow_tf32 = v.tf32;
       ccl::gpu::ScopedSettings scope(settings);
       try {
         const double before = free_mib();
         ccl::loss::MultiClassNce<float, ccl::cuda> loss(args.tau);
         float value = 0;
-        for (int w = 0; w < 2; ++w) {
+        auto call = [&] {
           value = loss.accumulate(f.view(), g.view(), labels, 1.0f, grad_f.mutable_view(),
                                   grad_g.mutable_view());
-        }
+        };
+        Timer timer;
+        timer.start();
+        call();
+        const double first_ms = timer.stop();
         const double workspace = before - free_mib();
-        cudaEvent_t start, stop;
-        CCL_CUDA_CHECK(cudaEventCreate(&start));
-        CCL_CUDA_CHECK(cudaEventCreate(&stop));
-        CCL_CUDA_CHECK(cudaEventRecord(start));
-        for (int r = 0; r < args.repeat; ++r) {
-          value = loss.accumulate(f.view(), g.view(), labels, 1.0f, grad_f.mutable_view(),
-                                  grad_g.mutable_view());
-        }
-        CCL_CUDA_CHECK(cudaEventRecord(stop));
-        CCL_CUDA_CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        CCL_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-        (void)cudaEventDestroy(start);
-        (void)cudaEventDestroy(stop);
-        const double per_call = double(ms) / args.repeat;
+        if (first_ms < 1000) call();  // a second warm-up where it is cheap
+        const int calls = std::max(
+            2, std::min(args.repeat, int(args.point_seconds * 1e3 / std::max(first_ms, 1e-3))));
+        timer.start();
+        for (int r = 0; r < calls; ++r) call();
+        const double per_call = timer.stop() / calls;
         const double flops = 3.0 * 2.0 * double(batch) * double(batch) * args.dim;
-        std::printf("| %ld | %s | %.3f | %.0f | %.0f | %.6f |\n", batch, variants[v].name, per_call,
-                    flops / (per_call * 1e-3) * 1e-9, workspace, double(value));
+        const double gflops = flops / (per_call * 1e-3) * 1e-9;
+        // Inputs, gradients and this algorithm's workspace scale with B (the cuBLAS tiles with
+        // B too): the largest B whose memory would fit now, for the record.
+        const double per_row_mib = (input_mib + std::max(workspace, 0.0)) / double(batch);
+        v.memory_bound = (before + input_mib) / per_row_mib;
+        v.largest = batch;
+        std::printf("| %ld | %s | %.3f | %.0f | %.0f | %.6f | %d |\n", batch, v.name, per_call,
+                    gflops, workspace, double(value), calls);
+        char fields[320];
+        std::snprintf(fields, sizeof(fields),
+                      ", \"time_ms\": %.6g, \"first_call_ms\": %.6g, \"GFLOPs\": %.6g, "
+                      "\"workspace_MiB\": %.6g, \"loss\": %.9g, \"calls\": %d",
+                      per_call, first_ms, gflops, workspace, double(value), calls);
+        add_row(batch, v, fields);
+        if (per_call > args.max_call_ms) {
+          v.active = false;
+          v.stopped = "time cap (" + std::to_string(int(args.max_call_ms)) + " ms per call)";
+        }
       } catch (const std::exception& e) {
-        std::printf("| %ld | %s | failed: %s | | | |\n", batch, variants[v].name, e.what());
-        fits[v] = false;
+        std::printf("| %ld | %s | failed: %s | | | | |\n", batch, v.name, e.what());
+        v.active = false;
+        v.stopped = std::string("failed at B = ") + std::to_string(batch) + ": " + e.what();
+        add_row(batch, v, ", \"error\": " + json_string(e.what()));
         (void)cudaGetLastError();
       }
       std::fflush(stdout);
+    }
+  }
+  std::printf("\n| algorithm | largest B measured | sweep stopped by | B that memory would allow |\n");
+  std::printf("|---|---|---|---|\n");
+  std::string summary;
+  for (const Variant& v : variants) {
+    std::printf("| %s | %ld | %s | ~%.0f |\n", v.name, v.largest, v.stopped.c_str(),
+                v.memory_bound);
+    if (!summary.empty()) summary += ",\n  ";
+    summary += "{\"algorithm\": " + json_string(v.name) + ", \"largest_B\": " +
+               std::to_string(v.largest) + ", \"stopped\": " + json_string(v.stopped) +
+               ", \"memory_bound_B\": " + std::to_string(long(v.memory_bound)) + "}";
+  }
+  if (!args.json.empty()) {
+    if (FILE* out = std::fopen(args.json.c_str(), "w")) {
+      std::fprintf(out,
+                   "{\"device\": %s, \"dim\": %d, \"tau\": %g, \"max_call_ms\": %g,\n"
+                   " \"results\": [\n  %s],\n \"sweep\": [\n  %s]}\n",
+                   json_string(device).c_str(), args.dim, args.tau, args.max_call_ms,
+                   rows.c_str(), summary.c_str());
+      std::fclose(out);
+    } else {
+      std::fprintf(stderr, "bench_cuda_contrastive: cannot write %s\n", args.json.c_str());
+      return 1;
     }
   }
   return 0;
