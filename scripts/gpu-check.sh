@@ -36,7 +36,8 @@
 # Exit status: 0 when every phase that ran passed or was skipped for want of a GPU; 1 otherwise.
 #
 # Environment: BUILD_DIR (default build-gpu), CUDA_ARCH (default 90), JOBS (default nproc),
-# BUDGET_S, BUILD_CAP_S (the build's own limit, default 360), SANITIZE_FILTER, DEPS_DIR (default build-gpu-deps), PYTHON (default python3),
+# BUDGET_S, BUILD_CAP_S (the build's own limit, default 360), STANDALONE (1: build and run the
+# standalone-header check; default 1 without a GPU, 0 with one), SANITIZE_FILTER, DEPS_DIR (default build-gpu-deps), PYTHON (default python3),
 # CMAKE_ARGS (extra configure arguments).
 #
 # A bare machine (CUDA toolkit, cmake, a C++ compiler, no package manager): the configure step
@@ -230,11 +231,13 @@ if has_phase build; then
   fi
   if [ "$configured" = 1 ]; then
     targets=(test_cuda bench_cuda_contrastive)
-    cmake --build "$build" --target help 2> /dev/null | grep -q bench_cuda_r2plus1d_step &&
-      targets+=(bench_cuda_r2plus1d_step)
-    # The standalone-header check needs no GPU (CI-type machines run it); on a GPU machine it is
-    # left out unless STANDALONE=1, to keep the build within the time budget.
-    [ "$gpu" = 0 ] || [ "${STANDALONE:-0}" = 1 ] && targets+=(ccl_cuda_standalone_headers)
+    # grep -c reads everything: with pipefail, grep -q would make cmake die of SIGPIPE.
+    cmake --build "$build" --target help 2> /dev/null | grep -c bench_cuda_r2plus1d_step \
+      > /dev/null && targets+=(bench_cuda_r2plus1d_step)
+    # The standalone-header check needs no GPU (machines without one run it); on a GPU machine
+    # it is left out unless STANDALONE=1, to keep the build within the time budget.
+    standalone=${STANDALONE:-$((1 - gpu))}
+    [ "$standalone" = 1 ] && targets+=(ccl_cuda_standalone_headers)
     # The build keeps 150 s for the tests and the benchmarks; on a machine without a GPU (where
     # BUDGET_S is raised for a slow build) only the tests.
     reserve=30
