@@ -60,6 +60,7 @@
 #include <ccl/cuda/nn/module_copy.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
+#include <ccl/cuda/nn/tensor_linear.hpp>
 #include <ccl/cuda/optim/adam.hpp>
 #include <ccl/cuda/optim/checkpoint.hpp>
 #include <ccl/cuda/optim/optimizer.hpp>

@@ -10,9 +10,10 @@
 //
 // [gpu] tolerances: the kernels use round-to-nearest intrinsics (no FMA contraction), so the
 // device performs the CPU's IEEE operations and is expected to match bit for bit (float Adam up
-// to Eigen's approximate float sqrt on the CPU side); the checks allow max |gpu - cpu| / max |cpu| <= 1e-6 (float) / 1e-14 (double) so that a compiler or
-// library difference in the last bit does not fail them. The end-to-end training steps compare
-// after forward, backward (cuBLAS vs Eigen summation order) and update: float 1e-4, double 1e-10.
+// to Eigen's approximate float sqrt on the CPU side); the checks allow max |gpu - cpu| / max |cpu|
+// <= 1e-6 (float) / 1e-14 (double) so that a compiler or library difference in the last bit does
+// not fail them. The end-to-end training steps compare after forward, backward (cuBLAS vs Eigen
+// summation order) and update: float 1e-4, double 1e-10.
 
 #include <ccl/compose/residual.hpp>
 #include <ccl/cuda.hpp>
@@ -46,9 +47,12 @@ using ccl::testing::scaled_max_error;
 namespace {
 
 std::vector<SgdOptions> sgd_cases() {
-  return {SgdOptions{0.1, 0, 0, 0, false},        SgdOptions{0.1, 0, 0, 1e-2, false},
-          SgdOptions{0.1, 0.9, 0, 0, false},      SgdOptions{0.05, 0.9, 0.1, 5e-4, false},
-          SgdOptions{0.1, 0.9, 0, 0, true},       SgdOptions{0.1, 0.9, 0, 1e-2, true},
+  return {SgdOptions{0.1, 0, 0, 0, false},
+          SgdOptions{0.1, 0, 0, 1e-2, false},
+          SgdOptions{0.1, 0.9, 0, 0, false},
+          SgdOptions{0.05, 0.9, 0.1, 5e-4, false},
+          SgdOptions{0.1, 0.9, 0, 0, true},
+          SgdOptions{0.1, 0.9, 0, 1e-2, true},
           SgdOptions::official()};
 }
 
@@ -84,8 +88,8 @@ TEMPLATE_TEST_CASE("device SGD element update equals the CPU optimiser bit for b
                    "[host][cuda][optim]", float, double) {
   using Scalar = TestType;
   for (const SgdOptions& o : sgd_cases()) {
-    INFO("lr " << o.lr << ", momentum " << o.momentum << ", dampening " << o.dampening
-               << ", wd " << o.weight_decay << ", nesterov " << o.nesterov);
+    INFO("lr " << o.lr << ", momentum " << o.momentum << ", dampening " << o.dampening << ", wd "
+               << o.weight_decay << ", nesterov " << o.nesterov);
     ccl::Parameter<Scalar> p("w", 9, 7);
     p.value = random_matrix<Scalar>(9, 7, 1);
     ccl::optim::Sgd<Scalar> cpu;
@@ -234,8 +238,9 @@ struct Twin {
     w.grad = random_matrix<Scalar>(13, 9, 100 + s);
     b.grad = random_matrix<Scalar>(1, 13, 200 + s);
     if (s == 2) b.grad.setZero();
-    ccl::gpu::copy_from_host(w, dw, true);
-    ccl::gpu::copy_from_host(b, db, true);
+    // Gradients only: the values must evolve on each backend by its own steps.
+    ccl::gpu::copy<Scalar>(ccl::view(w.grad), dw.grad.mutable_view());
+    ccl::gpu::copy<Scalar>(ccl::view(b.grad), db.grad.mutable_view());
   }
   void compare(double tol) const {
     ccl::Parameter<Scalar> hw, hb;
@@ -396,16 +401,16 @@ TEMPLATE_TEST_CASE("training steps of a device Residual head match the CPU",
     sgd_gpu.zero_grad();
     const auto out_cpu = cpu.forward(ccl::view(t), ccl::view(v0));
     RowMatrix<Scalar> gl_cpu = RowMatrix<Scalar>::Zero(batch, classes);
-    const double l_cpu = ce_cpu.accumulate(out_cpu.logits, labels, Scalar(1),
-                                           ccl::mutable_view(gl_cpu));
+    const double l_cpu =
+        ce_cpu.accumulate(out_cpu.logits, labels, Scalar(1), ccl::mutable_view(gl_cpu));
     cpu.backward({}, ccl::view(gl_cpu), {});
     sgd_cpu.step();
 
     const auto out_gpu = gpu.forward(td.view(), vd.view());
     ccl::gpu::DeviceMatrix<Scalar> gl_gpu(batch, classes);
     gl_gpu.zero();
-    const double l_gpu = ce_gpu.accumulate(out_gpu.logits, labels, Scalar(1),
-                                           gl_gpu.mutable_view());
+    const double l_gpu =
+        ce_gpu.accumulate(out_gpu.logits, labels, Scalar(1), gl_gpu.mutable_view());
     gpu.backward({}, gl_gpu.view(), {});
     sgd_gpu.step();
     CHECK(std::abs(l_gpu - l_cpu) <= tol * std::max(1.0, std::abs(l_cpu)));

@@ -4,22 +4,30 @@
 // wraps a Linear in it automatically. The copy of the [N, out] result into a Tensor is negligible
 // next to Linear's N·in·out GEMM.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/nn/tensor.hpp>
 
+#include <type_traits>
 #include <utility>
 
 namespace ccl::nn {
 
-template <class Scalar>
+// The primary template is the host adapter; TensorLinear<Scalar, ccl::cuda> (device tensors around
+// nn::Linear<Scalar, ccl::cuda>) is in <ccl/cuda/nn/tensor_linear.hpp>.
+template <class Scalar, class Backend = cpu>
 class TensorLinear {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::TensorLinear<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/nn/tensor_linear.hpp>; include it (or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = cpu;
   using Input = Tensor<Scalar, 2>;
   using Output = Tensor<Scalar, 2>;
   static constexpr int input_rank = 2;

@@ -37,8 +37,7 @@ class ConcatLinear<Scalar, cuda> {
     classifier_.set_check_finite(false);
   }
 
-  ConcatLinear(Index teacher_dim, Index student_dim, Index classes, Rng& rng,
-               Options options = {})
+  ConcatLinear(Index teacher_dim, Index student_dim, Index classes, Rng& rng, Options options = {})
       : ConcatLinear(teacher_dim, student_dim, classes, options) {
     reset_parameters(rng);
   }
@@ -71,14 +70,15 @@ class ConcatLinear<Scalar, cuda> {
 
   void backward(EmbeddingView<const Scalar, cuda> grad_composed,
                 EmbeddingView<const Scalar, cuda> grad_logits,
-                EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher = {},
+                EmbeddingView<Scalar, cuda> grad_student,
+                EmbeddingView<Scalar, cuda> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
     constexpr const char* op = "compose::ConcatLinear::backward";
     detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_device_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
     if (inputs) detail::zeroed(grad_concat_, batch_, teacher_dim() + student_dim());
     linear_.backward(grad_tv_.view(),

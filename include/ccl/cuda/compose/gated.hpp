@@ -64,8 +64,8 @@ class Gated<Scalar, cuda> {
 
   CompositionOutput<Scalar, cuda> forward(EmbeddingView<const Scalar, cuda> teacher,
                                           EmbeddingView<const Scalar, cuda> student) {
-    detail::check_device_inputs("compose::Gated", teacher, student, teacher_dim(),
-                                student_dim(), options_.check_finite, finite_scratch_);
+    detail::check_device_inputs("compose::Gated", teacher, student, teacher_dim(), student_dim(),
+                                options_.check_finite, finite_scratch_);
     batch_ = teacher.rows();
     const cudaStream_t stream = gpu::settings().stream;
     // Copies, as on the CPU: backward needs x_t − x_v even if the caller reuses its buffers.
@@ -90,14 +90,15 @@ class Gated<Scalar, cuda> {
 
   void backward(EmbeddingView<const Scalar, cuda> grad_composed,
                 EmbeddingView<const Scalar, cuda> grad_logits,
-                EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher = {},
+                EmbeddingView<Scalar, cuda> grad_student,
+                EmbeddingView<Scalar, cuda> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
     constexpr const char* op = "compose::Gated::backward";
     detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_device_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     const cudaStream_t stream = gpu::settings().stream;
     grad_gate_.resize(batch_, teacher_dim());
     const long long count = static_cast<long long>(batch_) * teacher_dim();
@@ -138,9 +139,10 @@ class Gated<Scalar, cuda> {
     require(teacher_dim > 0 && student_dim > 0 && classes > 0,
             "compose::Gated: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
-    require(teacher_dim == student_dim, "compose::Gated: the gate mixes x_t and x_v feature by "
-            "feature, so teacher_dim must equal student_dim, got ", teacher_dim, " and ",
-            student_dim);
+    require(teacher_dim == student_dim,
+            "compose::Gated: the gate mixes x_t and x_v feature by "
+            "feature, so teacher_dim must equal student_dim, got ",
+            teacher_dim, " and ", student_dim);
     return teacher_dim;
   }
 

@@ -62,8 +62,8 @@ class Residual<Scalar, cuda> {
 
   CompositionOutput<Scalar, cuda> forward(EmbeddingView<const Scalar, cuda> teacher,
                                           EmbeddingView<const Scalar, cuda> student) {
-    detail::check_device_inputs("compose::Residual", teacher, student, teacher_dim(),
-                                student_dim(), options_.check_finite, finite_scratch_);
+    detail::check_device_inputs("compose::Residual", teacher, student, teacher_dim(), student_dim(),
+                                options_.check_finite, finite_scratch_);
     batch_ = teacher.rows();
     input_.forward(teacher, student, options_.normalize);
     const gpu::DeviceMatrix<Scalar>& r = residual_.forward(input_.value().view());
@@ -75,22 +75,22 @@ class Residual<Scalar, cuda> {
 
   void backward(EmbeddingView<const Scalar, cuda> grad_composed,
                 EmbeddingView<const Scalar, cuda> grad_logits,
-                EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher = {},
+                EmbeddingView<Scalar, cuda> grad_student,
+                EmbeddingView<Scalar, cuda> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
     constexpr const char* op = "compose::Residual::backward";
     detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_device_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     // x_tv = x_t + r: the identity path into the teacher ...
     if (detail::given(grad_teacher)) gpu::accumulate<Scalar>(grad_tv_.view(), grad_teacher);
     // ... and W_1 into both halves of the concatenation.
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
     if (inputs) detail::zeroed(grad_concat_, batch_, teacher_dim() + student_dim());
     residual_.backward(grad_tv_.view(),
-                       inputs ? grad_concat_.mutable_view() : EmbeddingView<Scalar, cuda>{},
-                       mode);
+                       inputs ? grad_concat_.mutable_view() : EmbeddingView<Scalar, cuda>{}, mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
   }
 

@@ -1,6 +1,6 @@
 #pragma once
-// compose::Sum<Scalar, ccl::cuda>: x_tv = x_t + x_v with its classifier head z_tv = W_2 · x_tv + b_2
-// (compose/sum.hpp) on the device: device views, Parameter<Scalar, ccl::cuda>, the CPU policy's
+// compose::Sum<Scalar, ccl::cuda>: x_tv = x_t + x_v with its classifier head z_tv = W_2 · x_tv +
+// b_2 (compose/sum.hpp) on the device: device views, Parameter<Scalar, ccl::cuda>, the CPU policy's
 // names, checks and messages.
 
 #include <ccl/compose/composition.hpp>
@@ -58,14 +58,15 @@ class Sum<Scalar, cuda> {
 
   void backward(EmbeddingView<const Scalar, cuda> grad_composed,
                 EmbeddingView<const Scalar, cuda> grad_logits,
-                EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher = {},
+                EmbeddingView<Scalar, cuda> grad_student,
+                EmbeddingView<Scalar, cuda> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
     constexpr const char* op = "compose::Sum::backward";
     detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_device_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     if (detail::given(grad_student)) gpu::accumulate<Scalar>(grad_tv_.view(), grad_student);
     if (detail::given(grad_teacher)) gpu::accumulate<Scalar>(grad_tv_.view(), grad_teacher);
   }
@@ -86,8 +87,10 @@ class Sum<Scalar, cuda> {
     require(teacher_dim > 0 && student_dim > 0 && classes > 0,
             "compose::Sum: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
-    require(teacher_dim == student_dim, "compose::Sum: x_t + x_v needs teacher_dim == "
-            "student_dim, got ", teacher_dim, " and ", student_dim);
+    require(teacher_dim == student_dim,
+            "compose::Sum: x_t + x_v needs teacher_dim == "
+            "student_dim, got ",
+            teacher_dim, " and ", student_dim);
     return teacher_dim;
   }
 

@@ -55,9 +55,9 @@ __global__ void gated_forward_kernel(const Scalar* __restrict__ a, const Scalar*
 /// either may be null) are added to. grad_tv, gate, t, v are contiguous [rows, cols].
 template <class Scalar>
 __global__ void gated_backward_kernel(const Scalar* __restrict__ grad_tv,
-                                      const Scalar* __restrict__ gate,
-                                      const Scalar* __restrict__ t, const Scalar* __restrict__ v,
-                                      int rows, int cols, Scalar* __restrict__ grad_gate,
+                                      const Scalar* __restrict__ gate, const Scalar* __restrict__ t,
+                                      const Scalar* __restrict__ v, int rows, int cols,
+                                      Scalar* __restrict__ grad_gate,
                                       Scalar* __restrict__ grad_teacher,
                                       std::ptrdiff_t grad_teacher_stride,
                                       Scalar* __restrict__ grad_student,

@@ -12,8 +12,8 @@ namespace ccl::gpu::kernels {
 /// present[i] = 1 when row i has an entry that is not == 0 (a NaN counts as present, as on the
 /// CPU), else 0. One warp per row, 8 rows per 256-thread block.
 template <class Scalar>
-__global__ void nonzero_rows_kernel(const Scalar* __restrict__ x, std::ptrdiff_t x_stride,
-                                    int rows, int cols, int* __restrict__ present) {
+__global__ void nonzero_rows_kernel(const Scalar* __restrict__ x, std::ptrdiff_t x_stride, int rows,
+                                    int cols, int* __restrict__ present) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const int row = static_cast<int>(blockIdx.x) * 8 + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;

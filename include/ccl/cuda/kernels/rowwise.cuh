@@ -79,7 +79,8 @@ __global__ void relu_backward_rows_kernel(const Scalar* __restrict__ y, std::ptr
        k += static_cast<long long>(gridDim.x) * blockDim.x) {
     int i, j;
     split_index(k, cols, i, j);
-    if (y[i * y_stride + j] > Scalar(0)) grad_x[i * grad_x_stride + j] += grad_y[i * grad_y_stride + j];
+    if (y[i * y_stride + j] > Scalar(0))
+      grad_x[i * grad_x_stride + j] += grad_y[i * grad_y_stride + j];
   }
 }
 

@@ -59,8 +59,9 @@ class Linear<Scalar, cuda> {
       : weight_("weight", in_features > 0 && out_features > 0 ? out_features : 0,
                 in_features > 0 ? in_features : 0),
         bias_("bias", bias ? 1 : 0, bias && out_features > 0 ? out_features : 0) {
-    require(in_features > 0 && out_features > 0, "Linear: feature sizes must be positive, got in = ",
-            in_features, ", out = ", out_features);
+    require(in_features > 0 && out_features > 0,
+            "Linear: feature sizes must be positive, got in = ", in_features,
+            ", out = ", out_features);
     require(in_features <= INT_MAX && out_features <= INT_MAX,
             "Linear: feature sizes beyond the CUDA backend's 32-bit indices, got in = ",
             in_features, ", out = ", out_features);
@@ -113,7 +114,8 @@ class Linear<Scalar, cuda> {
     // Either layout as a column of `out` elements, one per row of the copy.
     const EmbeddingView<const Scalar, cuda> column(b.data(), out_features(), 1,
                                                    b.rows() == 1 ? 1 : b.row_stride());
-    gpu::copy<Scalar>(column, EmbeddingView<Scalar, cuda>(bias_.value.data(), out_features(), 1, 1));
+    gpu::copy<Scalar>(column,
+                      EmbeddingView<Scalar, cuda>(bias_.value.data(), out_features(), 1, 1));
   }
 
   /// Whether forward scans x for NaN/Inf (on by default, as on the CPU). The scan reads one
@@ -137,8 +139,8 @@ class Linear<Scalar, cuda> {
     if (has_bias()) {
       const long long count = static_cast<long long>(batch) * out;
       gpu::kernels::broadcast_row_kernel<Scalar>
-          <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-              bias_.value.data(), batch, out, output_.data(), out);
+          <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
+             stream>>>(bias_.value.data(), batch, out, output_.data(), out);
       CCL_CUDA_CHECK_LAUNCH("broadcast_row_kernel");
     }
     gpu::gemm(handle(), CUBLAS_OP_T, CUBLAS_OP_N, out, batch, in, Scalar(1), weight_.value.data(),
@@ -172,17 +174,16 @@ class Linear<Scalar, cuda> {
                 grad_y.data(), ldg, Scalar(1), weight_.grad.data(), in);
       if (has_bias()) {
         const dim3 block(gpu::kernels::column_sum_columns, gpu::kernels::column_sum_lanes);
-        const int blocks = (out + gpu::kernels::column_sum_columns - 1) /
-                           gpu::kernels::column_sum_columns;
+        const int blocks =
+            (out + gpu::kernels::column_sum_columns - 1) / gpu::kernels::column_sum_columns;
         gpu::kernels::column_sums_add_kernel<Scalar><<<blocks, block, 0, stream>>>(
             grad_y.data(), static_cast<std::ptrdiff_t>(ldg), batch, out, bias_.grad.data());
         CCL_CUDA_CHECK_LAUNCH("column_sums_add_kernel");
       }
     }
     if (grad_x.data() != nullptr && !grad_x.empty()) {
-      gpu::gemm(handle(), CUBLAS_OP_N, CUBLAS_OP_N, in, batch, out, Scalar(1),
-                weight_.value.data(), in, grad_y.data(), ldg, Scalar(1), grad_x.data(),
-                int(grad_x.row_stride()));
+      gpu::gemm(handle(), CUBLAS_OP_N, CUBLAS_OP_N, in, batch, out, Scalar(1), weight_.value.data(),
+                in, grad_y.data(), ldg, Scalar(1), grad_x.data(), int(grad_x.row_stride()));
     }
   }
 

@@ -47,7 +47,7 @@ void copy_parameters(const HostModule& host, DeviceModule& device, bool with_gra
   device.for_each_parameter([&](Parameter<Scalar, cuda>& p) {
     detail::check_count(op, k, sources.size(), p);
     detail::check_twin(op, k, *sources[k], p);
-    copy_from_host(*sources[k], p, with_grad);
+    gpu::copy_from_host(*sources[k], p, with_grad);
     ++k;
   });
   require(k == sources.size(), op, ": the host module has ", sources.size(),
@@ -66,7 +66,7 @@ void copy_parameters_to_host(const DeviceModule& device, HostModule& host, bool 
   device.for_each_parameter([&](const Parameter<Scalar, cuda>& p) {
     detail::check_count(op, k, targets.size(), p);
     detail::check_twin(op, k, *targets[k], p);
-    copy_to_host(p, *targets[k], with_grad);
+    gpu::copy_to_host(p, *targets[k], with_grad);
     ++k;
   });
   require(k == targets.size(), op, ": the host module has ", targets.size(),

@@ -78,8 +78,8 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
   const long long count = static_cast<long long>(x.rows()) * x.cols();
   kernels::accumulate_rows_kernel<Scalar>
       <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, settings().stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha,
-          out.data(), detail::stride(out.row_stride()));
+          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha, out.data(),
+          detail::stride(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
 }
 
@@ -127,8 +127,8 @@ void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Sca
                     DeviceMatrix<Scalar>& out) {
   ccl::checks::same_rows("gpu::concat_columns", "a", a, "b", b);
   out.resize(a.rows(), a.cols() + b.cols());
-  copy<Scalar>(a, column_block(out.mutable_view(), 0, a.cols()));
-  copy<Scalar>(b, column_block(out.mutable_view(), a.cols(), b.cols()));
+  gpu::copy<Scalar>(a, gpu::column_block(out.mutable_view(), 0, a.cols()));
+  gpu::copy<Scalar>(b, gpu::column_block(out.mutable_view(), a.cols(), b.cols()));
 }
 
 /// unit = x / max(‖x‖, 1e-12) row by row (contiguous, resized) and norms = the clamped norms,
@@ -146,8 +146,8 @@ void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& u
                                       kernels::normalize_warps_per_block);
   kernels::normalize_rows_kernel<Scalar>
       <<<blocks, 32 * kernels::normalize_warps_per_block, 0, settings().stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()),
-          Scalar(1e-12), unit.data(), norms.data());
+          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), Scalar(1e-12),
+          unit.data(), norms.data());
   CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
 }
 

@@ -69,8 +69,8 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
   constexpr const char* op = "gather_rows";
   ccl::detail::check_row_indices(op, rows, source.rows());
   require(target.rows() == Index(rows.size()) && target.cols() == source.cols(), op,
-          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ",
-          source.cols(), "]");
+          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ", source.cols(),
+          "]");
   if (target.empty()) return;
   detail::require_int_shape(op, "source", source);
   require_device_memory(op, "source", source);
@@ -92,7 +92,7 @@ template <class Scalar>
 DeviceMatrix<Scalar> gather_rows(EmbeddingView<const Scalar, cuda> source,
                                  const std::vector<Index>& rows) {
   DeviceMatrix<Scalar> out(Index(rows.size()), source.cols());
-  gather_rows<Scalar>(source, rows, out.mutable_view());
+  gpu::gather_rows<Scalar>(source, rows, out.mutable_view());
   return out;
 }
 
@@ -103,8 +103,8 @@ void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vect
   constexpr const char* op = "scatter_add_rows";
   ccl::detail::check_row_indices(op, rows, target.rows());
   require(compact.rows() == Index(rows.size()) && compact.cols() == target.cols(), op,
-          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ",
-          target.cols(), "] (one row per index, target's width)");
+          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ", target.cols(),
+          "] (one row per index, target's width)");
   if (compact.empty()) return;
   detail::require_int_shape(op, "target", target);
   require_device_memory(op, "compact", compact);

@@ -56,8 +56,8 @@ struct DeviceUpdate<AdamUpdate> {
     if (count == 0) return;
     gpu::kernels::adam_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-            adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(),
-            state.buffers[0].data(), state.buffers[1].data(), count);
+            adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(), state.buffers[0].data(),
+            state.buffers[1].data(), count);
     CCL_CUDA_CHECK_LAUNCH("adam_kernel");
   }
 };

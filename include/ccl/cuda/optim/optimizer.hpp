@@ -252,8 +252,9 @@ class Optimizer<Scalar, Update, cuda> {
   // For each device entry, the index of the host entry with the same key and shape.
   std::vector<std::vector<std::size_t>> match(const HostOptimizer& host, const char* what) const {
     const auto& host_groups = host.groups();
-    require(host_groups.size() == groups_.size(), op_name(), "::", what, ": the host optimiser has ",
-            host_groups.size(), " groups, the device one ", groups_.size());
+    require(host_groups.size() == groups_.size(), op_name(), "::", what,
+            ": the host optimiser has ", host_groups.size(), " groups, the device one ",
+            groups_.size());
     std::vector<std::vector<std::size_t>> matches(groups_.size());
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       std::map<std::string, std::size_t> index;
