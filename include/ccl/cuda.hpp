@@ -16,6 +16,7 @@
 #error "<ccl/cuda.hpp> contains CUDA kernels; compile this file with nvcc (see docs/cuda.md)"
 #endif
 
+#include <ccl/cuda/backend_matrix.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/copy.hpp>

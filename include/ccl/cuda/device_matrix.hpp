@@ -18,6 +18,8 @@ class DeviceMatrix {
   CCL_STATIC_ASSERT_SCALAR(T);
 
  public:
+  using Scalar = T;  // as Eigen matrices name it, so generic code reads the element type alike
+
   DeviceMatrix() = default;
   DeviceMatrix(Index rows, Index cols) { resize(rows, cols); }
 
@@ -39,6 +41,11 @@ class DeviceMatrix {
 
   EmbeddingView<const T, cuda> view() const {
     return EmbeddingView<const T, cuda>(buffer_.data(), rows_, cols_);
+  }
+  /// Like a host RowMatrix to a host view: a device matrix converts to a read-only device view
+  /// wherever one is expected (an encoder's forward result, a loss argument).
+  operator EmbeddingView<const T, cuda>() const {  // NOLINT(google-explicit-constructor)
+    return view();
   }
   EmbeddingView<T, cuda> mutable_view() {
     return EmbeddingView<T, cuda>(buffer_.data(), rows_, cols_);

@@ -53,8 +53,11 @@ class Checkpoint {
     return *this;
   }
 
-  template <class Scalar, class Update>
-  Checkpoint& add_optimizer(const std::string& name, optim::Optimizer<Scalar, Update>& optimizer) {
+  /// Binds an optimiser's state (host or device: a ccl::cuda optimiser's state is saved through
+  /// the host, in the same format, by the overloads in <ccl/cuda/optim/checkpoint.hpp>).
+  template <class Scalar, class Update, class Backend>
+  Checkpoint& add_optimizer(const std::string& name,
+                            optim::Optimizer<Scalar, Update, Backend>& optimizer) {
     bind(
         SectionKind::optimizer, name,
         [&optimizer](ByteWriter& out) { write_optimizer(out, optimizer); },

@@ -69,10 +69,27 @@ inline std::string list_text(const std::vector<double>& values) {
 
 namespace detail {
 
+// Any matrix type: host modules visit RowMatrix buffers, device modules gpu::DeviceMatrix ones.
 struct BufferProbe {
-  template <class Scalar>
-  void operator()(const std::string&, RowMatrix<Scalar>&) const {}
+  template <class Matrix>
+  void operator()(const std::string&, Matrix&) const {}
 };
+
+// Parameters and buffers are stored from and restored into host matrices. These are the host
+// versions; <ccl/cuda/backend_matrix.hpp> overloads them for gpu::DeviceMatrix (found by
+// argument-dependent lookup), so a device module is checkpointed through one copy per tensor.
+template <class Scalar>
+const RowMatrix<Scalar>& host_copy(const RowMatrix<Scalar>& value) {
+  return value;
+}
+template <class Scalar>
+void restore_from_host(RowMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
+  target.swap(decoded);
+}
+template <class Scalar>
+void zero_elements(RowMatrix<Scalar>& matrix) {
+  matrix.setZero();
+}
 
 template <class Module, class = void>
 struct has_buffers : std::false_type {};
@@ -105,7 +122,7 @@ void write_tensor_list(ByteWriter& out, Module& module, bool parameters) {
   out.u64(std::uint64_t(names.size()));
   for_each_tensor(module, parameters, [&](const std::string& name, auto& value, auto*) {
     out.string(name);
-    out.tensor(value);
+    out.tensor(host_copy(value));
   });
 }
 
@@ -136,9 +153,9 @@ void stage_tensor_list(ByteReader& in, Module& module, bool parameters,
     auto decoded = std::make_shared<RowMatrix<Scalar>>(found->second.template to_matrix<Scalar>());
     auto* target = &value;
     commits.push_back([target, grad, decoded] {
-      target->swap(*decoded);
+      restore_from_host(*target, *decoded);
       // Gradients are not saved: a resumed step starts from zero like a fresh one.
-      if (grad != nullptr) grad->setZero();
+      if (grad != nullptr) zero_elements(*grad);
     });
   });
   for (const auto& entry : stored) {

@@ -19,7 +19,13 @@
 // Routing::paper is Algorithm A of the supplement (method.md §4.5): the student minimises
 // λ·NCE(x_v, x_t) + (1 − λ)·NCE(x_v, x_tv) + J (one anchor direction), the head CE_tv only.
 // In both, the student's CE(z_v, y) is not a branch term: the pipeline adds it once.
+//
+// Backend: ccl::cpu (default) or ccl::cuda; with ccl::cuda the losses are the device ones, the
+// views and the gradient workspaces live in device memory, and the composition must be a device
+// composition (include <ccl/cuda.hpp>).
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -88,14 +94,21 @@ struct CclTerms {
   Scalar head_total = 0;     ///< Σ head weight · term (what the head's gradient comes from)
 };
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 class CclObjective {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::pipeline::CclObjective: the scalar type must be float or double");
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::CclObjective: the second argument must be ccl::cpu or ccl::cuda");
+
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
+  using Workspace = backend_matrix_t<Scalar, Backend>;
 
  public:
   using Options = CclObjectiveOptions;
   using Terms = CclTerms<Scalar>;
+  using backend_type = Backend;
 
   CclObjective() : CclObjective(Options{}) {}
   explicit CclObjective(Options options) : options_(options) {
@@ -107,11 +120,11 @@ class CclObjective {
     loss::ContrastiveOptions nce;
     nce.temperature = options.temperature;
     nce.numerics = options.numerics;
-    nce_ = loss::MultiClassNce<Scalar>(nce);
+    nce_ = loss::MultiClassNce<Scalar, Backend>(nce);
     loss::SymmetricKlOptions jsd;
     jsd.weight = options.posterior_weight;
     jsd.numerics = options.numerics;
-    posterior_ = loss::SymmetricKl<Scalar>(jsd);
+    posterior_ = loss::SymmetricKl<Scalar, Backend>(jsd);
   }
 
   const Options& options() const { return options_; }
@@ -121,10 +134,8 @@ class CclObjective {
   /// (including the path through the head's input) and accumulates the head's parameter
   /// gradients. The teacher never receives a gradient.
   template <class Composition>
-  Terms accumulate(Composition& composition, EmbeddingView<const Scalar> x_v,
-                   EmbeddingView<const Scalar> z_v, EmbeddingView<const Scalar> x_t,
-                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                   EmbeddingView<Scalar> grad_z_v) {
+  Terms accumulate(Composition& composition, View x_v, View z_v, View x_t, LabelView labels,
+                   MutableView grad_x_v, MutableView grad_z_v) {
     static_assert(compose::assert_composition<Composition>());
     static_assert(std::is_same_v<typename Composition::scalar_type, Scalar>,
                   "ccl::pipeline::CclObjective: the composition's scalar type differs from the "
@@ -172,7 +183,7 @@ class CclObjective {
       zero(tmp_b_, batch, z_tv.cols());
       terms.posterior = posterior_.accumulate(z_v, z_tv, labels, Scalar(1), mutable_view(tmp_a_),
                                               mutable_view(tmp_b_));
-      grad_z_v.matrix() += Scalar(w.posterior.student) * tmp_a_;
+      add_scaled(grad_z_v, Scalar(w.posterior.student), view(tmp_a_));
       route(tmp_b_, w.posterior, student_z_tv_, head_z_tv_);
     }
     if (w.composed_ce.active()) {
@@ -204,20 +215,19 @@ class CclObjective {
   }
 
  private:
-  static void zero(RowMatrix<Scalar>& m, Index rows, Index cols) { m.setZero(rows, cols); }
+  static void zero(Workspace& m, Index rows, Index cols) { set_zero(m, rows, cols); }
 
-  static void route(const RowMatrix<Scalar>& grad_tv, const TermWeights& w,
-                    RowMatrix<Scalar>& student, RowMatrix<Scalar>& head) {
-    if (w.student != 0) student += Scalar(w.student) * grad_tv;
-    if (w.head != 0) head += Scalar(w.head) * grad_tv;
+  static void route(const Workspace& grad_tv, const TermWeights& w, Workspace& student,
+                    Workspace& head) {
+    if (w.student != 0) add_scaled(mutable_view(student), Scalar(w.student), view(grad_tv));
+    if (w.head != 0) add_scaled(mutable_view(head), Scalar(w.head), view(grad_tv));
   }
 
   // A contrastive term between `a` and `b` where exactly one of them is x_tv (the other is x_v or
   // the frozen x_t). The x_tv gradient is routed to both objectives by the term's weights; the
   // x_v gradient (if `a` is x_v) goes to the student with the student weight.
-  Scalar pair(EmbeddingView<const Scalar> a, EmbeddingView<const Scalar> b, LabelView labels,
-              bool symmetric, const TermWeights& w, EmbeddingView<Scalar> grad_x_v, Index dim,
-              bool composed_first = false) {
+  Scalar pair(View a, View b, LabelView labels, bool symmetric, const TermWeights& w,
+              MutableView grad_x_v, Index dim, bool composed_first = false) {
     const Index batch = a.rows();
     zero(tmp_a_, batch, dim);
     zero(tmp_b_, batch, dim);
@@ -226,25 +236,25 @@ class CclObjective {
     // Gradients wanted: x_tv's always; x_v's only when `a` is x_v and the student weighs the term.
     const bool want_a = composed_first || (w.student != 0 && grad_x_v.data() != nullptr);
     const bool want_b = !composed_first;
-    Scalar value = nce_.accumulate(a, b, labels, Scalar(1), want_a ? ga : EmbeddingView<Scalar>{},
-                                   want_b ? gb : EmbeddingView<Scalar>{});
+    Scalar value = nce_.accumulate(a, b, labels, Scalar(1), want_a ? ga : MutableView{},
+                                   want_b ? gb : MutableView{});
     if (symmetric) {
-      value += nce_.accumulate(b, a, labels, Scalar(1), want_b ? gb : EmbeddingView<Scalar>{},
-                               want_a ? ga : EmbeddingView<Scalar>{});
+      value += nce_.accumulate(b, a, labels, Scalar(1), want_b ? gb : MutableView{},
+                               want_a ? ga : MutableView{});
     }
-    const RowMatrix<Scalar>& grad_tv = composed_first ? tmp_a_ : tmp_b_;
+    const Workspace& grad_tv = composed_first ? tmp_a_ : tmp_b_;
     route(grad_tv, w, student_x_tv_, head_x_tv_);
-    if (!composed_first && want_a) grad_x_v.matrix() += Scalar(w.student) * tmp_a_;
+    if (!composed_first && want_a) add_scaled(grad_x_v, Scalar(w.student), view(tmp_a_));
     return value;
   }
 
   Options options_;
-  loss::MultiClassNce<Scalar> nce_;
-  loss::SymmetricKl<Scalar> posterior_;
-  loss::CrossEntropy<Scalar> ce_;
+  loss::MultiClassNce<Scalar, Backend> nce_;
+  loss::SymmetricKl<Scalar, Backend> posterior_;
+  loss::CrossEntropy<Scalar, Backend> ce_;
   // Upstream gradients of x_tv and z_tv for the head's objective and for the student's.
-  RowMatrix<Scalar> head_x_tv_, head_z_tv_, student_x_tv_, student_z_tv_;
-  RowMatrix<Scalar> tmp_a_, tmp_b_;
+  Workspace head_x_tv_, head_z_tv_, student_x_tv_, student_z_tv_;
+  Workspace tmp_a_, tmp_b_;
 };
 
 }  // namespace ccl::pipeline

@@ -11,7 +11,12 @@
 //   set_training(bool)              optional: batch norm / dropout switch train vs inference
 //
 // nn::Linear is the smallest encoder; the modality encoders of ccl/nn model the same interface.
+// Every trait takes the backend: a device encoder (ccl::cuda) returns device embeddings
+// (EmbeddingView<const Scalar, ccl::cuda> or what converts to it) and owns Parameter<Scalar,
+// ccl::cuda>; the code below is the same for both.
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/parameter.hpp>
 
@@ -28,21 +33,22 @@ template <class E>
 struct has_set_training<E, std::void_t<decltype(std::declval<E&>().set_training(true))>>
     : std::true_type {};
 
-template <class E, class Input, class Scalar, class = void>
+template <class E, class Input, class Scalar, class Backend = cpu, class = void>
 struct has_embedding_forward : std::false_type {};
-template <class E, class Input, class Scalar>
-struct has_embedding_forward<E, Input, Scalar,
+template <class E, class Input, class Scalar, class Backend>
+struct has_embedding_forward<E, Input, Scalar, Backend,
                              std::void_t<decltype(std::declval<E&>().forward(
                                  std::declval<const Input&>()))>>
     : std::is_convertible<decltype(std::declval<E&>().forward(std::declval<const Input&>())),
-                          EmbeddingView<const Scalar>> {};
+                          EmbeddingView<const Scalar, Backend>> {};
 
-template <class E, class Scalar, class = void>
+template <class E, class Scalar, class Backend = cpu, class = void>
 struct has_view_backward : std::false_type {};
-template <class E, class Scalar>
-struct has_view_backward<E, Scalar,
+template <class E, class Scalar, class Backend>
+struct has_view_backward<E, Scalar, Backend,
                          std::void_t<decltype(std::declval<E&>().backward(
-                             std::declval<EmbeddingView<const Scalar>>()))>> : std::true_type {};
+                             std::declval<EmbeddingView<const Scalar, Backend>>()))>>
+    : std::true_type {};
 
 template <class E, class = void>
 struct has_tensor_backward : std::false_type {};
@@ -52,37 +58,37 @@ struct has_tensor_backward<E, std::void_t<typename E::Output,
                                               std::declval<const typename E::Output&>()))>>
     : std::bool_constant<E::Output::rank == 2> {};
 
-template <class E, class Scalar>
+template <class E, class Scalar, class Backend = cpu>
 struct has_embedding_backward
-    : std::bool_constant<has_view_backward<E, Scalar>::value || has_tensor_backward<E>::value> {};
+    : std::bool_constant<has_view_backward<E, Scalar, Backend>::value ||
+                         has_tensor_backward<E>::value> {};
 
-
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct ParameterVisitorProbe {
-  void operator()(Parameter<Scalar>&) const {}
+  void operator()(Parameter<Scalar, Backend>&) const {}
 };
 
-template <class E, class Scalar, class = void>
+template <class E, class Scalar, class Backend = cpu, class = void>
 struct has_parameters : std::false_type {};
-template <class E, class Scalar>
-struct has_parameters<E, Scalar,
+template <class E, class Scalar, class Backend>
+struct has_parameters<E, Scalar, Backend,
                       std::void_t<decltype(std::declval<E&>().for_each_parameter(
-                          ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
+                          ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
 
 }  // namespace detail
 
 /// Back-propagates dL/dx_v into an encoder whichever form of backward it has; `scratch` holds the
 /// tensor copy an nn network needs, so no allocation happens after the first step.
-template <class Encoder, class Scalar, class Scratch>
-void backward_embedding(Encoder& encoder, EmbeddingView<const Scalar> grad, Scratch& scratch) {
-  if constexpr (detail::has_view_backward<Encoder, Scalar>::value) {
+template <class Encoder, class Scalar, class Backend, class Scratch>
+void backward_embedding(Encoder& encoder, EmbeddingView<const Scalar, Backend> grad,
+                        Scratch& scratch) {
+  if constexpr (detail::has_view_backward<Encoder, Scalar, Backend>::value) {
     encoder.backward(grad);
   } else {
-    using Output = typename Encoder::Output;
     if (scratch.shape()[0] != grad.rows() || scratch.shape()[1] != grad.cols()) {
-      scratch = Output({grad.rows(), grad.cols()});
+      scratch.resize({grad.rows(), grad.cols()});
     }
-    scratch.matrix() = grad.matrix();
+    copy_into(grad, scratch.mutable_view());
     encoder.backward(scratch);
   }
 }

@@ -10,7 +10,14 @@
 // and finally back-propagates into the student. Gradients never reach a teacher. Parameters are
 // enumerated in two groups, the student's and the heads', because the official recipe gives them
 // different learning-rate schedules (method.md §5).
+//
+// The backend is the student's (Student<Encoder, Scalar, Backend>): with ccl::cuda every
+// embedding, logit and gradient workspace lives in device memory (backend_matrix_t), the
+// branches' teachers and objectives must deliver and take device views, and the only host
+// traffic of a step is the labels and the missing-teacher row list (O(B)).
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -29,6 +36,7 @@
 
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,18 +50,45 @@ struct BranchReport {
   Scalar head_total = 0;        ///< the branch's composition-head objective
 };
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct StepResult {
   Scalar student_ce = 0;        ///< CE(z_v, y)
   Scalar student_objective = 0; ///< CE + Σ branches' student totals: what the student minimises
   std::vector<BranchReport<Scalar>> branches;
-  EmbeddingView<const Scalar> logits;  ///< z_v of this step (valid until the next forward)
+  EmbeddingView<const Scalar, Backend> logits;  ///< z_v of this step (valid until the next forward)
 };
+
+namespace detail {
+// The backend a component declares (backend_type), ccl::cpu for components written before
+// backends existed (the baseline objectives, user types).
+template <class T, class = void>
+struct backend_of {
+  using type = cpu;
+};
+template <class T>
+struct backend_of<T, std::void_t<typename T::backend_type>> {
+  using type = typename T::backend_type;
+};
+template <class T>
+using backend_of_t = typename backend_of<T>::type;
+}  // namespace detail
 
 template <class Student, class... Branches>
 class Pipeline {
+  static_assert(((std::is_same_v<detail::backend_of_t<decltype(std::declval<Branches&>().teacher)>,
+                                 typename Student::backend_type> &&
+                  std::is_same_v<detail::backend_of_t<decltype(std::declval<Branches&>().objective)>,
+                                 typename Student::backend_type>) &&
+                 ...),
+                "ccl::pipeline::Pipeline: every branch's teacher and objective must use the "
+                "student's backend (ccl::cpu or ccl::cuda); the Table 1 baseline objectives are "
+                "CPU-only");
+
  public:
   using Scalar = typename Student::scalar_type;
+  using Backend = typename Student::backend_type;
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
   static constexpr std::size_t branch_count = sizeof...(Branches);
 
   Pipeline(Student student, Branches... branches)
@@ -63,18 +98,18 @@ class Pipeline {
   /// student's and the heads' parameters (call zero_grad() before, step the optimiser after).
   /// `teacher_inputs` are one per branch, in branch order.
   template <class Input, class... TeacherInputs>
-  StepResult<Scalar> step(const Input& input, LabelView labels,
+  StepResult<Scalar, Backend> step(const Input& input, LabelView labels,
                           const TeacherInputs&... teacher_inputs) {
     static_assert(sizeof...(TeacherInputs) == branch_count,
                   "ccl::pipeline::Pipeline::step: pass exactly one teacher input per branch, in "
                   "the order the branches were given to make_pipeline");
     student_.set_training(true);
-    const StudentOutput<Scalar> out = student_.forward(input);
+    const StudentOutput<Scalar, Backend> out = student_.forward(input);
     checks::labels_match("Pipeline::step", out.embedding.rows(), labels);
-    grad_x_v_.setZero(out.embedding.rows(), out.embedding.cols());
-    grad_z_v_.setZero(out.logits.rows(), out.logits.cols());
+    set_zero(grad_x_v_, out.embedding.rows(), out.embedding.cols());
+    set_zero(grad_z_v_, out.logits.rows(), out.logits.cols());
 
-    StepResult<Scalar> result;
+    StepResult<Scalar, Backend> result;
     result.student_ce = ce_.accumulate(out.logits, labels, Scalar(1), mutable_view(grad_z_v_));
     result.student_objective = result.student_ce;
 
@@ -103,14 +138,14 @@ class Pipeline {
 
   /// Student logits in inference mode (no gradient, no branch).
   template <class Input>
-  EmbeddingView<const Scalar> predict(const Input& input) {
+  View predict(const Input& input) {
     student_.set_training(false);
     return student_.forward(input).logits;
   }
 
   /// Student embeddings x_v in inference mode (retrieval, method.md §6.2).
   template <class Input>
-  EmbeddingView<const Scalar> embed(const Input& input) {
+  View embed(const Input& input) {
     student_.set_training(false);
     return student_.forward(input).embedding;
   }
@@ -170,7 +205,7 @@ class Pipeline {
   template <class O>
   struct has_objective_parameters<
       O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
-             detail::ParameterVisitorProbe<Scalar>{}))>> : std::true_type {};
+             detail::ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
 
   template <class O, class = void>
   struct wants_indices : std::false_type {};
@@ -196,11 +231,11 @@ class Pipeline {
   }
 
   template <class Branch, class TeacherInput>
-  BranchReport<Scalar> run_branch(Branch& branch, const StudentOutput<Scalar>& out,
+  BranchReport<Scalar> run_branch(Branch& branch, const StudentOutput<Scalar, Backend>& out,
                                   LabelView labels, const TeacherInput& teacher_input) {
     BranchReport<Scalar> report;
     report.name = branch.name();
-    const EmbeddingView<const Scalar> x_t = branch.teacher.embed(teacher_input);
+    const View x_t = branch.teacher.embed(teacher_input);
     checks::same_rows("Pipeline::step", "student embeddings", out.embedding,
                       (branch.name() + " teacher embeddings").c_str(), x_t);
     const Index batch = x_t.rows();
@@ -221,13 +256,17 @@ class Pipeline {
     if (rows.empty()) return report;  // no teacher in this batch: the branch has no term
     // A compact batch of the rows that have a teacher (ccl/core/row_mask.hpp explains why the
     // rows are removed rather than zero-weighted).
-    x_v_rows_ = gather_rows(out.embedding, rows);
-    z_v_rows_ = gather_rows(out.logits, rows);
-    x_t_rows_ = gather_rows(x_t, rows);
+    const Index kept = Index(rows.size());
+    set_zero(x_v_rows_, kept, out.embedding.cols());
+    set_zero(z_v_rows_, kept, out.logits.cols());
+    set_zero(x_t_rows_, kept, x_t.cols());
+    gather_rows(out.embedding, rows, mutable_view(x_v_rows_));
+    gather_rows(out.logits, rows, mutable_view(z_v_rows_));
+    gather_rows(x_t, rows, mutable_view(x_t_rows_));
     labels_rows_ = gather_labels(labels, rows);
     pass_indices(branch.objective, batch, &rows);
-    grad_x_v_rows_.setZero(x_v_rows_.rows(), x_v_rows_.cols());
-    grad_z_v_rows_.setZero(z_v_rows_.rows(), z_v_rows_.cols());
+    set_zero(grad_x_v_rows_, kept, out.embedding.cols());
+    set_zero(grad_z_v_rows_, kept, out.logits.cols());
     auto terms = branch.objective.accumulate(branch.composition, view(x_v_rows_),
                                              view(z_v_rows_), view(x_t_rows_), labels_rows_,
                                              mutable_view(grad_x_v_rows_),
@@ -241,9 +280,10 @@ class Pipeline {
 
   Student student_;
   boost::hana::tuple<Branches...> branches_;
-  loss::CrossEntropy<Scalar> ce_;
-  RowMatrix<Scalar> grad_x_v_, grad_z_v_;
-  RowMatrix<Scalar> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_, grad_z_v_rows_;
+  loss::CrossEntropy<Scalar, Backend> ce_;
+  backend_matrix_t<Scalar, Backend> grad_x_v_, grad_z_v_;
+  backend_matrix_t<Scalar, Backend> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_,
+      grad_z_v_rows_;
   std::vector<std::int64_t> labels_rows_;
   std::vector<Index> batch_indices_;
 };

@@ -2,7 +2,13 @@
 // Student<Encoder>: the network being distilled — an encoder producing the embedding x_v [B, D]
 // and a linear classifier producing the logits z_v [B, C] (method.md §3.1: R(2+1)D + Linear).
 // Only the student is used at test time.
+//
+// Backend: ccl::cpu (the default) or ccl::cuda. A device student takes a device encoder (e.g. the
+// R(2+1)D built with the ccl::cuda backend), its classifier is nn::Linear<Scalar, ccl::cuda> and
+// its outputs are device views; include <ccl/cuda.hpp> and compile with nvcc.
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -14,24 +20,27 @@
 
 namespace ccl::pipeline {
 
-template <class Scalar>
+template <class Scalar, class Backend = cpu>
 struct StudentOutput {
-  EmbeddingView<const Scalar> embedding;  ///< x_v, [B, D]
-  EmbeddingView<const Scalar> logits;     ///< z_v, [B, C]
+  EmbeddingView<const Scalar, Backend> embedding;  ///< x_v, [B, D]
+  EmbeddingView<const Scalar, Backend> logits;     ///< z_v, [B, C]
 };
 
-template <class Encoder, class Scalar = float>
+template <class Encoder, class Scalar = float, class Backend = cpu>
 class Student {
-  static_assert(detail::has_embedding_backward<Encoder, Scalar>::value,
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::Student: the third argument must be ccl::cpu or ccl::cuda");
+  static_assert(detail::has_embedding_backward<Encoder, Scalar, Backend>::value,
                 "ccl::pipeline::Student: the encoder needs `backward(grad_embedding)` taking an "
-                "EmbeddingView<const Scalar> or its rank-2 Output tensor (see "
-                "ccl/pipeline/encoder_traits.hpp)");
-  static_assert(detail::has_parameters<Encoder, Scalar>::value,
+                "EmbeddingView<const Scalar, Backend> or its rank-2 Output tensor (see "
+                "ccl/pipeline/encoder_traits.hpp); a device encoder needs Backend = ccl::cuda");
+  static_assert(detail::has_parameters<Encoder, Scalar, Backend>::value,
                 "ccl::pipeline::Student: the encoder needs `for_each_parameter(visit)` over "
-                "Parameter<Scalar>");
+                "Parameter<Scalar, Backend>");
 
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
 
   /// `embedding_dim` must equal the encoder's output width; the classifier is initialised from
   /// `rng` like PyTorch's nn.Linear.
@@ -42,21 +51,23 @@ class Student {
   }
 
   template <class Input>
-  StudentOutput<Scalar> forward(const Input& input) {
-    static_assert(detail::has_embedding_forward<Encoder, Input, Scalar>::value,
+  StudentOutput<Scalar, Backend> forward(const Input& input) {
+    static_assert(detail::has_embedding_forward<Encoder, Input, Scalar, Backend>::value,
                   "ccl::pipeline::Student: the encoder's forward(input) must return [B, D] "
-                  "embeddings convertible to EmbeddingView<const Scalar> for this input type");
-    const EmbeddingView<const Scalar> embedding = encoder_.forward(input);
+                  "embeddings convertible to EmbeddingView<const Scalar, Backend> for this input "
+                  "type (a device encoder takes device tensors)");
+    const EmbeddingView<const Scalar, Backend> embedding = encoder_.forward(input);
     require(embedding.cols() == classifier_.in_features(), "Student: the encoder yields ",
             embedding.cols(), "-d embeddings but the classifier expects ",
             classifier_.in_features());
-    const RowMatrix<Scalar>& logits = classifier_.forward(embedding);
+    const auto& logits = classifier_.forward(embedding);
     return {embedding, view(logits)};
   }
 
   /// Back-propagates dL/dx_v and dL/dz_v of the last forward into every student parameter.
-  void backward(EmbeddingView<const Scalar> grad_embedding, EmbeddingView<const Scalar> grad_logits) {
-    grad_embedding_ = grad_embedding.matrix();
+  void backward(EmbeddingView<const Scalar, Backend> grad_embedding,
+                EmbeddingView<const Scalar, Backend> grad_logits) {
+    assign(grad_embedding_, grad_embedding);
     classifier_.backward(grad_logits, mutable_view(grad_embedding_));
     backward_embedding(encoder_, view(grad_embedding_), encoder_grad_);
   }
@@ -76,13 +87,13 @@ class Student {
   }
 
   Encoder& encoder() { return encoder_; }
-  nn::Linear<Scalar>& classifier() { return classifier_; }
+  nn::Linear<Scalar, Backend>& classifier() { return classifier_; }
   Index classes() const { return classifier_.out_features(); }
   Index embedding_dim() const { return classifier_.in_features(); }
 
  private:
   Encoder encoder_;
-  nn::Linear<Scalar> classifier_;
+  nn::Linear<Scalar, Backend> classifier_;
   template <class E, class = void>
   struct output_of {
     using type = int;  // encoders with a view backward need no tensor scratch
@@ -93,7 +104,7 @@ class Student {
   };
   static constexpr bool nn_has_buffers = nn::detail::has_buffers<Encoder>::value;
 
-  RowMatrix<Scalar> grad_embedding_;
+  backend_matrix_t<Scalar, Backend> grad_embedding_;
   typename output_of<Encoder>::type encoder_grad_{};
 };
 

@@ -7,7 +7,11 @@
 //                                  (the official code's PANNs audio features, method.md §2.5);
 //   teacher::Frozen<Network>       a network run in inference mode on the batch's teacher input
 //                                  (the official image teacher, a ResNet-34 in eval mode).
+//
+// Both take the backend of the embeddings they deliver (ccl::cpu by default, ccl::cuda for a
+// device pipeline: device embeddings, or a device network).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -18,10 +22,15 @@
 
 namespace ccl::pipeline::teacher {
 
-template <class Scalar = float>
+template <class Scalar = float, class Backend = cpu>
 class Precomputed {
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::teacher::Precomputed: the second argument must be ccl::cpu or "
+                "ccl::cuda");
+
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
 
   explicit Precomputed(Index dim) : dim_(dim) {
     require(dim > 0, "teacher::Precomputed: the embedding size must be positive, got ", dim);
@@ -29,7 +38,7 @@ class Precomputed {
 
   Index dim() const { return dim_; }
 
-  EmbeddingView<const Scalar> embed(EmbeddingView<const Scalar> embeddings) {
+  EmbeddingView<const Scalar, Backend> embed(EmbeddingView<const Scalar, Backend> embeddings) {
     require(embeddings.cols() == dim_, "teacher::Precomputed: the batch carries ",
             embeddings.shape(), " teacher embeddings, expected width ", dim_);
     return embeddings;
@@ -42,10 +51,15 @@ class Precomputed {
   Index dim_;
 };
 
-template <class Network, class Scalar = float>
+template <class Network, class Scalar = float, class Backend = cpu>
 class Frozen {
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::teacher::Frozen: the third argument must be ccl::cpu or "
+                "ccl::cuda");
+
  public:
   using scalar_type = Scalar;
+  using backend_type = Backend;
 
   Frozen(Network network, Index dim) : network_(std::move(network)), dim_(dim) {
     require(dim > 0, "teacher::Frozen: the embedding size must be positive, got ", dim);
@@ -55,11 +69,11 @@ class Frozen {
   Index dim() const { return dim_; }
 
   template <class Input>
-  EmbeddingView<const Scalar> embed(const Input& input) {
-    static_assert(detail::has_embedding_forward<Network, Input, Scalar>::value,
+  EmbeddingView<const Scalar, Backend> embed(const Input& input) {
+    static_assert(detail::has_embedding_forward<Network, Input, Scalar, Backend>::value,
                   "ccl::pipeline::teacher::Frozen: the network's forward(input) must return "
-                  "[B, D] embeddings convertible to EmbeddingView<const Scalar>");
-    const EmbeddingView<const Scalar> out = network_.forward(input);
+                  "[B, D] embeddings convertible to EmbeddingView<const Scalar, Backend>");
+    const EmbeddingView<const Scalar, Backend> out = network_.forward(input);
     require(out.cols() == dim_, "teacher::Frozen: the network yields ", out.shape(),
             " embeddings, expected width ", dim_);
     return out;

@@ -13,7 +13,12 @@
 //   Batch load(const std::vector<Index>& indices) const;
 // where Batch has `input` (the student's input), `labels` (anything a LabelView converts from)
 // and `teacher_inputs`, a std::tuple with one entry per branch in branch order.
+//
+// With a device pipeline (ccl::cuda) the dataset's batches carry device inputs (the dataset
+// decides when and how to upload); the trainer itself only copies each batch's logits to the
+// host for the accuracy counts.
 
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -80,6 +85,7 @@ template <class Pipeline, class Optimizer>
 class Trainer {
  public:
   using Scalar = typename Pipeline::Scalar;
+  using Backend = typename Pipeline::Backend;
 
   Trainer(Pipeline& pipeline, Optimizer& optimizer, TrainerOptions options)
       : pipeline_(pipeline), optimizer_(optimizer), options_(std::move(options)),
@@ -140,9 +146,9 @@ class Trainer {
       indices.resize(std::size_t(std::min(options_.batch_size, data.size() - first)));
       std::iota(indices.begin(), indices.end(), first);
       const auto batch = data.load(indices);
-      const EmbeddingView<const Scalar> logits = pipeline_.predict(batch.input);
+      const EmbeddingView<const Scalar, Backend> logits = pipeline_.predict(batch.input);
       loss += double(ce_.accumulate(logits, batch.labels, Scalar(1), {})) * double(logits.rows());
-      accuracy.add(logits, batch.labels);
+      accuracy.add(host_view(logits, host_logits_), batch.labels);
     }
     EvalReport report;
     report.samples = accuracy.count();
@@ -186,7 +192,7 @@ class Trainer {
               epoch_ + 1, ", batch ", batches + 1, " (lower the learning rate?)");
       loss_sum += double(result.student_objective);
       ++batches;
-      correct += count_correct(result.logits, batch.labels);
+      correct += count_correct(host_view(result.logits, host_logits_), batch.labels);
       seen += count;
       progress_.update(seen, loss_sum / double(batches), double(correct) / double(seen),
                        seconds_since(start));
@@ -245,7 +251,8 @@ class Trainer {
   Progress progress_;
   std::vector<std::function<void()>> schedulers_;
   std::vector<Index> order_;
-  loss::CrossEntropy<Scalar> ce_;
+  loss::CrossEntropy<Scalar, Backend> ce_;
+  RowMatrix<Scalar> host_logits_;  // device logits copied for the accuracy counts
 };
 
 }  // namespace ccl::pipeline

@@ -76,7 +76,11 @@ class Tensor<Scalar, Rank, cuda> {
   const Scalar* data() const { return buffer_.data(); }
 
   /// An [N, D] device tensor is a batch of embeddings for the CUDA losses, Linear and the
-  /// compositions: a zero-copy device view.
+  /// compositions: it converts to a zero-copy device view, like the host tensor to a host view.
+  template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
+  operator EmbeddingView<const Scalar, cuda>() const {  // NOLINT(google-explicit-constructor)
+    return view();
+  }
   template <int R = Rank, std::enable_if_t<R == 2, int> = 0>
   EmbeddingView<const Scalar, cuda> view() const {
     return EmbeddingView<const Scalar, cuda>(buffer_.data(), shape_[0], shape_[1]);
