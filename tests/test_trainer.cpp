@@ -164,6 +164,44 @@ TEST_CASE("the trainer learns, evaluates and logs one JSON line per epoch", "[tr
   CHECK(lines == 12);
 }
 
+namespace {
+
+// ImageSet that records the trainer's calls, to check the prefetch hint.
+struct RecordingSet : ImageSet {
+  using ImageSet::ImageSet;
+  mutable std::vector<std::vector<Index>> loaded, prefetched;
+  Batch load(const std::vector<Index>& indices) const {
+    loaded.push_back(indices);
+    return ImageSet::load(indices);
+  }
+  void prefetch(const std::vector<Index>& next) const { prefetched.push_back(next); }
+};
+
+}  // namespace
+
+TEST_CASE("a dataset with prefetch() is told each next batch before the current step",
+          "[trainer]") {
+  const RecordingSet train(40, 3);
+  auto pipeline = make_pipeline_for_test(5);
+  ccl::optim::Sgd<float> sgd;
+  add_groups(sgd, pipeline, 0.05);
+  TrainerOptions options;
+  options.epochs = 2;
+  options.batch_size = 16;  // batches of 16, 16, 8
+  options.progress = ProgressStyle::none;
+  Trainer trainer(pipeline, sgd, options);
+  trainer.fit(train);
+  REQUIRE(train.loaded.size() == 6);
+  // Within an epoch, prefetch k announces load k+1; the last batch of an epoch announces nothing
+  // (the next epoch's order is drawn after it).
+  REQUIRE(train.prefetched.size() == 4);
+  CHECK(train.prefetched[0] == train.loaded[1]);
+  CHECK(train.prefetched[1] == train.loaded[2]);
+  CHECK(train.prefetched[2] == train.loaded[4]);
+  CHECK(train.prefetched[3] == train.loaded[5]);
+  CHECK(train.loaded[2].size() == 8);
+}
+
 TEST_CASE("resuming from a checkpoint continues bit-identically", "[trainer][checkpoint]") {
   const ImageSet train(96, 3);
   auto run = [&](Index epochs, const std::string& checkpoint) {

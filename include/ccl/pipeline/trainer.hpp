@@ -12,7 +12,10 @@
 //   Index size() const;
 //   Batch load(const std::vector<Index>& indices) const;
 // where Batch has `input` (the student's input), `labels` (anything a LabelView converts from)
-// and `teacher_inputs`, a std::tuple with one entry per branch in branch order.
+// and `teacher_inputs`, a std::tuple with one entry per branch in branch order. Optionally
+//   void prefetch(const std::vector<Index>& next_indices) const;
+// is called with the next batch's indices just before each training step, so a dataset that
+// decodes videos can load batch k+1 on another thread while the step of batch k runs.
 //
 // With a device pipeline (ccl::cuda) the dataset's batches carry device inputs (the dataset
 // decides when and how to upload); the trainer itself only copies each batch's logits to the
@@ -38,6 +41,7 @@
 #include <numeric>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace ccl::pipeline {
@@ -80,6 +84,14 @@ struct EpochReport {
   double seconds = 0;
   double samples_per_second = 0;
 };
+
+namespace detail {
+template <class Set, class = void>
+struct has_prefetch : std::false_type {};
+template <class Set>
+struct has_prefetch<Set, std::void_t<decltype(std::declval<const Set&>().prefetch(
+                             std::declval<const std::vector<Index>&>()))>> : std::true_type {};
+}  // namespace detail
 
 template <class Pipeline, class Optimizer>
 class Trainer {
@@ -179,6 +191,14 @@ class Trainer {
       const Index count = std::min(options_.batch_size, train.size() - first);
       indices.assign(order_.begin() + first, order_.begin() + first + count);
       const auto batch = train.load(indices);
+      if constexpr (detail::has_prefetch<TrainSet>::value) {
+        const Index next = first + count;
+        if (next < train.size()) {
+          next_indices_.assign(order_.begin() + next,
+                               order_.begin() + std::min(next + options_.batch_size, train.size()));
+          train.prefetch(next_indices_);
+        }
+      }
       pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
       const auto result = std::apply(
@@ -251,6 +271,7 @@ class Trainer {
   Progress progress_;
   std::vector<std::function<void()>> schedulers_;
   std::vector<Index> order_;
+  std::vector<Index> next_indices_;
   loss::CrossEntropy<Scalar, Backend> ce_;
   RowMatrix<Scalar> host_logits_;  // device logits copied for the accuracy counts
 };
