@@ -10,6 +10,9 @@
 //   CrdObjective<S>     CRD     β = 0.8          two heads, memory banks, dataset indices
 //   CmcObjective<S>     CMC     β = 0.8 [ours]   two heads, memory banks, dataset indices
 //
+// Each takes a trailing Backend (ccl::cpu by default; ccl::cuda with <ccl/cuda.hpp>): the same
+// code runs on device views, device heads and device losses.
+//
 // Each goes into a branch with NoComposition<S>: total = CE(z_v, y) + Σ_branches β · L(x_v, x_t)
 // (AI mode: both teachers' terms added). docs/baselines.md, "Baselines in the pipeline".
 

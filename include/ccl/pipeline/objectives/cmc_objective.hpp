@@ -1,6 +1,6 @@
 #pragma once
-// CmcObjective<Scalar>: CMC of Table 1 (contrastive multiview coding used as a distiller, method.md
-// §8.8) as a branch objective: view 1 = the student's embedding head on x_v, view 2 = the
+// CmcObjective<Scalar, Backend>: CMC of Table 1 (contrastive multiview coding used as a distiller,
+// method.md §8.8) as a branch objective: view 1 = the student's embedding head on x_v, view 2 = the
 // teacher's head on x_t [inferred], HobbitLong/CMC's NCEAverage with label-agnostic negatives over
 // two memory banks of the whole training set.
 //
@@ -11,6 +11,7 @@
 // Built with the training set's size; every step needs the rows' dataset indices
 // (Pipeline::set_batch_indices; the Trainer passes them). See memory_bank_objective.hpp.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/cmc.hpp>
@@ -28,9 +29,11 @@ struct CmcObjectiveOptions {
   loss::baselines::CmcOptions loss;
 };
 
-template <class Scalar = float>
-class CmcObjective : public detail::MemoryBankObjective<loss::baselines::Cmc<Scalar>, Scalar> {
-  using Base = detail::MemoryBankObjective<loss::baselines::Cmc<Scalar>, Scalar>;
+/// Backend ccl::cpu (default) or ccl::cuda (include <ccl/cuda.hpp>): see memory_bank_objective.hpp.
+template <class Scalar = float, class Backend = cpu>
+class CmcObjective
+    : public detail::MemoryBankObjective<loss::baselines::Cmc<Scalar, Backend>, Scalar, Backend> {
+  using Base = detail::MemoryBankObjective<loss::baselines::Cmc<Scalar, Backend>, Scalar, Backend>;
 
  public:
   using Options = CmcObjectiveOptions;
@@ -41,8 +44,8 @@ class CmcObjective : public detail::MemoryBankObjective<loss::baselines::Cmc<Sca
                Options options = {})
       : Base("CmcObjective", student_dim, teacher_dim, options.embed_dim, rng, options.beta,
              [&](std::uint64_t seed) {
-               return loss::baselines::Cmc<Scalar>(options.embed_dim, dataset_size, options.loss,
-                                                   seed);
+               return loss::baselines::Cmc<Scalar, Backend>(options.embed_dim, dataset_size,
+                                                            options.loss, seed);
              }) {}
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-// CrdObjective<Scalar>: CRD of Table 1 (contrastive representation distillation, method.md §8.6)
-// as a branch objective: Embed_s, Embed_t = Linear(d → 128), RepDistiller's CRDLoss with
+// CrdObjective<Scalar, Backend>: CRD of Table 1 (contrastive representation distillation, method.md
+// §8.6) as a branch objective: Embed_s, Embed_t = Linear(d → 128), RepDistiller's CRDLoss with
 // class-aware negatives ("exact" mode) over two memory banks of the whole training set, β = 0.8.
 //
 //   std::vector<std::int64_t> train_labels = ...;            // by dataset index
@@ -13,6 +13,7 @@
 // indices (checked). Heads, banks, Z constants and the sampler's generator are described in
 // memory_bank_objective.hpp.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -31,9 +32,11 @@ struct CrdObjectiveOptions {
   loss::baselines::CrdOptions loss;
 };
 
-template <class Scalar = float>
-class CrdObjective : public detail::MemoryBankObjective<loss::baselines::Crd<Scalar>, Scalar> {
-  using Base = detail::MemoryBankObjective<loss::baselines::Crd<Scalar>, Scalar>;
+/// Backend ccl::cpu (default) or ccl::cuda (include <ccl/cuda.hpp>): see memory_bank_objective.hpp.
+template <class Scalar = float, class Backend = cpu>
+class CrdObjective
+    : public detail::MemoryBankObjective<loss::baselines::Crd<Scalar, Backend>, Scalar, Backend> {
+  using Base = detail::MemoryBankObjective<loss::baselines::Crd<Scalar, Backend>, Scalar, Backend>;
 
  public:
   using Options = CrdObjectiveOptions;
@@ -44,8 +47,8 @@ class CrdObjective : public detail::MemoryBankObjective<loss::baselines::Crd<Sca
                Options options = {})
       : Base("CrdObjective", student_dim, teacher_dim, options.embed_dim, rng, options.beta,
              [&](std::uint64_t seed) {
-               return loss::baselines::Crd<Scalar>(options.embed_dim, dataset_labels,
-                                                   options.loss, seed);
+               return loss::baselines::Crd<Scalar, Backend>(options.embed_dim, dataset_labels,
+                                                            options.loss, seed);
              }) {}
 };
 

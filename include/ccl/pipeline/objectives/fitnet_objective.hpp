@@ -1,5 +1,6 @@
 #pragma once
-// FitNetObjective<Scalar>: the FitNet baseline of Table 1 (method.md §8.2) as a branch objective.
+// FitNetObjective<Scalar, Backend>: the FitNet baseline of Table 1 (method.md §8.2) as a branch
+// objective.
 //
 //   r(x_v) = ReLU(BatchNorm1d(Linear(D_v → D_t)(x_v))),   L = MSE(r(x_v), x_t)  (mean over B·D_t)
 //
@@ -13,7 +14,15 @@
 //
 // A branch with a single row (possible after masking missing teachers) contributes nothing: batch
 // normalisation has no statistics over one row (PyTorch refuses such a batch in training mode).
+//
+// Backend ccl::cpu (default) or ccl::cuda: the regressor's layers, the loss, the views and the
+// workspaces are the backend's (include <ccl/cuda.hpp> for ccl::cuda); the code is the same. The
+// device regressor draws its Linear on the host with the CPU rules, so one seed gives both
+// backends identical initial weights. The running statistics are device matrices on ccl::cuda
+// (checkpoints copy them through the host).
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -33,16 +42,23 @@
 
 namespace ccl::pipeline::objectives {
 
-template <class Scalar = float>
+template <class Scalar = float, class Backend = cpu>
 class FitNetObjective {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::pipeline::objectives::FitNetObjective: the scalar type must be float or "
                 "double");
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::objectives::FitNetObjective: the second argument must be "
+                "ccl::cpu or ccl::cuda");
+
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
 
  public:
   using Terms = BaselineTerms<Scalar>;
-  using Regressor = nn::Sequential<nn::TensorLinear<Scalar>, nn::BatchNorm<Scalar, 0>,
-                                   nn::ReLU<Scalar, 2>>;
+  using backend_type = Backend;
+  using Regressor = nn::Sequential<nn::TensorLinear<Scalar, Backend>,
+                                   nn::BatchNorm<Scalar, 0, Backend>, nn::ReLU<Scalar, 2, Backend>>;
   static constexpr double default_beta = loss::baselines::FitNet<Scalar>::default_beta;
 
   /// A regressor from the student's `student_dim`-d embeddings to the teacher's `teacher_dim`-d
@@ -57,10 +73,8 @@ class FitNetObjective {
   Regressor& regressor() { return regressor_; }
 
   template <class Composition>
-  Terms accumulate(Composition& /*composition*/, EmbeddingView<const Scalar> x_v,
-                   EmbeddingView<const Scalar> /*z_v*/, EmbeddingView<const Scalar> x_t,
-                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                   EmbeddingView<Scalar> /*grad_z_v*/) {
+  Terms accumulate(Composition& /*composition*/, View x_v, View /*z_v*/, View x_t, LabelView labels,
+                   MutableView grad_x_v, MutableView /*grad_z_v*/) {
     static_assert(detail::assert_no_composition<Composition, Scalar>());
     constexpr const char* op = "FitNetObjective";
     checks::same_rows(op, "x_v", x_v, "x_t", x_t);
@@ -74,17 +88,18 @@ class FitNetObjective {
     if (batch < 2) return detail::make_terms(Scalar(0), beta_, /*has_modules=*/true);
 
     input_.resize({batch, student_dim_});
-    input_.matrix() = x_v.matrix();
+    copy_into(x_v, input_.mutable_view());
     const auto& regressed = regressor_.forward(input_);
     grad_regressed_.resize(regressed.shape());
     grad_regressed_.set_zero();
     // Frozen teacher: no teacher gradient is requested.
-    const Scalar value = hint_.accumulate(regressed, x_t, labels, Scalar(beta_),
-                                          grad_regressed_.mutable_view(), {});
+    const Scalar value =
+        hint_.accumulate(regressed, x_t, labels, Scalar(beta_), grad_regressed_.mutable_view(), {});
     grad_input_.resize(input_.shape());
     grad_input_.set_zero();
     regressor_.backward(grad_regressed_, &grad_input_);  // also accumulates the regressor's grads
-    if (grad_x_v.data() != nullptr) grad_x_v.matrix() += grad_input_.matrix();
+    // alpha = 1 is exact, so on the CPU this is the plain `+=` it always was.
+    if (grad_x_v.data() != nullptr) add_scaled(grad_x_v, Scalar(1), View(grad_input_));
     return detail::make_terms(value, beta_, /*has_modules=*/true);
   }
 
@@ -97,29 +112,31 @@ class FitNetObjective {
   /// The batch norm's running statistics, for checkpoints.
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
-    regressor_.for_each_buffer([&](const std::string& name, RowMatrix<Scalar>& value) {
-      visit("regressor." + name, value);
-    });
+    // RowMatrix on the CPU, gpu::DeviceMatrix on ccl::cuda.
+    regressor_.for_each_buffer(
+        [&](const std::string& name, auto& value) { visit("regressor." + name, value); });
   }
 
   void zero_grad() { regressor_.zero_grad(); }
 
  private:
   static Regressor make_regressor(Index student_dim, Index teacher_dim, Rng& rng) {
-    require(student_dim > 0 && teacher_dim > 0, "FitNetObjective: the embedding sizes must be "
-            "positive, got student ", student_dim, ", teacher ", teacher_dim);
-    Regressor regressor = nn::sequential(nn::Linear<Scalar>(student_dim, teacher_dim, rng),
-                                         nn::BatchNorm<Scalar, 0>(teacher_dim),
-                                         nn::ReLU<Scalar, 2>{});
+    require(student_dim > 0 && teacher_dim > 0,
+            "FitNetObjective: the embedding sizes must be "
+            "positive, got student ",
+            student_dim, ", teacher ", teacher_dim);
+    Regressor regressor = nn::sequential(nn::Linear<Scalar, Backend>(student_dim, teacher_dim, rng),
+                                         nn::BatchNorm<Scalar, 0, Backend>(teacher_dim),
+                                         nn::ReLU<Scalar, 2, Backend>{});
     nn::prefix_parameter_names(regressor, "regressor.");
     return regressor;
   }
 
   Regressor regressor_;
-  loss::baselines::FitNet<Scalar> hint_;
+  loss::baselines::FitNet<Scalar, Backend> hint_;
   double beta_;
   Index student_dim_, teacher_dim_;
-  nn::Tensor<Scalar, 2> input_, grad_regressed_, grad_input_;
+  nn::Tensor<Scalar, 2, Backend> input_, grad_regressed_, grad_input_;
 };
 
 }  // namespace ccl::pipeline::objectives

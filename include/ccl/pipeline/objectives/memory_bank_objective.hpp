@@ -1,7 +1,7 @@
 #pragma once
-// MemoryBankObjective<Loss, Scalar>: what the CRD and CMC branch objectives share (method.md §8.6,
-// §8.8) — two trainable embedding heads, a memory-bank contrastive loss, the dataset indices of
-// the branch's rows, and checkpointable state.
+// MemoryBankObjective<Loss, Scalar, Backend>: what the CRD and CMC branch objectives share
+// (method.md §8.6, §8.8) — two trainable embedding heads, a memory-bank contrastive loss, the
+// dataset indices of the branch's rows, and checkpointable state.
 //
 //   e_s = Embed_s(x_v),  e_t = Embed_t(x_t)      Linear(d → 128); the loss L2-normalises them
 //   student objective += β · L(e_s, e_t; banks, indices)
@@ -19,7 +19,14 @@
 // so for_each_buffer exports them into those matrices and the next accumulate imports them back:
 // a checkpoint loaded in between (which writes into the matrices) therefore takes effect, and a
 // resumed run draws the same negatives as an uninterrupted one.
+//
+// Backend ccl::cpu or ccl::cuda, the Loss's (Crd<S, ccl::cuda>, Cmc<S, ccl::cuda>): heads and
+// banks are then in device memory (the banks are visited as gpu::DeviceMatrix buffers, which
+// checkpoints copy through the host); Z, the sampler's generator and the two state matrices above
+// stay on the host, and the device losses draw their negatives on the host with the CPU's
+// sampler, so both backends built from one seed draw the same negatives.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -38,20 +45,28 @@
 
 namespace ccl::pipeline::objectives::detail {
 
-template <class Loss, class Scalar>
+template <class Loss, class Scalar, class Backend = cpu>
 class MemoryBankObjective {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::pipeline::objectives: the scalar type of CrdObjective / CmcObjective must "
                 "be float or double");
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::objectives: the backend of CrdObjective / CmcObjective must be "
+                "ccl::cpu or ccl::cuda");
+
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
 
  public:
   using Terms = BaselineTerms<Scalar>;
   using loss_type = Loss;
+  using backend_type = Backend;
+  using Head = nn::Linear<Scalar, Backend>;
 
   double beta() const { return beta_; }
   Loss& loss() { return loss_; }
-  nn::Linear<Scalar>& student_head() { return embed_s_; }
-  nn::Linear<Scalar>& teacher_head() { return embed_t_; }
+  Head& student_head() { return heads_.student(); }
+  Head& teacher_head() { return heads_.teacher(); }
 
   /// The dataset indices of the rows of the next accumulate (called by the pipeline).
   void set_indices(const std::vector<Index>& indices) {
@@ -60,18 +75,14 @@ class MemoryBankObjective {
   }
 
   template <class Composition>
-  Terms accumulate(Composition& /*composition*/, EmbeddingView<const Scalar> x_v,
-                   EmbeddingView<const Scalar> /*z_v*/, EmbeddingView<const Scalar> x_t,
-                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                   EmbeddingView<Scalar> /*grad_z_v*/) {
+  Terms accumulate(Composition& /*composition*/, View x_v, View /*z_v*/, View x_t, LabelView labels,
+                   MutableView grad_x_v, MutableView /*grad_z_v*/) {
     static_assert(assert_no_composition<Composition, Scalar>());
     checks::same_rows(op_, "x_v", x_v, "x_t", x_t);
     checks::labels_match(op_, x_v.rows(), labels);
-    require(x_v.cols() == embed_s_.in_features() && x_t.cols() == embed_t_.in_features(), op_,
-            ": embeddings of shapes x_v ", x_v.shape(), " and x_t ", x_t.shape(),
-            " but the heads take ", embed_s_.in_features(), "-d and ", embed_t_.in_features(),
-            "-d inputs");
-    require(has_indices_, op_, ": no dataset indices for this batch; call "
+    heads_.check_inputs(op_, x_v, x_t);
+    require(has_indices_, op_,
+            ": no dataset indices for this batch; call "
             "Pipeline::set_batch_indices() before every step (the Trainer does), the memory "
             "banks are indexed by them");
     require(Index(indices_.size()) == x_v.rows(), op_, ": ", indices_.size(),
@@ -79,25 +90,21 @@ class MemoryBankObjective {
     has_indices_ = false;  // indices describe one step only
     if (state_exposed_) import_state();
 
-    const RowMatrix<Scalar>& e_s = embed_s_.forward(x_v);
-    const RowMatrix<Scalar>& e_t = embed_t_.forward(x_t);
-    grad_e_s_.setZero(e_s.rows(), e_s.cols());
-    grad_e_t_.setZero(e_t.rows(), e_t.cols());
-    const Scalar value = loss_.accumulate(view(e_s), view(e_t), labels, indices_, Scalar(beta_),
-                                          mutable_view(grad_e_s_), mutable_view(grad_e_t_));
-    embed_s_.backward(view(grad_e_s_), grad_x_v);
-    embed_t_.backward(view(grad_e_t_), {});  // the head learns; the frozen teacher does not
+    const Scalar value =
+        heads_.run(x_v, x_t, grad_x_v, [&](View e_s, View e_t, MutableView g_s, MutableView g_t) {
+          return loss_.accumulate(e_s, e_t, labels, indices_, Scalar(beta_), g_s, g_t);
+        });
     return make_terms(value, beta_, /*has_modules=*/true);
   }
 
   /// The two heads' parameters, "embed_student.*" then "embed_teacher.*".
   template <class Visitor>
   void for_each_parameter(Visitor&& visit) {
-    embed_s_.for_each_parameter(visit);
-    embed_t_.for_each_parameter(visit);
+    heads_.for_each_parameter(visit);
   }
 
-  /// Banks, normalisation constants and the sampler's generator (see the header comment).
+  /// Banks (RowMatrix<Scalar> on the CPU, gpu::DeviceMatrix<Scalar> on ccl::cuda), normalisation
+  /// constants and the sampler's generator (host matrices; see the header comment).
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
     if (state_exposed_) import_state();  // a load since the last export must not be overwritten
@@ -109,10 +116,7 @@ class MemoryBankObjective {
     state_exposed_ = true;
   }
 
-  void zero_grad() {
-    embed_s_.zero_grad();
-    embed_t_.zero_grad();
-  }
+  void zero_grad() { heads_.zero_grad(); }
 
  protected:
   /// Heads first (student, then teacher), then the loss, built by make_loss(seed) with a seed
@@ -121,8 +125,7 @@ class MemoryBankObjective {
   MemoryBankObjective(const char* op, Index student_dim, Index teacher_dim, Index embed_dim,
                       Rng& rng, double beta, MakeLoss&& make_loss)
       : op_(op),
-        embed_s_(embed_head<Scalar>(op, "embed_student", student_dim, embed_dim, rng)),
-        embed_t_(embed_head<Scalar>(op, "embed_teacher", teacher_dim, embed_dim, rng)),
+        heads_(op, student_dim, teacher_dim, embed_dim, rng),
         loss_(make_loss(rng.next_u64())),
         beta_(checked_beta(op, beta)) {}
 
@@ -136,8 +139,8 @@ class MemoryBankObjective {
 
   void import_state() {
     require(normalizers_.rows() == 1 && normalizers_.cols() == 2, op_,
-            ": the normalizers buffer has shape [", normalizers_.rows(), ", ",
-            normalizers_.cols(), "], expected [1, 2]");
+            ": the normalizers buffer has shape [", normalizers_.rows(), ", ", normalizers_.cols(),
+            "], expected [1, 2]");
     Rng restored;
     read_rng_buffer(op_, sampler_state_, restored);
     loss_.z_student() = normalizers_(0, 0);
@@ -147,12 +150,11 @@ class MemoryBankObjective {
   }
 
   const char* op_;
-  nn::Linear<Scalar> embed_s_, embed_t_;
+  EmbedHeads<Scalar, Backend> heads_;
   Loss loss_;
   double beta_;
   std::vector<std::int64_t> indices_;
   bool has_indices_ = false;
-  RowMatrix<Scalar> grad_e_s_, grad_e_t_;
   RowMatrix<double> normalizers_, sampler_state_;
   bool state_exposed_ = false;
 };

@@ -1,5 +1,5 @@
 #pragma once
-// PairObjective<Loss, Scalar>: a Table 1 baseline whose distillation loss is a stateless
+// PairObjective<Loss, Scalar, Backend>: a Table 1 baseline whose distillation loss is a stateless
 // (student, teacher) pair loss with no trainable part — PKT, RKD, IFD (method.md §8.3, §8.5,
 // §8.7) — as the objective of a pipeline branch:
 //
@@ -11,7 +11,12 @@
 // it). β defaults to default_beta_v<Loss>: the loss's own `default_beta` (PKT 30000, RKD 1) or,
 // for IFD, whose weight no source gives, ifd_default_beta below — our choice, flagged in
 // docs/baselines.md. Pass β explicitly to override.
+//
+// Backend: the loss's (ccl::cpu unless Loss is a ccl::cuda loss, e.g. Pkt<float, ccl::cuda>);
+// PktObjective<S, ccl::cuda> etc. run on device views (include <ccl/cuda.hpp>). The code is the
+// same for both: the loss's accumulate takes the backend's views.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
@@ -42,8 +47,8 @@ template <class Loss>
 struct has_default_beta<Loss, std::void_t<decltype(Loss::default_beta)>> : std::true_type {};
 template <class Loss>
 struct is_ifd : std::false_type {};
-template <class Scalar>
-struct is_ifd<loss::baselines::Ifd<Scalar>> : std::true_type {};
+template <class Scalar, class Backend>
+struct is_ifd<loss::baselines::Ifd<Scalar, Backend>> : std::true_type {};
 }  // namespace detail
 
 /// The default β of a pair loss: Loss::default_beta where the loss has one, else
@@ -66,19 +71,27 @@ struct default_beta {
 template <class Loss>
 inline constexpr double default_beta_v = default_beta<Loss>::value;
 
-template <class Loss, class Scalar = float>
+template <class Loss, class Scalar = float, class Backend = loss::detail::loss_backend_t<Loss>>
 class PairObjective {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::pipeline::objectives::PairObjective: the scalar type must be float or "
                 "double");
-  static_assert(loss::is_pair_loss_v<Loss, Scalar>,
-                "ccl::pipeline::objectives::PairObjective<Loss, Scalar>: Loss must provide the "
-                "pair-loss accumulate(f_s, f_t, labels, weight, grad_s, grad_t) for this Scalar "
-                "(ccl/loss/pair_loss.hpp); CRD and CMC have their own objectives");
+  static_assert(is_backend_v<Backend>,
+                "ccl::pipeline::objectives::PairObjective: the third argument must be ccl::cpu "
+                "or ccl::cuda");
+  static_assert(loss::is_pair_loss_v<Loss, Scalar, Backend>,
+                "ccl::pipeline::objectives::PairObjective<Loss, Scalar, Backend>: Loss must "
+                "provide the pair-loss accumulate(f_s, f_t, labels, weight, grad_s, grad_t) for "
+                "this Scalar on this backend's views (ccl/loss/pair_loss.hpp; a ccl::cuda loss "
+                "for ccl::cuda); CRD and CMC have their own objectives");
+
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
 
  public:
   using Terms = BaselineTerms<Scalar>;
   using loss_type = Loss;
+  using backend_type = Backend;
 
   /// The loss with its default options and default β.
   PairObjective() : PairObjective(Loss{}) {}
@@ -96,10 +109,8 @@ class PairObjective {
 
   /// Adds β · dL(x_v, x_t)/dx_v into grad_x_v (grad_z_v is left to the pipeline's CE).
   template <class Composition>
-  Terms accumulate(Composition& /*composition*/, EmbeddingView<const Scalar> x_v,
-                   EmbeddingView<const Scalar> /*z_v*/, EmbeddingView<const Scalar> x_t,
-                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                   EmbeddingView<Scalar> /*grad_z_v*/) {
+  Terms accumulate(Composition& /*composition*/, View x_v, View /*z_v*/, View x_t, LabelView labels,
+                   MutableView grad_x_v, MutableView /*grad_z_v*/) {
     static_assert(detail::assert_no_composition<Composition, Scalar>());
     checks::same_rows("PairObjective", "x_v", x_v, "x_t", x_t);
     checks::labels_match("PairObjective", x_v.rows(), labels);
@@ -113,11 +124,11 @@ class PairObjective {
   double beta_;
 };
 
-template <class Scalar = float>
-using PktObjective = PairObjective<loss::baselines::Pkt<Scalar>, Scalar>;
-template <class Scalar = float>
-using RkdObjective = PairObjective<loss::baselines::Rkd<Scalar>, Scalar>;
-template <class Scalar = float>
-using IfdObjective = PairObjective<loss::baselines::Ifd<Scalar>, Scalar>;
+template <class Scalar = float, class Backend = cpu>
+using PktObjective = PairObjective<loss::baselines::Pkt<Scalar, Backend>, Scalar, Backend>;
+template <class Scalar = float, class Backend = cpu>
+using RkdObjective = PairObjective<loss::baselines::Rkd<Scalar, Backend>, Scalar, Backend>;
+template <class Scalar = float, class Backend = cpu>
+using IfdObjective = PairObjective<loss::baselines::Ifd<Scalar, Backend>, Scalar, Backend>;
 
 }  // namespace ccl::pipeline::objectives
