@@ -12,6 +12,7 @@
 // 1e-6 (float) / 1e-12 (double).
 
 #include <ccl/cuda.hpp>
+#include <ccl/nn/encoders/conv_stack.hpp>
 #include <ccl/nn/nn.hpp>
 
 #include "nn_support.cuh"
@@ -339,4 +340,29 @@ TEMPLATE_TEST_CASE("the narrow R(2+1)D student on the device matches the CPU end
   gpu_net.eval();
   const auto x = random_tensor<S, 5>({2, 3, 8, 16, 16}, 300);
   CHECK(device_error(gpu_net.forward(gpu::to_device(x)), cpu_net.forward(x)) <= tol);
+}
+
+TEMPLATE_TEST_CASE("the conv-stack teachers on the device match the CPU (image 2D, audio 1D)",
+                   "[gpu][cuda][nn][conv_stack]", float, double) {
+  CCL_REQUIRE_CUDA_DEVICE();
+  using S = TestType;
+  const double tol = std::is_same_v<S, float> ? 5e-3 : 1e-8;
+  nn::encoders::ConvStackOptions options;
+  options.in_channels = 1;
+  options.embedding_dim = 16;
+  {
+    ccl::Rng rng_cpu(5), rng_gpu(5);
+    auto cpu_net = nn::encoders::image_cnn<S>(options, rng_cpu);
+    auto gpu_net = nn::encoders::image_cnn<S, cuda>(options, rng_gpu);
+    compare_parameters(cpu_net, gpu_net, 0.0, 0.0);  // the projection's weights included
+    compare_layer(cpu_net, gpu_net, random_tensor<S, 4>({4, 1, 28, 28}, 31), tol, 32);
+  }
+  {
+    options.in_channels = 8;
+    ccl::Rng rng_cpu(6), rng_gpu(6);
+    auto cpu_net = nn::encoders::audio_cnn<S>(options, rng_cpu);
+    auto gpu_net = nn::encoders::audio_cnn<S, cuda>(options, rng_gpu);
+    compare_parameters(cpu_net, gpu_net, 0.0, 0.0);
+    compare_layer(cpu_net, gpu_net, random_tensor<S, 3>({4, 8, 40}, 33), tol, 34);
+  }
 }

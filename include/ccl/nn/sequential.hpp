@@ -44,9 +44,9 @@ template <class L>
 struct as_layer {
   using type = L;
 };
-template <class Scalar>
-struct as_layer<Linear<Scalar>> {
-  using type = TensorLinear<Scalar>;
+template <class Scalar, class Backend>
+struct as_layer<Linear<Scalar, Backend>> {
+  using type = TensorLinear<Scalar, Backend>;  // the device adapter is in <ccl/cuda/nn/linear.hpp>
 };
 template <class L>
 using as_layer_t = typename as_layer<std::decay_t<L>>::type;

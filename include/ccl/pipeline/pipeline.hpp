@@ -81,8 +81,8 @@ class Pipeline {
                                  typename Student::backend_type>) &&
                  ...),
                 "ccl::pipeline::Pipeline: every branch's teacher and objective must use the "
-                "student's backend (ccl::cpu or ccl::cuda); the Table 1 baseline objectives are "
-                "CPU-only");
+                "student's backend (ccl::cpu or ccl::cuda): give them the same Backend "
+                "argument");
 
  public:
   using Scalar = typename Student::scalar_type;

@@ -9,9 +9,9 @@
 // They stand in for PANNs Cnn14 and ResNet-34 (method.md §3.2-3.3), which cannot be trained or
 // downloaded here; what matters for distillation is a frozen teacher that knows its modality.
 //
-// The Backend argument is carried to every layer (conv_bn_relu<Scalar, Rank, ccl::cuda> builds a
-// device stage); the whole teacher on the device waits for a Tensor adapter of the device Linear
-// (a static_assert says so).
+// The Backend argument is carried to every layer: audio_cnn<Scalar, ccl::cuda> builds the same
+// teacher from device layers (include <ccl/cuda.hpp>; the projection is TensorLinear<Scalar,
+// ccl::cuda>), with the same weights for the same seed.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -52,11 +52,6 @@ auto conv_bn_relu(Index in, Index out, const ConvStackOptions& o, Index stride, 
 
 template <class Scalar, int Rank, class Backend>
 auto conv_stack(const ConvStackOptions& o, Rng& rng) {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::encoders::audio_cnn / image_cnn<Scalar, ccl::cuda>: the teachers end "
-                "with a Linear projection, and a Sequential of device layers needs a Tensor "
-                "adapter of nn::Linear<Scalar, ccl::cuda> that does not exist yet; run the "
-                "teachers on the CPU (their conv stages exist on the device)");
   require(o.in_channels > 0 && o.kernel > 0 && o.first_stride > 0 && o.pool > 0 &&
               o.embedding_dim > 0,
           "conv_stack: in_channels, kernel, first_stride, pool and embedding_dim must be "
@@ -67,7 +62,7 @@ auto conv_stack(const ConvStackOptions& o, Rng& rng) {
   auto stage2 = conv_bn_relu<Scalar, Rank, Backend>(o.widths[0], o.widths[1], o, 1, rng);
   auto stage3 = conv_bn_relu<Scalar, Rank, Backend>(o.widths[1], o.widths[2], o, 1, rng);
   // Named first: argument evaluation order is unspecified, the rng draws must not be.
-  auto projection = Linear<Scalar>(o.widths[2], o.embedding_dim, rng);
+  auto projection = Linear<Scalar, Backend>(o.widths[2], o.embedding_dim, rng);
   return sequential(std::move(stage1), MaxPool<Scalar, Rank, Backend>(PoolOptions<Rank>(o.pool)),
                     std::move(stage2), MaxPool<Scalar, Rank, Backend>(PoolOptions<Rank>(o.pool)),
                     std::move(stage3), GlobalAvgPool<Scalar, Rank, Backend>{},
