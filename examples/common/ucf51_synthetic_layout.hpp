@@ -1,12 +1,13 @@
 #pragma once
 // A tiny UCF51-style layout for tests and smoke runs: 3 classes x 4 videos of moving colour bars
-// stored as frame directories of PNG frames (the same videos as ucf51_inspect's self-test), the
-// audio features (the last video of each class has none: the missing-audio case) and per-frame
+// stored as frame directories of PNG frames, the audio features (the last video of each class has none: the missing-audio case) and per-frame
 // image-teacher features, all `dim` wide and class-dependent so that a teacher carries signal.
 //
 //   ROOT/videos/CLASS/v_CLASS_gXX_cYY/image_00001.png ...   groups 01 (test) and 08, 12, 20 (train)
 //   ROOT/audio/CLASS/v_CLASS_gXX_cYY.npy                     (dim,)
 //   ROOT/image/CLASS/v_CLASS_gXX_cYY.npy                     (frames, dim)
+//
+// Shared by the examples' smoke tests (ucf51_inspect --self-test, ucf51_train --synthetic).
 
 #include <ccl/core/types.hpp>
 #include <ccl/data/npy.hpp>
@@ -19,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace ucf51_train {
+namespace ccl_examples {
 
 struct SyntheticLayout {
   std::filesystem::path videos, audio, image;
@@ -68,4 +69,4 @@ inline SyntheticLayout write_synthetic_layout(const std::filesystem::path& root,
   return layout;
 }
 
-}  // namespace ucf51_train
+}  // namespace ccl_examples

@@ -10,6 +10,8 @@
 //                 [--time-batch 16] [--threads N]
 //   ucf51_inspect --self-test DIR     a tiny synthetic layout written into DIR, then inspected
 
+#include "../common/ucf51_synthetic_layout.hpp"
+
 #include <ccl/core/parallel.hpp>
 #include <ccl/data/npy.hpp>
 #include <ccl/data/ucf51_dataset.hpp>
@@ -79,35 +81,9 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// A layout of 3 classes × 4 videos of moving colour bars, as frame directories (PNG frames).
+// The shared tiny layout (3 classes x 4 videos of moving colour bars, PNG frame directories).
 void write_self_test(Options& o) {
-  const std::vector<std::string> classes = {"Archery", "Bowling", "Typing"};
-  fs::remove_all(o.self_test);
-  for (std::size_t c = 0; c < classes.size(); ++c)
-    for (int v = 0; v < 4; ++v) {
-      static const char* groups[] = {"01", "08", "12", "20"};  // g01: test; the rest: train
-      const std::string id = "v_" + classes[c] + "_g" + groups[v] + "_c01";
-      const fs::path dir = o.self_test / "videos" / classes[c] / id;
-      fs::create_directories(dir);
-      const int frames = 12 + 5 * v;
-      for (int t = 1; t <= frames; ++t) {
-        ccl::data::RgbFrame frame(48, 64);
-        for (Index y = 0; y < 48; ++y)
-          for (Index x = 0; x < 64; ++x) {
-            const bool bar = ((x + 3 * t) / 8) % 2 == 0;
-            frame.at(y, x, Index(c)) = bar ? 220 : 40;
-            frame.at(y, x, Index((c + 1) % 3)) = std::uint8_t(y * 4);
-          }
-        char name[32];
-        std::snprintf(name, sizeof name, "image_%05d.png", t);
-        ccl::data::write_png(dir / name, frame);
-      }
-      if (v != 3) {  // the last video of each class has no audio
-        fs::create_directories(o.self_test / "audio" / classes[c]);
-        std::vector<float> feature(512, float(c + 1));
-        ccl::data::write_npy(o.self_test / "audio" / classes[c] / (id + ".npy"), {512}, feature.data());
-      }
-    }
+  ccl_examples::write_synthetic_layout(o.self_test, 512);
   o.videos = o.self_test / "videos";
   o.audio = o.self_test / "audio";
   o.png = o.self_test / "ucf51-clip.png";

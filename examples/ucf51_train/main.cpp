@@ -16,7 +16,7 @@
 #include "config.hpp"
 #include "entry.hpp"
 #include "source.hpp"
-#include "synthetic_layout.hpp"
+#include "../common/ucf51_synthetic_layout.hpp"
 
 #include <ccl/core/error.hpp>
 
@@ -263,7 +263,7 @@ std::string markdown(const std::map<std::string, json>& cells, const Config& c) 
 int run(Parsed parsed) {
   Config& c = parsed.config;
   if (!parsed.synthetic.empty()) {
-    const auto layout = write_synthetic_layout(parsed.synthetic / "data", c.feature_dim);
+    const auto layout = ccl_examples::write_synthetic_layout(parsed.synthetic / "data", c.feature_dim);
     c.videos = layout.videos;
     c.audio = layout.audio;
     c.image = layout.image;
