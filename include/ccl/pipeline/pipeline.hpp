@@ -59,8 +59,8 @@ struct StepResult {
 };
 
 namespace detail {
-// The backend a component declares (backend_type), ccl::cpu for components written before
-// backends existed (the baseline objectives, user types).
+// The backend a component declares (backend_type); ccl::cpu for components that declare none
+// (user teachers and objectives written for the host).
 template <class T, class = void>
 struct backend_of {
   using type = cpu;
@@ -99,7 +99,7 @@ class Pipeline {
   /// `teacher_inputs` are one per branch, in branch order.
   template <class Input, class... TeacherInputs>
   StepResult<Scalar, Backend> step(const Input& input, LabelView labels,
-                          const TeacherInputs&... teacher_inputs) {
+                                   const TeacherInputs&... teacher_inputs) {
     static_assert(sizeof...(TeacherInputs) == branch_count,
                   "ccl::pipeline::Pipeline::step: pass exactly one teacher input per branch, in "
                   "the order the branches were given to make_pipeline");
