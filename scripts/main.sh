@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main-job command: set up a Debian 12 machine, build the examples in Release and run the
 # main job, the Table 1 reproduction (docs/reproducing-table1.md). Arguments are passed on to
-# table1 (e.g. --seeds 3, --methods baseline,CRD,CCL, --quick). Results: table1.json,
-# table1.md and table1-plots/ in the current directory; caches in table1-cache/.
+# table1 (e.g. --full, --seeds 5, --methods baseline,CRD,CCL, --quick). Results: table1.json,
+# table1.md and table1-plots/ in the current directory; caches (benchmark, teachers, finished
+# cells) in table1-cache/, so an interrupted run continues where it stopped.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -14,3 +15,5 @@ python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 "$python" "$repo/examples/table1/plot_recall.py" table1.json table1-plots/recall.png ||
   echo "main.sh: the Recall@K plot was not drawn (see above)" >&2
+"$python" "$repo/examples/table1/plot_curves.py" table1.json table1-plots/curves.png ||
+  echo "main.sh: the training-curve plot was not drawn (see above)" >&2

@@ -210,6 +210,28 @@ TEST_CASE("clip rendering: exact copy at scale 1, mirror, bounce, occluder", "[d
   for (int y = 0; y < 32; ++y)
     for (int x = 0; x < 4; ++x) CHECK(int(clip[std::size_t(y * 32 + x)]) == 77);
   CHECK(int(clip[std::size_t(10 * 32 + 10)]) == int(item[std::size_t(8 * 28 + 8)]));
+
+  // One frame rendered alone equals that frame of the whole clip (same motion, same noise draws
+  // when the generator is in the same state): a teacher trained on render_clip_frame sees the
+  // clips' exact geometry.
+  motion.noise = 5;
+  motion.vx = 1.5;
+  motion.scale1 = 0.8;
+  ccl::Rng whole_rng(3);
+  ccl::data::render_clip(item.data(), 28, 28, motion, 3, 32, 32, whole_rng, clip.data());
+  for (int t = 0; t < 3; ++t) {
+    ccl::Rng frame_rng(3);
+    std::vector<std::uint8_t> skipped(32 * 32);
+    for (int before = 0; before < t; ++before)  // advance the noise generator as render_clip did
+      ccl::data::render_clip_frame(item.data(), 28, 28, motion, before, 3, 32, 32, frame_rng,
+                                   skipped.data());
+    ccl::data::render_clip_frame(item.data(), 28, 28, motion, t, 3, 32, 32, frame_rng,
+                                 frame.data());
+    CHECK(std::equal(frame.begin(), frame.end(), clip.begin() + t * 32 * 32));
+  }
+  CHECK_THROWS_WITH(ccl::data::render_clip_frame(item.data(), 28, 28, motion, 3, 3, 32, 32, rng,
+                                                 frame.data()),
+                    Contains("frame 3 is outside [0, 3)"));
 }
 
 TEST_CASE("benchmark cache: round trip is byte-exact", "[data][cache]") {

@@ -202,6 +202,37 @@ TEST_CASE("a dataset with prefetch() is told each next batch before the current 
   CHECK(train.loaded[2].size() == 8);
 }
 
+TEST_CASE("epoch callbacks see every epoch's report after the schedule has stepped",
+          "[trainer]") {
+  const ImageSet train(48, 3), test(24, 4);
+  auto pipeline = make_pipeline_for_test(5);
+  ccl::optim::Sgd<float> sgd;
+  ccl::optim::SgdOptions options_sgd = ccl::optim::SgdOptions::official();
+  options_sgd.lr = 0.05;
+  const auto groups = ccl::pipeline::add_optimizer_groups(sgd, pipeline, options_sgd, options_sgd);
+  ccl::optim::Scheduler<ccl::optim::Cosine> schedule(sgd, groups.student,
+                                                     ccl::optim::Cosine{3, 0.0});
+  TrainerOptions options;
+  options.epochs = 3;
+  options.progress = ProgressStyle::none;
+  Trainer trainer(pipeline, sgd, options);
+  trainer.add_scheduler(schedule);
+  std::vector<Index> epochs;
+  std::vector<double> eval_top1, lr_seen;
+  trainer.add_epoch_callback([&](const EpochReport& r) {
+    epochs.push_back(r.epoch);
+    eval_top1.push_back(r.eval.top(1));
+    lr_seen.push_back(sgd.lr(groups.student));
+  });
+  trainer.add_epoch_callback([&](const EpochReport&) { CHECK(trainer.epoch() == epochs.back()); });
+  const auto reports = trainer.fit(train, &test);
+  CHECK(epochs == std::vector<Index>{1, 2, 3});
+  for (std::size_t k = 0; k < reports.size(); ++k) CHECK(eval_top1[k] == reports[k].eval.top(1));
+  CHECK(lr_seen[0] < 0.05);  // the callback runs after the schedule's step
+  CHECK(lr_seen[2] == Approx(0.0).margin(1e-12));
+  CHECK_THROWS_WITH(trainer.add_epoch_callback({}), Catch::Contains("the callback is empty"));
+}
+
 TEST_CASE("resuming from a checkpoint continues bit-identically", "[trainer][checkpoint]") {
   const ImageSet train(96, 3);
   auto run = [&](Index epochs, const std::string& checkpoint) {

@@ -1,10 +1,11 @@
 #pragma once
 // Figures of the retrieval experiment (Figures 1 and 2 of the paper, in spirit):
 //   nearest-<method>.png  for a few test clips (rows), the query's middle frame followed by the
-//                         middle frames of its 5 nearest training clips under the student's
+//                         middle frames of its 5 nearest fit clips under the student's
 //                         embedding; a green frame marks a neighbour of the query's class, red
 //                         one of another class.
-// The Recall@K curves are drawn from the JSON record by plot_recall.py (matplotlib).
+// The Recall@K curves and the per-epoch training curves are drawn from the JSON record by
+// plot_recall.py and plot_curves.py (matplotlib).
 
 #include "report.hpp"
 
@@ -80,46 +81,34 @@ class Canvas {
   std::vector<std::uint8_t> pixels_;
 };
 
-inline std::vector<Index> nearest(const Matrix& queries, Index q, const Matrix& gallery, Index k) {
-  Eigen::VectorXf sim = gallery.rowwise().normalized() * queries.row(q).normalized().transpose();
-  std::vector<Index> order(std::size_t(gallery.rows()));
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = Index(i);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](Index a, Index b) {
-    return sim[a] > sim[b] || (sim[a] == sim[b] && a < b);
-  });
-  order.resize(std::size_t(k));
-  return order;
-}
-
 }  // namespace detail
 
+/// `gallery`: the clips the student fitted (the retrieval gallery), `test`: the query clips.
 inline void write_plots(const std::filesystem::path& dir, const Results& results,
-                        const ccl::data::TriModalBenchmark& bench,
+                        const ccl::data::ClipSet& gallery, const ccl::data::ClipSet& test,
                         const std::vector<Method>& methods, Mode mode) {
   std::filesystem::create_directories(dir);
-  const auto& test = bench.clips_test;
-  const auto& train = bench.clips_train;
-  const Index rows = std::min<Index>(8, test.count), k = std::min<Index>(5, train.count), scale = 3,
-              border = 2;
+  const Index scale = 3, border = 2;
   const Index cell_w = test.width * scale + 2 * border + 6, cell_h = test.height * scale + 2 * border + 6;
   const Index middle = test.frames / 2;
+  const auto queries = figure_queries(test.count);
   for (Method m : methods) {
     const CellResult* cell = nullptr;
     for (const auto& c : results.cells())
       if (c.method == m && (m == Method::baseline || c.mode == mode) && cell == nullptr) cell = &c;
-    if (cell == nullptr || cell->queries.rows() == 0) continue;
-    detail::Canvas canvas((k + 1) * cell_w + 10, rows * cell_h);
-    for (Index r = 0; r < rows; ++r) {
-      const Index q = r * (test.count / rows);  // spread over the classes (clips are grouped)
-      const auto frame_of = [&](const ccl::data::ClipSet& set, Index clip) {
-        return set.clip(clip) + middle * set.height * set.width;
-      };
-      canvas.frame(frame_of(test, q), test.height, test.width, 0, r * cell_h, scale, {40, 40, 200}, border);
-      const auto neighbours = detail::nearest(cell->queries, q, cell->gallery, k);
+    if (cell == nullptr || cell->neighbours.size() != queries.size()) continue;
+    const Index k = cell->neighbours.empty() ? 0 : Index(cell->neighbours.front().size());
+    detail::Canvas canvas((k + 1) * cell_w + 10, Index(queries.size()) * cell_h);
+    const auto frame_of = [&](const ccl::data::ClipSet& set, Index clip) {
+      return set.clip(clip) + middle * set.height * set.width;
+    };
+    for (std::size_t r = 0; r < queries.size(); ++r) {
+      const Index q = queries[r], y = Index(r) * cell_h;
+      canvas.frame(frame_of(test, q), test.height, test.width, 0, y, scale, {40, 40, 200}, border);
       for (Index j = 0; j < k; ++j) {
-        const Index g = neighbours[std::size_t(j)];
-        const bool same = train.labels[std::size_t(g)] == test.labels[std::size_t(q)];
-        canvas.frame(frame_of(train, g), train.height, train.width, 10 + (j + 1) * cell_w, r * cell_h,
+        const Index g = cell->neighbours[r][std::size_t(j)];
+        const bool same = gallery.labels[std::size_t(g)] == test.labels[std::size_t(q)];
+        canvas.frame(frame_of(gallery, g), gallery.height, gallery.width, 10 + (j + 1) * cell_w, y,
                      scale, same ? detail::Rgb{30, 170, 60} : detail::Rgb{210, 40, 40}, border);
       }
     }

@@ -21,7 +21,9 @@
 #include <ccl/pipeline/teacher.hpp>
 #include <ccl/pipeline/trainer.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -51,33 +53,80 @@ inline const char* to_string(Method m) {
   return "?";
 }
 
+/// Which epoch's student a cell reports on the test clips.
+enum class Selection {
+  last,             ///< the last epoch (the default: nothing is chosen)
+  best_validation,  ///< the epoch with the best validation top-1 (earliest on ties)
+  best_on_test,     ///< the official code's choice, the best test epoch (method.md §5): optimistic
+};
+
+inline const char* to_string(Selection s) {
+  switch (s) {
+    case Selection::last: return "last";
+    case Selection::best_validation: return "best-validation";
+    case Selection::best_on_test: return "best-on-test";
+  }
+  return "?";
+}
+
 struct RunOptions {
-  Index epochs = 10;
+  Index epochs = 30;
   Index batch_size = 16;
   double lr = 0.05;         ///< the student's SGD learning rate (cosine-decayed)
   double head_lr = 0.05;    ///< composition heads / auxiliary modules (kept constant, method.md §5)
   Index dim = 64;           ///< student and teacher embedding size
   std::uint64_t seed = 1;
-  /// Baselines only: β = scale × the method's default β (method.md §8); chosen per method on a
-  /// validation split by `--tune-beta` (validation.hpp), 1 otherwise.
+  /// Baselines only: β = scale × the method's default β (method.md §8).
   double beta_scale = 1.0;
-  ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::automatic;
+  /// CCL only (official routing): the student-side loss weight × the official one (1 with one
+  /// teacher, 0.5 per branch with two), and the temperatures of the audio and image branches.
+  double ccl_weight_scale = 1.0;
+  double tau_audio = 0.5, tau_image = 0.1;
+  /// CCL only: the paper's routing (method.md §4.5) with λ instead of the official one.
+  bool ccl_paper_routing = false;
+  double ccl_lambda = 0.5;
+  Selection select = Selection::last;
+  ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::none;
 };
 
+/// The data of every cell. The student fits `bench.clips_train` (the fit part of the training
+/// clips), is validated after every epoch on `bench.clips_test` (the held-out part), and tested on
+/// `test_clips`, which no choice ever looks at (except --select best-on-test, labelled as such).
 struct Context {
   const ccl::data::TriModalBenchmark& bench;
-  const Teachers& teachers;
+  const Teachers& teachers;  ///< train / test: the teacher embeddings of the fit / validation clips
+  const ccl::data::ClipSet& test_clips;
+  const ClipTeachers& test_teachers;
   RunOptions options;
 };
+
+/// One epoch of a cell's training curve.
+struct EpochPoint {
+  Index epoch = 0;
+  double loss = 0, train_top1 = 0, validation_top1 = 0, validation_loss = 0;
+};
+
+/// Test clips whose nearest training clips the retrieval figure shows (8, spread over classes).
+inline std::vector<Index> figure_queries(Index test_count) {
+  std::vector<Index> out;
+  const Index rows = std::min<Index>(8, test_count);
+  for (Index r = 0; r < rows; ++r) out.push_back(r * (test_count / rows));
+  return out;
+}
 
 struct CellResult {
   Method method = Method::baseline;
   Mode mode = Mode::none;
   std::uint64_t seed = 0;
-  double top1 = 0;
+  std::string config;         ///< the hyper-parameter setting (grid label), e.g. "beta×0.1"
+  double top1 = 0;            ///< test top-1 of the selected epoch
+  double validation_top1 = 0; ///< validation top-1 of the last epoch (what tuning compares)
+  Index selected_epoch = 0;
   double seconds = 0;
   ccl::metrics::RecallAtK recall;
-  Matrix queries, gallery;  ///< the student's embeddings of the test and training clips
+  std::vector<EpochPoint> curve;
+  /// For the retrieval figure: the 5 nearest training clips of each figure_queries() clip.
+  std::vector<std::vector<Index>> neighbours;
 };
 
 inline ccl::nn::encoders::R2Plus1dOptions student_options() {
@@ -96,13 +145,65 @@ inline VideoStudent make_student(const Context& ctx, ccl::Rng& rng) {
                       Index(ctx.bench.class_names.size()), rng);
 }
 
-/// Stacks the student's embeddings of a clip set (inference mode).
-template <class Pipeline, class Set>
-Matrix embed_clips(Pipeline& pipeline, const Set& set) {
-  return detail::embed_all(pipeline, set, 64);
+namespace detail {
+
+/// Test top-1 and the student's embeddings of the test clips, from one inference pass.
+template <class Pipeline>
+std::pair<double, Matrix> test_pass(Pipeline& pipeline, const Context& ctx) {
+  const ClipSet<Mode::none> test(ctx.test_clips, ctx.test_teachers, 0);
+  auto& student = pipeline.student();
+  student.set_training(false);
+  Matrix embeddings;
+  Index correct = 0;
+  std::vector<Index> indices;
+  const Index batch = 64;
+  for (Index first = 0; first < test.size(); first += batch) {
+    indices.resize(std::size_t(std::min(batch, test.size() - first)));
+    for (std::size_t k = 0; k < indices.size(); ++k) indices[k] = first + Index(k);
+    const auto loaded = test.load(indices);
+    const auto out = student.forward(loaded.input);
+    const auto e = out.embedding.matrix();
+    const auto z = out.logits.matrix();
+    if (embeddings.rows() == 0) embeddings.resize(test.size(), e.cols());
+    embeddings.middleRows(first, e.rows()) = e;
+    for (Index i = 0; i < z.rows(); ++i) {
+      Index best = 0;
+      z.row(i).maxCoeff(&best);
+      correct += best == loaded.labels[std::size_t(i)];
+    }
+  }
+  return {double(correct) / double(test.size()), std::move(embeddings)};
 }
 
-/// Trains `pipeline` on the training clips with mode M's teachers, then evaluates it.
+}  // namespace detail
+
+/// What the test clips say about the student as it is now: top-1, Recall@K against the fit
+/// clips as the gallery, and the figure's nearest neighbours.
+template <class Pipeline>
+void measure_on_test(Pipeline& pipeline, const Context& ctx, CellResult& result) {
+  auto [top1, queries] = detail::test_pass(pipeline, ctx);
+  const ClipSet<Mode::none> train_plain(ctx.bench.clips_train, ctx.teachers.train, 0);
+  const Matrix gallery = detail::embed_all(pipeline, train_plain, 64);
+  result.top1 = top1;
+  result.recall = ccl::metrics::recall_at_k<float>(queries, ctx.test_clips.labels, gallery,
+                                                   ctx.bench.clips_train.labels, {1, 2, 5, 10, 20});
+  result.neighbours.clear();
+  const Index k = std::min<Index>(5, gallery.rows());
+  const Matrix g = gallery.rowwise().normalized();
+  for (Index q : figure_queries(queries.rows())) {
+    Eigen::VectorXf sim = g * queries.row(q).normalized().transpose();
+    std::vector<Index> order(static_cast<std::size_t>(gallery.rows()));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = Index(i);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](Index a, Index b) {
+      return sim[a] > sim[b] || (sim[a] == sim[b] && a < b);
+    });
+    order.resize(std::size_t(k));
+    result.neighbours.push_back(std::move(order));
+  }
+}
+
+/// Trains `pipeline` on the fit clips with mode M's teachers, validating after every epoch, then
+/// measures the selected epoch's student on the test clips.
 template <Mode M, class Pipeline>
 CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method method) {
   const auto start = std::chrono::steady_clock::now();
@@ -122,24 +223,44 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
   t.batch_size = o.batch_size;
   t.seed = o.seed;
   t.progress = o.progress;
+  t.top_k = {1};
   ccl::pipeline::Trainer trainer(pipeline, sgd, t);
   trainer.add_scheduler(schedule);
-
-  const ClipSet<M> train(ctx.bench.clips_train, ctx.teachers.train, o.seed + 7);
-  const ClipSet<Mode::none> train_plain(ctx.bench.clips_train, ctx.teachers.train, 0);
-  const ClipSet<Mode::none> test(ctx.bench.clips_test, ctx.teachers.test, 0);
-  trainer.fit(train);
 
   CellResult result;
   result.method = method;
   result.mode = M;
   result.seed = o.seed;
-  result.top1 = trainer.evaluate(test).top(1);
-  result.queries = embed_clips(pipeline, test);
-  result.gallery = embed_clips(pipeline, train_plain);
-  result.recall = ccl::metrics::recall_at_k<float>(result.queries, ctx.bench.clips_test.labels,
-                                                   result.gallery, ctx.bench.clips_train.labels,
-                                                   {1, 2, 5, 10, 20});
+  double best_validation = -1, best_test = -1;
+  trainer.add_epoch_callback([&](const ccl::pipeline::EpochReport& r) {
+    result.curve.push_back({r.epoch, r.loss, r.accuracy, r.eval.top(1), r.eval.loss});
+    // Selection other than the last epoch measures the test clips when the chosen epoch may
+    // change (best validation: when validation improves; best on test: every epoch).
+    if (o.select == Selection::best_validation && r.eval.top(1) > best_validation) {
+      best_validation = r.eval.top(1);
+      measure_on_test(pipeline, ctx, result);
+      result.selected_epoch = r.epoch;
+    } else if (o.select == Selection::best_on_test) {
+      CellResult now;
+      measure_on_test(pipeline, ctx, now);
+      if (now.top1 > best_test) {
+        best_test = now.top1;
+        result.top1 = now.top1;
+        result.recall = now.recall;
+        result.neighbours = now.neighbours;
+        result.selected_epoch = r.epoch;
+      }
+    }
+  });
+
+  const ClipSet<M> train(ctx.bench.clips_train, ctx.teachers.train, o.seed + 7);
+  const ClipSet<Mode::none> validation(ctx.bench.clips_test, ctx.teachers.test, 0);
+  trainer.fit(train, &validation);
+  if (o.select == Selection::last) {
+    measure_on_test(pipeline, ctx, result);
+    result.selected_epoch = o.epochs;
+  }
+  result.validation_top1 = result.curve.empty() ? 0.0 : result.curve.back().validation_top1;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -86,31 +86,40 @@ inline void render_frame(const std::uint8_t* item, int item_h, int item_w, doubl
   }
 }
 
+/// Renders frame `t` (of a clip of `frames` frames) of `item` following `motion` into
+/// out[height × width]; background noise is drawn from `rng`. A teacher trained on single frames
+/// of the clips' geometry calls this with a random t (render_clip calls it for every t).
+inline void render_clip_frame(const std::uint8_t* item, int item_h, int item_w,
+                              const ClipMotion& motion, int t, int frames, int height, int width,
+                              Rng& rng, std::uint8_t* frame) {
+  require(t >= 0 && t < frames, "render_clip_frame: frame ", t, " is outside [0, ", frames, ")");
+  const double progress = frames > 1 ? double(t) / (frames - 1) : 0.0;
+  const double scale = motion.scale0 + (motion.scale1 - motion.scale0) * progress;
+  // The centre may leave the canvas by up to 15 % of the item, never entirely.
+  const double mx = 0.35 * item_w * scale, my = 0.35 * item_h * scale;
+  const double cx = reflect(motion.x0 + motion.vx * t, mx, width - mx);
+  const double cy = reflect(motion.y0 + motion.vy * t, my, height - my);
+  render_frame(item, item_h, item_w, cx, cy, scale, motion.flip, frame, height, width);
+  if (motion.occluded) {
+    const double left = reflect(motion.bar_x0 + motion.bar_vx * t, -motion.bar_width / 2,
+                                width - motion.bar_width / 2);
+    for (int x = std::max(0, int(std::lround(left)));
+         x < std::min(width, int(std::lround(left + motion.bar_width))); ++x)
+      for (int y = 0; y < height; ++y) frame[y * width + x] = motion.bar_value;
+  }
+  if (motion.noise > 0)
+    for (int i = 0; i < height * width; ++i)
+      frame[i] = std::uint8_t(
+          std::lround(std::clamp(frame[i] + rng.normal(0.0, motion.noise), 0.0, 255.0)));
+}
+
 /// Renders `frames` frames of `item` following `motion` into out[frames × height × width].
 /// Background noise is drawn from `rng`.
 inline void render_clip(const std::uint8_t* item, int item_h, int item_w, const ClipMotion& motion,
                         int frames, int height, int width, Rng& rng, std::uint8_t* out) {
-  for (int t = 0; t < frames; ++t) {
-    const double progress = frames > 1 ? double(t) / (frames - 1) : 0.0;
-    const double scale = motion.scale0 + (motion.scale1 - motion.scale0) * progress;
-    // The centre may leave the canvas by up to 15 % of the item, never entirely.
-    const double mx = 0.35 * item_w * scale, my = 0.35 * item_h * scale;
-    const double cx = reflect(motion.x0 + motion.vx * t, mx, width - mx);
-    const double cy = reflect(motion.y0 + motion.vy * t, my, height - my);
-    std::uint8_t* frame = out + std::size_t(t) * std::size_t(height * width);
-    render_frame(item, item_h, item_w, cx, cy, scale, motion.flip, frame, height, width);
-    if (motion.occluded) {
-      const double left = reflect(motion.bar_x0 + motion.bar_vx * t, -motion.bar_width / 2,
-                                  width - motion.bar_width / 2);
-      for (int x = std::max(0, int(std::lround(left)));
-           x < std::min(width, int(std::lround(left + motion.bar_width))); ++x)
-        for (int y = 0; y < height; ++y) frame[y * width + x] = motion.bar_value;
-    }
-    if (motion.noise > 0)
-      for (int i = 0; i < height * width; ++i)
-        frame[i] = std::uint8_t(
-            std::lround(std::clamp(frame[i] + rng.normal(0.0, motion.noise), 0.0, 255.0)));
-  }
+  for (int t = 0; t < frames; ++t)
+    render_clip_frame(item, item_h, item_w, motion, t, frames, height, width, rng,
+                      out + std::size_t(t) * std::size_t(height * width));
 }
 
 }  // namespace ccl::data

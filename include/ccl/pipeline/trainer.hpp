@@ -124,6 +124,15 @@ class Trainer {
     return *this;
   }
 
+  /// Called after every epoch, once the schedulers have stepped and the checkpoint is written,
+  /// with that epoch's report: per-epoch bookkeeping the Trainer does not do itself (evaluating
+  /// a further set, keeping the best epoch's metrics). Callbacks run in the order added.
+  Trainer& add_epoch_callback(std::function<void(const EpochReport&)> callback) {
+    require(bool(callback), "Trainer::add_epoch_callback: the callback is empty");
+    epoch_callbacks_.push_back(std::move(callback));
+    return *this;
+  }
+
   /// Trains until `options.epochs` epochs are done (resuming from the checkpoint when there is
   /// one), evaluating on `eval` after every epoch when given. Returns this call's epochs.
   template <class TrainSet, class EvalSet = TrainSet>
@@ -142,6 +151,7 @@ class Trainer {
                           eval != nullptr ? report.eval.top(1) : -1.0, report.seconds);
       log(report);
       if (!options_.checkpoint_path.empty()) checkpoint_.save(options_.checkpoint_path);
+      for (auto& callback : epoch_callbacks_) callback(report);
       reports.push_back(std::move(report));
     }
     return reports;
@@ -270,6 +280,7 @@ class Trainer {
   io::Checkpoint checkpoint_;
   Progress progress_;
   std::vector<std::function<void()>> schedulers_;
+  std::vector<std::function<void(const EpochReport&)>> epoch_callbacks_;
   std::vector<Index> order_;
   std::vector<Index> next_indices_;
   loss::CrossEntropy<Scalar, Backend> ce_;
