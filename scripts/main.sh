@@ -13,7 +13,5 @@ bash "$repo/scripts/setup-debian.sh"
 # Debian's matplotlib belongs to Debian's interpreter, whatever python3 is first on PATH.
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-"$python" "$repo/examples/table1/plot_recall.py" table1.json table1-plots/recall.png ||
-  echo "main.sh: the Recall@K plot was not drawn (see above)" >&2
-"$python" "$repo/examples/table1/plot_curves.py" table1.json table1-plots/curves.png ||
-  echo "main.sh: the training-curve plot was not drawn (see above)" >&2
+"$python" "$repo/examples/table1/plot_table1.py" table1.json table1-plots ||
+  echo "main.sh: the Recall@K and training-curve plots were not drawn (see above)" >&2

@@ -5,7 +5,7 @@
 //                         embedding; a green frame marks a neighbour of the query's class, red
 //                         one of another class.
 // The Recall@K curves and the per-epoch training curves are drawn from the JSON record by
-// plot_recall.py and plot_curves.py (matplotlib).
+// plot_table1.py (matplotlib).
 
 #include "report.hpp"
 

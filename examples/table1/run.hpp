@@ -70,7 +70,7 @@ inline const char* to_string(Selection s) {
 }
 
 struct RunOptions {
-  Index epochs = 30;
+  Index epochs = 20;
   Index batch_size = 16;
   double lr = 0.05;         ///< the student's SGD learning rate (cosine-decayed)
   double head_lr = 0.05;    ///< composition heads / auxiliary modules (kept constant, method.md §5)

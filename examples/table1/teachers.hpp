@@ -28,7 +28,7 @@ namespace table1 {
 
 struct TeacherOptions {
   Index dim = 64;            ///< embedding size, equal to the student's (CCL compares them)
-  Index image_epochs = 3;
+  Index image_epochs = 2;
   Index image_train_limit = 60000;  ///< Fashion-MNIST images per epoch (<= 60000)
   /// Train (and test) the image teacher on clip-like renderings of the images (else on the plain
   /// 28x28 images, as before: a teacher the clip frames are foreign to).

@@ -1,8 +1,10 @@
 #pragma once
-// A validation split of the training clips, for choosing the baselines' loss weights β without
-// looking at the test clips (docs/reproducing-table1.md, "Choosing β"). Stratified and
-// deterministic: within each class, every k-th training clip (in clip order) is held out, so the
-// split has the same class balance as the training set and does not depend on a seed.
+// The validation split of the training clips: every cell fits the rest and is validated on it
+// after every epoch, the tuning grid and --select best-validation choose by it, and the headroom
+// probes choose their weight decay by it — nothing looks at the test clips
+// (docs/reproducing-table1.md). Stratified and deterministic: within each class, every k-th
+// training clip (in clip order) is held out, so the split has the same class balance as the
+// training set and does not depend on a seed.
 
 #include "datasets.hpp"
 #include "teachers.hpp"
