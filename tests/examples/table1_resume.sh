@@ -19,9 +19,12 @@ rm -rf "$work/killed/cells"
 "$exe" "${common[@]}" --cache-dir "$work/killed" --json "$work/killed.json" \
   --markdown "$work/killed.md" >/dev/null 2>"$work/killed-1.log" &
 pid=$!
+trap 'kill -9 "$pid" 2>/dev/null || true' EXIT  # never leave the run behind when this script fails
 finished=0
 for _ in $(seq 1 3000); do
-  finished=$(find "$work/killed/cells" -name '*-s*.json' 2>/dev/null | wc -l)
+  # The cells directory appears only once the run has its caches: until then find fails, which
+  # under pipefail must not end the script.
+  finished=$({ find "$work/killed/cells" -name '*-s*.json' 2>/dev/null || true; } | wc -l)
   [ "$finished" -ge 3 ] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.02
