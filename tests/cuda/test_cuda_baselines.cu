@@ -78,10 +78,11 @@ RowMatrix<Scalar> widen(const RowMatrix<Scalar>& m, Index extra, Scalar fill = S
 /// increments (the gradients start from non-zero values: accumulate ADDS).
 /// `rounding_only`: the exact loss and gradients are 0 and both backends return rounding
 /// residues (PKT and IFD at B = 1, where P = K / K); then both must merely be that small.
+/// `tol`: the relative tolerance of values and gradient increments (default tolerance<Scalar>()).
 template <class Scalar, class CpuLoss, class GpuLoss>
 void compare_pair(CpuLoss& cpu, GpuLoss& gpu, const RowMatrix<Scalar>& s,
-                  const RowMatrix<Scalar>& t, bool rounding_only = false) {
-  const double tol = tolerance<Scalar>();
+                  const RowMatrix<Scalar>& t, bool rounding_only = false,
+                  double tol = tolerance<Scalar>()) {
   const Index b = s.rows();
   const Scalar weight = Scalar(0.7);
   // Small non-zero starting gradients: accumulate must ADD, and in float the increments (about
@@ -407,7 +408,12 @@ TEMPLATE_TEST_CASE("PKT and IFD on the GPU match the CPU backend", "[gpu][cuda][
       options.kernels = kernels;
       bl::Ifd<Scalar> ifd_cpu(options);
       bl::Ifd<Scalar, ccl::cuda> ifd_gpu(options);
-      compare_pair<Scalar>(ifd_cpu, ifd_gpu, s, t, b == 1);
+      // IFD's gradients cancel heavily (differences of kernel values summed over B² pairs): the
+      // CPU's own float gradients differ from its double ones by up to 6e-3 of their largest
+      // entry here (student-t and combined kernels, B = 5..200), so two float summation orders
+      // can differ by about twice that. Double is checked at 1e-9.
+      const double tol = std::is_same_v<Scalar, float> ? 2e-2 : tolerance<Scalar>();
+      compare_pair<Scalar>(ifd_cpu, ifd_gpu, s, t, b == 1, tol);
     }
   }
 }

@@ -19,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -181,8 +182,20 @@ void compare_one_step() {
   device.for_each_student_parameter(take_device);
   device.for_each_head_parameter(take_device);
   REQUIRE(host_grads.size() == device_grads.size());
+  // A gradient that is exactly zero in exact arithmetic (the bias of a Linear layer followed by
+  // a training-mode BatchNorm, which subtracts the batch mean: FitNet's regressor) is a rounding
+  // residue on both backends, ~1e-17; comparing two residues relative to each other is
+  // meaningless. Such gradients must instead be residues on both, relative to the step's
+  // largest gradient.
+  double largest = 0;
+  for (const auto& g : host_grads) largest = std::max(largest, double(g.cwiseAbs().maxCoeff()));
   for (std::size_t k = 0; k < host_grads.size(); ++k) {
     INFO("parameter " << names[k]);
+    const double host_size = double(host_grads[k].cwiseAbs().maxCoeff());
+    if (host_size <= 1e-12 * largest) {
+      CHECK(double(device_grads[k].cwiseAbs().maxCoeff()) <= 1e-12 * largest);
+      continue;
+    }
     CHECK(ccl::testing::scaled_max_error(device_grads[k], host_grads[k], 1e-300) < tolerance);
   }
 }
