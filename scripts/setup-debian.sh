@@ -7,12 +7,13 @@ set -euo pipefail
 # The one list of Debian packages (add new needs here, one concern per line).
 PACKAGES=(
   cmake ninja-build make g++ clang git pkg-config       # toolchain (CMake >= 3.25, clang 14)
+  libclang-rt-14-dev                                    # clang's sanitizers and libFuzzer (tests/fuzz)
   libeigen3-dev libboost-dev                            # the library: Eigen 3.4, Boost.Hana
   catch2                                                # tests (Catch2 v2)
   libbenchmark-dev                                      # bench/
   libcli11-dev nlohmann-json3-dev zlib1g-dev libpng-dev # examples: options, configs, IDX, PNG
   libespeak-ng-dev espeak-ng-data dataset-fashion-mnist  # data: speech, Fashion-MNIST images
-  libhdf5-dev libstb-dev                                # data: UCF51 videos (HDF5 of JPEG frames)
+  libhdf5-dev libturbojpeg0-dev                         # data: UCF51 videos (HDF5 of JPEG frames)
   python3 python3-venv python3-pip                      # Conan client (PyPI) for the Conan test
   python3-matplotlib                                    # examples/table1: the Recall@K plot
 )

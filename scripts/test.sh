@@ -6,6 +6,7 @@
 # the consumer.conan test runs `conan create` and the test_package offline; when PyPI cannot be
 # reached that test is reported as skipped. Set CCL_CONAN=0 to skip it deliberately, and
 # CCL_TEST_CLANG=1 to run the same suite built with clang++ as well (the `clang` workflow).
+# The `asan` workflow (sanitizers, fuzz smoke runs) follows the `ci` one; CCL_TEST_ASAN=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,12 @@ if [ "${CCL_CONAN:-1}" != 0 ]; then
 fi
 
 cmake --workflow --preset ci
+# Sanitizers and fuzzing: clang with ASan + UBSan over the tests of the readers, the losses and
+# the checkpoints, and a smoke run of every fuzz harness (docs/data.md, "Trust model").
+# CCL_TEST_ASAN=0 skips it.
+if [ "${CCL_TEST_ASAN:-1}" != 0 ]; then
+  cmake --workflow --preset asan
+fi
 if [ "${CCL_TEST_CLANG:-0}" = 1 ]; then
   cmake --workflow --preset clang
 fi

@@ -8,10 +8,12 @@
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/data/bytes.hpp>
 #include <ccl/io/io.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/optim/optim.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +25,7 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using ccl::Index;
@@ -612,4 +615,113 @@ TEST_CASE("A failed save leaves the previous checkpoint in place", "[io][checkpo
   // And a successful save does replace it.
   run.checkpoint.save(path);
   CHECK(file_bytes(path) == run.checkpoint.to_bytes());
+}
+
+TEST_CASE("Saves killed at any moment leave the old or the new checkpoint and no leftovers",
+          "[io][checkpoint][atomic][kill]") {
+  // An 8 MB checkpoint, so that a kill often lands inside the write.
+  TempDir dir;
+  const std::string path = dir.file("last.ckpt");
+  ccl::Rng rng(5);
+  ccl::nn::Linear<float> net(1024, 2048, rng);
+  io::Checkpoint checkpoint;
+  checkpoint.add_module("net", net);
+  std::vector<std::vector<std::uint8_t>> versions;
+  for (int v = 0; v < 3; ++v) {
+    versions.push_back(checkpoint.to_bytes());
+    net.weight().value(0, 0) += 1.0f;  // each version differs
+  }
+  io::write_file_atomically(path, versions[0], "save_checkpoint");
+  const auto temporaries = [&] {
+    int count = 0;
+    for (const auto& name : dir.entries()) count += name.rfind("last.ckpt.tmp-", 0) == 0;
+    return count;
+  };
+  // How long one save takes here: the kills are spread over 1.5 times that.
+  const auto t0 = std::chrono::steady_clock::now();
+  io::write_file_atomically(path, versions[1], "save_checkpoint");
+  const auto save_us = std::max<long>(
+      50, long(std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()));
+  std::vector<std::uint8_t> current = versions[1];
+  int interrupted = 0;
+  for (int round = 0; round < 30; ++round) {
+    const auto& next = versions[std::size_t(round % 3)];
+    const ::pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // the saving process: only async-signal-safe work plus the save itself
+      try {
+        io::write_file_atomically(path, next, "save_checkpoint");
+      } catch (...) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::usleep(::useconds_t(rng.index(std::uint64_t(save_us * 3 / 2))));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    if (WIFEXITED(status)) REQUIRE(WEXITSTATUS(status) == 0);
+    const auto now = file_bytes(path);
+    CAPTURE(round);
+    // Always a whole checkpoint, the previous one or the new one, and loadable.
+    REQUIRE((now == current || now == next));
+    interrupted += now == current && now != next;
+    current = now;
+    REQUIRE_NOTHROW(checkpoint.load(path));
+    // The killed save's temporary may remain, but each save removes the earlier ones: never more
+    // than one.
+    REQUIRE(temporaries() <= 1);
+  }
+  INFO(interrupted << " of 30 saves were killed before their rename");
+  // Temporaries of live writers and of other hosts (a shared file system) are never touched.
+  const std::string live = path + ".tmp-" + io::detail::temporary_host_tag() + "1-AbCdEf";
+  const std::string other_host = path + ".tmp-otherhost.example-12345-AbCdEf";
+  write_bytes(live, {1, 2, 3});
+  write_bytes(other_host, {1, 2, 3});
+  // A temporary of a process that is gone: created by a child that exits at once.
+  const ::pid_t gone = ::fork();
+  REQUIRE(gone >= 0);
+  if (gone == 0) ::_exit(0);
+  REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+  const std::string stale =
+      path + ".tmp-" + io::detail::temporary_host_tag() + std::to_string(gone) + "-AbCdEf";
+  write_bytes(stale, {1, 2, 3});
+  checkpoint.save(path);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(other_host));
+  fs::remove(live);
+  fs::remove(other_host);
+  CHECK(dir.entries() == std::vector<std::string>{"last.ckpt"});
+  CHECK(file_bytes(path) == checkpoint.to_bytes());
+}
+
+TEST_CASE("data::write_file_atomically leaves nothing behind when the disk is full",
+          "[io][data][atomic]") {
+  TempDir dir;
+  const std::string path = dir.file("cache/bench.ccl");  // the parent directory is created
+  const std::vector<std::uint8_t> old_bytes(100, 7), new_bytes(100000, 9);
+  ccl::data::write_file_atomically(path, old_bytes);
+  struct rlimit old_limit {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 4096;  // a "full disk" after 4 KB
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::string message;
+  try {
+    ccl::data::write_file_atomically(path, new_bytes);
+  } catch (const ccl::error& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  CHECK_THAT(message, Catch::Contains("writing") && Catch::Contains("bench.ccl"));
+  CHECK(file_bytes(path) == old_bytes);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir.path / "cache"))
+    names.push_back(entry.path().filename().string());
+  CHECK(names == std::vector<std::string>{"bench.ccl"});
 }

@@ -4,6 +4,7 @@
 // espeak-ng are installed — a tiny real build: determinism, the exact audio-kind fractions,
 // all-zero missing audio, disjoint items.
 
+#include "support/fake_benchmark.hpp"
 #include "support/temp_dir.hpp"
 #include <ccl/data/audio_features.hpp>
 #include <ccl/data/benchmark.hpp>
@@ -20,72 +21,11 @@
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using ccl::test::fake_benchmark;
 
 namespace {
 
 constexpr double pi = 3.14159265358979323846;
-
-// A small, fully consistent benchmark with arbitrary contents (no data files needed).
-ccl::data::TriModalBenchmark fake_benchmark() {
-  using namespace ccl::data;
-  using ccl::Index;
-  TriModalBenchmark b;
-  BenchmarkConfig& c = b.config;
-  c.seed = 42;
-  c.frames = 3;
-  c.height = c.width = 8;
-  c.train_clips_per_class = 2;
-  c.test_clips_per_class = 1;
-  c.audio_train_per_class = 2;
-  c.audio_test_per_class = 1;
-  c.image_train_count = 5;
-  c.image_test_per_class = 1;
-  c.audio_samples = 1024;
-  for (const auto& name : fashion_mnist_classes()) b.class_names.push_back(name);
-  b.spoken_names = benchmark_spoken_names();
-  ccl::Rng rng(7);
-  const auto images = [&](Index count) {
-    LabelledImages s;
-    s.count = count;
-    s.height = s.width = 28;
-    for (Index i = 0; i < count * 28 * 28; ++i) s.pixels.push_back(std::uint8_t(rng.index(256)));
-    for (Index i = 0; i < count; ++i) s.labels.push_back(std::int32_t(i % 10));
-    return s;
-  };
-  const auto audio = [&](Index count) {
-    LabelledAudio s;
-    s.count = count;
-    s.mel_bins = c.mel_bins();
-    s.frames = c.mel_frames();
-    for (Index i = 0; i < count * s.mel_bins * s.frames; ++i) s.features.push_back(float(rng.normal()));
-    for (Index i = 0; i < count; ++i) s.labels.push_back(std::int32_t(i % 10));
-    return s;
-  };
-  const auto clips = [&](Index count) {
-    ClipSet s;
-    s.count = count;
-    s.frames = c.frames;
-    s.height = c.height;
-    s.width = c.width;
-    for (Index i = 0; i < count * c.frames * c.height * c.width; ++i)
-      s.video.push_back(std::uint8_t(rng.index(256)));
-    for (Index i = 0; i < count; ++i) {
-      s.labels.push_back(std::int32_t(i % 10));
-      s.audio_kind.push_back(AudioKind(i % audio_kind_count));
-      s.source_item.push_back(std::int32_t(100 + i));
-    }
-    s.audio = audio(count);
-    s.audio.labels[0] = -1;
-    return s;
-  };
-  b.image_train = images(5);
-  b.image_test = images(10);
-  b.audio_train = audio(20);
-  b.audio_test = audio(10);
-  b.clips_train = clips(20);
-  b.clips_test = clips(10);
-  return b;
-}
 
 fs::path temp_file(const std::string& name) { return ccl::test::temp_path(name); }
 
@@ -293,6 +233,50 @@ TEST_CASE("benchmark cache: corruption is rejected with a clear error", "[data][
   CHECK_THROWS_WITH(ccl::data::load_or_build_benchmark(fake_benchmark().config, path),
                     Contains("checksum mismatch"));
   fs::remove(path);
+}
+
+TEST_CASE("benchmark cache: hostile config fields are errors before any allocation",
+          "[data][cache][hostile]") {
+  // A cache file is untrusted bytes with a checksum anyone can recompute: every field of the
+  // stored config is bounded before it sizes anything (it used to reach int arithmetic in the
+  // filter bank, undefined behaviour, and multi-GB allocations ending in std::bad_alloc).
+  using ccl::data::decode_benchmark;
+  const auto with = [](auto change) {
+    auto b = fake_benchmark();
+    change(b.config);
+    return ccl::data::encode_benchmark(b);
+  };
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.mel_bins = 1 << 28; }), "m.ccl"),
+                    Contains("'m.ccl': invalid stored config") && Contains("mel_bins must be in"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.mel_bins = 2147483647; }), "m"),
+                    Contains("mel_bins must be in [1, 1024]"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.n_fft = 1 << 30; }), "n"),
+                    Contains("invalid stored config") && Contains("n_fft"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.n_fft = 1000; }), "n"),
+                    Contains("n_fft must be a power of two in [16, 8192]"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.hop = 2147483647; }), "h"),
+                    Contains("hop must be in"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.audio_train_per_class = 2147483647; }),
+                                     "u"),
+                    Contains("utterances per class must be in"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.train_clips_per_class = 2147483647; }),
+                                     "c"),
+                    Contains("clips per class must be in [1, 1000]"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.image_test_per_class = 2147483647; }),
+                                     "i"),
+                    Contains("image_test_per_class must be in [1, 1000]"));
+  CHECK_THROWS_WITH(decode_benchmark(with([](auto& c) { c.log_mel.floor = 0; }), "f"),
+                    Contains("floor must be positive and finite"));
+  // Stored set sizes that disagree with the bytes present are errors too, never allocations.
+  auto b = fake_benchmark();
+  b.audio_train.count = ccl::Index(1) << 62;
+  CHECK_THROWS_WITH(decode_benchmark(ccl::data::encode_benchmark(b), "s"),
+                    Contains("audio_train holds 4611686018427387904 items"));
+  b = fake_benchmark();
+  b.clips_test.count = -1;
+  CHECK_THROWS_WITH(decode_benchmark(ccl::data::encode_benchmark(b), "s"),
+                    Contains("clips_test holds -1 clips"));
+  REQUIRE_NOTHROW(decode_benchmark(ccl::data::encode_benchmark(fake_benchmark()), "ok"));
 }
 
 TEST_CASE("band statistics: per-band mean/std over non-missing items", "[data][audio]") {

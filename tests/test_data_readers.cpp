@@ -124,6 +124,57 @@ TEST_CASE("IDX gzip: decompressed when zlib is linked, corruption detected", "[d
   CHECK(ccl::data::gunzip(twice, "twice").size() == 2 * ccl::data::read_file(fixture("idx/labels.idx")).size());
 }
 
+TEST_CASE("gzip: output is capped, and IDX inflates only what its header declares",
+          "[data][idx][gzip][hostile]") {
+  if (!ccl::data::gzip_supported()) {
+    WARN("skipped: built without zlib");
+    return;
+  }
+  using ccl::data::Bytes;
+  using ccl::data::gunzip;
+  using ccl::data::gzip_compress;
+  // A decompression bomb: 64 MiB of zeros in ~64 KB. With a 1 MiB cap the error comes as soon
+  // as the output passes the cap, not after inflating everything.
+  const Bytes zeros(std::size_t(64) << 20, 0);
+  const Bytes bomb = gzip_compress(zeros, 9);
+  CHECK(bomb.size() < 100000);
+  CHECK_THROWS_WITH(gunzip(bomb, "bomb.gz", std::size_t(1) << 20),
+                    Contains("'bomb.gz'") && Contains("inflates to more than 1048576 bytes"));
+  CHECK(gunzip(bomb, "bomb.gz", std::size_t(64) << 20).size() == zeros.size());  // exactly fits
+  CHECK(gunzip(gzip_compress({}), "empty.gz").empty());
+
+  TempDir dir("gzip-hostile");
+  const auto write = [&](const std::string& name, const Bytes& bytes) {
+    const auto path = dir.path / name;
+    ccl::data::write_file_atomically(path, bytes);
+    return path;
+  };
+  const Bytes plain = ccl::data::read_file(fixture("idx/images.idx"));
+  // A header claiming 1e9 x 28 x 28 bytes: rejected before any inflation or allocation, since
+  // deflate cannot expand a few hundred bytes that far.
+  Bytes huge = plain;
+  huge[4] = 0x3b, huge[5] = 0x9a, huge[6] = 0xca, huge[7] = 0x00;  // 1,000,000,000 items
+  CHECK_THROWS_WITH(ccl::data::read_idx(write("huge.idx.gz", gzip_compress(huge))),
+                    Contains("huge.idx.gz") && Contains("needs more bytes than"));
+  // Data beyond the declared shape (here: 64 MiB of it) is an error after one extra byte.
+  Bytes padded = plain;
+  padded.insert(padded.end(), zeros.begin(), zeros.end());
+  CHECK_THROWS_WITH(ccl::data::read_idx(write("padded.idx.gz", gzip_compress(padded, 9))),
+                    Contains("trailing garbage after the IDX data"));
+  // Too little data, and a valid file, for contrast.
+  Bytes cut = plain;
+  cut.resize(cut.size() - 1);
+  CHECK_THROWS_WITH(ccl::data::read_idx(write("cut.idx.gz", gzip_compress(cut))),
+                    Contains("truncated IDX data"));
+  const auto good = ccl::data::read_idx(write("good.idx.gz", gzip_compress(plain)));
+  CHECK(good.data == ccl::data::read_idx(fixture("idx/images.idx")).data);
+  // A gzip member followed by garbage bytes.
+  Bytes garbage = gzip_compress(plain);
+  garbage.push_back(0x42);
+  CHECK_THROWS_WITH(ccl::data::read_idx(write("garbage.idx.gz", garbage)),
+                    Contains("trailing garbage after the gzip data"));
+}
+
 TEST_CASE(".npy: v1 and v2 float32, float64 converted", "[data][npy]") {
   const auto vector = ccl::data::read_npy(fixture("npy/vector-f4-v1.npy"));
   REQUIRE(vector.shape == std::vector<ccl::Index>{512});

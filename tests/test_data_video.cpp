@@ -1,7 +1,8 @@
 // The real-video path of ccl/data/ (video/, ucf51_*.hpp): HDF5 videos of JPEG/PNG frames and
 // frame directories, the official temporal and spatial transforms, and the UCF51 layout. Built
-// only when HDF5 and stb were found (ccl::data_video). Every fixture is written here, with the
-// HDF5 C API and stb_image_write, into a temporary directory that the test removes; the
+// only when HDF5, libjpeg-turbo and libpng were found (ccl::data_video). Every fixture is written
+// here, with the HDF5 C API and ccl's own encoders, into a temporary directory that the test
+// removes; the
 // resampling reference values were computed with Pillow 9.4 (Image.resize(..., BILINEAR)).
 
 #include <ccl/core/parallel.hpp>
@@ -15,10 +16,12 @@
 #include <ccl/data/video/spatial_transforms.hpp>
 #include <ccl/data/video/temporal_sampling.hpp>
 #include <ccl/data/video/video_frames.hpp>
+#include <ccl/io/crc32.hpp>
+
+#include "support/hdf5_video_writer.hpp"
 
 #include <catch2/catch.hpp>
 #include <hdf5.h>
-#include <stb_image_write.h>
 
 #include <algorithm>
 #include <cmath>
@@ -34,13 +37,15 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using ccl::Index;
 using ccl::data::Bytes;
+using ccl::test::write_opaque_video;
+using ccl::test::write_vlen_video;
 using ccl::data::FrameIndices;
 using ccl::data::RgbFrame;
 
 namespace {
 
 static_assert(ccl::data::hdf5_supported() && ccl::data::image_codec_supported(),
-              "test_data_video is built only with ccl::data_video's HDF5 and stb");
+              "test_data_video is built only with ccl::data_video's HDF5 and image codecs");
 
 struct TempDir {
   fs::path path;
@@ -88,72 +93,13 @@ RgbFrame constant(Index height, Index width, std::uint8_t r, std::uint8_t g, std
   return frame;
 }
 
-void append_bytes(void* context, void* data, int size) {
-  auto* out = static_cast<Bytes*>(context);
-  out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-}
+Bytes png_bytes(const RgbFrame& frame) { return ccl::data::encode_png(frame); }
 
-Bytes png_bytes(const RgbFrame& frame) {
-  Bytes out;
-  REQUIRE(stbi_write_png_to_func(append_bytes, &out, int(frame.width), int(frame.height), 3,
-                                 frame.pixels.data(), int(frame.width * 3)) != 0);
-  return out;
-}
-
-Bytes jpeg_bytes(const RgbFrame& frame) {
-  Bytes out;
-  REQUIRE(stbi_write_jpg_to_func(append_bytes, &out, int(frame.width), int(frame.height), 3,
-                                 frame.pixels.data(), 95) != 0);
-  return out;
-}
+Bytes jpeg_bytes(const RgbFrame& frame) { return ccl::data::encode_jpeg(frame, 95); }
 
 void write_bytes(const fs::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-}
-
-// The official storage: rank-1 `video` dataset of vlen uint8 (h5py special_dtype(vlen=uint8)).
-void write_vlen_video(const fs::path& path, const std::vector<Bytes>& frames,
-                      const char* name = "video") {
-  const hid_t file = H5Fcreate(path.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  REQUIRE(file >= 0);
-  const hsize_t count = frames.size();
-  const hid_t space = H5Screate_simple(1, &count, nullptr);
-  const hid_t file_type = H5Tvlen_create(H5T_STD_U8LE);
-  const hid_t memory_type = H5Tvlen_create(H5T_NATIVE_UCHAR);
-  const hid_t dataset =
-      H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  REQUIRE(dataset >= 0);
-  std::vector<hvl_t> data(frames.size());
-  for (std::size_t i = 0; i < frames.size(); ++i)
-    data[i] = hvl_t{frames[i].size(), const_cast<std::uint8_t*>(frames[i].data())};
-  if (count > 0)
-    REQUIRE(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >= 0);
-  H5Dclose(dataset);
-  H5Tclose(memory_type);
-  H5Tclose(file_type);
-  H5Sclose(space);
-  H5Fclose(file);
-}
-
-// The fixed-length variant: opaque records of `record` bytes, zero-padded.
-void write_opaque_video(const fs::path& path, const std::vector<Bytes>& frames, std::size_t record) {
-  const hid_t file = H5Fcreate(path.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  const hsize_t count = frames.size();
-  const hid_t space = H5Screate_simple(1, &count, nullptr);
-  const hid_t type = H5Tcreate(H5T_OPAQUE, record);
-  H5Tset_tag(type, "frame");
-  const hid_t dataset = H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  Bytes data(record * frames.size(), 0);
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    REQUIRE(frames[i].size() <= record);
-    std::copy(frames[i].begin(), frames[i].end(), data.begin() + std::ptrdiff_t(i * record));
-  }
-  REQUIRE(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >= 0);
-  H5Dclose(dataset);
-  H5Tclose(type);
-  H5Sclose(space);
-  H5Fclose(file);
 }
 
 // A `video` dataset of floats: the wrong type.
@@ -335,7 +281,8 @@ TEST_CASE("HDF5 video: bad files are errors naming the file", "[data][video][err
   CHECK_THROWS_WITH(source.frame(2), Contains(frames.string() + ", frame 2") && Contains("truncated"));
   CHECK_THROWS_WITH(source.frame(3), Contains(frames.string() + ", frame 3") && Contains("not a JPEG or PNG"));
   CHECK_THROWS_WITH(source.frame(4), Contains(frames.string() + ", frame 4") && Contains("empty"));
-  CHECK_THROWS_WITH(source.frame(5), Contains(frames.string() + ", frame 5") && Contains("cannot decode"));
+  CHECK_THROWS_WITH(source.frame(5), Contains(frames.string() + ", frame 5") &&
+                                         Contains("cannot read the JPEG header"));
 }
 
 TEST_CASE("image codec: PNG round trip and format sniffing", "[data][video]") {
@@ -345,6 +292,136 @@ TEST_CASE("image codec: PNG round trip and format sniffing", "[data][video]") {
   CHECK(same_pixels(ccl::data::decode_image(png, "round trip"), frame));
   Bytes cut(png.begin(), png.begin() + std::ptrdiff_t(png.size() - 20));
   CHECK_THROWS_WITH(ccl::data::decode_image(cut, "cut.png"), Contains("cut.png"));
+}
+
+// Regression for a crafted 9-byte JPEG (found by fuzzing): it passes the marker checks, and
+// Debian's 2022 stb_image indexed out of bounds building its Huffman table (UBSan); the
+// libjpeg-turbo decoder must reject it, and everything like it, with a ccl::error.
+TEST_CASE("image codec: crafted JPEG headers are errors, not reads out of bounds",
+          "[data][video][hostile]") {
+  const std::vector<Bytes> crafted = {
+      {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x03, 0x10, 0xff, 0xd9},  // a DHT cut inside its counts
+      {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00, 0xff, 0xd9},  // a DHT longer than the file
+      {0xff, 0xd8, 0xff, 0xda, 0x00, 0x02, 0x00, 0xff, 0xd9},  // a scan before any frame header
+      {0xff, 0xd8, 0xff, 0xc0, 0x00, 0x0b, 0x08, 0xff, 0xd9},  // a frame header cut short
+  };
+  for (const Bytes& bytes : crafted) {
+    CHECK_THROWS_AS(ccl::data::decode_image(bytes, "crafted.jpg"), ccl::error);
+    CHECK_THROWS_AS(ccl::data::image_size(bytes.data(), bytes.size(), "crafted.jpg"), ccl::error);
+  }
+  // Every prefix of a real JPEG, with the end marker appended so that the cheap check passes.
+  const Bytes jpeg = jpeg_bytes(smooth(16, 16, 0));
+  for (std::size_t cut = 3; cut + 2 < jpeg.size(); cut += 7) {
+    Bytes bytes(jpeg.begin(), jpeg.begin() + std::ptrdiff_t(cut));
+    bytes.push_back(0xff);
+    bytes.push_back(0xd9);
+    CHECK_THROWS_AS(ccl::data::decode_image(bytes, "cut.jpg"), ccl::error);
+  }
+}
+
+TEST_CASE("image codec: a header cannot make ccl allocate a huge frame",
+          "[data][video][hostile]") {
+  // A JPEG whose frame header (SOF0) claims 60000 x 60000 pixels: refused from the header.
+  Bytes jpeg = jpeg_bytes(smooth(16, 16, 0));
+  std::size_t sof = 0;
+  for (std::size_t i = 2; i + 8 < jpeg.size() && sof == 0; ++i)
+    if (jpeg[i] == 0xff && jpeg[i + 1] == 0xc0) sof = i;
+  REQUIRE(sof != 0);
+  for (std::size_t k : {5, 7}) {  // height, width (big-endian)
+    jpeg[sof + k] = 0xea;
+    jpeg[sof + k + 1] = 0x60;
+  }
+  CHECK_THROWS_WITH(ccl::data::decode_image(jpeg, "huge.jpg"),
+                    Contains("huge.jpg") && Contains("60000x60000") && Contains("at most"));
+  CHECK_THROWS_WITH(ccl::data::image_size(jpeg.data(), jpeg.size(), "huge.jpg"),
+                    Contains("60000x60000"));
+
+  // A PNG whose IHDR (with a valid CRC) claims 100000 x 100000 pixels.
+  Bytes png = ccl::data::encode_png(pattern(4, 4, 0));
+  REQUIRE(png.size() > 33);
+  for (std::size_t at : {16, 20}) {  // IHDR width, height (big-endian)
+    png[at] = 0x00;
+    png[at + 1] = 0x01;
+    png[at + 2] = 0x86;
+    png[at + 3] = 0xa0;
+  }
+  const std::uint32_t crc = ccl::io::crc32(png.data() + 12, 17);  // type + data of IHDR
+  for (int b = 0; b < 4; ++b) png[29 + std::size_t(b)] = std::uint8_t(crc >> (24 - 8 * b));
+  CHECK_THROWS_WITH(ccl::data::decode_image(png, "huge.png"),
+                    Contains("huge.png") && Contains("100000x100000"));
+
+  // Within the limits (8000 x 8000 = 64 M pixels), but more than ~100 bytes of data can hold:
+  // refused before the 192 MB frame is allocated.
+  const auto claim = [](Bytes image, std::size_t at, std::uint32_t height, std::uint32_t width) {
+    for (int b = 0; b < 4; ++b) {
+      image[at + std::size_t(b)] = std::uint8_t(width >> (24 - 8 * b));
+      image[at + 4 + std::size_t(b)] = std::uint8_t(height >> (24 - 8 * b));
+    }
+    const std::uint32_t fixed = ccl::io::crc32(image.data() + 12, 17);
+    for (int b = 0; b < 4; ++b) image[29 + std::size_t(b)] = std::uint8_t(fixed >> (24 - 8 * b));
+    return image;
+  };
+  const Bytes small = ccl::data::encode_png(pattern(4, 4, 0));
+  CHECK_THROWS_WITH(ccl::data::decode_image(claim(small, 16, 8000, 8000), "bomb.png"),
+                    Contains("8000x8000") && Contains("data can hold"));
+  // A 16 x 16 claim is within what the bytes can hold: libpng then reports the missing rows.
+  CHECK_THROWS_WITH(ccl::data::decode_image(claim(small, 16, 16, 16), "short.png"),
+                    Contains("cannot decode the PNG image"));
+  Bytes jpeg_bomb = jpeg_bytes(smooth(16, 16, 0));
+  for (std::size_t k : {5, 7}) {  // 8000 x 8000
+    jpeg_bomb[sof + k] = 0x1f;
+    jpeg_bomb[sof + k + 1] = 0x40;
+  }
+  CHECK_THROWS_WITH(ccl::data::decode_image(jpeg_bomb, "bomb.jpg"),
+                    Contains("8000x8000") && Contains("data can hold"));
+}
+
+TEST_CASE("HDF5 video: sizes taken from the file are bounded before any allocation",
+          "[data][video][hostile]") {
+  const TempDir dir;
+  // An opaque record type of 3 GiB with no data written: the file is a few KB, and the reader
+  // used to allocate one record (3 GB) per frame read.
+  const fs::path huge = dir.path / "huge-record.hdf5";
+  {
+    const hid_t file = H5Fcreate(huge.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t count = 2;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t type = H5Tcreate(H5T_OPAQUE, std::size_t(3) << 30);
+    const hid_t dataset =
+        H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(dataset >= 0);
+    H5Dclose(dataset);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  REQUIRE(fs::file_size(huge) < 100000);
+  CHECK_THROWS_WITH(ccl::data::Hdf5Video(huge),
+                    Contains(huge.string()) && Contains("3221225472 bytes") && Contains("at most"));
+
+  // A record size below the limit but larger than the whole (uncompressed) file.
+  const fs::path large = dir.path / "large-record.hdf5";
+  {
+    const hid_t file = H5Fcreate(large.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t count = 1;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t type = H5Tcreate(H5T_OPAQUE, std::size_t(32) << 20);
+    const hid_t dataset =
+        H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(dataset >= 0);
+    H5Dclose(dataset);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  CHECK_THROWS_WITH(ccl::data::Hdf5Video(large),
+                    Contains(large.string()) && Contains("more than the whole file"));
+
+  // Ordinary files are unaffected.
+  const fs::path fine = dir.path / "fine.hdf5";
+  write_opaque_video(fine, png_frames(2, 4, 4), 4096);
+  const ccl::data::Hdf5Video video(fine);
+  CHECK(video.frame_bytes(2).size() == 4096);
 }
 
 TEST_CASE("temporal sampling: the official rules against a re-typed reference", "[data][video]") {

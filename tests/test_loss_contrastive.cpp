@@ -322,6 +322,86 @@ TEST_CASE("batches without negatives, B = 1 and zero rows give documented finite
   CHECK(z.grad_g.allFinite());
 }
 
+TEST_CASE("edge values: temperatures too small for the scalar, rows whose squares overflow",
+          "[loss][nce][edge][hostile]") {
+  const Matrix f = random_matrix(6, 5, 91), g = random_matrix(6, 5, 92);
+  const std::vector<int> y{0, 1, 0, 2, 1, 2};
+  const RowMatrix<float> ff = f.cast<float>(), gf = g.cast<float>();
+  // τ = 1e-39 is a positive double whose reciprocal overflows float: every logit would be ±inf
+  // and the loss NaN. It is an error in float, as 1e-320 is in double.
+  CHECK_THROWS_WITH(MultiClassNce<float>(1e-39)(ff, gf, y),
+                    Catch::Contains("temperature 1e-39 is too small for float"));
+  CHECK_THROWS_WITH(InstanceNce<float>(1e-39)(ff, gf), Catch::Contains("too small for float"));
+  CHECK_THROWS_WITH(MultiClassNce<double>(1e-320)(f, g, y),
+                    Catch::Contains("too small for double"));
+  CHECK_THROWS_WITH(MultiClassNce<double>(std::numeric_limits<double>::infinity())(f, g, y),
+                    Catch::Contains("temperature"));
+
+  // Rows of 1e20 (float) and 1e200 (double) have squared norms beyond the type's range. The loss
+  // depends on directions only, so it equals the loss of the unscaled rows, and the gradient of
+  // a row scaled by s is the unscaled row's gradient divided by s.
+  const auto expected = MultiClassNce<double>(0.5)(f, g, y);
+  RowMatrix<float> huge_f = ff;
+  huge_f.row(1) *= 1e20f;
+  const auto rf = MultiClassNce<float>(0.5)(huge_f, gf, y);
+  CHECK(rf.value == Approx(expected.value).epsilon(1e-5));
+  CHECK(rf.grad_f.allFinite());
+  CHECK(rf.grad_g.allFinite());
+  const Matrix back_f = rf.grad_f.cast<double>();
+  CHECK(relative_error(Matrix(back_f.row(1) * 1e20), Matrix(expected.grad_f.row(1))) < 1e-4);
+  CHECK(relative_error(Matrix(back_f.row(0)), Matrix(expected.grad_f.row(0))) < 1e-4);
+  CHECK(relative_error(Matrix(rf.grad_g.cast<double>()), expected.grad_g) < 1e-4);
+
+  Matrix huge_d = f;
+  huge_d.row(3) *= 1e200;
+  const auto rd = MultiClassNce<double>(0.5)(huge_d, g, y);
+  CHECK(rd.value == Approx(expected.value).epsilon(1e-13));
+  CHECK(relative_error(Matrix(rd.grad_f.row(3) * 1e200), Matrix(expected.grad_f.row(3))) < 1e-12);
+  CHECK(relative_error(rd.grad_g, expected.grad_g) < 1e-12);
+
+  // Elements at FLT_MAX: the norm itself overflows float; the direction is still exact (same
+  // loss as the unscaled row) and the gradient, O(1/FLT_MAX) in truth, is 0 or tiny, never NaN.
+  RowMatrix<float> max_f = ff;
+  max_f.row(4) = ff.row(4) / ff.row(4).cwiseAbs().maxCoeff() * std::numeric_limits<float>::max();
+  const auto rm = MultiClassNce<float>(0.5)(max_f, gf, y);
+  CHECK(rm.value == Approx(expected.value).epsilon(1e-5));
+  CHECK(rm.grad_f.allFinite());
+  CHECK(rm.grad_f.row(4).cwiseAbs().maxCoeff() < 1e-30f);
+  CHECK(relative_error(Matrix(rm.grad_g.cast<double>()), expected.grad_g) < 1e-4);
+}
+
+TEST_CASE("zero rows: F.normalize's gradient by default, an error with ZeroRows::raise",
+          "[loss][nce][edge]") {
+  const Matrix f = random_matrix(4, 3, 93);
+  Matrix g = random_matrix(4, 3, 94);
+  g.row(2).setZero();
+  const std::vector<int> y{0, 1, 0, 1};
+  const auto r = MultiClassNce<double>(0.5)(f, g, y);
+  CHECK(std::isfinite(r.value));
+  // Documented: below the norm 1e-12 the row is divided by 1e-12 (a linear map), so the loss is
+  // smooth there and its gradient is ∂L/∂ĝ / 1e-12: central differences of the forward pass with
+  // steps inside that region agree.
+  for (Index k = 0; k < 3; ++k) {
+    const double h = 1e-16;  // ĝ moves by 1e-4: rounding and curvature both far below 1e-6
+    Matrix plus = g, minus = g;
+    plus(2, k) += h;
+    minus(2, k) -= h;
+    const double numeric = (MultiClassNce<double>(0.5)(f, plus, y).value -
+                            MultiClassNce<double>(0.5)(f, minus, y).value) / (2 * h);
+    CAPTURE(k, numeric, r.grad_g(2, k));
+    CHECK(r.grad_g(2, k) == Approx(numeric).epsilon(1e-6).margin(1e3));
+  }
+  CHECK(r.grad_g.row(2).cwiseAbs().maxCoeff() > 1e6);  // large, as in PyTorch
+
+  ContrastiveOptions raise = options(0.5);
+  raise.zero_rows = ccl::loss::ZeroRows::raise;
+  CHECK_THROWS_WITH(MultiClassNce<double>(raise)(f, g, y),
+                    Catch::Contains("g row 2 has norm <= 1e-12") &&
+                        Catch::Contains("ZeroRows::raise"));
+  CHECK_THROWS_WITH(InstanceNce<double>(raise)(g, f), Catch::Contains("f row 2 has norm"));
+  CHECK_NOTHROW(MultiClassNce<double>(raise)(f, random_matrix(4, 3, 95), y));
+}
+
 TEST_CASE("bad inputs raise ccl::error naming the argument", "[loss][nce][errors]") {
   const Matrix f = random_matrix(4, 3, 81), g = random_matrix(4, 3, 82);
   const std::vector<int> y{0, 1, 0, 1};

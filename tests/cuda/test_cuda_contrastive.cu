@@ -336,3 +336,51 @@ TEST_CASE("a larger batch: fused and cuBLAS agree with the CPU in float",
   const auto gpu = on_gpu(MultiClassNce<float, ccl::cuda>(0.1), f, g, labels, 1.0f, start);
   require_close(gpu, cpu, tolerance<float>());
 }
+
+TEST_CASE("edge values as on the CPU: huge finite rows, tiny temperatures, zero rows",
+          "[gpu][cuda][contrastive][edge]") {
+  CCL_REQUIRE_CUDA_DEVICE();
+  const auto algorithm = GENERATE(ContrastiveAlgorithm::cublas, ContrastiveAlgorithm::fused);
+  INFO(name(algorithm));
+  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const std::vector<int> labels{0, 1, 0, 2, 1, 2};
+  const RowMatrix<float> start = RowMatrix<float>::Zero(6, 5);
+
+  // Rows whose squares overflow float (1e20, FLT_MAX) keep their direction: the same loss and
+  // gradients as the CPU's scaled norm, finite, and the loss equal to that of the same rows
+  // scaled down to ordinary magnitudes (the loss depends on directions only).
+  RowMatrix<float> f = ccl::testing::random_matrix<float>(6, 5, 71);
+  const RowMatrix<float> g = ccl::testing::random_matrix<float>(6, 5, 72);
+  const RowMatrix<float> f_ordinary = f;
+  f.row(1) *= 1e20f;
+  f.row(4) = f.row(4) / f.row(4).cwiseAbs().maxCoeff() * std::numeric_limits<float>::max();
+  const auto cpu = on_cpu(MultiClassNce<float>(0.5), f, g, labels, 1.0f, start);
+  const auto gpu = on_gpu(MultiClassNce<float, ccl::cuda>(0.5), f, g, labels, 1.0f, start);
+  require_close(gpu, cpu, tolerance<float>());
+  const auto ordinary = on_cpu(MultiClassNce<float>(0.5), f_ordinary, g, labels, 1.0f, start);
+  CHECK(std::abs(gpu.value - ordinary.value) <= 1e-5 * std::abs(ordinary.value));
+  CHECK(gpu.grad_f.allFinite());
+  CHECK(gpu.grad_g.allFinite());
+  CHECK(gpu.grad_g.cwiseAbs().maxCoeff() > 0);
+
+  // 1/τ overflows float: an error before any work, not NaN.
+  const auto df = ccl::gpu::to_device(f_ordinary);
+  const auto dg = ccl::gpu::to_device(g);
+  MultiClassNce<float, ccl::cuda> tiny(1e-39);
+  REQUIRE_THROWS_WITH(tiny.accumulate(df.view(), dg.view(), labels, 1.0f, {}, {}),
+                      Catch::Contains("too small for float"));
+
+  // An all-zero row: F.normalize's semantics by default, an error with ZeroRows::raise.
+  RowMatrix<float> zero_row = f_ordinary;
+  zero_row.row(3).setZero();
+  const auto clamp_cpu = on_cpu(MultiClassNce<float>(0.5), zero_row, g, labels, 1.0f, start);
+  const auto clamp_gpu =
+      on_gpu(MultiClassNce<float, ccl::cuda>(0.5), zero_row, g, labels, 1.0f, start);
+  require_close(clamp_gpu, clamp_cpu, tolerance<float>());
+  ContrastiveOptions raise;
+  raise.zero_rows = ccl::loss::ZeroRows::raise;
+  const auto dzero = ccl::gpu::to_device(zero_row);
+  MultiClassNce<float, ccl::cuda> strict(raise);
+  REQUIRE_THROWS_WITH(strict.accumulate(dzero.view(), dg.view(), labels, 1.0f, {}, {}),
+                      Catch::Contains("f row 3 has norm <= 1e-12"));
+}

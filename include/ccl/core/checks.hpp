@@ -70,4 +70,16 @@ inline void positive(const char* op, const char* name, double value) {
           value);
 }
 
+/// A softmax temperature τ for a computation in `Scalar`: positive and finite, and 1/τ finite in
+/// `Scalar` (the logits are s/τ; τ = 1e-39 is a positive double whose reciprocal overflows float
+/// and would turn every logit into ±inf and the loss into NaN).
+template <class Scalar>
+void temperature(const char* op, double tau) {
+  positive(op, "temperature", tau);
+  const char* type = sizeof(Scalar) == 4 ? "float" : sizeof(Scalar) == 8 ? "double" : "Scalar";
+  require(std::isfinite(static_cast<Scalar>(1.0 / tau)) && static_cast<Scalar>(tau) > Scalar(0),
+          op, ": temperature ", tau, " is too small for ", type, ": 1/temperature = ", 1.0 / tau,
+          " overflows it");
+}
+
 }  // namespace ccl::checks

@@ -62,7 +62,15 @@ inline std::vector<float> resample(const std::vector<float>& in, int in_rate, in
   return out;
 }
 
+/// Log-mel settings. Bounds (checked by LogMelSpectrogram before it allocates anything, so that a
+/// hostile config cannot overflow the filter bank's size or allocate gigabytes): n_fft a power of
+/// two in [16, 8192] (512 ms at 16 kHz), hop in [1, 1,048,576], mel_bins in [1, 1024]: the
+/// filter bank then stays below 34 MB.
 struct LogMelOptions {
+  static constexpr int max_n_fft = 1 << 13;
+  static constexpr int max_hop = 1 << 20;
+  static constexpr int max_mel_bins = 1024;
+
   int sample_rate = 16000;
   int n_fft = 512;     // 32 ms Hann window at 16 kHz
   int hop = 320;       // 20 ms: 49 frames per second
@@ -78,20 +86,27 @@ class LogMelSpectrogram {
  public:
   explicit LogMelSpectrogram(LogMelOptions options = {}) : options_(options) {
     const int n = options.n_fft;
-    require(n >= 16 && (n & (n - 1)) == 0, "LogMelSpectrogram: n_fft must be a power of two >= 16, got ",
-            n);
-    require(options.hop > 0 && options.mel_bins > 0, "LogMelSpectrogram: hop and mel_bins must be "
-            "positive, got ", options.hop, " and ", options.mel_bins);
+    require(n >= 16 && n <= LogMelOptions::max_n_fft && (n & (n - 1)) == 0,
+            "LogMelSpectrogram: n_fft must be a power of two in [16, ", LogMelOptions::max_n_fft,
+            "], got ", n);
+    require(options.hop > 0 && options.hop <= LogMelOptions::max_hop,
+            "LogMelSpectrogram: hop must be in [1, ", LogMelOptions::max_hop, "], got ",
+            options.hop);
+    require(options.mel_bins > 0 && options.mel_bins <= LogMelOptions::max_mel_bins,
+            "LogMelSpectrogram: mel_bins must be in [1, ", LogMelOptions::max_mel_bins, "], got ",
+            options.mel_bins);
     require(0 <= options.f_min && options.f_min < options.f_max &&
                 options.f_max <= options.sample_rate / 2.0,
             "LogMelSpectrogram: need 0 <= f_min < f_max <= sample_rate/2, got ", options.f_min,
             ", ", options.f_max);
+    require(options.floor > 0 && options.floor < 1e30,
+            "LogMelSpectrogram: floor must be positive and finite, got ", options.floor);
     window_.resize(std::size_t(n));
     for (int i = 0; i < n; ++i) window_[std::size_t(i)] = 0.5 - 0.5 * std::cos(2 * audio_pi * i / n);
     const auto mel = [](double f) { return 2595.0 * std::log10(1.0 + f / 700.0); };
     const auto hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
     const int bins = n / 2 + 1;
-    filters_.assign(std::size_t(options.mel_bins * bins), 0.0);
+    filters_.assign(std::size_t(options.mel_bins) * std::size_t(bins), 0.0);
     first_.assign(std::size_t(options.mel_bins), -1);
     last_.assign(std::size_t(options.mel_bins), 0);
     const double m0 = mel(options.f_min), m1 = mel(options.f_max);
@@ -104,7 +119,7 @@ class LogMelSpectrogram {
         double w = 0;
         if (f > lo && f <= mid) w = (f - lo) / (mid - lo);
         else if (f > mid && f < hi) w = (hi - f) / (hi - mid);
-        filters_[std::size_t(b * bins + k)] = w;
+        filters_[std::size_t(b) * std::size_t(bins) + std::size_t(k)] = w;
         if (w > 0) {
           if (first_[std::size_t(b)] < 0) first_[std::size_t(b)] = k;
           last_[std::size_t(b)] = k + 1;
@@ -124,7 +139,7 @@ class LogMelSpectrogram {
     const Index count = frames(Index(wave.size()));
     require(count > 0, "LogMelSpectrogram: the waveform has ", wave.size(),
             " samples, fewer than n_fft = ", n);
-    std::vector<float> out(std::size_t(mels * count));
+    std::vector<float> out(std::size_t(mels) * std::size_t(count));
     std::vector<std::complex<double>> buffer(static_cast<std::size_t>(n));
     std::vector<double> power(static_cast<std::size_t>(bins));
     for (Index t = 0; t < count; ++t) {
@@ -135,8 +150,9 @@ class LogMelSpectrogram {
       for (int b = 0; b < mels; ++b) {
         double energy = 0;
         for (int k = std::max(first_[std::size_t(b)], 0); k < last_[std::size_t(b)]; ++k)
-          energy += filters_[std::size_t(b * bins + k)] * power[std::size_t(k)];
-        out[std::size_t(b * count + t)] = float(std::log(energy + options_.floor));
+          energy += filters_[std::size_t(b) * std::size_t(bins) + std::size_t(k)] * power[std::size_t(k)];
+        out[std::size_t(b) * std::size_t(count) + std::size_t(t)] =
+            float(std::log(energy + options_.floor));
       }
     }
     return out;

@@ -73,6 +73,9 @@ struct BenchmarkConfig {
   int audio_samples = 16000;
   LogMelOptions log_mel{};
 
+  /// Upper bound of the utterances per class (a hostile cache cannot size allocations by it).
+  static constexpr int max_utterances_per_class = 100000;
+
   Index mel_bins() const { return log_mel.mel_bins; }
   Index mel_frames() const { return LogMelSpectrogram(log_mel).frames(audio_samples); }
 
@@ -80,15 +83,22 @@ struct BenchmarkConfig {
     require(frames >= 1 && frames <= 64, "BenchmarkConfig: frames must be in [1, 64], got ", frames);
     require(height >= 8 && height <= 256 && width >= 8 && width <= 256,
             "BenchmarkConfig: height and width must be in [8, 256], got ", height, "x", width);
-    require(train_clips_per_class >= 1 && test_clips_per_class >= 1,
-            "BenchmarkConfig: need at least one train and one test clip per class, got ",
+    // Every count is bounded before any arithmetic on it: a config can come from a hostile
+    // cache file, and the sums and products below must neither overflow nor size allocations.
+    require(train_clips_per_class >= 1 && test_clips_per_class >= 1 &&
+                train_clips_per_class <= 1000 && test_clips_per_class <= 1000,
+            "BenchmarkConfig: train and test clips per class must be in [1, 1000], got ",
             train_clips_per_class, " and ", test_clips_per_class);
-    require(audio_train_per_class >= 1 && audio_test_per_class >= 1,
-            "BenchmarkConfig: need at least one train and one test utterance per class, got ",
-            audio_train_per_class, " and ", audio_test_per_class);
+    require(audio_train_per_class >= 1 && audio_test_per_class >= 1 &&
+                audio_train_per_class <= max_utterances_per_class &&
+                audio_test_per_class <= max_utterances_per_class,
+            "BenchmarkConfig: train and test utterances per class must be in [1, ",
+            max_utterances_per_class, "], got ", audio_train_per_class, " and ",
+            audio_test_per_class);
     require(image_train_count >= 1 && image_train_count <= 60000,
             "BenchmarkConfig: image_train_count must be in [1, 60000], got ", image_train_count);
-    require(image_test_per_class >= 1, "BenchmarkConfig: image_test_per_class must be >= 1, got ",
+    require(image_test_per_class >= 1 && image_test_per_class <= 1000,
+            "BenchmarkConfig: image_test_per_class must be in [1, 1000], got ",
             image_test_per_class);
     // Fashion-MNIST's test set has 1,000 items per class; clips and the image test set are
     // drawn from it without repetition.

@@ -2,16 +2,18 @@
 // Byte-level helpers shared by the data readers and the benchmark cache: reading a whole file,
 // a bounds-checked cursor that names the file and the field when data runs out, explicit
 // little/big-endian decoding (the formats fix their byte order; the host's must not matter),
-// a 64-bit FNV-1a checksum, and an atomic file write (temporary file + rename) so that a crash
-// or a concurrent reader never sees half a cache.
+// a 64-bit FNV-1a checksum, and an atomic file write (io/atomic_file.hpp) so that a crash or a
+// concurrent reader never sees half a cache.
 
 #include <ccl/core/error.hpp>
+#include <ccl/io/atomic_file.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -28,7 +30,13 @@ inline Bytes read_file(const std::filesystem::path& path) {
   const std::streamoff size = in.tellg();
   require(size >= 0, "read_file: cannot determine the size of '", path.string(), "'");
   in.seekg(0, std::ios::beg);
-  Bytes bytes(static_cast<std::size_t>(size));
+  Bytes bytes;
+  try {
+    bytes.resize(static_cast<std::size_t>(size));
+  } catch (const std::bad_alloc&) {
+    throw error(ccl::detail::concat("read_file: '", path.string(), "' has ", size,
+                                    " bytes, more than this process can allocate"));
+  }
   if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), size);
   require(bool(in), "read_file: error while reading '", path.string(), "'");
   return bytes;
@@ -45,33 +53,19 @@ inline std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size,
   return state;
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, which
-/// is atomic on POSIX file systems: readers see either the old file or the complete new one.
+/// Writes `bytes` to `path` atomically: readers see either the old file or the complete new one,
+/// and no temporary file stays behind on any failure (io::write_file_atomically, shared with the
+/// checkpoints: temporary file in the same directory, fsync, rename).
+/// The parent directory is created when missing.
 inline void write_file_atomically(const std::filesystem::path& path, const Bytes& bytes) {
   namespace fs = std::filesystem;
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  require(!ec, "write_file_atomically: cannot create directory '", parent.string(),
-          "': ", ec.message());
-  fs::path temporary = path;
-  temporary += ".partial";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    require(bool(out), "write_file_atomically: cannot create '", temporary.string(), "'");
-    if (!bytes.empty())
-      out.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    require(bool(out), "write_file_atomically: error while writing '", temporary.string(),
-            "' (disk full?)");
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    require(!ec, "write_file_atomically: cannot create directory '", path.parent_path().string(),
+            "': ", ec.message());
   }
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    fs::remove(temporary);
-    throw error(ccl::detail::concat("write_file_atomically: cannot rename '", temporary.string(),
-                               "' to '", path.string(), "': ", ec.message()));
-  }
+  io::write_file_atomically(path.string(), bytes);
 }
 
 /// A bounds-checked read cursor over bytes. Every read names the source and the field, so a

@@ -114,8 +114,63 @@ inline IdxArray parse_idx(const Bytes& bytes, const std::string& source) {
   return array;
 }
 
+namespace detail {
+
+#if defined(CCL_DATA_HAVE_ZLIB)
+// A gzipped IDX file is inflated in three steps — the magic, the dimensions, then exactly the
+// data the dimensions imply — so a hostile header is rejected before its data is inflated, a
+// shape larger than the compressed bytes could possibly hold is rejected before any
+// allocation, and data beyond the declared shape is rejected after one byte, not after
+// inflating everything. parse_idx then validates the assembled bytes as for a plain file.
+inline IdxArray read_gzipped_idx(const Bytes& compressed, const std::string& source) {
+  GzipReader reader(compressed, source);
+  Bytes bytes;
+  reader.read(bytes, 4);
+  require(bytes.size() == 4, "'", source, "': not an IDX file: it inflates to only ",
+          bytes.size(), " bytes, the magic number needs 4");
+  const std::size_t rank = bytes[3];
+  reader.read(bytes, 4 * rank);
+  // The header's own checks (magic, type, zero sizes) run on the header alone.
+  std::size_t data_bytes = 0;
+  {
+    ByteReader in(bytes, source);
+    in.take(4, "the magic number");
+    std::size_t count = 1;
+    bool too_large = false;
+    const std::size_t element = std::size_t(idx_element_size(static_cast<IdxType>(bytes[2])));
+    const std::size_t limit = gzip_max_expansion(compressed.size());
+    for (std::size_t d = 0; d < rank && in.remaining() >= 4; ++d) {
+      const std::size_t size = in.be32("a dimension");
+      if (size != 0 && count > limit / size) too_large = true;
+      if (!too_large) count *= size;
+    }
+    if (rank == 0 || element == 0 || bytes.size() != 4 + 4 * rank || count == 0)
+      return parse_idx(bytes, source);  // reports what is wrong with the header
+    require(!too_large && count <= limit / element, "'", source,
+            "': wrong dimensions: the IDX header's shape needs more bytes than ",
+            compressed.size(), " bytes of gzip data can hold");
+    data_bytes = count * element;
+  }
+  const std::size_t header = bytes.size();
+  reader.read(bytes, data_bytes);
+  require(bytes.size() == header + data_bytes, "'", source,
+          "': truncated IDX data or wrong dimensions: the header's shape needs ", data_bytes,
+          " bytes, only ", bytes.size() - header, " follow the header");
+  Bytes extra;
+  require(reader.read(extra, 1) == 0, "'", source,
+          "': trailing garbage after the IDX data (more bytes follow the shape the header "
+          "declares)");
+  return parse_idx(bytes, source);
+}
+#endif
+
+}  // namespace detail
+
 /// Reads an IDX file (gzip-compressed when the name ends in .gz).
 inline IdxArray read_idx(const std::filesystem::path& path) {
+#if defined(CCL_DATA_HAVE_ZLIB)
+  if (has_gzip_suffix(path)) return detail::read_gzipped_idx(read_file(path), path.string());
+#endif
   return parse_idx(read_file_maybe_gzip(path), path.string());
 }
 

@@ -7,6 +7,12 @@
 // fsync'ed, then renamed over the target; the directory is fsync'ed so the rename itself survives
 // a power loss. On any failure the temporary file is removed and the target is left as it was.
 //
+// A save killed before its rename (SIGKILL, power loss) cannot remove its own temporary file.
+// Temporary names therefore carry the writer's host and process id, <target>.tmp-<host>-<pid>-XXXXXX,
+// and every save first removes the temporaries of earlier saves of the same target whose process
+// is gone on this host: repeated killed saves never accumulate, and a concurrent writer's file
+// (its process alive, or on another host of a shared file system) is never touched.
+//
 // POSIX (Linux, macOS) gets the full sequence. On Windows the fallback writes <target>.tmp and
 // renames it with std::filesystem::rename (which replaces the target) without an fsync.
 
@@ -16,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -23,8 +30,11 @@
 #include <filesystem>
 #include <fstream>
 #else
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #endif
 
@@ -40,6 +50,56 @@ inline std::string parent_directory(const std::string& path) {
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
+
+#if !defined(_WIN32)
+// "<host>-" with the host name reduced to [A-Za-z0-9.] (at most 32 characters).
+inline std::string temporary_host_tag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string tag;
+  for (const char* c = host; *c != '\0' && tag.size() < 32; ++c)
+    if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+        *c == '.')
+      tag += *c;
+  if (tag.empty()) tag = "host";
+  return tag + "-";
+}
+
+// The prefix of this process's temporary files for `path`: "<path>.tmp-<host>-<pid>-".
+inline std::string temporary_prefix(const std::string& path) {
+  return path + ".tmp-" + temporary_host_tag() + std::to_string(::getpid()) + "-";
+}
+
+// Removes "<name>.tmp-<host>-<pid>-XXXXXX" files next to `path` left by killed saves: same host,
+// and the process `pid` no longer exists. Best effort: a directory that cannot be listed, or a
+// file that cannot be removed, is left alone (the save itself does not depend on it).
+inline void remove_stale_temporaries(const std::string& path) {
+  const std::string directory = parent_directory(path);
+  const auto slash = path.find_last_of('/');
+  const std::string prefix =
+      (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-" + temporary_host_tag();
+  DIR* listing = ::opendir(directory.c_str());
+  if (listing == nullptr) return;
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string name = entry->d_name;
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // What follows the prefix must be "<pid>-XXXXXX" exactly, as temporary_prefix + mkstemp make.
+    const std::string rest = name.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0 || dash > 9 || rest.size() != dash + 7) continue;
+    bool digits = true;
+    for (std::size_t i = 0; i < dash; ++i) digits = digits && rest[i] >= '0' && rest[i] <= '9';
+    if (!digits) continue;
+    const long pid = std::stol(rest.substr(0, dash));
+    if (pid <= 0 || pid == long(::getpid())) continue;
+    if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    stale.push_back(directory + "/" + name);
+  }
+  ::closedir(listing);
+  for (const std::string& file : stale) ::unlink(file.c_str());
+}
+#endif
 
 }  // namespace detail
 
@@ -69,7 +129,8 @@ inline void write_file_atomically(const std::string& path, const std::vector<std
                                     "': ", code.message()));
   }
 #else
-  std::string temporary = path + ".tmp-XXXXXX";
+  detail::remove_stale_temporaries(path);
+  std::string temporary = detail::temporary_prefix(path) + "XXXXXX";
   const int fd = ::mkstemp(&temporary[0]);
   if (fd < 0) {
     const int code = errno;
@@ -130,7 +191,13 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, const char* 
     const long size = std::ftell(file);
     std::fseek(file, 0, SEEK_SET);
     if (size > 0) {
-      bytes.resize(static_cast<std::size_t>(size));
+      try {
+        bytes.resize(static_cast<std::size_t>(size));
+      } catch (const std::bad_alloc&) {
+        std::fclose(file);
+        throw error(ccl::detail::concat(op, ": '", path, "' has ", size,
+                                        " bytes, more than this process can allocate"));
+      }
       bytes.resize(std::fread(bytes.data(), 1, bytes.size(), file));
     }
   }

@@ -23,6 +23,16 @@ enum class EmptyNegatives {
   raise,
 };
 
+/// What a row of norm <= 1e-12 (an all-zero embedding) does. Rows are normalised as PyTorch's
+/// F.normalize does, x / max(‖x‖, 1e-12).
+enum class ZeroRows {
+  /// F.normalize's semantics (default): the unit row is 0 (so every similarity with it is 0) and
+  /// its gradient is grad_unit / 1e-12 — large, as in PyTorch.
+  clamp,
+  /// Throw ccl::error naming the input and the row.
+  raise,
+};
+
 struct ContrastiveOptions {
   /// Softmax temperature τ > 0 (the official code uses 0.5 for audio, 0.1 for images).
   double temperature = 0.5;
@@ -33,6 +43,8 @@ struct ContrastiveOptions {
   Index tile_rows = 0;
   /// Scan inputs for NaN/Inf and throw ccl::error instead of returning a NaN loss.
   bool check_finite = true;
+  /// All-zero rows: F.normalize's semantics, or an error.
+  ZeroRows zero_rows = ZeroRows::clamp;
 };
 
 }  // namespace ccl::loss

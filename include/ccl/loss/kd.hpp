@@ -54,7 +54,7 @@ struct Implementation<loss::ops::HintonKd<Scalar>, cpu> {
     checks::same_shape(op, "student", student, "teacher", teacher);
     checks::gradient_shape(op, "student", student, "grad_student", grad_student);
     checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
-    checks::positive(op, "temperature", options.temperature);
+    checks::temperature<Scalar>(op, options.temperature);
     if (options.check_finite) {
       checks::finite(op, "student", student);
       checks::finite(op, "teacher", teacher);

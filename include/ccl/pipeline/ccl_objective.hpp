@@ -112,7 +112,7 @@ class CclObjective {
 
   CclObjective() : CclObjective(Options{}) {}
   explicit CclObjective(Options options) : options_(options) {
-    checks::positive("CclObjective", "temperature", options.temperature);
+    checks::temperature<Scalar>("CclObjective", options.temperature);
     require(options.lambda >= 0 && options.lambda <= 1, "CclObjective: lambda must lie in [0, 1],"
             " got ", options.lambda);
     require(std::isfinite(options.loss_weight) && options.loss_weight >= 0,

@@ -27,8 +27,26 @@ __global__ void normalize_rows_kernel(const Scalar* __restrict__ x, std::ptrdiff
   Scalar squares = 0;
   for (int d = lane; d < cols; d += 32) squares += in[d] * in[d];
   squares = warp_sum(squares);
-  const Scalar norm = max(sqrt(squares), eps);
   Scalar* out = unit + static_cast<std::ptrdiff_t>(row) * cols;
+  if (!isfinite(squares)) {
+    // The squares of a finite row overflowed (elements beyond ~1e19 in float): scale by the
+    // largest magnitude first, as the CPU's normalize_row does. Non-finite rows fall through.
+    Scalar largest = 0;
+    for (int d = lane; d < cols; d += 32) largest = max(largest, abs(in[d]));
+    largest = warp_max(largest);
+    if (isfinite(largest)) {
+      Scalar scaled = 0;
+      for (int d = lane; d < cols; d += 32) {
+        const Scalar v = in[d] / largest;
+        scaled += v * v;
+      }
+      scaled = sqrt(warp_sum(scaled));
+      for (int d = lane; d < cols; d += 32) out[d] = in[d] / largest / scaled;
+      if (lane == 0) norms[row] = largest * scaled;
+      return;
+    }
+  }
+  const Scalar norm = max(sqrt(squares), eps);
   for (int d = lane; d < cols; d += 32) out[d] = in[d] / norm;
   if (lane == 0) norms[row] = norm;
 }

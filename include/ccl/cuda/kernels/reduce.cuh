@@ -16,6 +16,15 @@ __device__ __forceinline__ T warp_sum(T value) {
   return value;
 }
 
+/// The largest value over the warp (NaN-oblivious: fmax-style, as `max` on floats is).
+template <class T>
+__device__ __forceinline__ T warp_max(T value) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value = max(value, __shfl_xor_sync(full_warp_mask, value, offset));
+  }
+  return value;
+}
+
 /// Reduces one value per thread of the block with `combine`; every thread gets the result.
 /// `scratch` must hold blockDim.x values; the call contains __syncthreads, so every thread of
 /// the block must reach it.

@@ -98,7 +98,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     checks::same_shape(op, "f", f, "g", g);
     checks::gradient_shape(op, "f", f, "grad_f", grad_f);
     checks::gradient_shape(op, "g", g, "grad_g", grad_g);
-    checks::positive(op, "temperature", options.temperature);
+    checks::temperature<Scalar>(op, options.temperature);
     require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
             options.tile_rows);
     require(f.rows() <= INT_MAX && f.cols() <= INT_MAX, op, ": shape ", f.shape(),
@@ -125,6 +125,10 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     const std::size_t elements = std::size_t(batch_) * std::size_t(dim_);
     normalize(f, f_unit_, f_norm_);
     normalize(g, g_unit_, g_norm_);
+    if (options.zero_rows == loss::ZeroRows::raise) {
+      require_nonzero_rows(op, "f", f_norm_);
+      require_nonzero_rows(op, "g", g_norm_);
+    }
     row_loss_.resize(std::size_t(batch_));
     if (want_f) {
       grad_f_unit_.resize(elements);
@@ -190,6 +194,16 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
             x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), batch_, dim_,
             Scalar(loss::detail::normalize_eps), unit.data(), norms.data());
     CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+  }
+
+  // ZeroRows::raise: the B norms come to the host (a small copy next to the B x B work).
+  void require_nonzero_rows(const char* op, const char* name,
+                            const gpu::DeviceBuffer<Scalar>& norms) {
+    Vector<Scalar> host(batch_);
+    CCL_CUDA_CHECK(cudaMemcpyAsync(host.data(), norms.data(), sizeof(Scalar) * std::size_t(batch_),
+                                   cudaMemcpyDeviceToHost, stream_));
+    CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    loss::detail::require_nonzero_rows(op, name, host);
   }
 
   void normalize_backward(const gpu::DeviceBuffer<Scalar>& unit,

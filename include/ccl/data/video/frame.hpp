@@ -1,6 +1,6 @@
 #pragma once
-// RgbFrame: one decoded video frame, 8-bit RGB, row-major [height, width, 3] (the layout
-// stb_image and PIL give). The unit the video readers return and the spatial transforms take.
+// RgbFrame: one decoded video frame, 8-bit RGB, row-major [height, width, 3] (the layout PIL
+// and libjpeg give). The unit the video readers return and the spatial transforms take.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>

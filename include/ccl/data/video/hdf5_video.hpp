@@ -20,6 +20,7 @@
 #include <ccl/core/types.hpp>
 #include <ccl/data/bytes.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -171,7 +172,10 @@ class Hdf5Video {
     H5Sget_simple_extent_dims(space.get(), &count, nullptr);
     require(count > 0, "HDF5 video '", name, "': dataset '", dataset,
             "' holds no frames (an empty video)");
+    require(count <= hsize_t(max_frames), "HDF5 video '", name, "': dataset '", dataset,
+            "' claims ", count, " frames, more than the limit of ", max_frames);
     frames_ = Index(count);
+    file_bytes_ = std::uintmax_t(std::filesystem::file_size(path));
 
     detail::H5Id type(H5Dget_type(data.get()), H5Tclose);
     detail::H5Id memory_type;
@@ -186,7 +190,18 @@ class Hdf5Video {
           H5Tvlen_create(is_signed ? H5T_NATIVE_SCHAR : H5T_NATIVE_UCHAR), H5Tclose);
       storage_ = Storage::variable_length;
     } else if (type_class == H5T_OPAQUE) {
-      record_size_ = Index(H5Tget_size(type.get()));
+      // The record size comes from the file and sizes the read buffer: it must be plausible, and
+      // without a compression filter the file must actually hold one record of it.
+      const std::size_t record = H5Tget_size(type.get());
+      require(record >= 1 && record <= max_frame_bytes, "HDF5 video '", name, "': dataset '",
+              dataset, "' has opaque records of ", record, " bytes; a frame may hold at most ",
+              max_frame_bytes);
+      detail::H5Id creation(H5Dget_create_plist(data.get()), H5Pclose);
+      const int filters = creation.valid() ? H5Pget_nfilters(creation.get()) : -1;
+      require(filters != 0 || record <= file_bytes_, "HDF5 video '", name, "': dataset '",
+              dataset, "' claims records of ", record, " bytes, more than the whole file (",
+              file_bytes_, " bytes) holds");
+      record_size_ = Index(record);
       memory_type = detail::H5Id(H5Tcopy(type.get()), H5Tclose);
       storage_ = Storage::fixed_length;
     } else {
@@ -218,6 +233,10 @@ class Hdf5Video {
 #endif
   }
 
+  /// Limits on what a file may claim (checked before anything is allocated from its sizes).
+  static constexpr Index max_frames = Index(1) << 20;
+  static constexpr std::size_t max_frame_bytes = std::size_t(64) << 20;
+
   const std::filesystem::path& path() const { return path_; }
   Index frame_count() const { return frames_; }
   Storage storage() const { return storage_; }
@@ -240,6 +259,16 @@ class Hdf5Video {
     detail::H5Id memory_space(H5Screate_simple(1, &one, nullptr), H5Sclose);
     Bytes bytes;
     if (storage_ == Storage::variable_length) {
+      // The element's length is read from the file before HDF5 allocates it: bounded like the
+      // fixed-length records (variable-length data is never compressed, so it must be present).
+      hsize_t needed = 0;
+      require(H5Dvlen_get_buf_size(dataset_.get(), memory_type_.get(), file_space.get(),
+                                   &needed) >= 0,
+              "HDF5 video '", path_.string(), "': cannot read the size of frame ", index,
+              " (corrupt file?): ", detail::h5_last_error());
+      require(needed <= hsize_t(max_frame_bytes) && needed <= file_bytes_, "HDF5 video '",
+              path_.string(), "': frame ", index, " claims ", needed,
+              " bytes, more than the file holds or the limit of ", max_frame_bytes, " bytes");
       hvl_t element{0, nullptr};
       const herr_t status = H5Dread(dataset_.get(), memory_type_.get(), memory_space.get(),
                                     file_space.get(), H5P_DEFAULT, &element);
@@ -271,6 +300,7 @@ class Hdf5Video {
   Index frames_ = 0;
   Storage storage_ = Storage::variable_length;
   Index record_size_ = 0;
+  std::uintmax_t file_bytes_ = 0;
 #if defined(CCL_DATA_HAVE_HDF5)
   detail::H5Id file_;
   detail::H5Id dataset_;

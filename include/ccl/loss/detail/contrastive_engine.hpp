@@ -95,17 +95,21 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
     checks::same_shape(op, "f", f, "g", g);
     checks::gradient_shape(op, "f", f, "grad_f", grad_f);
     checks::gradient_shape(op, "g", g, "grad_g", grad_g);
-    checks::positive(op, "temperature", options.temperature);
+    checks::temperature<Scalar>(op, options.temperature);
     require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
             options.tile_rows);
     loss::detail::normalize_rows(f, f_unit_, f_norm_);
     loss::detail::normalize_rows(g, g_unit_, g_norm_);
     if (options.check_finite) {
-      // A NaN or Inf element makes its row's norm non-finite (so does a finite row whose squares
-      // overflow, which the scan then lets pass): the element-wise scan, a scalar loop, only
-      // runs to name the culprit instead of costing a pass over every input.
+      // A NaN or Inf element makes its row's norm non-finite (so does a finite row whose norm
+      // exceeds the scalar's range, which the scan then lets pass): the element-wise scan, a
+      // scalar loop, only runs to name the culprit instead of costing a pass over every input.
       if (!f_norm_.allFinite()) checks::finite(op, "f", f);
       if (!g_norm_.allFinite()) checks::finite(op, "g", g);
+    }
+    if (options.zero_rows == loss::ZeroRows::raise) {
+      loss::detail::require_nonzero_rows(op, "f", f_norm_);
+      loss::detail::require_nonzero_rows(op, "g", g_norm_);
     }
     objective.prepare(op, labels, f.rows(), options);
 

@@ -37,7 +37,7 @@ struct Implementation<loss::ops::HintonKd<Scalar>, cuda> {
     checks::same_shape(op, "student", student, "teacher", teacher);
     checks::gradient_shape(op, "student", student, "grad_student", grad_student);
     checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
-    checks::positive(op, "temperature", options.temperature);
+    checks::temperature<Scalar>(op, options.temperature);
     gpu::baselines::require_int_shape(op, "student", student);
     gpu::require_device_memory(op, "student", student);
     gpu::require_device_memory(op, "teacher", teacher);

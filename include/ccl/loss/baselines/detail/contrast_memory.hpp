@@ -76,12 +76,13 @@ void check_bank_state(const char* op, const MemoryBankState<Scalar>& state, Inde
 }
 
 /// The constructor checks of a memory-bank loss (both backends).
-inline void check_memory_options(const char* op, Index dataset_size, Index dim,
+template <class Scalar>
+void check_memory_options(const char* op, Index dataset_size, Index dim,
                                  const MemoryContrastOptions& options) {
   require(dataset_size > 0, op, ": the dataset must hold at least one sample, got ", dataset_size);
   require(dim > 0, op, ": the embedding width must be positive, got ", dim);
   require(options.negatives > 0, op, ": negatives (K) must be positive, got ", options.negatives);
-  checks::positive(op, "temperature", options.temperature);
+  checks::temperature<Scalar>(op, options.temperature);
   require(std::isfinite(options.momentum) && options.momentum >= 0 && options.momentum < 1, op,
           ": momentum must lie in [0, 1), got ", options.momentum);
 }
@@ -114,7 +115,7 @@ class MemoryContrast {
   MemoryContrast(const char* op, Index dataset_size, Index dim, const MemoryContrastOptions& options,
                  Rng& rng)
       : op_(op), options_(options) {
-    check_memory_options(op, dataset_size, dim, options);
+    check_memory_options<Scalar>(op, dataset_size, dim, options);
     initial_banks(dataset_size, dim, rng, memory_s_, memory_t_);
   }
 

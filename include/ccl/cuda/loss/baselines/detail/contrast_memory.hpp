@@ -49,7 +49,7 @@ class DeviceMemoryContrast {
   DeviceMemoryContrast(const char* op, Index dataset_size, Index dim, const Options& options,
                        Rng& rng)
       : op_(op), options_(options) {
-    loss::baselines::detail::check_memory_options(op, dataset_size, dim, options);
+    loss::baselines::detail::check_memory_options<Scalar>(op, dataset_size, dim, options);
     require(dataset_size <= INT_MAX && dim <= INT_MAX && options.negatives < INT_MAX, op,
             ": dataset size ", dataset_size, ", width ", dim, " or K = ", options.negatives,
             " beyond the CUDA backend's 32-bit indices");
