@@ -332,9 +332,11 @@ if has_phase bench; then
       incomplete=1
     fi
     [ "$torch_cuda" = 1 ] &&
-      run_phase bench_step_torch 60 5 "$out/bench_step_torch.txt" env PYTHONUNBUFFERED=1 \
+      # cudnn.benchmark's first step takes 5-25 s per official-student configuration on an H200
+      # (measured): the narrow student first, and 150 s, so that every configuration finishes.
+      run_phase bench_step_torch 150 5 "$out/bench_step_torch.txt" env PYTHONUNBUFFERED=1 \
         "$python" bench/peer_r2plus1d.py --device cuda --min-time 0.3 --steps 5 --warmup 2 \
-        --json "$out/step_torch.json"
+        --configs narrow:16,narrow:128,official:8,official:16 --json "$out/step_torch.json"
     python3 bench/gpu_table.py --nce-ccl "$out/nce_ccl.json" --nce-torch "$out/nce_torch.json" \
       --step-ccl "$out/step_ccl.json" --step-torch "$out/step_torch.json" \
       --json "$out/gpu_tables.json" > "$out/gpu_tables.md" 2>&1 ||
