@@ -382,38 +382,14 @@ TEST_CASE("HDF5 video: sizes taken from the file are bounded before any allocati
   // An opaque record type of 3 GiB with no data written: the file is a few KB, and the reader
   // used to allocate one record (3 GB) per frame read.
   const fs::path huge = dir.path / "huge-record.hdf5";
-  {
-    const hid_t file = H5Fcreate(huge.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    const hsize_t count = 2;
-    const hid_t space = H5Screate_simple(1, &count, nullptr);
-    const hid_t type = H5Tcreate(H5T_OPAQUE, std::size_t(3) << 30);
-    const hid_t dataset =
-        H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(dataset >= 0);
-    H5Dclose(dataset);
-    H5Tclose(type);
-    H5Sclose(space);
-    H5Fclose(file);
-  }
+  ccl::test::write_unwritten_opaque_video(huge, 2, std::size_t(3) << 30);
   REQUIRE(fs::file_size(huge) < 100000);
   CHECK_THROWS_WITH(ccl::data::Hdf5Video(huge),
                     Contains(huge.string()) && Contains("3221225472 bytes") && Contains("at most"));
 
   // A record size below the limit but larger than the whole (uncompressed) file.
   const fs::path large = dir.path / "large-record.hdf5";
-  {
-    const hid_t file = H5Fcreate(large.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    const hsize_t count = 1;
-    const hid_t space = H5Screate_simple(1, &count, nullptr);
-    const hid_t type = H5Tcreate(H5T_OPAQUE, std::size_t(32) << 20);
-    const hid_t dataset =
-        H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(dataset >= 0);
-    H5Dclose(dataset);
-    H5Tclose(type);
-    H5Sclose(space);
-    H5Fclose(file);
-  }
+  ccl::test::write_unwritten_opaque_video(large, 1, std::size_t(32) << 20);
   CHECK_THROWS_WITH(ccl::data::Hdf5Video(large),
                     Contains(large.string()) && Contains("more than the whole file"));
 

@@ -63,4 +63,22 @@ inline void write_opaque_video(const std::filesystem::path& path,
   H5Fclose(file);
 }
 
+// A `video` dataset of `count` opaque records of `record` bytes with no data written: the file
+// stays a few KB whatever the record size claims (the hostile-size tests).
+inline void write_unwritten_opaque_video(const std::filesystem::path& path, hsize_t count,
+                                         std::size_t record) {
+  const hid_t file = H5Fcreate(path.string().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ccl::require(file >= 0, "write_unwritten_opaque_video: cannot create ", path.string());
+  const hid_t space = H5Screate_simple(1, &count, nullptr);
+  const hid_t type = H5Tcreate(H5T_OPAQUE, record);
+  const hid_t dataset =
+      H5Dcreate2(file, "video", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const bool created = dataset >= 0;
+  if (created) H5Dclose(dataset);
+  H5Tclose(type);
+  H5Sclose(space);
+  H5Fclose(file);
+  ccl::require(created, "write_unwritten_opaque_video: cannot create the dataset");
+}
+
 }  // namespace ccl::test

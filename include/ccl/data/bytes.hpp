@@ -12,8 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <new>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -22,24 +20,10 @@ namespace ccl::data {
 
 using Bytes = std::vector<std::uint8_t>;
 
-/// The whole file as bytes; ccl::error naming the file when it cannot be opened or read.
+/// The whole file as bytes; ccl::error naming the file when it cannot be opened or read, or is
+/// larger than the process can allocate (io::read_file, shared with the checkpoints).
 inline Bytes read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(bool(in), "read_file: cannot open '", path.string(), "'");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  require(size >= 0, "read_file: cannot determine the size of '", path.string(), "'");
-  in.seekg(0, std::ios::beg);
-  Bytes bytes;
-  try {
-    bytes.resize(static_cast<std::size_t>(size));
-  } catch (const std::bad_alloc&) {
-    throw error(ccl::detail::concat("read_file: '", path.string(), "' has ", size,
-                                    " bytes, more than this process can allocate"));
-  }
-  if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), size);
-  require(bool(in), "read_file: error while reading '", path.string(), "'");
-  return bytes;
+  return io::read_file(path.string(), "read_file");
 }
 
 /// 64-bit FNV-1a over a byte range (continuing from `state`). Not cryptographic: it detects the
