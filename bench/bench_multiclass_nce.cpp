@@ -11,6 +11,7 @@
 
 #include "bench_support.hpp"
 
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/loss/detail/contrastive_engine.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
@@ -95,7 +96,7 @@ void BM_ccl_multiclass_nce(benchmark::State& state) {
 }
 
 /// The roof: the same three products on the same tiles with the same threading (whole tiles
-/// per thread, single-threaded GEMMs, a dL/dĝ accumulator per thread), and nothing else.
+/// per thread, single-threaded ccl::gemm calls, a dL/dĝ accumulator per thread), and nothing else.
 void BM_eigen_gemm_roof(benchmark::State& state) {
   const Index batch = state.range(0);
   const Index dim = cb::feature_dim;
@@ -113,13 +114,13 @@ void BM_eigen_gemm_roof(benchmark::State& state) {
         const Index rows = std::min(plan.tile, batch - first);
         auto block = logits[thread].topRows(rows);
         const auto f_tile = in.f.middleRows(first, rows);
-        block.noalias() = (2.0f * f_tile) * in.g.transpose();
-        grad_f.middleRows(first, rows).noalias() = block * in.g;
-        if (k == thread) {
-          grad_g[thread].noalias() = block.transpose() * f_tile;
-        } else {
-          grad_g[thread].noalias() += block.transpose() * f_tile;
-        }
+        // ccl::gemm: Eigen's kernel, or the CBLAS one in the _cblas build (CCL_USE_CBLAS).
+        ccl::gemm(block, ccl::gemm_arg(f_tile), ccl::gemm_arg_transposed(in.g),
+                  ccl::Gemm::overwrite, 2.0f);
+        ccl::gemm(grad_f.middleRows(first, rows), ccl::gemm_arg(block), ccl::gemm_arg(in.g),
+                  ccl::Gemm::overwrite);
+        ccl::gemm(grad_g[thread], ccl::gemm_arg_transposed(block), ccl::gemm_arg(f_tile),
+                  k == thread ? ccl::Gemm::overwrite : ccl::Gemm::accumulate);
       }
     });
   };

@@ -10,11 +10,11 @@
 // medians (*_median, what the peer reports), clips_per_s, parameters (encoder + classifier),
 // threads, and the last step's loss.
 //
-// BM_official_step: the official-width student (widths 64..512, 3x7x7 stem) on a small clip
-// [2, 3, 8, 56, 56], for scale only; no peer.
+// BM_official_step: the official-width student (widths 64..512, 3x7x7 stem, Linear(512 -> 101))
+// on the official clip size, [2, 3, 16, 112, 112]; peer_r2plus1d.py --student official --batch 2
+// runs the same step in PyTorch.
 //
-// Threads: OpenMP's default, or CCL_THREADS=n; CCL_GEMM_THREADS=m then sets Eigen's GEMM threads
-// alone (scripts/bench-r2plus1d.sh runs 2 threads both ways: Eigen's threaded GEMM busy-waits).
+// Threads: OpenMP's default (all cores), or CCL_THREADS=n (ccl::set_num_threads).
 
 #include "bench_support.hpp"
 
@@ -40,8 +40,6 @@ namespace {
 using ccl::Index;
 namespace cb = ccl::bench;
 namespace enc = ccl::nn::encoders;
-
-constexpr Index classes = 10;
 
 enc::R2Plus1dOptions narrow_options() {
   auto o = enc::R2Plus1dOptions::narrow(1);
@@ -74,8 +72,8 @@ double median(std::vector<double> v) {
 }
 
 /// The step on `batch` clips of shape [channels, frames, size, size].
-void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index batch, Index frames,
-              Index size) {
+void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index classes,
+              Index batch, Index frames, Index size) {
   ccl::Rng rng(7);
   using Student = ccl::pipeline::Student<enc::R2Plus1d<float>, float>;
   Student student(enc::r2plus1d<float>(o, rng), o.embedding_dim(), classes, rng);
@@ -134,14 +132,13 @@ void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index batc
   state.counters["parameters"] = double(parameters);
   state.counters["encoder_parameters"] = double(encoder_parameters);
   state.counters["threads"] = ccl::num_threads();
-  state.counters["gemm_threads"] = Eigen::nbThreads();
   state.counters["loss"] = loss;
 }
 
-void BM_narrow_step(benchmark::State& state) { run_step(state, narrow_options(), 16, 8, 32); }
+void BM_narrow_step(benchmark::State& state) { run_step(state, narrow_options(), 10, 16, 8, 32); }
 
 void BM_official_step(benchmark::State& state) {
-  run_step(state, enc::R2Plus1dOptions::official(), 2, 8, 56);
+  run_step(state, enc::R2Plus1dOptions::official(), 101, 2, 16, 112);
 }
 
 }  // namespace
@@ -150,10 +147,8 @@ BENCHMARK(BM_narrow_step)->Unit(benchmark::kMillisecond)->UseManualTime()->MinTi
 BENCHMARK(BM_official_step)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
 
 int main(int argc, char** argv) {
-  // CCL_THREADS=n pins ccl's thread count (row loops and Eigen's GEMMs); CCL_GEMM_THREADS=m then
-  // overrides the GEMMs' alone (Eigen::setNbThreads), to separate the two kinds of parallelism.
+  // CCL_THREADS=n pins ccl's thread count (its loops and its split GEMMs).
   if (const char* threads = std::getenv("CCL_THREADS")) ccl::set_num_threads(std::atoi(threads));
-  if (const char* gemm = std::getenv("CCL_GEMM_THREADS")) Eigen::setNbThreads(std::atoi(gemm));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

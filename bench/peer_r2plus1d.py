@@ -18,6 +18,9 @@ weight decay 5e-4) on a batch of 16 clips [16, 1, 8, 32, 32] whose values are be
 uniform_matrix(16, 8192, 11), labels i mod 10. Prints wall and process-CPU ms per step (the best
 and the median of the timed steps) and the parameter count, as JSON.
 
+--student official: the same CPU step for the official-width student (below) on --batch clips
+[3, 16, 112, 112], labels i mod 101 (bench_r2plus1d_step's BM_official_step).
+
 Run through scripts/bench-r2plus1d.sh, which sets the threads and the BLAS environment.
 
 --device cuda: the GPU peer of bench_cuda_r2plus1d_step (run by scripts/gpu-check.sh). The same
@@ -230,6 +233,9 @@ def run_cuda(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--student", choices=sorted(STUDENTS), default="narrow",
+                        help="cpu: the network (narrow: Table 1's, [B, 1, 8, 32, 32] clips; "
+                             "official: [B, 3, 16, 112, 112])")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3)
@@ -250,15 +256,19 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net = NarrowStudent()
+    config, clip_shape = STUDENTS[args.student]
+    net = Student(**config)
     net.train()
     encoder_parameters, parameters = count_parameters(net)
     sgd = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, dampening=0,
                           weight_decay=5e-4)
 
     b = args.batch
-    clips = uniform_matrix(b, 8 * 32 * 32, 11).reshape(b, 1, 8, 32, 32).contiguous()
-    labels = torch.arange(b, dtype=torch.int64) % 10
+    per_clip = 1
+    for extent in clip_shape:
+        per_clip *= extent
+    clips = uniform_matrix(b, per_clip, 11).reshape(b, *clip_shape).contiguous()
+    labels = torch.arange(b, dtype=torch.int64) % config["classes"]
 
     step = make_step(net, clips, labels, sgd)
 
@@ -274,6 +284,7 @@ def main():
 
     result = {
         "threads": torch.get_num_threads(),
+        "student": args.student,
         "batch": b,
         "steps": args.steps,
         "ms_per_step_median": statistics.median(wall),

@@ -11,6 +11,7 @@ PACKAGES=(
   libeigen3-dev libboost-dev                            # the library: Eigen 3.4, Boost.Hana
   catch2                                                # tests (Catch2 v2)
   libbenchmark-dev                                      # bench/
+  libopenblas-dev                                       # the optional CBLAS path (CCL_BLAS)
   libcli11-dev nlohmann-json3-dev zlib1g-dev libpng-dev # examples: options, configs, IDX, PNG
   libespeak-ng-dev espeak-ng-data dataset-fashion-mnist  # data: speech, Fashion-MNIST images
   libhdf5-dev libturbojpeg0-dev                         # data: UCF51 videos (HDF5 of JPEG frames)

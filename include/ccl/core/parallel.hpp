@@ -1,12 +1,13 @@
 #pragma once
 // Thread-count control and the one parallel loop ccl uses on the CPU.
 //
-// ccl threads two kinds of work: Eigen's matrix products (Eigen parallelises them itself when the
-// translation unit is compiled with OpenMP) and ccl's own row loops (parallel_for below). One
-// setting, ccl::set_num_threads(n), governs both. OpenMP is opt-in: ccl::ccl never adds -fopenmp
-// to a consumer's flags. Without it this header compiles to a plain serial loop, and the OpenMP
-// pragma lives only inside this file, behind `#if defined(_OPENMP)`, so -Wall never reports an
-// unknown pragma.
+// ccl threads its own loops: row loops (parallel_for below) and matrix products split over the
+// team (parallel_gemm.hpp), each piece a single-threaded GEMM. One setting,
+// ccl::set_num_threads(n), governs all of them; Eigen's own product threading is never used by
+// ccl (its team busy-waits at every k-block: gemm.hpp says why). OpenMP is opt-in: ccl::ccl never
+// adds -fopenmp to a consumer's flags. Without it this header compiles to a plain serial loop, and
+// the OpenMP pragmas live only inside this file, behind `#if defined(_OPENMP)`, so -Wall never
+// reports an unknown pragma.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
@@ -37,9 +38,8 @@ inline constexpr bool has_openmp =
     false;
 #endif
 
-/// Threads ccl uses for its row loops and Eigen's products: the value given to
-/// set_num_threads, or OpenMP's default (OMP_NUM_THREADS, else the core count) when none was
-/// given; always 1 without OpenMP.
+/// Threads ccl uses for its loops and products: the value given to set_num_threads, or OpenMP's
+/// default (OMP_NUM_THREADS, else the core count) when none was given; always 1 without OpenMP.
 inline int num_threads() {
 #if defined(_OPENMP)
   const int setting = detail::thread_setting();
@@ -49,22 +49,19 @@ inline int num_threads() {
 #endif
 }
 
-/// Sets the thread count of ccl's row loops and of Eigen's matrix products (Eigen::setNbThreads,
-/// which is process-wide). n = 0 restores the OpenMP default. Without OpenMP only 0 and 1 are
-/// meaningful; larger values are accepted and ignored, so code need not #ifdef its setup.
+/// Sets the thread count of every ccl loop and product; n = 0 restores the OpenMP default.
+/// Process-wide; it leaves Eigen's own setting (Eigen::setNbThreads, used by the caller's Eigen
+/// products, never by ccl's) alone. Without OpenMP only 0 and 1 are meaningful; larger values are
+/// accepted and ignored, so code need not #ifdef its setup.
 inline void set_num_threads(int n) {
   require(n >= 0, "set_num_threads: the thread count must be >= 0 (0 = default), got ", n);
   detail::thread_setting() = n;
-#if defined(_OPENMP)
-  Eigen::setNbThreads(n);  // 0 is Eigen's own "use OpenMP's default"
-#endif
 }
 
 /// Runs body(thread, team) once on each thread of a team of up to `threads` (OpenMP may grant
 /// fewer: `team` is the actual size, `thread` in [0, team)). Serial, body(0, 1), without OpenMP,
 /// for threads <= 1, or inside an enclosing parallel region. The body must not throw (an
-/// exception cannot leave an OpenMP region). Eigen's products inside the body run on one thread:
-/// Eigen does not nest parallelism.
+/// exception cannot leave an OpenMP region).
 template <class Body>
 void parallel_team(int threads, Body&& body) {
 #if defined(_OPENMP)
@@ -77,6 +74,14 @@ void parallel_team(int threads, Body&& body) {
   (void)threads;
 #endif
   body(0, 1);
+}
+
+/// Waits until every thread of the enclosing parallel_team has arrived (an OpenMP barrier); a
+/// no-op in a serial team. Every thread of the team must call it the same number of times.
+inline void team_barrier() {
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
 }
 
 /// Calls body(i, thread) for every i in [begin, end), split in contiguous static chunks over
@@ -94,6 +99,21 @@ void parallel_for(Index begin, Index end, Body&& body, Index min_per_thread = 1)
     const Index first = begin + count * thread / team;
     const Index last = begin + count * (thread + 1) / team;
     for (Index i = first; i < last; ++i) body(i, thread);
+  });
+}
+
+/// Calls body(first, last) on contiguous chunks that cover [0, count), one chunk per thread, for
+/// memory-bound element-wise loops (copies, ReLU, sums of tensors): a chunk has at least `grain`
+/// elements, so a small tensor stays on the calling thread. The body must not throw.
+template <class Body>
+void parallel_chunks(Index count, Body&& body, Index grain = Index(1) << 14) {
+  if (count <= 0) return;
+  const int threads =
+      static_cast<int>(std::min<Index>(num_threads(), std::max<Index>(1, count / grain)));
+  parallel_team(threads, [&](int thread, int team) {
+    const Index first = count * thread / team;
+    const Index last = count * (thread + 1) / team;
+    if (first < last) body(first, last);
   });
 }
 

@@ -13,6 +13,7 @@
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
+#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/types.hpp>
 
 #include <algorithm>
@@ -66,9 +67,12 @@ RecallAtK recall_at_k(EmbeddingView<const T> queries, LabelView query_labels,
   const Index block = std::max<Index>(1, (Index(1) << 22) / (gallery.rows() * Index(sizeof(T))));
   std::vector<Index> hits(ks.size(), 0);
   RowMatrix<T> sim;
+  GemmScratch<T> scratch;
   for (Index first = 0; first < q.rows(); first += block) {
     const Index rows = std::min(block, q.rows() - first);
-    sim.noalias() = q.middleRows(first, rows) * g.transpose();
+    sim.resize(rows, g.rows());
+    parallel_gemm(sim, gemm_arg(q.middleRows(first, rows)), gemm_arg_transposed(g),
+                  Gemm::overwrite, scratch);
     for (Index r = 0; r < rows; ++r) {
       const std::int64_t label = query_labels[first + r];
       // The best same-class gallery item (lowest index among equals).

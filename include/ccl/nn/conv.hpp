@@ -12,10 +12,17 @@
 // (set_workspace_limit) so that a 16x112x112 clip does not need gigabytes. Backward recomputes the
 // columns from the saved input instead of keeping them: im2col is memory-bound and cheap next to
 // the two GEMMs.
+//
+// Threads: every product is a ccl::parallel_gemm over ccl::num_threads() threads (the batch's
+// columns split for the forward and data-gradient products, the output channels or the depth for
+// the weight gradient), im2col/col2im run one (sample, channel) plane per task, and the bias
+// gradient one channel per task: the result is identical from run to run at a given thread count.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/parallel.hpp>
+#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -30,6 +37,8 @@
 #include <cstddef>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace ccl::nn {
 
@@ -209,14 +218,20 @@ class ConvNd {
     const auto g = geometry(x.spatial());
     // Everything below reads the copy: x may be this layer's own output (a layer applied twice,
     // weights shared), which the resize of output_ can reallocate.
-    input_ = x;
+    input_.assign(x);
     output_.resize(output_shape(input_.shape()));
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels();
+    if (const int team = sample_team(g, batch); team > 1) {
+      forward_by_samples(g, team);
+      return output_;
+    }
+    const auto weight = gemm_arg(weight_.value);
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
-        sample_matrix(output_.data(), n, cout, out_p).noalias() =
-            weight_.value * const_sample(input_.data(), n, g.channels, out_p);
+        parallel_gemm(sample_matrix(output_.data(), n, cout, out_p), weight,
+                      gemm_arg(const_sample(input_.data(), n, g.channels, out_p)),
+                      Gemm::overwrite, gemm_scratch_);
       }
     } else {
       const Index chunk = chunk_size(g, batch);
@@ -224,19 +239,31 @@ class ConvNd {
         const Index count = std::min(chunk, batch - n0);
         const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
         if (count == 1) {
-          sample_matrix(output_.data(), n0, cout, out_p).noalias() = weight_.value * columns;
+          parallel_gemm(sample_matrix(output_.data(), n0, cout, out_p), weight, gemm_arg(columns),
+                        Gemm::overwrite, gemm_scratch_);
         } else {
           auto product = product_.matrix(cout, count * out_p);
-          product.noalias() = weight_.value * columns;
-          for (Index s = 0; s < count; ++s)
-            sample_matrix(output_.data(), n0 + s, cout, out_p) =
-                product.middleCols(s * out_p, out_p);
+          parallel_gemm(product, weight, gemm_arg(columns), Gemm::overwrite, gemm_scratch_);
+          // [Cout, count·P] -> count samples of [Cout, P]: one (sample, channel) row per task.
+          parallel_for(
+              0, count * cout,
+              [&](Index task, int) {
+                const Index sample = task / cout, channel = task % cout;
+                sample_matrix(output_.data(), n0 + sample, cout, out_p).row(channel) =
+                    product.row(channel).segment(sample * out_p, out_p);
+              },
+              8);
         }
       }
     }
     if (has_bias()) {
-      for (Index n = 0; n < batch; ++n)
-        sample_matrix(output_.data(), n, cout, out_p).colwise() += bias_.value.row(0).transpose();
+      parallel_for(
+          0, batch * cout,
+          [&](Index task, int) {
+            sample_matrix(output_.data(), task / cout, cout, out_p).row(task % cout).array() +=
+                bias_.value(0, task % cout);
+          },
+          8);
     }
     return output_;
   }
@@ -260,19 +287,28 @@ class ConvNd {
     const Index batch = input_.batch(), out_p = g.out_size();
     const Index cout = out_channels();
     if (params && has_bias()) {
-      for (Index n = 0; n < batch; ++n)
-        bias_.grad.row(0) +=
-            const_sample(grad_y.data(), n, cout, out_p).rowwise().sum().transpose();
+      // One output channel per task, its samples summed in order: no shared writes.
+      parallel_for(0, cout, [&](Index channel, int) {
+        Scalar sum = 0;
+        for (Index n = 0; n < batch; ++n)
+          sum += const_sample(grad_y.data(), n, cout, out_p).row(channel).sum();
+        bias_.grad(0, channel) += sum;
+      });
+    }
+    if (const int team = sample_team(g, batch); team > 1) {
+      backward_by_samples(g, team, grad_y, params, grad_x);
+      return;
     }
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
-        const auto dy = const_sample(grad_y.data(), n, cout, out_p);
+        const auto dy = gemm_arg(const_sample(grad_y.data(), n, cout, out_p));
         if (params)
-          weight_.grad.noalias() +=
-              dy * const_sample(input_.data(), n, g.channels, out_p).transpose();
+          parallel_gemm(weight_.grad, dy,
+                        gemm_arg_transposed(const_sample(input_.data(), n, g.channels, out_p)),
+                        Gemm::accumulate, gemm_scratch_);
         if (grad_x != nullptr)
-          sample_matrix(grad_x->data(), n, g.channels, out_p).noalias() +=
-              weight_.value.transpose() * dy;
+          parallel_gemm(sample_matrix(grad_x->data(), n, g.channels, out_p),
+                        gemm_arg_transposed(weight_.value), dy, Gemm::accumulate, gemm_scratch_);
       }
       return;
     }
@@ -283,8 +319,14 @@ class ConvNd {
         backward_chunk(g, n0, count, const_sample(grad_y.data(), n0, cout, out_p), params, grad_x);
       } else {
         auto gathered = product_.matrix(cout, count * out_p);
-        for (Index s = 0; s < count; ++s)
-          gathered.middleCols(s * out_p, out_p) = const_sample(grad_y.data(), n0 + s, cout, out_p);
+        parallel_for(
+            0, count * cout,
+            [&](Index task, int) {
+              const Index sample = task / cout, channel = task % cout;
+              gathered.row(channel).segment(sample * out_p, out_p) =
+                  const_sample(grad_y.data(), n0 + sample, cout, out_p).row(channel);
+            },
+            8);
         backward_chunk(g, n0, count, gathered, params, grad_x);
       }
     }
@@ -323,6 +365,106 @@ class ConvNd {
                                         options_.stride(), options_.padding(), options_.dilation());
   }
 
+  // Threads that take whole samples: each runs im2col, a single-threaded GEMM and col2im on its
+  // own samples, so a layer costs one fork and no copy of a batched product. Used when every
+  // thread gets a sample and the per-thread column buffers fit the workspace limit; otherwise
+  // (a batch smaller than the team, huge clips) the batched path below splits each GEMM instead.
+  int sample_team(const detail::WindowGeometry& g, Index batch) const {
+    const int threads = static_cast<int>(std::min<Index>(num_threads(), batch));
+    if (threads < 2) return 1;
+    const Index per_thread = g.pointwise() ? 0 : 2 * g.column_rows() * g.out_size();
+    return per_thread * threads <= workspace_limit_ ? threads : 1;
+  }
+
+  // The thread's contiguous block of samples: the same for a given batch and team, so results
+  // are reproducible; forward outputs do not depend on the team at all.
+  static std::pair<Index, Index> sample_block(Index batch, int thread, int team) {
+    return {batch * thread / team, batch * (thread + 1) / team};
+  }
+
+  void ensure_thread_workspaces(int team) {
+    if (thread_columns_.size() < std::size_t(team)) {
+      thread_columns_.resize(std::size_t(team));
+      thread_weight_grads_.resize(std::size_t(team));
+    }
+  }
+
+  void forward_by_samples(const detail::WindowGeometry& g, int team) {
+    ensure_thread_workspaces(team);
+    const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
+    const Index cout = out_channels(), rows = g.column_rows();
+    // Sized before the fork: a Workspace may reallocate, which threads must not race on.
+    for (int t = 0; t < team; ++t)
+      if (!g.pointwise()) thread_columns_[std::size_t(t)].matrix(rows, out_p);
+    parallel_team(team, [&](int thread, int threads) {
+      const auto [first, last] = sample_block(batch, thread, threads);
+      for (Index n = first; n < last; ++n) {
+        auto y = sample_matrix(output_.data(), n, cout, out_p);
+        if (g.pointwise()) {
+          gemm(y, gemm_arg(weight_.value),
+               gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite);
+        } else {
+          auto columns = thread_columns_[std::size_t(thread)].matrix(rows, out_p);
+          detail::im2col(g, input_.data() + n * in_size, columns.data(), out_p);
+          gemm(y, gemm_arg(weight_.value), gemm_arg(columns), Gemm::overwrite);
+        }
+        if (has_bias()) y.colwise() += bias_.value.row(0).transpose();
+      }
+    });
+  }
+
+  // Each thread accumulates dW over its samples into its own buffer; the buffers are then added
+  // in thread order (so dW depends on the team by rounding only), and dx is written per sample.
+  void backward_by_samples(const detail::WindowGeometry& g, int team, const Output& grad_y,
+                           bool params, Input* grad_x) {
+    ensure_thread_workspaces(team);
+    const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
+    const Index cout = out_channels(), rows = g.column_rows(), taps = fan_in();
+    for (int t = 0; t < team; ++t) {
+      if (!g.pointwise()) thread_columns_[std::size_t(t)].matrix(2 * rows, out_p);
+      if (params) thread_weight_grads_[std::size_t(t)].matrix(cout, taps);
+    }
+    parallel_team(team, [&](int thread, int threads) {
+      const auto [first, last] = sample_block(batch, thread, threads);
+      auto weight_grad = thread_weight_grads_[std::size_t(thread)].matrix(cout, taps);
+      if (params) weight_grad.setZero();
+      // The thread's buffer holds the sample's columns on top, their gradient below.
+      Scalar* buffer =
+          g.pointwise() ? nullptr
+                        : thread_columns_[std::size_t(thread)].matrix(2 * rows, out_p).data();
+      for (Index n = first; n < last; ++n) {
+        const auto dy = gemm_arg(const_sample(grad_y.data(), n, cout, out_p));
+        if (g.pointwise()) {
+          if (params)
+            gemm(weight_grad, dy,
+                 gemm_arg_transposed(const_sample(input_.data(), n, g.channels, out_p)),
+                 Gemm::accumulate);
+          if (grad_x != nullptr)
+            gemm(sample_matrix(grad_x->data(), n, g.channels, out_p),
+                 gemm_arg_transposed(weight_.value), dy, Gemm::accumulate);
+          continue;
+        }
+        if (params) {
+          SampleMap columns(buffer, rows, out_p);
+          detail::im2col(g, input_.data() + n * in_size, buffer, out_p);
+          gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
+        }
+        if (grad_x != nullptr) {
+          SampleMap grad_columns(buffer + rows * out_p, rows, out_p);
+          gemm(grad_columns, gemm_arg_transposed(weight_.value), dy, Gemm::overwrite);
+          detail::col2im_add(g, grad_columns.data(), out_p, grad_x->data() + n * in_size);
+        }
+      }
+      if (!params) return;
+      if (threads > 1) team_barrier();  // never inside a caller's region (a serial team)
+      // Every thread adds all partial gradients, in thread order, over its own columns of dW.
+      const Index begin = taps * thread / threads, end = taps * (thread + 1) / threads;
+      for (int t = 0; t < threads; ++t)
+        weight_.grad.middleCols(begin, end - begin) +=
+            thread_weight_grads_[std::size_t(t)].matrix(cout, taps).middleCols(begin, end - begin);
+    });
+  }
+
   Index chunk_size(const detail::WindowGeometry& g, Index batch) const {
     const Index per_sample = g.column_rows() * g.out_size();
     return std::max<Index>(
@@ -350,11 +492,13 @@ class ConvNd {
     const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
     if (params) {
       const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
-      weight_.grad.noalias() += dy * columns.transpose();
+      parallel_gemm(weight_.grad, gemm_arg(dy), gemm_arg_transposed(columns), Gemm::accumulate,
+                    gemm_scratch_);
     }
     if (grad_x == nullptr) return;
     auto grad_columns = columns_.matrix(g.column_rows(), count * out_p);
-    grad_columns.noalias() = weight_.value.transpose() * dy;
+    parallel_gemm(grad_columns, gemm_arg_transposed(weight_.value), gemm_arg(dy), Gemm::overwrite,
+                  gemm_scratch_);
     const Scalar* data = grad_columns.data();
     const Index ld = grad_columns.cols(), channels = g.channels;
     Scalar* dx = grad_x->data() + n0 * in_size;
@@ -374,6 +518,10 @@ class ConvNd {
       columns_;  // im2col of a chunk (or its gradient), [Cin·prod(k), count·P]
   detail::Workspace<Scalar>
       product_;  // W · columns of a chunk (or the gathered dY), [Cout, count·P]
+  GemmScratch<Scalar> gemm_scratch_;  // per-thread partial products of a depth-split GEMM
+  // The per-sample path's buffers, one per thread: a sample's columns and their gradient, and
+  // the thread's partial weight gradient.
+  std::vector<detail::Workspace<Scalar>> thread_columns_, thread_weight_grads_;
   Index workspace_limit_ = Index(1) << 24;
   bool check_finite_ = true;
 };

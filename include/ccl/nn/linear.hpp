@@ -21,6 +21,8 @@
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/gemm.hpp>
+#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -115,7 +117,8 @@ class Linear {
     if (check_finite_) checks::finite("Linear::forward", "x", x);
     input_ = x.matrix();
     output_.resize(x.rows(), out_features());
-    output_.noalias() = input_ * weight_.value.transpose();
+    parallel_gemm(output_, gemm_arg(input_), gemm_arg_transposed(weight_.value), Gemm::overwrite,
+                  gemm_scratch_);
     if (has_bias()) output_.rowwise() += bias_.value.row(0);
     return output_;
   }
@@ -138,10 +141,13 @@ class Linear {
     }
     const auto g = grad_y.matrix();
     if (mode == ParameterGradients::accumulate) {
-      weight_.grad.noalias() += g.transpose() * input_;
+      parallel_gemm(weight_.grad, gemm_arg_transposed(g), gemm_arg(input_), Gemm::accumulate,
+                    gemm_scratch_);
       if (has_bias()) bias_.grad.row(0) += g.colwise().sum();
     }
-    if (grad_x.data() != nullptr) grad_x.matrix().noalias() += g * weight_.value;
+    if (grad_x.data() != nullptr)
+      parallel_gemm(grad_x.matrix(), gemm_arg(g), gemm_arg(weight_.value), Gemm::accumulate,
+                    gemm_scratch_);
   }
 
   template <class Visitor>
@@ -165,6 +171,7 @@ class Linear {
   Parameter<Scalar> bias_;
   RowMatrix<Scalar> input_;   // copy of the last forward's x, for dL/dW
   RowMatrix<Scalar> output_;  // workspace returned by forward
+  GemmScratch<Scalar> gemm_scratch_;  // partial products of a depth-split GEMM
   bool check_finite_ = true;
 };
 

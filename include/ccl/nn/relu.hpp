@@ -5,6 +5,7 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
@@ -35,7 +36,11 @@ class ReLU {
 
   const Output& forward(const Input& x) {
     output_.resize(x.shape());
-    output_.flat() = x.flat().cwiseMax(Scalar(0));
+    const auto in = x.flat();
+    auto out = output_.flat();
+    parallel_chunks(x.size(), [&](Index first, Index last) {
+      out.segment(first, last - first) = in.segment(first, last - first).cwiseMax(Scalar(0));
+    });
     return output_;
   }
 
@@ -48,8 +53,14 @@ class ReLU {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
-    grad_x->flat().array() +=
-        (output_.flat().array() > Scalar(0)).select(grad_y.flat().array(), Scalar(0));
+    auto dx = grad_x->flat();
+    const auto y = output_.flat();
+    const auto dy = grad_y.flat();
+    parallel_chunks(dx.size(), [&](Index first, Index last) {
+      const Index n = last - first;
+      dx.segment(first, n).array() +=
+          (y.segment(first, n).array() > Scalar(0)).select(dy.segment(first, n).array(), Scalar(0));
+    });
   }
 
   template <class Visitor>

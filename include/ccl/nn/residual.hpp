@@ -40,7 +40,12 @@ struct Implementation<nn::ops::TensorSum, cpu> {
   static void run(const nn::Tensor<Scalar, Rank>& a, const nn::Tensor<Scalar, Rank>& b,
                   nn::Tensor<Scalar, Rank>& out) {
     out.resize(a.shape());
-    out.flat() = a.flat() + b.flat();
+    auto sum = out.flat();
+    const auto left = a.flat(), right = b.flat();
+    parallel_chunks(sum.size(), [&](Index first, Index last) {
+      sum.segment(first, last - first) =
+          left.segment(first, last - first) + right.segment(first, last - first);
+    });
   }
 };
 }  // namespace ccl
@@ -67,7 +72,7 @@ class Identity {
   static constexpr const char* name = "Identity";
 
   const Output& forward(const Input& x) {
-    output_ = x;
+    output_.assign(x);
     return output_;
   }
   const Output& output() const { return output_; }
@@ -77,7 +82,11 @@ class Identity {
     if (grad_x != nullptr) {
       tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
                                 output_.shape());
-      grad_x->flat() += grad_y.flat();
+      auto dx = grad_x->flat();
+      const auto dy = grad_y.flat();
+      parallel_chunks(dx.size(), [&](Index first, Index last) {
+        dx.segment(first, last - first) += dy.segment(first, last - first);
+      });
     }
   }
   template <class Visitor>

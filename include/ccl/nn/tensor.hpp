@@ -15,6 +15,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/parallel.hpp>
 #include <ccl/core/types.hpp>
 
 #include <Eigen/Core>
@@ -169,8 +170,21 @@ class Tensor {
     data_.resize(shape_size(shape_));
   }
 
-  void set_zero() { data_.setZero(); }
-  void fill(Scalar value) { data_.setConstant(value); }
+  void set_zero() { fill(Scalar(0)); }
+  /// Every element = value (on ccl's threads: gradient buffers are tens of megabytes).
+  void fill(Scalar value) {
+    parallel_chunks(data_.size(),
+                    [&](Index first, Index last) { data_.segment(first, last - first).setConstant(value); });
+  }
+  /// Becomes a copy of `other` (shape and values) on ccl's threads, keeping this tensor's buffer
+  /// when the sizes match.
+  void assign(const Tensor& other) {
+    if (&other == this) return;
+    resize(other.shape());
+    parallel_chunks(data_.size(), [&](Index first, Index last) {
+      data_.segment(first, last - first) = other.data_.segment(first, last - first);
+    });
+  }
 
  private:
   template <class... Indices>

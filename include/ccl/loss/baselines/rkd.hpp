@@ -16,6 +16,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
@@ -98,7 +99,8 @@ class AnchorDirections {
     unit_ = m.rowwise() - m.row(anchor);
     norms_ = unit_.rowwise().norm();
     for (Index b = 0; b < m.rows(); ++b) unit_.row(b) /= std::max(norms_[b], Scalar(eps));
-    cosines_.noalias() = unit_ * unit_.transpose();
+    cosines_.resize(unit_.rows(), unit_.rows());
+    gemm(cosines_, gemm_arg(unit_), gemm_arg_transposed(unit_), Gemm::overwrite);
   }
 
   const RowMatrix<Scalar>& cosines() const { return cosines_; }
@@ -106,7 +108,9 @@ class AnchorDirections {
   /// grad_x += weight · dL/dx given G = dL/dcos for this anchor.
   void backward(Index anchor, const RowMatrix<Scalar>& g, Scalar weight,
                 const EmbeddingView<Scalar>& grad_x) {
-    grad_u_.noalias() = (g + g.transpose()) * unit_;
+    sym_ = g + g.transpose();
+    grad_u_.resize(unit_.rows(), unit_.cols());
+    gemm(grad_u_, gemm_arg(sym_), gemm_arg(unit_), Gemm::overwrite);
     auto out = grad_x.matrix();
     for (Index b = 0; b < unit_.rows(); ++b) {
       // u_aa is the constant zero vector: its +/- contributions cancel exactly, so skip it
@@ -124,7 +128,7 @@ class AnchorDirections {
   }
 
  private:
-  RowMatrix<Scalar> unit_, cosines_, grad_u_;
+  RowMatrix<Scalar> unit_, cosines_, grad_u_, sym_;
   Vector<Scalar> norms_;
 };
 

@@ -24,6 +24,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/types.hpp>
@@ -154,18 +155,18 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
         // The top rows of the thread's one workspace: a shorter last tile reallocates nothing.
         auto logits = logits_[thread].topRows(rows);
         const auto f_tile = f_unit_.middleRows(first, rows);
-        logits.noalias() = (inv_tau * f_tile) * g_unit_.transpose();
+        // ccl::gemm: single-threaded here, whatever the team (Eigen's own threading never runs).
+        gemm(logits, gemm_arg(f_tile), gemm_arg_transposed(g_unit_), Gemm::overwrite, inv_tau);
         for (Index r = 0; r < rows; ++r) {
           row_loss_[first + r] = objective_ref.row(logits.row(r), first + r, scratch_[thread]);
         }
         // logits now holds dℓ_i/ds_ij; the factor 1/(Bτ) of dL/dcos joins the backward below.
-        if (want_f) grad_f_unit_.middleRows(first, rows).noalias() = logits * g_unit_;
+        if (want_f)
+          gemm(grad_f_unit_.middleRows(first, rows), gemm_arg(logits), gemm_arg(g_unit_),
+               Gemm::overwrite);
         if (want_g) {
-          if (k == thread) {
-            grad_g_parts_[thread].noalias() = logits.transpose() * f_tile;
-          } else {
-            grad_g_parts_[thread].noalias() += logits.transpose() * f_tile;
-          }
+          gemm(grad_g_parts_[thread], gemm_arg_transposed(logits), gemm_arg(f_tile),
+               k == thread ? Gemm::overwrite : Gemm::accumulate);
         }
       }
     });

@@ -25,6 +25,7 @@
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
+#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/negative_samplers.hpp>
@@ -199,7 +200,9 @@ class MemoryContrast {
     out.resize(b, cols);
     if (dense(cols)) {
       // K + 1 gathered rows per anchor would cost more than scoring the whole bank by one GEMM.
-      all_scores_.noalias() = memory * anchors.transpose();  // [N, B]
+      all_scores_.resize(memory.rows(), b);  // [N, B]
+      parallel_gemm(all_scores_, gemm_arg(memory), gemm_arg_transposed(anchors), Gemm::overwrite,
+                    gemm_scratch_);
       for (Index i = 0; i < b; ++i)
         for (Index k = 0; k < cols; ++k) out(i, k) = all_scores_(idx(i, k), i) * inv_t;
     } else {
@@ -254,7 +257,9 @@ class MemoryContrast {
       coefficients_.setZero(memory.rows(), unit.rows());
       for (Index i = 0; i < unit.rows(); ++i)
         for (Index k = 0; k < idx.cols(); ++k) coefficients_(idx(i, k), i) += grad_scores(i, k) * inv_t;
-      grad_unit_.noalias() = coefficients_.transpose() * memory;
+      grad_unit_.resize(unit.rows(), memory.cols());
+      parallel_gemm(grad_unit_, gemm_arg_transposed(coefficients_), gemm_arg(memory),
+                    Gemm::overwrite, gemm_scratch_);
     } else {
       grad_unit_.setZero(unit.rows(), unit.cols());
       for (Index i = 0; i < unit.rows(); ++i)
@@ -273,6 +278,7 @@ class MemoryContrast {
   RowMatrix<Scalar> memory_s_, memory_t_;
   double z_s_ = -1, z_t_ = -1;
   RowMatrix<Scalar> unit_s_, unit_t_, scores_s_, scores_t_, grad_unit_, all_scores_, coefficients_;
+  GemmScratch<Scalar> gemm_scratch_;  // partial products of a depth-split GEMM
   Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> d_, e_, softplus_, sigmoid_;
   Vector<Scalar> norm_s_, norm_t_;
 };

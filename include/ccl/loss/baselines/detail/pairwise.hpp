@@ -5,6 +5,7 @@
 // implementations compute them; B x B is small next to B x D for the batch sizes these losses see.
 
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/types.hpp>
 
 #include <Eigen/Core>
@@ -18,7 +19,7 @@ void squared_distances(const EmbeddingView<const Scalar>& x, RowMatrix<Scalar>& 
   const auto m = x.matrix();
   const Vector<Scalar> norms = m.rowwise().squaredNorm();
   sq.resize(x.rows(), x.rows());
-  sq.noalias() = Scalar(-2) * (m * m.transpose());
+  gemm(sq, gemm_arg(m), gemm_arg_transposed(m), Gemm::overwrite, Scalar(-2));
   sq.colwise() += norms;
   sq.rowwise() += norms.transpose();
 }
@@ -32,8 +33,8 @@ void squared_distances_backward(const EmbeddingView<const Scalar>& x, const RowM
   const Vector<Scalar> diag = h.rowwise().sum() + h.colwise().sum().transpose();
   RowMatrix<Scalar> sym = h + h.transpose();
   auto out = grad_x.matrix();
-  out.noalias() += (Scalar(2) * weight) * (diag.asDiagonal() * m);
-  out.noalias() -= (Scalar(2) * weight) * (sym * m);
+  out += (Scalar(2) * weight) * (diag.asDiagonal() * m);
+  gemm(out, gemm_arg(sym), gemm_arg(m), Gemm::accumulate, Scalar(-2) * weight);
 }
 
 }  // namespace ccl::loss::baselines::detail

@@ -10,6 +10,7 @@
 // square root), not PyTorch's F.normalize clamp, because PKT/IFD values must match those repos.
 
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/pairwise.hpp>
 
@@ -35,7 +36,7 @@ class ConditionalProbabilities {
       norms_ = m.rowwise().norm();
       unit_ = (norms_.array() + eps).inverse().matrix().asDiagonal() * m;
       k_.resize(b, b);
-      k_.noalias() = unit_ * unit_.transpose();
+      gemm(k_, gemm_arg(unit_), gemm_arg_transposed(unit_), Gemm::overwrite);
       k_.array() = (k_.array() + Scalar(1)) * Scalar(0.5);
     } else {
       squared_distances(x, sq_);
@@ -59,7 +60,8 @@ class ConditionalProbabilities {
     if (kernel_ == Kernel::cosine) {
       // K = (U Uᵀ + 1)/2, so dL/dU = ½ (G_K + G_Kᵀ) U.
       const RowMatrix<Scalar> sym = (grad_k_ + grad_k_.transpose()) * Scalar(0.5);
-      const RowMatrix<Scalar> grad_u = sym * unit_;
+      RowMatrix<Scalar> grad_u(sym.rows(), unit_.cols());
+      gemm(grad_u, gemm_arg(sym), gemm_arg(unit_), Gemm::overwrite);
       // u = x / (n + eps): du/dx = I/(n + eps) - x xᵀ / (n (n + eps)²); at n = 0 only I/eps.
       const auto m = x.matrix();
       auto out = grad_x.matrix();
