@@ -14,6 +14,9 @@
 // on the official clip size, [2, 3, 16, 112, 112]; peer_r2plus1d.py --student official --batch 2
 // runs the same step in PyTorch.
 //
+// BM_conv3d: single Conv3d layers of both students, forward + backward, with their GEMM rate
+// (GFLOP_per_s) for the share of the machine's peak (bench_peak_fma).
+//
 // Threads: OpenMP's default (all cores), or CCL_THREADS=n (ccl::set_num_threads).
 
 #include "bench_support.hpp"
@@ -21,6 +24,7 @@
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/loss/cross_entropy.hpp>
+#include <ccl/nn/conv.hpp>
 #include <ccl/nn/encoders/r2plus1d.hpp>
 #include <ccl/optim/sgd.hpp>
 #include <ccl/pipeline/student.hpp>
@@ -141,8 +145,57 @@ void BM_official_step(benchmark::State& state) {
   run_step(state, enc::R2Plus1dOptions::official(), 101, 2, 16, 112);
 }
 
+/// One Conv3d layer, forward + backward (weight and input gradients), on its own: the GEMM-bound
+/// part of the step, for the share-of-peak figures. GFLOP_per_s counts the three products
+/// (2·Cout·Cin·k·P·N flops each); im2col/col2im and copies are in the time but not in the count.
+void BM_conv3d(benchmark::State& state) {
+  const Index cin = state.range(0), cout = state.range(1), kt = state.range(2),
+              kh = state.range(3), batch = state.range(4), frames = state.range(5),
+              size = state.range(6);
+  ccl::Rng rng(3);
+  const ccl::nn::Shape<3> kernel{kt, kh, kh};
+  const ccl::nn::Shape<3> padding{kt / 2, kh / 2, kh / 2};
+  ccl::nn::Conv3d<float> conv(ccl::nn::ConvOptions<3>(cin, cout, kernel).padding(padding).bias(false),
+                              rng);
+  const Index per_clip = cin * frames * size * size;
+  const ccl::RowMatrix<float> values = cb::uniform_matrix(batch, per_clip, 5);
+  ccl::nn::Tensor<float, 5> x({batch, cin, frames, size, size}, values.data());
+  ccl::nn::Tensor<float, 5> grad_x(x.shape(), 0.0f);
+  auto grad_y = conv.forward(x);
+  grad_y.fill(1e-3f);
+  auto pass = [&] {
+    conv.zero_grad();
+    conv.forward(x);
+    conv.backward(grad_y, &grad_x);
+  };
+  pass();
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    pass();
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double flops = 3.0 * 2.0 * double(cout) * double(conv.fan_in()) *
+                       double(grad_y.spatial_size()) * double(batch);
+  state.counters["GFLOP_per_s"] =
+      benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = ccl::num_threads();
+}
+
 }  // namespace
 
+BENCHMARK(BM_conv3d)
+    ->ArgNames({"cin", "cout", "kt", "k", "N", "T", "HW"})
+    // The narrow student's widest spatial conv (conv5, 1x3x3, 32 -> 64 mid channels) at Table 1's
+    // batch; the official student's conv2 spatial conv (1x3x3, 64 -> 144) on a 2-clip batch; a
+    // temporal (3x1x1) conv of the official conv3.
+    ->Args({32, 64, 1, 3, 16, 1, 4})
+    ->Args({16, 32, 1, 3, 16, 2, 8})
+    ->Args({64, 144, 1, 3, 2, 16, 56})
+    ->Args({230, 128, 3, 1, 2, 8, 28})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 BENCHMARK(BM_narrow_step)->Unit(benchmark::kMillisecond)->UseManualTime()->MinTime(2.0);
 BENCHMARK(BM_official_step)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(3);
 
