@@ -21,6 +21,7 @@
 #include "support/nn_gradient_check.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -283,8 +284,10 @@ TEMPLATE_TEST_CASE("Linear gives the one-thread result on 2 and 3 threads", "[th
                    float, double) {
   using Scalar = TestType;
   ccl::Rng rng(8);
-  for (const auto& [batch, in, out] : std::vector<std::array<Index, 3>>{
+  for (const auto& shape : std::vector<std::array<Index, 3>>{
            {512, 256, 128}, {16, 4096, 64}, {4, 30000, 8}}) {
+    // Plain variables, not a structured binding: the lambda below captures them (C++17).
+    const Index batch = shape[0], in = shape[1], out = shape[2];
     INFO("batch " << batch << " in " << in << " out " << out);
     ccl::nn::Linear<Scalar> linear(in, out, rng);
     const RowMatrix<Scalar> x = random_matrix<Scalar>(batch, in, 11);
