@@ -151,6 +151,14 @@ TEST_CASE("Conv gradients match central differences", "[nn][conv][gradient]") {
     CHECK(e.input < tolerance);
     CHECK(e.parameter < tolerance);
   }
+  SECTION("Conv3d temporal (3x1x1): whole planes copied and added back") {
+    ConvNd<double, 3> conv(ConvOptions<3>(2, 3, {3, 1, 1}).stride({2, 1, 1}).padding({1, 0, 0}),
+                           rng);
+    const auto e = ccl::testing::check_gradients(
+        conv, ccl::testing::random_tensor<double>(rng, Shape<5>{3, 2, 5, 3, 4}), rng);
+    CHECK(e.input < tolerance);
+    CHECK(e.parameter < tolerance);
+  }
   SECTION("Conv3d pointwise (1x1x1)") {
     ConvNd<double, 3> conv(ConvOptions<3>(3, 2, 1), rng);
     const auto e = ccl::testing::check_gradients(

@@ -85,6 +85,31 @@ inline void valid_range(Index extent, Index stride, Index offset, Index out, Ind
 }
 }  // namespace window
 
+namespace window {
+// Short rows (a 32x32 clip's output rows hold 4 to 16 values) make std::copy / std::fill a library
+// call per row; Eigen's maps copy them inline with vector instructions.
+template <class Scalar>
+void copy_row(const Scalar* src, Index n, Scalar* dst) {
+  if (n > 0) Eigen::Map<Vector<Scalar>>(dst, n) = Eigen::Map<const Vector<Scalar>>(src, n);
+}
+template <class Scalar>
+void zero_row(Scalar* dst, Index n) {
+  if (n > 0) Eigen::Map<Vector<Scalar>>(dst, n).setZero();
+}
+template <class Scalar>
+void add_row(const Scalar* src, Index n, Scalar* dst) {
+  if (n > 0) Eigen::Map<Vector<Scalar>>(dst, n) += Eigen::Map<const Vector<Scalar>>(src, n);
+}
+
+/// Whether the kernel row (b, e) reads whole input rows unchanged (no padding, stride or dilation
+/// along H and W, and in_w == out_w): then the output rows of one time step are a contiguous run
+/// of the input plane, copied in one piece (the temporal 3x1x1 convolutions of R(2+1)D).
+inline bool plane_contiguous(const WindowGeometry& g) {
+  return g.kernel[1] == 1 && g.kernel[2] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
+         g.padding[1] == 0 && g.padding[2] == 0 && g.in[1] == g.out[1] && g.in[2] == g.out[2];
+}
+}  // namespace window
+
 /// Writes the kernel rows of channel c of one sample x ([C, T, H, W]) into cols (row stride ld):
 /// rows [c·kT·kH·kW, (c + 1)·kT·kH·kW); positions in the padding read 0. Channels touch disjoint
 /// rows, so callers may run them in parallel.
@@ -94,6 +119,7 @@ void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* c
   const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
   const Scalar* xc = x + c * g.in_size();
   Index row = c * g.kernel_size();
+  const bool planes = window::plane_contiguous(g);
   for (Index a = 0; a < g.kernel[0]; ++a)
     for (Index b = 0; b < g.kernel[1]; ++b)
       for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
@@ -103,22 +129,30 @@ void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* c
         window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
         for (Index ot = 0; ot < out_t; ++ot) {
           const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
+          if (planes) {
+            Scalar* dst = dst_row + ot * out_h * out_w;
+            if (it < 0 || it >= in_t)
+              window::zero_row(dst, out_h * out_w);
+            else
+              window::copy_row(xc + it * in_h * in_w, out_h * out_w, dst);
+            continue;
+          }
           for (Index oh = 0; oh < out_h; ++oh) {
             const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
             Scalar* dst = dst_row + (ot * out_h + oh) * out_w;
             if (it < 0 || it >= in_t || ih < 0 || ih >= in_h) {
-              std::fill(dst, dst + out_w, Scalar(0));
+              window::zero_row(dst, out_w);
               continue;
             }
             // Signed offsets, not pointers: off_w < 0 would point before the buffer.
             const Index base = (it * in_h + ih) * in_w + off_w;
-            std::fill(dst, dst + lo, Scalar(0));
+            window::zero_row(dst, lo);
             if (g.stride[2] == 1) {
-              std::copy(xc + base + lo, xc + base + hi, dst + lo);
+              window::copy_row(xc + base + lo, hi - lo, dst + lo);
             } else {
               for (Index ow = lo; ow < hi; ++ow) dst[ow] = xc[base + ow * g.stride[2]];
             }
-            std::fill(dst + hi, dst + out_w, Scalar(0));
+            window::zero_row(dst + hi, out_w - hi);
           }
         }
       }
@@ -139,6 +173,7 @@ void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, I
   const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
   Scalar* xc = x + c * g.in_size();
   Index row = c * g.kernel_size();
+  const bool planes = window::plane_contiguous(g);
   for (Index a = 0; a < g.kernel[0]; ++a)
     for (Index b = 0; b < g.kernel[1]; ++b)
       for (Index e = 0; e < g.kernel[2]; ++e, ++row) {
@@ -149,12 +184,20 @@ void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, I
         for (Index ot = 0; ot < out_t; ++ot) {
           const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
           if (it < 0 || it >= in_t) continue;
+          if (planes) {
+            window::add_row(src_row + ot * out_h * out_w, out_h * out_w, xc + it * in_h * in_w);
+            continue;
+          }
           for (Index oh = 0; oh < out_h; ++oh) {
             const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
             if (ih < 0 || ih >= in_h) continue;
             const Scalar* src = src_row + (ot * out_h + oh) * out_w;
             const Index base = (it * in_h + ih) * in_w + off_w;
-            for (Index ow = lo; ow < hi; ++ow) xc[base + ow * g.stride[2]] += src[ow];
+            if (g.stride[2] == 1) {
+              window::add_row(src + lo, hi - lo, xc + base + lo);
+            } else {
+              for (Index ow = lo; ow < hi; ++ow) xc[base + ow * g.stride[2]] += src[ow];
+            }
           }
         }
       }
