@@ -19,6 +19,7 @@ required_conan_version = ">=2.0"
 
 class CclConan(ConanFile):
     name = "ccl"
+    license = "Apache-2.0"
     description = ("Compositional contrastive learning (CVPR 2021 CCL): header-only C++17 "
                    "contrastive and distillation losses, CPU and CUDA backends")
     topics = ("contrastive-learning", "distillation", "header-only", "eigen", "cuda")

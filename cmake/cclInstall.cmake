@@ -16,6 +16,10 @@ set(CCL_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/cmake/ccl"
     CACHE STRING "Where the ccl CMake package files are installed, relative to the prefix")
 mark_as_advanced(CCL_INSTALL_CMAKEDIR)
 
+# The licence (Apache-2.0) travels with every installed copy.
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DOCDIR}"
+        COMPONENT ccl_development)
+
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/ccl"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
         COMPONENT ccl_development
