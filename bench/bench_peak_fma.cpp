@@ -1,13 +1,13 @@
 // The machine's peak single-precision FMA rate, measured: the denominator of every "share of
 // peak" in docs/performance.md (GEMM-bound figures of the contrastive losses and convolutions).
 //
-// A kernel of 12 (256-bit) or 16 (512-bit) independent fused multiply-add chains in registers (enough to cover the FMA
-// latency of 4-5 cycles on two pipes), nothing loaded from memory, for 256-bit (AVX2 + FMA) and,
-// when the CPU has it, 512-bit (AVX-512F) vectors. Counters: GFLOP_per_s (2 flops per lane per
-// FMA, all threads together), threads. BM_peak_fma/width:256|512/threads:1 is one core's peak;
-// threads:N (N = ccl::num_threads(), i.e. CCL_THREADS or all cores) the machine's. Note that some
-// CPUs (AMD Zen 4) execute 512-bit instructions on 256-bit units: both widths then give the same
-// rate, which is the true peak.
+// A kernel of 12 (256-bit) or 16 (512-bit) independent fused multiply-add chains in registers
+// (enough to cover the FMA latency of 4-5 cycles on two pipes), nothing loaded from memory, for
+// 256-bit (AVX2 + FMA) and, when the CPU has it, 512-bit (AVX-512F) vectors. Counters: GFLOP_per_s
+// (2 flops per lane per FMA, all threads together), threads. BM_peak_fma/width:256|512/threads:1 is
+// one core's peak; threads:N (N = ccl::num_threads(), i.e. CCL_THREADS or all cores) the machine's.
+// Note that some CPUs (AMD Zen 4) execute 512-bit instructions on 256-bit units: both widths then
+// give the same rate, which is the true peak.
 
 #include <ccl/core/parallel.hpp>
 
@@ -81,8 +81,8 @@ void BM_peak_fma(benchmark::State& state) {
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
     ccl::parallel_team(threads, [&](int thread, int team) {
-      const float r = width == 512 ? run_512(1e-3f * float(thread + 1))
-                                   : run_256(1e-3f * float(thread + 1));
+      const float r =
+          width == 512 ? run_512(1e-3f * float(thread + 1)) : run_256(1e-3f * float(thread + 1));
       if (thread == 0) {
         sink = r;
         team_size = team;

@@ -76,8 +76,8 @@ double median(std::vector<double> v) {
 }
 
 /// The step on `batch` clips of shape [channels, frames, size, size].
-void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index classes,
-              Index batch, Index frames, Index size) {
+void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index classes, Index batch,
+              Index frames, Index size) {
   ccl::Rng rng(7);
   using Student = ccl::pipeline::Student<enc::R2Plus1d<float>, float>;
   Student student(enc::r2plus1d<float>(o, rng), o.embedding_dim(), classes, rng);
@@ -126,8 +126,8 @@ void run_step(benchmark::State& state, const enc::R2Plus1dOptions& o, Index clas
   }
   const double steps = double(state.iterations());
   state.counters["cpu_ms_per_step"] = 1e3 * cpu / steps;
-  state.counters["ms_per_step"] = benchmark::Counter(
-      1e-3 * steps, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ms_per_step"] =
+      benchmark::Counter(1e-3 * steps, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   // Medians, as the peer reports them: on a loaded machine a few disturbed steps move the mean.
   state.counters["ms_per_step_median"] = median(wall_ms);
   state.counters["cpu_ms_per_step_median"] = median(cpu_ms);
@@ -149,14 +149,13 @@ void BM_official_step(benchmark::State& state) {
 /// part of the step, for the share-of-peak figures. GFLOP_per_s counts the three products
 /// (2·Cout·Cin·k·P·N flops each); im2col/col2im and copies are in the time but not in the count.
 void BM_conv3d(benchmark::State& state) {
-  const Index cin = state.range(0), cout = state.range(1), kt = state.range(2),
-              kh = state.range(3), batch = state.range(4), frames = state.range(5),
-              size = state.range(6);
+  const Index cin = state.range(0), cout = state.range(1), kt = state.range(2), kh = state.range(3),
+              batch = state.range(4), frames = state.range(5), size = state.range(6);
   ccl::Rng rng(3);
   const ccl::nn::Shape<3> kernel{kt, kh, kh};
   const ccl::nn::Shape<3> padding{kt / 2, kh / 2, kh / 2};
-  ccl::nn::Conv3d<float> conv(ccl::nn::ConvOptions<3>(cin, cout, kernel).padding(padding).bias(false),
-                              rng);
+  ccl::nn::Conv3d<float> conv(
+      ccl::nn::ConvOptions<3>(cin, cout, kernel).padding(padding).bias(false), rng);
   const Index per_clip = cin * frames * size * size;
   const ccl::RowMatrix<float> values = cb::uniform_matrix(batch, per_clip, 5);
   ccl::nn::Tensor<float, 5> x({batch, cin, frames, size, size}, values.data());

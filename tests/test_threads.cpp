@@ -70,11 +70,11 @@ TEST_CASE("gemm_split picks columns, then rows, then depth, and stays serial whe
   using Axis = GemmSplit::Axis;
   CHECK(ccl::gemm_split(64, 4096, 216, 2).axis == Axis::columns);  // a convolution's forward
   CHECK(ccl::gemm_split(64, 4096, 216, 2).pieces == 2);
-  CHECK(ccl::gemm_split(512, 16, 512, 2).axis == Axis::rows);       // a tall, narrow product
-  CHECK(ccl::gemm_split(8, 27, 65536, 4).axis == Axis::depth);      // a weight gradient
+  CHECK(ccl::gemm_split(512, 16, 512, 2).axis == Axis::rows);   // a tall, narrow product
+  CHECK(ccl::gemm_split(8, 27, 65536, 4).axis == Axis::depth);  // a weight gradient
   CHECK(ccl::gemm_split(8, 27, 65536, 4).pieces == 4);
-  CHECK(ccl::gemm_split(16, 10, 64, 8).axis == Axis::none);         // too little work
-  CHECK(ccl::gemm_split(4096, 4096, 4096, 1).axis == Axis::none);   // one thread
+  CHECK(ccl::gemm_split(16, 10, 64, 8).axis == Axis::none);        // too little work
+  CHECK(ccl::gemm_split(4096, 4096, 4096, 1).axis == Axis::none);  // one thread
   // Never more pieces than there is work for: 2^19 multiply-adds make two pieces at most.
   CHECK(ccl::gemm_split(64, 128, 64, 16).pieces == 2);
 }
@@ -91,10 +91,10 @@ TEMPLATE_TEST_CASE("parallel_gemm equals one product for every split, transpose 
   for (const auto& s : shapes) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
-        const RowMatrix<Scalar> a = ta ? random_matrix<Scalar>(s.k, s.m, 1)
-                                       : random_matrix<Scalar>(s.m, s.k, 1);
-        const RowMatrix<Scalar> b = tb ? random_matrix<Scalar>(s.n, s.k, 2)
-                                       : random_matrix<Scalar>(s.k, s.n, 2);
+        const RowMatrix<Scalar> a =
+            ta ? random_matrix<Scalar>(s.k, s.m, 1) : random_matrix<Scalar>(s.m, s.k, 1);
+        const RowMatrix<Scalar> b =
+            tb ? random_matrix<Scalar>(s.n, s.k, 2) : random_matrix<Scalar>(s.k, s.n, 2);
         const auto arg_a = ta ? ccl::gemm_arg_transposed(a) : ccl::gemm_arg(a);
         const auto arg_b = tb ? ccl::gemm_arg_transposed(b) : ccl::gemm_arg(b);
         RowMatrix<double> expected = (ta ? RowMatrix<double>(a.transpose().template cast<double>())
@@ -151,9 +151,9 @@ TEST_CASE("gemm rejects products whose shapes do not chain", "[threads][gemm][er
   RowMatrix<double> c(3, 2);
   CHECK_THROWS_AS(ccl::gemm(c, ccl::gemm_arg(a), ccl::gemm_arg(b), Gemm::overwrite), ccl::error);
   ccl::GemmScratch<double> scratch;
-  CHECK_THROWS_AS(ccl::parallel_gemm(c, ccl::gemm_arg(a), ccl::gemm_arg(b), Gemm::overwrite,
-                                     scratch, 2),
-                  ccl::error);
+  CHECK_THROWS_AS(
+      ccl::parallel_gemm(c, ccl::gemm_arg(a), ccl::gemm_arg(b), Gemm::overwrite, scratch, 2),
+      ccl::error);
 }
 
 namespace {
@@ -234,7 +234,8 @@ TEMPLATE_TEST_CASE("Conv1d/2d/3d give the one-thread result on 2 and 3 threads",
   ccl::Rng rng(3);
   {
     ccl::nn::ConvNd<Scalar, 1> conv(ccl::nn::ConvOptions<1>(4, 24, 5).padding(2), rng);
-    check_layer_threads(conv, ccl::testing::random_tensor<Scalar>(rng, ccl::nn::Shape<3>{3, 4, 700}),
+    check_layer_threads(conv,
+                        ccl::testing::random_tensor<Scalar>(rng, ccl::nn::Shape<3>{3, 4, 700}),
                         layer_tolerance<Scalar>());
   }
   {
@@ -284,8 +285,8 @@ TEMPLATE_TEST_CASE("Linear gives the one-thread result on 2 and 3 threads", "[th
                    float, double) {
   using Scalar = TestType;
   ccl::Rng rng(8);
-  for (const auto& shape : std::vector<std::array<Index, 3>>{
-           {512, 256, 128}, {16, 4096, 64}, {4, 30000, 8}}) {
+  for (const auto& shape :
+       std::vector<std::array<Index, 3>>{{512, 256, 128}, {16, 4096, 64}, {4, 30000, 8}}) {
     // Plain variables, not a structured binding: the lambda below captures them (C++17).
     const Index batch = shape[0], in = shape[1], out = shape[2];
     INFO("batch " << batch << " in " << in << " out " << out);

@@ -65,9 +65,9 @@ void check_row_major_operand() {
                 "ccl::gemm: operands are row-major matrices, maps or blocks with contiguous rows "
                 "(ccl::RowMatrix and its Eigen::Map / middleRows / middleCols); use "
                 "gemm_arg_transposed for a transpose");
-  static_assert(Plain::InnerStrideAtCompileTime == 1 ||
-                    Plain::InnerStrideAtCompileTime == Eigen::Dynamic,
-                "ccl::gemm: the elements of a row must be contiguous");
+  static_assert(
+      Plain::InnerStrideAtCompileTime == 1 || Plain::InnerStrideAtCompileTime == Eigen::Dynamic,
+      "ccl::gemm: the elements of a row must be contiguous");
 }
 }  // namespace detail
 
@@ -96,8 +96,8 @@ template <class Scalar, int LhsOrder, int RhsOrder>
 void eigen_gemm_kernel(Index m, Index n, Index k, Scalar alpha, const Scalar* a, Index lda,
                        const Scalar* b, Index ldb, Scalar* c, Index ldc) {
   using namespace Eigen;
-  using Blocking = internal::gemm_blocking_space<RowMajor, Scalar, Scalar, Dynamic, Dynamic,
-                                                 Dynamic>;
+  using Blocking =
+      internal::gemm_blocking_space<RowMajor, Scalar, Scalar, Dynamic, Dynamic, Dynamic>;
   Blocking blocking(m, n, k, 1, true);
   // info = nullptr: Eigen's sequential path, whatever Eigen::nbThreads() says.
   internal::general_matrix_matrix_product<Index, Scalar, LhsOrder, false, Scalar, RhsOrder, false,
@@ -111,15 +111,15 @@ void eigen_gemm_kernel(Index m, Index n, Index k, Scalar alpha, const Scalar* a,
 /// only. C is a writable row-major matrix, map or block of one ([A.rows, B.cols]); it must not
 /// overlap A or B.
 template <class Destination, class Scalar>
-void gemm(Eigen::DenseBase<Destination>& c_base, const GemmArg<Scalar>& a,
-          const GemmArg<Scalar>& b, Gemm mode, Scalar alpha = Scalar(1)) {
+void gemm(Eigen::DenseBase<Destination>& c_base, const GemmArg<Scalar>& a, const GemmArg<Scalar>& b,
+          Gemm mode, Scalar alpha = Scalar(1)) {
   detail::check_row_major_operand<Destination>();
   static_assert(std::is_same_v<typename Destination::Scalar, Scalar>,
                 "ccl::gemm: the destination and the operands must have one scalar type");
   auto& c = c_base.derived();
   require(a.cols == b.rows && c.rows() == a.rows && c.cols() == b.cols,
-          "ccl::gemm: shapes do not chain: [", a.rows, ", ", a.cols, "] x [", b.rows, ", ",
-          b.cols, "] -> [", c.rows(), ", ", c.cols(), "]");
+          "ccl::gemm: shapes do not chain: [", a.rows, ", ", a.cols, "] x [", b.rows, ", ", b.cols,
+          "] -> [", c.rows(), ", ", c.cols(), "]");
   const Index m = a.rows, n = b.cols, k = a.cols;
   if (m == 0 || n == 0) return;
   Scalar* const out = c.data();
@@ -148,17 +148,17 @@ void gemm(Eigen::DenseBase<Destination>& c_base, const GemmArg<Scalar>& a,
   using Eigen::RowMajor;
   // A stored transposed is a column-major [m, k] matrix with the same leading dimension.
   if (!a.transposed && !b.transposed)
-    detail::eigen_gemm_kernel<Scalar, RowMajor, RowMajor>(m, n, k, alpha, a.data, a.ld, b.data, b.ld,
-                                                          out, ldc);
+    detail::eigen_gemm_kernel<Scalar, RowMajor, RowMajor>(m, n, k, alpha, a.data, a.ld, b.data,
+                                                          b.ld, out, ldc);
   else if (!a.transposed)
-    detail::eigen_gemm_kernel<Scalar, RowMajor, ColMajor>(m, n, k, alpha, a.data, a.ld, b.data, b.ld,
-                                                          out, ldc);
+    detail::eigen_gemm_kernel<Scalar, RowMajor, ColMajor>(m, n, k, alpha, a.data, a.ld, b.data,
+                                                          b.ld, out, ldc);
   else if (!b.transposed)
-    detail::eigen_gemm_kernel<Scalar, ColMajor, RowMajor>(m, n, k, alpha, a.data, a.ld, b.data, b.ld,
-                                                          out, ldc);
+    detail::eigen_gemm_kernel<Scalar, ColMajor, RowMajor>(m, n, k, alpha, a.data, a.ld, b.data,
+                                                          b.ld, out, ldc);
   else
-    detail::eigen_gemm_kernel<Scalar, ColMajor, ColMajor>(m, n, k, alpha, a.data, a.ld, b.data, b.ld,
-                                                          out, ldc);
+    detail::eigen_gemm_kernel<Scalar, ColMajor, ColMajor>(m, n, k, alpha, a.data, a.ld, b.data,
+                                                          b.ld, out, ldc);
 #endif
 }
 

@@ -71,8 +71,8 @@ void parallel_gemm(Eigen::DenseBase<Destination>& c_base, const GemmArg<Scalar>&
                    int threads = num_threads()) {
   auto& c = c_base.derived();
   require(a.cols == b.rows && c.rows() == a.rows && c.cols() == b.cols,
-          "ccl::parallel_gemm: shapes do not chain: [", a.rows, ", ", a.cols, "] x [", b.rows,
-          ", ", b.cols, "] -> [", c.rows(), ", ", c.cols(), "]");
+          "ccl::parallel_gemm: shapes do not chain: [", a.rows, ", ", a.cols, "] x [", b.rows, ", ",
+          b.cols, "] -> [", c.rows(), ", ", c.cols(), "]");
   const Index m = a.rows, n = b.cols, k = a.cols;
   const GemmSplit split = gemm_split(m, n, k, threads);
   using Axis = GemmSplit::Axis;
@@ -87,16 +87,16 @@ void parallel_gemm(Eigen::DenseBase<Destination>& c_base, const GemmArg<Scalar>&
   parallel_team(split.pieces, [&](int thread, int team) {
     for (int piece = thread; piece < split.pieces; piece += team) {
       if (split.axis == Axis::columns) {
-        const auto [first, last] = detail::gemm_piece(n, detail::gemm_column_grain, piece,
-                                                      split.pieces);
+        const auto [first, last] =
+            detail::gemm_piece(n, detail::gemm_column_grain, piece, split.pieces);
         gemm(c.middleCols(first, last - first), a, b.middle_cols(first, last - first), mode);
       } else if (split.axis == Axis::rows) {
-        const auto [first, last] = detail::gemm_piece(m, detail::gemm_row_grain, piece,
-                                                      split.pieces);
+        const auto [first, last] =
+            detail::gemm_piece(m, detail::gemm_row_grain, piece, split.pieces);
         gemm(c.middleRows(first, last - first), a.middle_rows(first, last - first), b, mode);
       } else {
-        const auto [first, last] = detail::gemm_piece(k, detail::gemm_depth_grain, piece,
-                                                      split.pieces);
+        const auto [first, last] =
+            detail::gemm_piece(k, detail::gemm_depth_grain, piece, split.pieces);
         Eigen::Map<RowMatrix<Scalar>> partial(scratch.data() + piece * m * n, m, n);
         gemm(partial, a.middle_cols(first, last - first), b.middle_rows(first, last - first),
              Gemm::overwrite);

@@ -71,8 +71,8 @@ RecallAtK recall_at_k(EmbeddingView<const T> queries, LabelView query_labels,
   for (Index first = 0; first < q.rows(); first += block) {
     const Index rows = std::min(block, q.rows() - first);
     sim.resize(rows, g.rows());
-    parallel_gemm(sim, gemm_arg(q.middleRows(first, rows)), gemm_arg_transposed(g),
-                  Gemm::overwrite, scratch);
+    parallel_gemm(sim, gemm_arg(q.middleRows(first, rows)), gemm_arg_transposed(g), Gemm::overwrite,
+                  scratch);
     for (Index r = 0; r < rows; ++r) {
       const std::int64_t label = query_labels[first + r];
       // The best same-class gallery item (lowest index among equals).

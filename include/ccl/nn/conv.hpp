@@ -230,8 +230,8 @@ class ConvNd {
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
         parallel_gemm(sample_matrix(output_.data(), n, cout, out_p), weight,
-                      gemm_arg(const_sample(input_.data(), n, g.channels, out_p)),
-                      Gemm::overwrite, gemm_scratch_);
+                      gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite,
+                      gemm_scratch_);
       }
     } else {
       const Index chunk = chunk_size(g, batch);
@@ -429,9 +429,9 @@ class ConvNd {
       auto weight_grad = thread_weight_grads_[std::size_t(thread)].matrix(cout, taps);
       if (params) weight_grad.setZero();
       // The thread's buffer holds the sample's columns on top, their gradient below.
-      Scalar* buffer =
-          g.pointwise() ? nullptr
-                        : thread_columns_[std::size_t(thread)].matrix(2 * rows, out_p).data();
+      Scalar* buffer = g.pointwise()
+                           ? nullptr
+                           : thread_columns_[std::size_t(thread)].matrix(2 * rows, out_p).data();
       for (Index n = first; n < last; ++n) {
         const auto dy = gemm_arg(const_sample(grad_y.data(), n, cout, out_p));
         if (g.pointwise()) {

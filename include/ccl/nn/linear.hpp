@@ -56,8 +56,9 @@ class Linear {
       : weight_("weight", in_features > 0 && out_features > 0 ? out_features : 0,
                 in_features > 0 ? in_features : 0),
         bias_("bias", bias ? 1 : 0, bias && out_features > 0 ? out_features : 0) {
-    require(in_features > 0 && out_features > 0, "Linear: feature sizes must be positive, got in = ",
-            in_features, ", out = ", out_features);
+    require(in_features > 0 && out_features > 0,
+            "Linear: feature sizes must be positive, got in = ", in_features,
+            ", out = ", out_features);
   }
 
   /// PyTorch's default initialisation (see reset_parameters).
@@ -169,8 +170,8 @@ class Linear {
  private:
   Parameter<Scalar> weight_;
   Parameter<Scalar> bias_;
-  RowMatrix<Scalar> input_;   // copy of the last forward's x, for dL/dW
-  RowMatrix<Scalar> output_;  // workspace returned by forward
+  RowMatrix<Scalar> input_;           // copy of the last forward's x, for dL/dW
+  RowMatrix<Scalar> output_;          // workspace returned by forward
   GemmScratch<Scalar> gemm_scratch_;  // partial products of a depth-split GEMM
   bool check_finite_ = true;
 };

@@ -16,7 +16,8 @@
 
 namespace ccl::nn {
 
-// The primary template is the CPU layer; ReLU<Scalar, Rank, ccl::cuda> is in <ccl/cuda/nn/relu.hpp>.
+// The primary template is the CPU layer; ReLU<Scalar, Rank, ccl::cuda> is in
+// <ccl/cuda/nn/relu.hpp>.
 template <class Scalar, int Rank, class Backend = cpu>
 class ReLU {
   CCL_STATIC_ASSERT_SCALAR(Scalar);

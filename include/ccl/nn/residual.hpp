@@ -100,7 +100,7 @@ class Identity {
 };
 
 template <class Main, class Shortcut = Identity<typename Main::scalar_type, Main::input_rank,
-                                                 layer_backend_t<Main>>>
+                                                layer_backend_t<Main>>>
 class Residual {
   static_assert(is_layer_v<Main> && is_layer_v<Shortcut>,
                 "ccl::nn::Residual: both branches must be ccl::nn layers (see layer.hpp)");
@@ -171,9 +171,8 @@ class Residual {
   }
   template <class Visitor>
   void for_each_buffer(Visitor&& visit) {
-    nn::for_each_buffer(main_, [&](const std::string& buffer, auto& value) {
-      visit("main." + buffer, value);
-    });
+    nn::for_each_buffer(
+        main_, [&](const std::string& buffer, auto& value) { visit("main." + buffer, value); });
     nn::for_each_buffer(shortcut_, [&](const std::string& buffer, auto& value) {
       visit("shortcut." + buffer, value);
     });

@@ -173,8 +173,9 @@ class Tensor {
   void set_zero() { fill(Scalar(0)); }
   /// Every element = value (on ccl's threads: gradient buffers are tens of megabytes).
   void fill(Scalar value) {
-    parallel_chunks(data_.size(),
-                    [&](Index first, Index last) { data_.segment(first, last - first).setConstant(value); });
+    parallel_chunks(data_.size(), [&](Index first, Index last) {
+      data_.segment(first, last - first).setConstant(value);
+    });
   }
   /// Becomes a copy of `other` (shape and values) on ccl's threads, keeping this tensor's buffer
   /// when the sizes match.

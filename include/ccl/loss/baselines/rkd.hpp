@@ -165,8 +165,8 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
                     LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
                     EmbeddingView<Scalar> grad_teacher) {
     constexpr const char* op = "rkd";
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher,
-                       detail::Widths::may_differ, options_.check_finite);
+    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
+                       options_.check_finite);
     require(std::isfinite(options_.distance_weight) && std::isfinite(options_.angle_weight), op,
             ": distance_weight and angle_weight must be finite, got ", options_.distance_weight,
             " and ", options_.angle_weight);

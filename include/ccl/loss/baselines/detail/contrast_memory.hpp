@@ -7,7 +7,8 @@
 //           batch, then frozen at mean(exp-scores) · N.
 //   scores  s_i = e_s,i/‖e_s,i‖, t_i = e_t,i/‖e_t,i‖; for contrast indices idx_i0..idx_iK
 //           (idx_i0 = the sample's own index, the rest negatives):
-//           x_ik = M_t[idx_ik]·s_i / T (student anchor), y_ik = M_s[idx_ik]·t_i / T (teacher anchor).
+//           x_ik = M_t[idx_ik]·s_i / T (student anchor), y_ik = M_s[idx_ik]·t_i / T (teacher
+//           anchor).
 //   NCE     P = exp(x)/Z, m = K, P_n = 1/N, c = m P_n + 1e-7:
 //           L = -(1/B) Σ_i [log(P_i0/(P_i0 + c)) + Σ_{k≥1} log(m P_n/(P_ik + c))], per side.
 //   softmax L = -(1/B) Σ_i log softmax_k(x_ik)[0]  (CMC's --softmax; no exp/Z).
@@ -79,7 +80,7 @@ void check_bank_state(const char* op, const MemoryBankState<Scalar>& state, Inde
 /// The constructor checks of a memory-bank loss (both backends).
 template <class Scalar>
 void check_memory_options(const char* op, Index dataset_size, Index dim,
-                                 const MemoryContrastOptions& options) {
+                          const MemoryContrastOptions& options) {
   require(dataset_size > 0, op, ": the dataset must hold at least one sample, got ", dataset_size);
   require(dim > 0, op, ": the embedding width must be positive, got ", dim);
   require(options.negatives > 0, op, ": negatives (K) must be positive, got ", options.negatives);
@@ -113,8 +114,8 @@ inline NceConstants nce_constants(Index k_neg, Index dataset_size) {
 template <class Scalar>
 class MemoryContrast {
  public:
-  MemoryContrast(const char* op, Index dataset_size, Index dim, const MemoryContrastOptions& options,
-                 Rng& rng)
+  MemoryContrast(const char* op, Index dataset_size, Index dim,
+                 const MemoryContrastOptions& options, Rng& rng)
       : op_(op), options_(options) {
     check_memory_options<Scalar>(op, dataset_size, dim, options);
     initial_banks(dataset_size, dim, rng, memory_s_, memory_t_);
@@ -133,8 +134,8 @@ class MemoryContrast {
                    const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) const {
     checks::non_empty(op_, "student", e_s);
     checks::same_shape(op_, "student", e_s, "teacher", e_t);
-    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(),
-            ", expected width ", dim(), " (the memory bank's)");
+    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(), ", expected width ",
+            dim(), " (the memory bank's)");
     checks::gradient_shape(op_, "student", e_s, "grad_student", grad_s);
     checks::gradient_shape(op_, "teacher", e_t, "grad_teacher", grad_t);
     if (options_.check_finite) {
@@ -147,8 +148,8 @@ class MemoryContrast {
     require(indices.size() == batch, op_, ": ", indices.size(), " sample indices for a batch of ",
             batch);
     for (Index i = 0; i < batch; ++i) {
-      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i, "] = ",
-              indices[i], " is outside the dataset [0, ", dataset_size(), ")");
+      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i,
+              "] = ", indices[i], " is outside the dataset [0, ", dataset_size(), ")");
     }
   }
 
@@ -240,7 +241,7 @@ class MemoryContrast {
     // Positive column: -log(P/(P + c)) = softplus(D) - D; negatives: softplus(D) - log(m P_n / c).
     total = double((softplus_.col(0) - d_.col(0)).sum()) +
             double((softplus_.rightCols(cols - 1) - (log_mpn - log_c)).sum());
-    out.array() = sigmoid_ / Scalar(b);                      // dL/dx = P/(P + c) / B
+    out.array() = sigmoid_ / Scalar(b);                              // dL/dx = P/(P + c) / B
     out.col(0).array() = (sigmoid_.col(0) - Scalar(1)) / Scalar(b);  // -c/(P + c) / B
     return total / double(b);
   }
@@ -256,7 +257,8 @@ class MemoryContrast {
       // Scatter the coefficients onto the bank's rows, then one GEMM.
       coefficients_.setZero(memory.rows(), unit.rows());
       for (Index i = 0; i < unit.rows(); ++i)
-        for (Index k = 0; k < idx.cols(); ++k) coefficients_(idx(i, k), i) += grad_scores(i, k) * inv_t;
+        for (Index k = 0; k < idx.cols(); ++k)
+          coefficients_(idx(i, k), i) += grad_scores(i, k) * inv_t;
       grad_unit_.resize(unit.rows(), memory.cols());
       parallel_gemm(grad_unit_, gemm_arg_transposed(coefficients_), gemm_arg(memory),
                     Gemm::overwrite, gemm_scratch_);
