@@ -220,9 +220,10 @@ class ConvNd {
     // weights shared), which the resize of output_ can reallocate.
     input_.assign(x);
     output_.resize(output_shape(input_.shape()));
+    columns_kept_ = false;  // forward_by_samples may keep this input's columns
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels();
-    if (const int team = sample_team(g, batch); team > 1) {
+    if (const int team = sample_team(g, batch); team > 0) {
       forward_by_samples(g, team);
       return output_;
     }
@@ -295,7 +296,7 @@ class ConvNd {
         bias_.grad(0, channel) += sum;
       });
     }
-    if (const int team = sample_team(g, batch); team > 1) {
+    if (const int team = sample_team(g, batch); team > 0) {
       backward_by_samples(g, team, grad_y, params, grad_x);
       return;
     }
@@ -366,14 +367,16 @@ class ConvNd {
   }
 
   // Threads that take whole samples: each runs im2col, a single-threaded GEMM and col2im on its
-  // own samples, so a layer costs one fork and no copy of a batched product. Used when every
-  // thread gets a sample and the per-thread column buffers fit the workspace limit; otherwise
-  // (a batch smaller than the team, huge clips) the batched path below splits each GEMM instead.
+  // own samples, so a layer costs one fork and no copy of a batched product, and a sample's
+  // columns stay in cache between im2col and the GEMM (on one thread too: measured faster than
+  // one product over the whole batch). Used when every thread gets a sample and the per-thread
+  // column buffers fit the workspace limit; returns 0 otherwise (a batch smaller than the team,
+  // huge clips), where the batched path below splits each GEMM over the team instead.
   int sample_team(const detail::WindowGeometry& g, Index batch) const {
-    const int threads = static_cast<int>(std::min<Index>(num_threads(), batch));
-    if (threads < 2) return 1;
+    const int threads = num_threads();
+    if (batch < threads) return 0;
     const Index per_thread = g.pointwise() ? 0 : 2 * g.column_rows() * g.out_size();
-    return per_thread * threads <= workspace_limit_ ? threads : 1;
+    return per_thread * threads <= workspace_limit_ ? threads : 0;
   }
 
   // The thread's contiguous block of samples: the same for a given batch and team, so results
@@ -393,9 +396,13 @@ class ConvNd {
     ensure_thread_workspaces(team);
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels(), rows = g.column_rows();
+    // Every sample's columns are kept for backward when they fit the workspace limit: the
+    // weight gradient then reuses them instead of running im2col a second time.
+    columns_kept_ = !g.pointwise() && batch * rows * out_p <= workspace_limit_;
     // Sized before the fork: a Workspace may reallocate, which threads must not race on.
+    if (columns_kept_) kept_columns_.matrix(batch * rows, out_p);
     for (int t = 0; t < team; ++t)
-      if (!g.pointwise()) thread_columns_[std::size_t(t)].matrix(rows, out_p);
+      if (!g.pointwise() && !columns_kept_) thread_columns_[std::size_t(t)].matrix(rows, out_p);
     parallel_team(team, [&](int thread, int threads) {
       const auto [first, last] = sample_block(batch, thread, threads);
       for (Index n = first; n < last; ++n) {
@@ -404,7 +411,10 @@ class ConvNd {
           gemm(y, gemm_arg(weight_.value),
                gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite);
         } else {
-          auto columns = thread_columns_[std::size_t(thread)].matrix(rows, out_p);
+          Scalar* buffer = columns_kept_
+                               ? kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p
+                               : thread_columns_[std::size_t(thread)].matrix(rows, out_p).data();
+          SampleMap columns(buffer, rows, out_p);
           detail::im2col(g, input_.data() + n * in_size, columns.data(), out_p);
           gemm(y, gemm_arg(weight_.value), gemm_arg(columns), Gemm::overwrite);
         }
@@ -445,9 +455,15 @@ class ConvNd {
           continue;
         }
         if (params) {
-          SampleMap columns(buffer, rows, out_p);
-          detail::im2col(g, input_.data() + n * in_size, buffer, out_p);
-          gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
+          if (columns_kept_) {
+            const ConstSampleMap columns(
+                kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p, rows, out_p);
+            gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
+          } else {
+            SampleMap columns(buffer, rows, out_p);
+            detail::im2col(g, input_.data() + n * in_size, buffer, out_p);
+            gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
+          }
         }
         if (grad_x != nullptr) {
           SampleMap grad_columns(buffer + rows * out_p, rows, out_p);
@@ -522,6 +538,10 @@ class ConvNd {
   // The per-sample path's buffers, one per thread: a sample's columns and their gradient, and
   // the thread's partial weight gradient.
   std::vector<detail::Workspace<Scalar>> thread_columns_, thread_weight_grads_;
+  // The last forward's columns of every sample, [N·Cin·prod(k), P], when they fit the workspace
+  // limit (columns_kept_); backward's weight gradient reads them.
+  detail::Workspace<Scalar> kept_columns_;
+  bool columns_kept_ = false;
   Index workspace_limit_ = Index(1) << 24;
   bool check_finite_ = true;
 };
