@@ -7,11 +7,11 @@
 // methods are compiled in separate translation units (run_<method>.cpp) that share this code.
 
 #include "datasets.hpp"
+#include "student.hpp"
 #include "teachers.hpp"
 
 #include <ccl/data/benchmark.hpp>
 #include <ccl/metrics/retrieval.hpp>
-#include <ccl/nn/encoders/r2plus1d.hpp>
 #include <ccl/optim/schedules.hpp>
 #include <ccl/optim/sgd.hpp>
 #include <ccl/pipeline/no_composition.hpp>
@@ -129,20 +129,13 @@ struct CellResult {
   std::vector<std::vector<Index>> neighbours;
 };
 
-inline ccl::nn::encoders::R2Plus1dOptions student_options() {
-  // The narrow R(2+1)D with a spatially strided stem: 1x8x32x32 clips -> 64-d.
-  auto o = ccl::nn::encoders::R2Plus1dOptions::narrow(1);
-  o.stem_stride = {1, 2, 2};
-  return o;
-}
-
-using VideoEncoder = ccl::nn::encoders::R2Plus1d<float>;
+// The student's encoder is compiled once, in student.cpp (student.hpp).
 using VideoStudent = ccl::pipeline::Student<VideoEncoder, float>;
 
 inline VideoStudent make_student(const Context& ctx, ccl::Rng& rng) {
   const auto o = student_options();
-  return VideoStudent(ccl::nn::encoders::r2plus1d<float>(o, rng), o.embedding_dim(),
-                      Index(ctx.bench.class_names.size()), rng);
+  return VideoStudent(VideoEncoder(o, rng), o.embedding_dim(), Index(ctx.bench.class_names.size()),
+                      rng);
 }
 
 namespace detail {

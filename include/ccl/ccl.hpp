@@ -1,8 +1,14 @@
 #pragma once
-// The umbrella header: everything a CPU user needs. CUDA users add <ccl/cuda.hpp> in
+// The umbrella header: every public module a CPU user needs. CUDA users add <ccl/cuda.hpp> in
 // translation units compiled by nvcc; the data layer (<ccl/data/...>: IDX, .npy, the official
 // teacher-feature layout, the tri-modal benchmark) is included on its own because parts of it
-// need the optional zlib / espeak-ng target ccl::data_extras.
+// need the optional zlib / espeak-ng target ccl::data_extras. Users who only want the losses
+// include the lighter <ccl/losses.hpp> (no convolutions, encoders, optimisers, pipeline or I/O).
+//
+// Public modules only: the checkpoint file's internals (byte streams, framing, CRC-32, section
+// bodies, the atomic writer) and the trainer's JSON-lines formatting are implementation details
+// that their public headers include themselves; a user who wants one of them (a tool that
+// inspects checkpoint files) includes it by name, e.g. <ccl/io/io.hpp>.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -74,19 +80,12 @@
 #include <ccl/optim/schedules.hpp>
 #include <ccl/optim/sgd.hpp>
 
-#include <ccl/io/atomic_file.hpp>
-#include <ccl/io/byte_stream.hpp>
 #include <ccl/io/checkpoint.hpp>
-#include <ccl/io/checkpoint_format.hpp>
-#include <ccl/io/checkpoint_sections.hpp>
-#include <ccl/io/crc32.hpp>
-#include <ccl/io/io.hpp>
 
 #include <ccl/pipeline/baseline_objectives.hpp>
 #include <ccl/pipeline/branch.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
 #include <ccl/pipeline/encoder_traits.hpp>
-#include <ccl/pipeline/json_lines.hpp>
 #include <ccl/pipeline/no_composition.hpp>
 #include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>
