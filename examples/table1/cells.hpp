@@ -5,8 +5,8 @@
 //
 // Cells share nothing mutable (each builds its own student, teachers are read-only), so they run
 // on `workers` threads, each single-threaded (ccl::set_num_threads(1)): on a 2-core machine two
-// cells at once use both cores without the synchronisation cost of splitting one small step over
-// two threads. A cell's result depends only on its specification, never on which worker ran it
+// cells at once use both cores fully (one cell on two threads gains 1.65-1.84x), and results do
+// not depend on the core count (a threaded step sums per-thread gradients in thread order). A cell's result depends only on its specification, never on which worker ran it
 // or in what order, so the tables do not depend on the worker count.
 //
 // A finished cell is written to <cache>/cells/<protocol hash>/<cell>.json (atomically) before the
