@@ -159,6 +159,16 @@ TEST_CASE("Conv gradients match central differences", "[nn][conv][gradient]") {
     CHECK(e.input < tolerance);
     CHECK(e.parameter < tolerance);
   }
+  SECTION("Conv3d in blocks of output time steps (a clip over the workspace limit)") {
+    // 2·(2·3·3·3) column rows x 3·3 positions per time step: a limit of 200 gives 1-step blocks
+    // whose input planes overlap (temporal kernel 3, padding 1), on each thread's own samples.
+    ConvNd<double, 3> conv(ConvOptions<3>(2, 3, 3).padding(1), rng);
+    conv.set_workspace_limit(200);
+    const auto e = ccl::testing::check_gradients(
+        conv, ccl::testing::random_tensor<double>(rng, Shape<5>{4, 2, 4, 3, 3}), rng);
+    CHECK(e.input < tolerance);
+    CHECK(e.parameter < tolerance);
+  }
   SECTION("Conv3d pointwise (1x1x1)") {
     ConvNd<double, 3> conv(ConvOptions<3>(3, 2, 1), rng);
     const auto e = ccl::testing::check_gradients(

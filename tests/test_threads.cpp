@@ -259,7 +259,8 @@ TEMPLATE_TEST_CASE("Conv1d/2d/3d give the one-thread result on 2 and 3 threads",
         layer_tolerance<Scalar>());
   }
   {
-    // A workspace limit of one sample: a chunk per sample.
+    // A workspace limit below one time step: blocks of one output time step per thread's
+    // sample, or one sample per chunk on the batched path.
     ccl::nn::ConvNd<Scalar, 3> conv(ccl::nn::ConvOptions<3>(4, 8, 3).padding(1), rng);
     conv.set_workspace_limit(1);
     check_layer_threads(

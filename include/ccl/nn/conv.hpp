@@ -1,22 +1,25 @@
 #pragma once
 // ConvNd<Scalar, Rank>: PyTorch's nn.Conv1d / Conv2d / Conv3d (groups = 1) on [N, C, spatial...],
-// computed as im2col (detail/im2col.hpp) followed by one Eigen GEMM per chunk of samples.
+// computed as im2col (detail/im2col.hpp) followed by a GEMM per sample.
 //
 //   weight  [Cout, Cin * prod(kernel)]  = PyTorch's [Cout, Cin, k...] flattened row-major
 //   bias    [1, Cout]                   (optional)
 //
 // The calling convention is Linear's (linear.hpp): forward returns a reference to a member
 // workspace and keeps a copy of x; backward ADDS into the parameters' gradients and, when asked,
-// into grad_x. Why a chunked, batched im2col: a GEMM over the columns of several samples at once
-// is wide enough to run near peak, while the chunk size caps the column buffer
-// (set_workspace_limit) so that a 16x112x112 clip does not need gigabytes. Backward recomputes the
-// columns from the saved input instead of keeping them: im2col is memory-bound and cheap next to
-// the two GEMMs.
+// into grad_x.
 //
-// Threads: every product is a ccl::parallel_gemm over ccl::num_threads() threads (the batch's
-// columns split for the forward and data-gradient products, the output channels or the depth for
-// the weight gradient), im2col/col2im run one (sample, channel) plane per task, and the bias
-// gradient one channel per task: the result is identical from run to run at a given thread count.
+// Threads (ccl::num_threads()): when the batch has at least one sample per thread, each thread
+// takes whole samples and runs im2col, a single-threaded GEMM and col2im on them with its own
+// buffers (one fork per layer, a sample's columns hot in cache); the weight gradient is summed per
+// thread and the partial sums added in thread order. A clip whose columns exceed the workspace
+// limit (set_workspace_limit) is processed in blocks of output time steps, so a 16x112x112 clip
+// does not need gigabytes. The forward's columns are kept for backward when the whole batch's fit
+// the limit (no second im2col); otherwise backward recomputes them from the saved input. A batch
+// smaller than the team takes the batched path instead: chunks of samples whose columns fit the
+// limit, each product split over the team (ccl::parallel_gemm), im2col/col2im one (sample,
+// channel) plane per task. Either way the result is identical from run to run at a given thread
+// count and depends on the thread count by summation order only.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -201,8 +204,9 @@ class ConvNd {
   /// Whether forward scans x for NaN/Inf (on by default: one pass, cheap next to the GEMM).
   void set_check_finite(bool on) { check_finite_ = on; }
 
-  /// Caps the im2col buffer at about `elements` scalars (default 2^24, 64 MiB in float); samples
-  /// are processed in chunks that fit, but always at least one sample at a time.
+  /// Caps the im2col buffers at about `elements` scalars (default 2^24, 64 MiB in float): samples
+  /// (or a sample's output time steps) are processed in blocks that fit, but always at least one
+  /// sample (batched path) or one time step (a thread's sample) at a time.
   void set_workspace_limit(Index elements) {
     require(elements > 0, name, "::set_workspace_limit: the limit must be positive, got ",
             elements);
@@ -223,7 +227,7 @@ class ConvNd {
     columns_kept_ = false;  // forward_by_samples may keep this input's columns
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels();
-    if (const int team = sample_team(g, batch); team > 0) {
+    if (const int team = sample_team(batch); team > 0) {
       forward_by_samples(g, team);
       return output_;
     }
@@ -296,7 +300,7 @@ class ConvNd {
         bias_.grad(0, channel) += sum;
       });
     }
-    if (const int team = sample_team(g, batch); team > 0) {
+    if (const int team = sample_team(batch); team > 0) {
       backward_by_samples(g, team, grad_y, params, grad_x);
       return;
     }
@@ -369,14 +373,21 @@ class ConvNd {
   // Threads that take whole samples: each runs im2col, a single-threaded GEMM and col2im on its
   // own samples, so a layer costs one fork and no copy of a batched product, and a sample's
   // columns stay in cache between im2col and the GEMM (on one thread too: measured faster than
-  // one product over the whole batch). Used when every thread gets a sample and the per-thread
-  // column buffers fit the workspace limit; returns 0 otherwise (a batch smaller than the team,
-  // huge clips), where the batched path below splits each GEMM over the team instead.
-  int sample_team(const detail::WindowGeometry& g, Index batch) const {
+  // one product over the whole batch). A clip whose columns exceed the thread's share of the
+  // workspace limit is processed in blocks of output time steps (time_block). Returns 0 when
+  // the batch is smaller than the team: the batched path below then splits each GEMM instead.
+  int sample_team(Index batch) const {
     const int threads = num_threads();
-    if (batch < threads) return 0;
-    const Index per_thread = g.pointwise() ? 0 : 2 * g.column_rows() * g.out_size();
-    return per_thread * threads <= workspace_limit_ ? threads : 0;
+    return batch >= threads ? threads : 0;
+  }
+
+  // Output time steps per block of a sample's columns: all of them when a thread's buffers (the
+  // columns and their gradient) fit its share of the workspace limit, else as many as fit, at
+  // least one.
+  Index time_block(const detail::WindowGeometry& g, int team) const {
+    const Index per_step = 2 * g.column_rows() * g.out[1] * g.out[2];
+    return std::clamp<Index>(workspace_limit_ / (Index(team) * std::max<Index>(1, per_step)), 1,
+                             g.out[0]);
   }
 
   // The thread's contiguous block of samples: the same for a given batch and team, so results
@@ -396,27 +407,37 @@ class ConvNd {
     ensure_thread_workspaces(team);
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels(), rows = g.column_rows();
+    const Index plane = g.out[1] * g.out[2], steps = g.out[0], block = time_block(g, team);
     // Every sample's columns are kept for backward when they fit the workspace limit: the
     // weight gradient then reuses them instead of running im2col a second time.
     columns_kept_ = !g.pointwise() && batch * rows * out_p <= workspace_limit_;
     // Sized before the fork: a Workspace may reallocate, which threads must not race on.
     if (columns_kept_) kept_columns_.matrix(batch * rows, out_p);
     for (int t = 0; t < team; ++t)
-      if (!g.pointwise() && !columns_kept_) thread_columns_[std::size_t(t)].matrix(rows, out_p);
+      if (!g.pointwise() && !columns_kept_)
+        thread_columns_[std::size_t(t)].matrix(rows, block * plane);
     parallel_team(team, [&](int thread, int threads) {
       const auto [first, last] = sample_block(batch, thread, threads);
       for (Index n = first; n < last; ++n) {
         auto y = sample_matrix(output_.data(), n, cout, out_p);
+        const Scalar* x = input_.data() + n * in_size;
         if (g.pointwise()) {
           gemm(y, gemm_arg(weight_.value),
                gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite);
-        } else {
-          Scalar* buffer = columns_kept_
-                               ? kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p
-                               : thread_columns_[std::size_t(thread)].matrix(rows, out_p).data();
-          SampleMap columns(buffer, rows, out_p);
-          detail::im2col(g, input_.data() + n * in_size, columns.data(), out_p);
+        } else if (columns_kept_) {
+          SampleMap columns(kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p,
+                            rows, out_p);
+          detail::im2col(g, x, columns.data(), out_p);
           gemm(y, gemm_arg(weight_.value), gemm_arg(columns), Gemm::overwrite);
+        } else {
+          for (Index t0 = 0; t0 < steps; t0 += block) {
+            const Index t1 = std::min(steps, t0 + block), width = (t1 - t0) * plane;
+            SampleMap columns(thread_columns_[std::size_t(thread)].matrix(rows, width).data(), rows,
+                              width);
+            detail::im2col(g, x, columns.data(), width, t0, t1);
+            gemm(y.middleCols(t0 * plane, width), gemm_arg(weight_.value), gemm_arg(columns),
+                 Gemm::overwrite);
+          }
         }
         if (has_bias()) y.colwise() += bias_.value.row(0).transpose();
       }
@@ -424,51 +445,57 @@ class ConvNd {
   }
 
   // Each thread accumulates dW over its samples into its own buffer; the buffers are then added
-  // in thread order (so dW depends on the team by rounding only), and dx is written per sample.
+  // in thread order (so dW depends on the team by rounding only), and dx is written per sample
+  // (a thread owns its samples' input planes, so blocks of one sample never race).
   void backward_by_samples(const detail::WindowGeometry& g, int team, const Output& grad_y,
                            bool params, Input* grad_x) {
     ensure_thread_workspaces(team);
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels(), rows = g.column_rows(), taps = fan_in();
+    const Index plane = g.out[1] * g.out[2], steps = g.out[0], block = time_block(g, team);
     for (int t = 0; t < team; ++t) {
-      if (!g.pointwise()) thread_columns_[std::size_t(t)].matrix(2 * rows, out_p);
+      if (!g.pointwise()) thread_columns_[std::size_t(t)].matrix(2 * rows, block * plane);
       if (params) thread_weight_grads_[std::size_t(t)].matrix(cout, taps);
     }
     parallel_team(team, [&](int thread, int threads) {
       const auto [first, last] = sample_block(batch, thread, threads);
       auto weight_grad = thread_weight_grads_[std::size_t(thread)].matrix(cout, taps);
       if (params) weight_grad.setZero();
-      // The thread's buffer holds the sample's columns on top, their gradient below.
-      Scalar* buffer = g.pointwise()
-                           ? nullptr
-                           : thread_columns_[std::size_t(thread)].matrix(2 * rows, out_p).data();
+      // The thread's buffer holds a block's columns on top, their gradient below.
+      Scalar* buffer =
+          g.pointwise()
+              ? nullptr
+              : thread_columns_[std::size_t(thread)].matrix(2 * rows, block * plane).data();
       for (Index n = first; n < last; ++n) {
-        const auto dy = gemm_arg(const_sample(grad_y.data(), n, cout, out_p));
+        const auto dy = const_sample(grad_y.data(), n, cout, out_p);
         if (g.pointwise()) {
           if (params)
-            gemm(weight_grad, dy,
+            gemm(weight_grad, gemm_arg(dy),
                  gemm_arg_transposed(const_sample(input_.data(), n, g.channels, out_p)),
                  Gemm::accumulate);
           if (grad_x != nullptr)
             gemm(sample_matrix(grad_x->data(), n, g.channels, out_p),
-                 gemm_arg_transposed(weight_.value), dy, Gemm::accumulate);
+                 gemm_arg_transposed(weight_.value), gemm_arg(dy), Gemm::accumulate);
           continue;
         }
-        if (params) {
-          if (columns_kept_) {
-            const ConstSampleMap columns(
-                kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p, rows, out_p);
-            gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
-          } else {
-            SampleMap columns(buffer, rows, out_p);
-            detail::im2col(g, input_.data() + n * in_size, buffer, out_p);
-            gemm(weight_grad, dy, gemm_arg_transposed(columns), Gemm::accumulate);
-          }
+        if (params && columns_kept_) {
+          const ConstSampleMap columns(
+              kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p, rows, out_p);
+          gemm(weight_grad, gemm_arg(dy), gemm_arg_transposed(columns), Gemm::accumulate);
         }
-        if (grad_x != nullptr) {
-          SampleMap grad_columns(buffer + rows * out_p, rows, out_p);
-          gemm(grad_columns, gemm_arg_transposed(weight_.value), dy, Gemm::overwrite);
-          detail::col2im_add(g, grad_columns.data(), out_p, grad_x->data() + n * in_size);
+        for (Index t0 = 0; t0 < steps; t0 += block) {
+          const Index t1 = std::min(steps, t0 + block), width = (t1 - t0) * plane;
+          const auto dy_block = gemm_arg(dy.middleCols(t0 * plane, width));
+          if (params && !columns_kept_) {
+            SampleMap columns(buffer, rows, width);
+            detail::im2col(g, input_.data() + n * in_size, buffer, width, t0, t1);
+            gemm(weight_grad, dy_block, gemm_arg_transposed(columns), Gemm::accumulate);
+          }
+          if (grad_x != nullptr) {
+            SampleMap grad_columns(buffer + rows * width, rows, width);
+            gemm(grad_columns, gemm_arg_transposed(weight_.value), dy_block, Gemm::overwrite);
+            detail::col2im_add(g, grad_columns.data(), width, grad_x->data() + n * in_size, t0, t1);
+          }
         }
       }
       if (!params) return;

@@ -112,11 +112,17 @@ inline bool plane_contiguous(const WindowGeometry& g) {
 
 /// Writes the kernel rows of channel c of one sample x ([C, T, H, W]) into cols (row stride ld):
 /// rows [c·kT·kH·kW, (c + 1)·kT·kH·kW); positions in the padding read 0. Channels touch disjoint
-/// rows, so callers may run them in parallel.
+/// rows, so callers may run them in parallel. Only the output time steps [t_first, t_last) are
+/// written (all by default), as columns 0, 1, ... of cols: a block of a large clip's columns.
 template <class Scalar>
-void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* cols, Index ld) {
+void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* cols, Index ld,
+                    Index t_first = 0, Index t_last = -1) {
   const Index in_t = g.in[0], in_h = g.in[1], in_w = g.in[2];
-  const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
+  const Index out_h = g.out[1], out_w = g.out[2];
+  const Index out_t = t_last < 0 ? g.out[0] : t_last;
+  // Output step ot lands in column (ot - t_first)·H·W + ...; offsets, not a shifted pointer.
+  const Index skip = t_first * out_h * out_w;
+
   const Scalar* xc = x + c * g.in_size();
   Index row = c * g.kernel_size();
   const bool planes = window::plane_contiguous(g);
@@ -127,10 +133,10 @@ void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* c
         const Index off_w = e * g.dilation[2] - g.padding[2];
         Index lo = 0, hi = 0;
         window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
-        for (Index ot = 0; ot < out_t; ++ot) {
+        for (Index ot = t_first; ot < out_t; ++ot) {
           const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
           if (planes) {
-            Scalar* dst = dst_row + ot * out_h * out_w;
+            Scalar* dst = dst_row + (ot * out_h * out_w - skip);
             if (it < 0 || it >= in_t)
               window::zero_row(dst, out_h * out_w);
             else
@@ -139,7 +145,7 @@ void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* c
           }
           for (Index oh = 0; oh < out_h; ++oh) {
             const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
-            Scalar* dst = dst_row + (ot * out_h + oh) * out_w;
+            Scalar* dst = dst_row + ((ot * out_h + oh) * out_w - skip);
             if (it < 0 || it >= in_t || ih < 0 || ih >= in_h) {
               window::zero_row(dst, out_w);
               continue;
@@ -158,19 +164,25 @@ void im2col_channel(const WindowGeometry& g, const Scalar* x, Index c, Scalar* c
       }
 }
 
-/// Writes the columns of one sample x ([C, T, H, W]) into cols (row stride ld).
+/// Writes the columns of one sample x ([C, T, H, W]) into cols (row stride ld); only those of the
+/// output time steps [t_first, t_last) when given.
 template <class Scalar>
-void im2col(const WindowGeometry& g, const Scalar* x, Scalar* cols, Index ld) {
-  for (Index c = 0; c < g.channels; ++c) im2col_channel(g, x, c, cols, ld);
+void im2col(const WindowGeometry& g, const Scalar* x, Scalar* cols, Index ld, Index t_first = 0,
+            Index t_last = -1) {
+  for (Index c = 0; c < g.channels; ++c) im2col_channel(g, x, c, cols, ld, t_first, t_last);
 }
 
 /// The adjoint of im2col_channel: ADDS the kernel rows of channel c back onto the input positions
 /// they were read from (entries that read the padding are dropped). Channels write disjoint
 /// input planes, so callers may run them in parallel.
 template <class Scalar>
-void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, Index c, Scalar* x) {
+void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, Index c, Scalar* x,
+                        Index t_first = 0, Index t_last = -1) {
   const Index in_t = g.in[0], in_h = g.in[1], in_w = g.in[2];
-  const Index out_t = g.out[0], out_h = g.out[1], out_w = g.out[2];
+  const Index out_h = g.out[1], out_w = g.out[2];
+  const Index out_t = t_last < 0 ? g.out[0] : t_last;
+  const Index skip = t_first * out_h * out_w;  // as in im2col_channel
+
   Scalar* xc = x + c * g.in_size();
   Index row = c * g.kernel_size();
   const bool planes = window::plane_contiguous(g);
@@ -181,17 +193,18 @@ void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, I
         const Index off_w = e * g.dilation[2] - g.padding[2];
         Index lo = 0, hi = 0;
         window::valid_range(in_w, g.stride[2], off_w, out_w, lo, hi);
-        for (Index ot = 0; ot < out_t; ++ot) {
+        for (Index ot = t_first; ot < out_t; ++ot) {
           const Index it = ot * g.stride[0] - g.padding[0] + a * g.dilation[0];
           if (it < 0 || it >= in_t) continue;
           if (planes) {
-            window::add_row(src_row + ot * out_h * out_w, out_h * out_w, xc + it * in_h * in_w);
+            window::add_row(src_row + (ot * out_h * out_w - skip), out_h * out_w,
+                            xc + it * in_h * in_w);
             continue;
           }
           for (Index oh = 0; oh < out_h; ++oh) {
             const Index ih = oh * g.stride[1] - g.padding[1] + b * g.dilation[1];
             if (ih < 0 || ih >= in_h) continue;
-            const Scalar* src = src_row + (ot * out_h + oh) * out_w;
+            const Scalar* src = src_row + ((ot * out_h + oh) * out_w - skip);
             const Index base = (it * in_h + ih) * in_w + off_w;
             if (g.stride[2] == 1) {
               window::add_row(src + lo, hi - lo, xc + base + lo);
@@ -203,10 +216,12 @@ void col2im_add_channel(const WindowGeometry& g, const Scalar* cols, Index ld, I
       }
 }
 
-/// The adjoint of im2col for one sample: ADDS every column entry back onto its input position.
+/// The adjoint of im2col for one sample: ADDS every column entry back onto its input position
+/// (only those of the output time steps [t_first, t_last) when given).
 template <class Scalar>
-void col2im_add(const WindowGeometry& g, const Scalar* cols, Index ld, Scalar* x) {
-  for (Index c = 0; c < g.channels; ++c) col2im_add_channel(g, cols, ld, c, x);
+void col2im_add(const WindowGeometry& g, const Scalar* cols, Index ld, Scalar* x, Index t_first = 0,
+                Index t_last = -1) {
+  for (Index c = 0; c < g.channels; ++c) col2im_add_channel(g, cols, ld, c, x, t_first, t_last);
 }
 
 }  // namespace ccl::nn::detail
