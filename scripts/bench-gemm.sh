@@ -49,7 +49,9 @@ cmake --build "$build" -j2 --target bench_peak_fma bench_multiclass_nce bench_mu
 {
   echo "== $(date -u '+%Y-%m-%d %H:%M UTC')"
   lscpu | grep -E '^(Model name|CPU\(s\))' || true
-  grep -o -m1 -E 'avx512f|avx2' /proc/cpuinfo | head -1 | sed 's/^/widest vector ISA: /'
+  # The flags list avx2 before avx512f: test for the wider one first.
+  if grep -q -w avx512f /proc/cpuinfo; then echo "widest vector ISA: avx512f"
+  elif grep -q -w avx2 /proc/cpuinfo; then echo "widest vector ISA: avx2"; fi
   echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out/machine.txt"
 
