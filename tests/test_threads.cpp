@@ -12,9 +12,11 @@
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/nn/batch_norm.hpp>
 #include <ccl/nn/conv.hpp>
 #include <ccl/nn/encoders/r2plus1d.hpp>
 #include <ccl/nn/linear.hpp>
+#include <ccl/nn/pooling.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -280,6 +282,33 @@ TEMPLATE_TEST_CASE("The narrow R(2+1)D encoder gives the one-thread step on 2 an
   const auto x = ccl::testing::random_tensor<Scalar>(rng, ccl::nn::Shape<5>{4, 1, 8, 32, 32});
   // Each of ~20 layers adds its summation-order difference to the next one's input.
   check_layer_threads(encoder, x, std::is_same_v<Scalar, float> ? 1e-4 : 1e-11);
+}
+
+TEMPLATE_TEST_CASE("BatchNorm and pooling give the one-thread result on 2 and 3 threads",
+                   "[threads][nn][batch_norm][pooling]", float, double) {
+  using Scalar = TestType;
+  ccl::Rng rng(6);
+  // Each channel (BatchNorm) or plane (pooling) is one thread's work, summed in the same order
+  // whatever the thread count: the results are equal to the last bit, not just to rounding.
+  const double exact = 1e-15;
+  const auto x = ccl::testing::random_tensor<Scalar>(rng, ccl::nn::Shape<5>{3, 7, 4, 10, 10});
+  {
+    ccl::nn::BatchNorm3d<Scalar> norm(7);
+    norm.set_training(true);  // batch statistics and the backward through them
+    check_layer_threads(norm, x, exact);
+  }
+  {
+    ccl::nn::MaxPool<Scalar, 3> pool(ccl::nn::PoolOptions<3>({1, 3, 3}).stride({1, 2, 2}));
+    check_layer_threads(pool, x, exact);
+  }
+  {
+    ccl::nn::AvgPool<Scalar, 3> pool(2);
+    check_layer_threads(pool, x, exact);
+  }
+  {
+    ccl::nn::GlobalAvgPool<Scalar, 3> pool;
+    check_layer_threads(pool, x, exact);
+  }
 }
 
 TEMPLATE_TEST_CASE("Linear gives the one-thread result on 2 and 3 threads", "[threads][nn][linear]",
