@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -561,6 +562,30 @@ TEST_CASE("Optimiser, schedule and counter mismatches are refused", "[io][checkp
     checkpoint.add_counter("x", a);
     REQUIRE_THROWS_WITH(checkpoint.add_counter("x", a), Catch::Contains("'x' is already bound"));
   }
+}
+
+TEST_CASE("Real values round-trip exactly; NaN and a kind mismatch are refused",
+          "[io][checkpoint][value]") {
+  for (double saved : {0.8125, -1e-300, 1.0 / 3.0, -std::numeric_limits<double>::infinity()}) {
+    double value = saved, restored = 0;
+    io::Checkpoint writer, reader;
+    writer.add_value("best", value);
+    reader.add_value("best", restored);
+    reader.from_bytes(writer.to_bytes(), "ck");
+    CHECK(std::memcmp(&restored, &saved, sizeof saved) == 0);
+  }
+  double nan = std::numeric_limits<double>::quiet_NaN(), restored = 7;
+  io::Checkpoint writer, reader;
+  writer.add_value("best", nan);
+  reader.add_value("best", restored);
+  REQUIRE_THROWS_WITH(reader.from_bytes(writer.to_bytes(), "ck"),
+                      Catch::Contains("value 'best': the saved value is NaN"));
+  CHECK(restored == 7);
+  std::int64_t counter = 0;
+  io::Checkpoint as_counter;
+  as_counter.add_counter("best", counter);
+  REQUIRE_THROWS_WITH(as_counter.from_bytes(writer.to_bytes(), "ck"),
+                      Catch::Contains("section 'best' holds a value, not a counter"));
 }
 
 TEST_CASE("A failed save leaves the previous checkpoint in place", "[io][checkpoint][atomic]") {

@@ -285,7 +285,7 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
       best_epoch = epoch;
       best.save(best_path);
     }
-    progress.end_epoch(record.loss, record.train_top1, record.val_top1, record.seconds);
+    progress.end_epoch(record.loss, record.train_top1, 1, record.val_top1, record.seconds);
     if (c.progress != ccl::pipeline::ProgressStyle::none) {  // is the data loader keeping up?
       std::fprintf(stderr, "  %s: lr %g, waited %.1f s of %.1f s for batches, validation %.1f s\n",
                    name.c_str(), record.lr, record.data_wait_seconds, record.seconds,

@@ -55,6 +55,7 @@
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/layer.hpp>
 #include <ccl/nn/linear.hpp>
+#include <ccl/nn/mlp.hpp>
 #include <ccl/nn/nn.hpp>
 #include <ccl/nn/pooling.hpp>
 #include <ccl/nn/relu.hpp>
@@ -86,6 +87,7 @@
 #include <ccl/pipeline/branch.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
 #include <ccl/pipeline/encoder_traits.hpp>
+#include <ccl/pipeline/features.hpp>
 #include <ccl/pipeline/no_composition.hpp>
 #include <ccl/pipeline/optimizer_groups.hpp>
 #include <ccl/pipeline/pipeline.hpp>

@@ -45,6 +45,17 @@ class LabelView {
     return wide_ ? static_cast<const std::int64_t*>(data_)[i]
                  : static_cast<const std::int32_t*>(data_)[i];
   }
+  /// The labels [first, first + count) of this view, same width, no copy.
+  LabelView subview(Index first, Index count) const {
+    require(first >= 0 && count >= 0 && first <= size_ && count <= size_ - first,
+            "LabelView::subview: [", first, ", ", first, " + ", count, ") is outside [0, ", size_,
+            ")");
+    LabelView part = *this;
+    part.data_ = wide_ ? static_cast<const void*>(static_cast<const std::int64_t*>(data_) + first)
+                       : static_cast<const void*>(static_cast<const std::int32_t*>(data_) + first);
+    part.size_ = count;
+    return part;
+  }
 
  private:
   const void* data_ = nullptr;

@@ -7,7 +7,7 @@
 //   io::Checkpoint checkpoint;
 //   checkpoint.add_module("student", student).add_module("head_audio", head_a)
 //             .add_optimizer("sgd", sgd).add_scheduler("schedule", schedule)
-//             .add_rng("rng", rng).add_counter("epoch", epoch);
+//             .add_rng("rng", rng).add_counter("epoch", epoch).add_value("best", best);
 //   checkpoint.save("run/last.ckpt");    // atomic: the old file survives any failure
 //   checkpoint.load("run/last.ckpt");    // all or nothing
 //
@@ -89,6 +89,14 @@ class Checkpoint {
     bind(
         SectionKind::counter, name, [&counter](ByteWriter& out) { write_counter(out, counter); },
         [&counter](ByteReader& in) { return stage_counter(in, counter); });
+    return *this;
+  }
+
+  /// A real number (a best validation score, a running average, ...), stored as f64.
+  Checkpoint& add_value(const std::string& name, double& value) {
+    bind(
+        SectionKind::value, name, [&value](ByteWriter& out) { write_value(out, value); },
+        [&value](ByteReader& in) { return stage_value(in, value); });
     return *this;
   }
 

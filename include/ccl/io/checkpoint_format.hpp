@@ -39,6 +39,7 @@ enum class SectionKind : std::uint32_t {
   scheduler = 3,   // one learning-rate schedule
   rng = 4,         // one ccl::Rng
   counter = 5,     // one integer (epoch, step, ...)
+  value = 6,       // one real number (a best validation score, ...)
 };
 
 inline const char* section_kind_name(std::uint32_t kind) {
@@ -53,6 +54,8 @@ inline const char* section_kind_name(std::uint32_t kind) {
       return "rng";
     case std::uint32_t(SectionKind::counter):
       return "counter";
+    case std::uint32_t(SectionKind::value):
+      return "value";
     default:
       return "unknown";
   }

@@ -375,4 +375,16 @@ Commit stage_counter(ByteReader& in, Integer& counter) {
   return [&counter, value] { counter = static_cast<Integer>(value); };
 }
 
+// ---- value: one f64 -----------------------------------------------------------------------------
+
+inline void write_value(ByteWriter& out, double value) { out.f64(value); }
+
+inline Commit stage_value(ByteReader& in, double& value) {
+  const double saved = in.f64("the value");
+  in.expect_end();
+  // A score may legitimately be -inf (nothing selected yet), never NaN: NaN means a corrupt file.
+  require(!std::isnan(saved), in.context(), ": the saved value is NaN");
+  return [&value, saved] { value = saved; };
+}
+
 }  // namespace ccl::io

@@ -36,9 +36,9 @@ struct has_set_training<E, std::void_t<decltype(std::declval<E&>().set_training(
 template <class E, class Input, class Scalar, class Backend = cpu, class = void>
 struct has_embedding_forward : std::false_type {};
 template <class E, class Input, class Scalar, class Backend>
-struct has_embedding_forward<E, Input, Scalar, Backend,
-                             std::void_t<decltype(std::declval<E&>().forward(
-                                 std::declval<const Input&>()))>>
+struct has_embedding_forward<
+    E, Input, Scalar, Backend,
+    std::void_t<decltype(std::declval<E&>().forward(std::declval<const Input&>()))>>
     : std::is_convertible<decltype(std::declval<E&>().forward(std::declval<const Input&>())),
                           EmbeddingView<const Scalar, Backend>> {};
 
@@ -53,15 +53,22 @@ struct has_view_backward<E, Scalar, Backend,
 template <class E, class = void>
 struct has_tensor_backward : std::false_type {};
 template <class E>
-struct has_tensor_backward<E, std::void_t<typename E::Output,
-                                          decltype(std::declval<E&>().backward(
-                                              std::declval<const typename E::Output&>()))>>
+struct has_tensor_backward<
+    E, std::void_t<typename E::Output, decltype(std::declval<E&>().backward(
+                                           std::declval<const typename E::Output&>()))>>
     : std::bool_constant<E::Output::rank == 2> {};
 
 template <class E, class Scalar, class Backend = cpu>
-struct has_embedding_backward
-    : std::bool_constant<has_view_backward<E, Scalar, Backend>::value ||
-                         has_tensor_backward<E>::value> {};
+struct has_embedding_backward : std::bool_constant<has_view_backward<E, Scalar, Backend>::value ||
+                                                   has_tensor_backward<E>::value> {};
+
+// An encoder that hands its input rows through as the embedding (pipeline::Features) declares
+// `static constexpr bool passes_features_through = true`.
+template <class E, class = void>
+struct passes_features_through : std::false_type {};
+template <class E>
+struct passes_features_through<E, std::void_t<decltype(E::passes_features_through)>>
+    : std::bool_constant<E::passes_features_through> {};
 
 template <class Scalar, class Backend = cpu>
 struct ParameterVisitorProbe {

@@ -45,7 +45,8 @@ class Progress {
     const int filled = samples_ > 0 ? int(width * done / samples_) : width;
     std::string bar(std::size_t(filled), '#');
     bar.resize(width, '.');
-    std::fprintf(stream_, "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.1f%%  %.1f samples/s ",
+    std::fprintf(stream_,
+                 "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.1f%%  %.1f samples/s ",
                  static_cast<long long>(epoch_), static_cast<long long>(epochs_), bar.c_str(),
                  static_cast<long long>(done), static_cast<long long>(samples_), loss,
                  100.0 * accuracy, seconds > 0 ? double(done) / seconds : 0.0);
@@ -53,12 +54,17 @@ class Progress {
   }
 
   /// At the end of an epoch: the summary (eval_top1 < 0 when there was no evaluation).
-  void end_epoch(double loss, double accuracy, double eval_top1, double seconds) {
+  /// `eval_accuracy` is the top-`eval_k` accuracy on the evaluation set (< 0: none).
+  void end_epoch(double loss, double accuracy, Index eval_k, double eval_accuracy, double seconds) {
     if (style_ == ProgressStyle::none) return;
     if (style_ == ProgressStyle::bar) std::fputc('\r', stream_);
-    std::fprintf(stream_, "epoch %lld/%lld  loss %.4f  train acc %5.1f%%", static_cast<long long>(epoch_),
-                 static_cast<long long>(epochs_), loss, 100.0 * accuracy);
-    if (eval_top1 >= 0) std::fprintf(stream_, "  eval top-1 %5.1f%%", 100.0 * eval_top1);
+    std::fprintf(stream_, "epoch %lld/%lld  loss %.4f  train acc %5.1f%%",
+                 static_cast<long long>(epoch_), static_cast<long long>(epochs_), loss,
+                 100.0 * accuracy);
+    if (eval_accuracy >= 0) {
+      std::fprintf(stream_, "  eval top-%lld %5.1f%%", static_cast<long long>(eval_k),
+                   100.0 * eval_accuracy);
+    }
     std::fprintf(stream_, "  %.1f s  %.1f samples/s%s\n", seconds,
                  seconds > 0 ? double(samples_) / seconds : 0.0,
                  style_ == ProgressStyle::bar ? "          " : "");

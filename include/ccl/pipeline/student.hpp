@@ -67,9 +67,16 @@ class Student {
   /// Back-propagates dL/dx_v and dL/dz_v of the last forward into every student parameter.
   void backward(EmbeddingView<const Scalar, Backend> grad_embedding,
                 EmbeddingView<const Scalar, Backend> grad_logits) {
-    assign(grad_embedding_, grad_embedding);
-    classifier_.backward(grad_logits, mutable_view(grad_embedding_));
-    backward_embedding(encoder_, view(grad_embedding_), encoder_grad_);
+    if constexpr (detail::passes_features_through<Encoder>::value) {
+      // A probe on fixed features: no gradient goes below the classifier (nothing to train), so
+      // its input gradient, a B x C x D product, is not computed.
+      static_cast<void>(grad_embedding);
+      classifier_.backward(grad_logits);
+    } else {
+      assign(grad_embedding_, grad_embedding);
+      classifier_.backward(grad_logits, mutable_view(grad_embedding_));
+      backward_embedding(encoder_, view(grad_embedding_), encoder_grad_);
+    }
   }
 
   void set_training(bool training) { pipeline::set_training(encoder_, training); }

@@ -6,13 +6,20 @@
 //
 //   Trainer trainer(pipeline, sgd, options);
 //   trainer.add_scheduler(schedule);                 // stepped after every epoch, checkpointed
-//   trainer.fit(train_set, &test_set);
+//   trainer.fit(train_set, &validation_set);
+//
+// Model selection (TrainerOptions::selection): with a metric set, every epoch's evaluation on the
+// validation set is compared with the best so far; the best epoch's weights are kept (in memory,
+// and next to the checkpoint when there is one), training stops early after `patience` epochs
+// without improvement, and fit() returns with the best weights restored. The selection state is
+// part of the checkpoint, so a resumed run selects exactly as an uninterrupted one.
 //
 // A dataset is any type with
 //   Index size() const;
 //   Batch load(const std::vector<Index>& indices) const;
 // where Batch has `input` (the student's input), `labels` (anything a LabelView converts from)
-// and `teacher_inputs`, a std::tuple with one entry per branch in branch order. Optionally
+// and, when the pipeline has branches, `teacher_inputs`: a std::tuple with one entry per branch in
+// branch order (a pipeline without branches, e.g. a probe on features, needs none). Optionally
 //   void prefetch(const std::vector<Index>& next_indices) const;
 // is called with the next batch's indices just before each training step, so a dataset that
 // decodes videos can load batch k+1 on another thread while the step of batch k runs.
@@ -25,6 +32,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/io/atomic_file.hpp>
 #include <ccl/io/checkpoint.hpp>
 #include <ccl/loss/cross_entropy.hpp>
 #include <ccl/metrics/accuracy.hpp>
@@ -34,6 +42,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -45,6 +54,26 @@
 #include <vector>
 
 namespace ccl::pipeline {
+
+/// What model selection compares between epochs (higher accuracy or lower loss is better).
+enum class SelectBy {
+  none,      ///< no selection: fit() ends with the last epoch's weights
+  accuracy,  ///< validation top-k accuracy, k = ModelSelection::k
+  loss,      ///< validation cross-entropy
+};
+
+struct ModelSelection {
+  SelectBy metric = SelectBy::none;
+  /// The k of top-k accuracy when metric == SelectBy::accuracy; must be one of
+  /// TrainerOptions::top_k.
+  Index k = 1;
+  /// Stop after this many consecutive epochs without improvement (0: never stop early).
+  Index patience = 0;
+  /// An epoch improves on the best only by more than this (accuracy as a fraction, loss in nats).
+  double min_improvement = 0;
+  /// Load the best epoch's weights (parameters and batch-norm statistics) when fit() ends.
+  bool restore_best = true;
+};
 
 struct TrainerOptions {
   Index epochs = 1;
@@ -61,6 +90,9 @@ struct TrainerOptions {
   std::string checkpoint_path;
   /// Continue from checkpoint_path when it exists.
   bool resume = true;
+  /// Best-epoch tracking, early stopping and restoring the best weights (needs a validation set).
+  /// With a checkpoint_path, the best weights are also saved to checkpoint_path + ".best".
+  ModelSelection selection;
 };
 
 struct EvalReport {
@@ -69,23 +101,34 @@ struct EvalReport {
   std::vector<double> accuracy;  ///< accuracy[j] = top-ks[j], in [0, 1]
   Index samples = 0;
 
+  /// Top-k accuracy; a ccl::error for a k that was not tracked (TrainerOptions::top_k) or for an
+  /// empty report (no evaluation set was given to fit), like metrics::TopKAccuracy.
   double top(Index k) const {
+    require(samples > 0, "EvalReport::top: this report is empty (no evaluation set was given)");
     for (std::size_t j = 0; j < ks.size(); ++j)
       if (ks[j] == k) return accuracy[j];
-    return std::numeric_limits<double>::quiet_NaN();
+    throw error(ccl::detail::concat("EvalReport::top: k = ", k,
+                                    " was not tracked; add it to TrainerOptions::top_k"));
   }
 };
 
 struct EpochReport {
-  Index epoch = 0;         ///< 1-based
-  double loss = 0;         ///< mean student objective over the epoch's batches
-  double accuracy = 0;     ///< training top-1 (on the augmented batches, as seen during training)
-  EvalReport eval;         ///< empty when no evaluation set was given
+  Index epoch = 0;      ///< 1-based
+  double loss = 0;      ///< mean student objective over the epoch's batches
+  double accuracy = 0;  ///< training top-1 (on the augmented batches, as seen during training)
+  EvalReport eval;      ///< empty when no evaluation set was given
   double seconds = 0;
   double samples_per_second = 0;
+  bool best = false;  ///< with model selection: this epoch is the best so far
 };
 
 namespace detail {
+template <class Batch, class = void>
+struct has_teacher_inputs : std::false_type {};
+template <class Batch>
+struct has_teacher_inputs<Batch, std::void_t<decltype(std::declval<const Batch&>().teacher_inputs)>>
+    : std::true_type {};
+
 template <class Set, class = void>
 struct has_prefetch : std::false_type {};
 template <class Set>
@@ -100,15 +143,43 @@ class Trainer {
   using Backend = typename Pipeline::Backend;
 
   Trainer(Pipeline& pipeline, Optimizer& optimizer, TrainerOptions options)
-      : pipeline_(pipeline), optimizer_(optimizer), options_(std::move(options)),
-        rng_(options_.seed), progress_(options_.progress) {
+      : pipeline_(pipeline),
+        optimizer_(optimizer),
+        options_(std::move(options)),
+        rng_(options_.seed),
+        progress_(options_.progress) {
     require(options_.epochs >= 0, "Trainer: epochs must be >= 0, got ", options_.epochs);
     require(options_.batch_size >= 1, "Trainer: batch_size must be >= 1, got ",
             options_.batch_size);
-    pipeline_.for_each_trainable_module(
-        [&](const std::string& name, auto& module) { checkpoint_.add_module(name, module); });
-    checkpoint_.add_optimizer("optimizer", optimizer_).add_rng("shuffle", rng_).add_counter("epoch",
-                                                                                          epoch_);
+    require(!options_.top_k.empty(), "Trainer: top_k must name at least one k");
+    for (Index k : options_.top_k) require(k >= 1, "Trainer: every top_k must be >= 1, got ", k);
+    const ModelSelection& selection = options_.selection;
+    if (selecting()) {
+      require(selection.metric != SelectBy::accuracy ||
+                  std::find(options_.top_k.begin(), options_.top_k.end(), selection.k) !=
+                      options_.top_k.end(),
+              "Trainer: model selection by top-", selection.k,
+              " accuracy needs that k in TrainerOptions::top_k");
+      require(selection.patience >= 0, "Trainer: selection.patience must be >= 0, got ",
+              selection.patience);
+      require(std::isfinite(selection.min_improvement) && selection.min_improvement >= 0,
+              "Trainer: selection.min_improvement must be finite and >= 0, got ",
+              selection.min_improvement);
+    }
+    pipeline_.for_each_trainable_module([&](const std::string& name, auto& module) {
+      checkpoint_.add_module(name, module);
+      best_weights_.add_module(name, module);
+    });
+    checkpoint_.add_optimizer("optimizer", optimizer_)
+        .add_rng("shuffle", rng_)
+        .add_counter("epoch", epoch_);
+    // Only a selecting run stores selection state, so checkpoints of runs without selection keep
+    // their sections (and stay loadable by such runs).
+    if (selecting()) {
+      checkpoint_.add_counter("selection.best_epoch", best_epoch_)
+          .add_value("selection.best_score", best_score_)
+          .add_counter("selection.epochs_without_improvement", stale_epochs_);
+    }
   }
 
   // The checkpoint holds references to this object's generator and counter: not copyable or
@@ -134,27 +205,55 @@ class Trainer {
   }
 
   /// Trains until `options.epochs` epochs are done (resuming from the checkpoint when there is
-  /// one), evaluating on `eval` after every epoch when given. Returns this call's epochs.
+  /// one), evaluating on `eval` after every epoch when given. Returns this call's epochs. With
+  /// model selection, `eval` is the validation set (required), training may stop early, and the
+  /// best epoch's weights are in place when fit returns (selection.restore_best).
   template <class TrainSet, class EvalSet = TrainSet>
   std::vector<EpochReport> fit(const TrainSet& train, const EvalSet* eval = nullptr) {
     require(train.size() > 0, "Trainer::fit: the training set is empty");
-    if (options_.resume && !options_.checkpoint_path.empty() && file_exists(options_.checkpoint_path)) {
+    require(!selecting() || eval != nullptr,
+            "Trainer::fit: model selection needs a validation set: pass it as fit's second "
+            "argument (or set options.selection.metric = SelectBy::none)");
+    if (options_.resume && !options_.checkpoint_path.empty() &&
+        file_exists(options_.checkpoint_path)) {
       checkpoint_.load(options_.checkpoint_path);
+      if (selecting() && best_epoch_ > 0) load_best_weights_file();
     }
     std::vector<EpochReport> reports;
-    while (epoch_ < options_.epochs) {
+    while (epoch_ < options_.epochs && !stopped_early()) {
       EpochReport report = train_epoch(train);
       if (eval != nullptr) report.eval = evaluate(*eval);
       for (auto& step : schedulers_) step();
       ++epoch_;
-      progress_.end_epoch(report.loss, report.accuracy,
-                          eval != nullptr ? report.eval.top(1) : -1.0, report.seconds);
+      if (selecting()) report.best = select(report.eval);
+      progress_.end_epoch(report.loss, report.accuracy, options_.top_k.front(),
+                          eval != nullptr ? report.eval.accuracy.front() : -1.0, report.seconds);
       log(report);
       if (!options_.checkpoint_path.empty()) checkpoint_.save(options_.checkpoint_path);
       for (auto& callback : epoch_callbacks_) callback(report);
       reports.push_back(std::move(report));
     }
+    if (selecting() && options_.selection.restore_best && best_epoch_ > 0) {
+      best_weights_.from_bytes(best_weights_bytes_, "the best epoch's weights");
+    }
     return reports;
+  }
+
+  /// With model selection: the best epoch so far (1-based; 0 before the first evaluation) and its
+  /// score (the accuracy, or the loss, of SelectBy).
+  Index best_epoch() const { return best_epoch_; }
+  double best_score() const {
+    return options_.selection.metric == SelectBy::loss ? -best_score_ : best_score_;
+  }
+  /// Whether training stopped because `patience` epochs passed without improvement.
+  bool stopped_early() const {
+    return selecting() && options_.selection.patience > 0 &&
+           stale_epochs_ >= options_.selection.patience;
+  }
+  /// The path the best epoch's weights are saved to ("" without a checkpoint_path): a checkpoint
+  /// holding the trainable modules only, loadable with io::Checkpoint::add_module.
+  std::string best_weights_path() const {
+    return options_.checkpoint_path.empty() ? std::string() : options_.checkpoint_path + ".best";
   }
 
   /// Student cross-entropy and top-k accuracy over a dataset, in inference mode, in order.
@@ -186,6 +285,43 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
  private:
+  bool selecting() const { return options_.selection.metric != SelectBy::none; }
+
+  /// Compares this epoch with the best so far; keeps its weights when it is better.
+  bool select(const EvalReport& eval) {
+    const ModelSelection& selection = options_.selection;
+    // Scores are kept as "higher is better": the loss is negated.
+    const double score =
+        selection.metric == SelectBy::accuracy ? eval.top(selection.k) : -eval.loss;
+    require(!std::isnan(score), "Trainer: the validation ",
+            selection.metric == SelectBy::accuracy ? "accuracy" : "loss", " is NaN at epoch ",
+            epoch_);
+    const bool improved = best_epoch_ == 0 || score > best_score_ + selection.min_improvement;
+    if (!improved) {
+      ++stale_epochs_;
+      return false;
+    }
+    best_epoch_ = epoch_;
+    best_score_ = score;
+    stale_epochs_ = 0;
+    best_weights_bytes_ = best_weights_.to_bytes();
+    if (!options_.checkpoint_path.empty()) {
+      io::write_file_atomically(best_weights_path(), best_weights_bytes_, "Trainer");
+    }
+    return true;
+  }
+
+  /// A resumed run's best weights: saved next to the checkpoint by the run that selected them.
+  void load_best_weights_file() {
+    const std::string path = best_weights_path();
+    require(file_exists(path), "Trainer: the checkpoint '", options_.checkpoint_path,
+            "' says epoch ", best_epoch_, " was the best, but its weights file '", path,
+            "' is missing");
+    std::vector<std::uint8_t> bytes = io::read_file(path, "Trainer");
+    io::parse_checkpoint(bytes, path);  // validates framing and checksum now, not at the end
+    best_weights_bytes_ = std::move(bytes);
+  }
+
   template <class TrainSet>
   EpochReport train_epoch(const TrainSet& train) {
     const auto start = std::chrono::steady_clock::now();
@@ -211,15 +347,11 @@ class Trainer {
       }
       pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
-      const auto result = std::apply(
-          [&](const auto&... teacher_inputs) {
-            return pipeline_.step(batch.input, batch.labels, teacher_inputs...);
-          },
-          batch.teacher_inputs);
+      const auto result = run_step(batch);
       optimizer_.step();
-      require(std::isfinite(double(result.student_objective)),
-              "Trainer: the loss became ", double(result.student_objective), " at epoch ",
-              epoch_ + 1, ", batch ", batches + 1, " (lower the learning rate?)");
+      require(std::isfinite(double(result.student_objective)), "Trainer: the loss became ",
+              double(result.student_objective), " at epoch ", epoch_ + 1, ", batch ", batches + 1,
+              " (lower the learning rate?)");
       loss_sum += double(result.student_objective);
       ++batches;
       correct += count_correct(host_view(result.logits, host_logits_), batch.labels);
@@ -234,6 +366,22 @@ class Trainer {
     report.seconds = seconds_since(start);
     report.samples_per_second = report.seconds > 0 ? double(seen) / report.seconds : 0.0;
     return report;
+  }
+
+  template <class Batch>
+  auto run_step(const Batch& batch) {
+    if constexpr (detail::has_teacher_inputs<Batch>::value) {
+      return std::apply(
+          [&](const auto&... teacher_inputs) {
+            return pipeline_.step(batch.input, batch.labels, teacher_inputs...);
+          },
+          batch.teacher_inputs);
+    } else {
+      static_assert(Pipeline::branch_count == 0,
+                    "ccl::pipeline::Trainer: this pipeline has branches, so the dataset's batches "
+                    "need `teacher_inputs` (a std::tuple with one input per branch)");
+      return pipeline_.step(batch.input, batch.labels);
+    }
   }
 
   static Index count_correct(const EmbeddingView<const Scalar>& logits, LabelView labels) {
@@ -261,6 +409,7 @@ class Trainer {
         .add("train_top1", report.accuracy)
         .add("seconds", report.seconds)
         .add("samples_per_second", report.samples_per_second);
+    if (selecting()) line.add("best_epoch", best_epoch_);
     if (report.eval.samples > 0) {
       line.add("eval_loss", report.eval.loss);
       for (std::size_t j = 0; j < report.eval.ks.size(); ++j) {
@@ -278,6 +427,11 @@ class Trainer {
   Rng rng_;
   Index epoch_ = 0;
   io::Checkpoint checkpoint_;
+  io::Checkpoint best_weights_;  // the trainable modules only: what selection keeps and restores
+  std::vector<std::uint8_t> best_weights_bytes_;
+  Index best_epoch_ = 0;
+  double best_score_ = -std::numeric_limits<double>::infinity();
+  Index stale_epochs_ = 0;
   Progress progress_;
   std::vector<std::function<void()>> schedulers_;
   std::vector<std::function<void(const EpochReport&)>> epoch_callbacks_;
