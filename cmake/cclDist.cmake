@@ -1,18 +1,19 @@
 # Optional distributed backends of ccl/dist/ (docs/distributed.md). The core target ccl::ccl never
 # depends on them:
-#   ccl::mpi    <ccl/dist/mpi.hpp>   when find_package(MPI) finds a C MPI (OpenMPI, MPICH)
+#   ccl::mpi    <ccl/dist/mpi.hpp>   when find_package(MPI) finds an MPI (OpenMPI, MPICH)
 #   ccl::nccl   <ccl/dist/nccl.hpp>  when the CUDA toolkit and NCCL (nccl.h, libnccl) are found
 option(CCL_DIST "Look for MPI and NCCL and define ccl::mpi / ccl::nccl when found" ON)
 set(CCL_HAVE_MPI OFF)
 set(CCL_HAVE_NCCL OFF)
 if(CCL_DIST)
-  find_package(MPI QUIET COMPONENTS C)
-  if(MPI_C_FOUND)
+  # The CXX component: ccl enables only the CXX language; it gives the C API to C++ sources.
+  find_package(MPI QUIET COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
     set(CCL_HAVE_MPI ON)
     add_library(ccl_mpi INTERFACE)
     add_library(ccl::mpi ALIAS ccl_mpi)
-    target_link_libraries(ccl_mpi INTERFACE ccl::ccl MPI::MPI_C)
-    message(STATUS "ccl::mpi: MPI ${MPI_C_VERSION} (${MPIEXEC_EXECUTABLE})")
+    target_link_libraries(ccl_mpi INTERFACE ccl::ccl MPI::MPI_CXX)
+    message(STATUS "ccl::mpi: MPI ${MPI_CXX_VERSION} (${MPIEXEC_EXECUTABLE})")
   else()
     message(STATUS "ccl::mpi not defined: no MPI found (Debian: libopenmpi-dev openmpi-bin)")
   endif()

@@ -73,7 +73,7 @@ TEST_CASE("instance NCE over the global batch equals the single-process loss") {
 }
 
 TEST_CASE("multi-class NCE over the global batch equals the single-process loss") {
-  check_equals_single_process(ccl::loss::MulticlassNce<double>(0.2), true);
+  check_equals_single_process(ccl::loss::MultiClassNce<double>(0.2), true);
 }
 
 TEST_CASE("the summed per-rank gradients equal the single-process gradient") {

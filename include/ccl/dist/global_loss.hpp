@@ -61,10 +61,7 @@ void check_same_shape(Comm& comm, const char* op, std::int64_t rows, std::int64_
 
 template <class Scalar>
 bool all_finite(EmbeddingView<const Scalar> v) {
-  for (Index i = 0; i < v.rows(); ++i)
-    for (Index j = 0; j < v.cols(); ++j)
-      if (!std::isfinite(double(v(i, j)))) return false;
-  return true;
+  return v.matrix().allFinite();
 }
 
 }  // namespace detail

@@ -32,7 +32,7 @@ inline void check_mpi(int status, const char* call) {
   char text[MPI_MAX_ERROR_STRING] = {};
   int length = 0;
   MPI_Error_string(status, text, &length);
-  throw error(concat("dist::mpi: ", call, " failed (", status, "): ", text));
+  throw error(ccl::detail::concat("dist::mpi: ", call, " failed (", status, "): ", text));
 }
 
 template <class T>

@@ -22,13 +22,13 @@ namespace detail {
 
 inline void check_nccl(ncclResult_t status, const char* call) {
   if (status == ncclSuccess) return;
-  throw error(concat("dist::nccl: ", call, " failed (", int(status),
+  throw error(ccl::detail::concat("dist::nccl: ", call, " failed (", int(status),
                      "): ", ncclGetErrorString(status)));
 }
 
 inline void check_cuda_for_nccl(cudaError_t status, const char* call) {
   if (status == cudaSuccess) return;
-  throw error(concat("dist::nccl: ", call, " failed: ", cudaGetErrorString(status)));
+  throw error(ccl::detail::concat("dist::nccl: ", call, " failed: ", cudaGetErrorString(status)));
 }
 
 template <class T>
