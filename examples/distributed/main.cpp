@@ -40,12 +40,20 @@ struct TimedMpi {
   int rank() const { return inner.rank(); }
   int size() const { return inner.size(); }
   template <class T>
-  void all_reduce_sum(T* d, ccl::Index n) { timed([&] { inner.all_reduce_sum(d, n); }); }
+  void all_reduce_sum(T* d, ccl::Index n) {
+    timed([&] { inner.all_reduce_sum(d, n); });
+  }
   template <class T>
-  void all_gather(const T* l, ccl::Index n, T* g) { timed([&] { inner.all_gather(l, n, g); }); }
+  void all_gather(const T* l, ccl::Index n, T* g) {
+    timed([&] { inner.all_gather(l, n, g); });
+  }
   template <class T>
-  void broadcast(T* d, ccl::Index n, int root) { timed([&] { inner.broadcast(d, n, root); }); }
-  void barrier() { timed([&] { inner.barrier(); }); }
+  void broadcast(T* d, ccl::Index n, int root) {
+    timed([&] { inner.broadcast(d, n, root); });
+  }
+  void barrier() {
+    timed([&] { inner.barrier(); });
+  }
 };
 
 struct TwoTower {
@@ -98,8 +106,7 @@ void run(int steps, ccl::Index batch_per_rank, ccl::Index dim) {
   if (comm.rank() == 0)
     std::printf("ranks %d  global batch %ld  dim %ld  samples/s %.1f  communication %.1f%%\n",
                 comm.size(), long(batch_per_rank * comm.size()), long(dim),
-                double(batch_per_rank * comm.size() * steps) / total,
-                100.0 * comm.seconds / total);
+                double(batch_per_rank * comm.size() * steps) / total, 100.0 * comm.seconds / total);
 }
 
 }  // namespace

@@ -50,11 +50,11 @@ void check_equals_single_process(Loss loss, bool with_labels) {
   auto distributed = ccl::dist::global_pair_loss(comm, loss, ccl::EmbeddingView<const double>(f),
                                                  ccl::EmbeddingView<const double>(g), labels,
                                                  /*gradient_scale=*/1.0);
-  auto reference = with_labels
-                       ? loss(ccl::EmbeddingView<const double>(batch.f),
-                              ccl::EmbeddingView<const double>(batch.g), ccl::LabelView(batch.labels))
-                       : loss(ccl::EmbeddingView<const double>(batch.f),
-                              ccl::EmbeddingView<const double>(batch.g));
+  auto reference =
+      with_labels ? loss(ccl::EmbeddingView<const double>(batch.f),
+                         ccl::EmbeddingView<const double>(batch.g), ccl::LabelView(batch.labels))
+                  : loss(ccl::EmbeddingView<const double>(batch.f),
+                         ccl::EmbeddingView<const double>(batch.g));
   CHECK(std::abs(distributed.loss - reference.value) <= 1e-12);
   const Matrix ref_f = reference.grad_f.middleRows(r * kRowsPerRank, kRowsPerRank);
   const Matrix ref_g = reference.grad_g.middleRows(r * kRowsPerRank, kRowsPerRank);
@@ -76,6 +76,11 @@ TEST_CASE("multi-class NCE over the global batch equals the single-process loss"
   check_equals_single_process(ccl::loss::MultiClassNce<double>(0.2), true);
 }
 
+TEST_CASE("symmetric NCE over the global batch equals the single-process loss") {
+  using Nce = ccl::loss::InstanceNce<double>;
+  check_equals_single_process(ccl::loss::Symmetric<Nce, double>(Nce(0.1)), false);
+}
+
 TEST_CASE("the summed per-rank gradients equal the single-process gradient") {
   // Σ_r (scaled grad on r) / R, gathered, is the full gradient: what an averaged all-reduce of
   // parameter gradients sees when the parameters enter linearly.
@@ -88,8 +93,8 @@ TEST_CASE("the summed per-rank gradients equal the single-process gradient") {
   Matrix column_sum = mine.grad_f.colwise().sum();
   comm.all_reduce_sum(column_sum.data(), column_sum.size());
   column_sum /= double(comm.size());
-  auto reference = loss(ccl::EmbeddingView<const double>(batch.f),
-                        ccl::EmbeddingView<const double>(batch.g));
+  auto reference =
+      loss(ccl::EmbeddingView<const double>(batch.f), ccl::EmbeddingView<const double>(batch.g));
   const Matrix expected = reference.grad_f.colwise().sum();
   CHECK((column_sum - expected).cwiseAbs().maxCoeff() <= 1e-12);
 }

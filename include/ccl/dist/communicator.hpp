@@ -5,9 +5,8 @@
 //
 //   int rank() const;  int size() const;
 //   void all_reduce_sum(T* data, Index count);                  // in place, every rank gets Σ
-//   void all_gather(const T* local, Index count, T* gathered);  // gathered = rank 0's, rank 1's, ...
-//   void broadcast(T* data, Index count, int root);
-//   void barrier();
+//   void all_gather(const T* local, Index count, T* gathered);  // gathered = rank 0's, rank 1's,
+//   ... void broadcast(T* data, Index count, int root); void barrier();
 //
 // Every rank passes the same `count` (equal shards): the global batch is the concatenation of the
 // ranks' batches in rank order, which is what makes the distributed losses equal the
@@ -49,16 +48,15 @@ struct has_topology<C, std::void_t<decltype(int(std::declval<const C&>().rank())
 
 /// True when C models the communicator concept above.
 template <class C>
-inline constexpr bool is_communicator_v =
-    detail::has_topology<C>::value && detail::has_collectives_for<C, float>::value &&
-    detail::has_collectives_for<C, double>::value &&
-    detail::has_collectives_for<C, std::int64_t>::value;
+inline constexpr bool is_communicator_v = detail::has_topology<C>::value&&
+    detail::has_collectives_for<C, float>::value&& detail::has_collectives_for<C, double>::value&&
+        detail::has_collectives_for<C, std::int64_t>::value;
 
 /// Put at template boundaries that take a communicator, for a readable compile error.
-#define CCL_STATIC_ASSERT_COMMUNICATOR(C)                                                     \
-  static_assert(::ccl::dist::is_communicator_v<C>,                                            \
+#define CCL_STATIC_ASSERT_COMMUNICATOR(C)                                                       \
+  static_assert(::ccl::dist::is_communicator_v<C>,                                              \
                 "ccl::dist: the type does not model the communicator concept (rank(), size(), " \
-                "all_reduce_sum, all_gather, broadcast for float/double/int64, barrier()); "   \
+                "all_reduce_sum, all_gather, broadcast for float/double/int64, barrier()); "    \
                 "see <ccl/dist/communicator.hpp>")
 
 }  // namespace ccl::dist

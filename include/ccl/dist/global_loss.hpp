@@ -32,9 +32,9 @@ namespace ccl::dist {
 
 template <class Scalar>
 struct GlobalLossResult {
-  Scalar loss = 0;            ///< L on the global batch, identical on every rank
-  RowMatrix<Scalar> grad_f;   ///< gradient_scale · dL/df for this rank's rows
-  RowMatrix<Scalar> grad_g;   ///< gradient_scale · dL/dg for this rank's rows
+  Scalar loss = 0;           ///< L on the global batch, identical on every rank
+  RowMatrix<Scalar> grad_f;  ///< gradient_scale · dL/df for this rank's rows
+  RowMatrix<Scalar> grad_g;  ///< gradient_scale · dL/dg for this rank's rows
 };
 
 namespace detail {

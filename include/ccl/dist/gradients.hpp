@@ -66,8 +66,7 @@ void average_gradients(Comm& comm, Model& model, GradientSyncOptions options = {
 template <class Comm, class Model>
 void broadcast_parameters(Comm& comm, Model& model, int root = 0) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  model.for_each_parameter(
-      [&](auto& p) { comm.broadcast(p.value.data(), p.value.size(), root); });
+  model.for_each_parameter([&](auto& p) { comm.broadcast(p.value.data(), p.value.size(), root); });
 }
 
 }  // namespace ccl::dist

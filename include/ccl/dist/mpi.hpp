@@ -37,16 +37,21 @@ inline void check_mpi(int status, const char* call) {
 
 template <class T>
 MPI_Datatype mpi_type() {
-  if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return MPI_INT64_T;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return MPI_INT32_T;
-  else static_assert(sizeof(T) == 0, "dist::mpi: element type must be float, double, int32 or int64");
+  if constexpr (std::is_same_v<T, float>)
+    return MPI_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return MPI_INT64_T;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return MPI_INT32_T;
+  else
+    static_assert(sizeof(T) == 0, "dist::mpi: element type must be float, double, int32 or int64");
 }
 
 inline int mpi_count(Index count, const char* call) {
-  require(count >= 0 && count <= std::numeric_limits<int>::max(), "dist::mpi: ", call,
-          ": count ", count, " is outside [0, INT_MAX]");
+  require(count >= 0 && count <= std::numeric_limits<int>::max(), "dist::mpi: ", call, ": count ",
+          count, " is outside [0, INT_MAX]");
   return int(count);
 }
 
@@ -96,9 +101,9 @@ class mpi {
   template <class T>
   void all_gather(const T* local, Index count, T* gathered) {
     const int n = detail::mpi_count(count, "MPI_Allgather");
-    detail::check_mpi(MPI_Allgather(local, n, detail::mpi_type<T>(), gathered, n,
-                                    detail::mpi_type<T>(), comm_),
-                      "MPI_Allgather");
+    detail::check_mpi(
+        MPI_Allgather(local, n, detail::mpi_type<T>(), gathered, n, detail::mpi_type<T>(), comm_),
+        "MPI_Allgather");
   }
   template <class T>
   void broadcast(T* data, Index count, int root) {

@@ -23,7 +23,7 @@ namespace detail {
 inline void check_nccl(ncclResult_t status, const char* call) {
   if (status == ncclSuccess) return;
   throw error(ccl::detail::concat("dist::nccl: ", call, " failed (", int(status),
-                     "): ", ncclGetErrorString(status)));
+                                  "): ", ncclGetErrorString(status)));
 }
 
 inline void check_cuda_for_nccl(cudaError_t status, const char* call) {
@@ -33,11 +33,16 @@ inline void check_cuda_for_nccl(cudaError_t status, const char* call) {
 
 template <class T>
 ncclDataType_t nccl_type() {
-  if constexpr (std::is_same_v<T, float>) return ncclFloat32;
-  else if constexpr (std::is_same_v<T, double>) return ncclFloat64;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return ncclInt64;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return ncclInt32;
-  else static_assert(sizeof(T) == 0, "dist::nccl: element type must be float, double, int32 or int64");
+  if constexpr (std::is_same_v<T, float>)
+    return ncclFloat32;
+  else if constexpr (std::is_same_v<T, double>)
+    return ncclFloat64;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return ncclInt64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ncclInt32;
+  else
+    static_assert(sizeof(T) == 0, "dist::nccl: element type must be float, double, int32 or int64");
 }
 
 }  // namespace detail
@@ -80,9 +85,9 @@ class nccl {
   void broadcast(T* data, Index count, int root) {
     require(root >= 0 && root < size_, "dist::nccl::broadcast: root ", root, " is not a rank of ",
             size_);
-    detail::check_nccl(ncclBroadcast(data, data, std::size_t(count), detail::nccl_type<T>(), root,
-                                     comm_, stream_),
-                       "ncclBroadcast");
+    detail::check_nccl(
+        ncclBroadcast(data, data, std::size_t(count), detail::nccl_type<T>(), root, comm_, stream_),
+        "ncclBroadcast");
     wait();
   }
   /// A one-element all-reduce on the stream: returns when every rank reached it.
@@ -99,7 +104,9 @@ class nccl {
   }
 
  private:
-  void wait() { detail::check_cuda_for_nccl(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  void wait() {
+    detail::check_cuda_for_nccl(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
 
   int rank_;
   int size_;
