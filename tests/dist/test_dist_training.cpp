@@ -10,6 +10,7 @@
 #include <ccl/dist/mpi.hpp>
 #include <ccl/dist/sampler.hpp>
 #include <ccl/dist/single.hpp>
+#include <ccl/dist/sync_batch_norm.hpp>
 #include <ccl/loss/nce.hpp>
 #include <ccl/nn/linear.hpp>
 
@@ -23,9 +24,11 @@ namespace {
 using Matrix = ccl::RowMatrix<double>;
 constexpr ccl::Index kSamples = 50, kBatchPerRankAt4 = 3, kIn = 6, kOut = 4;
 
+template <class Comm>
 struct TwoTower {
   ccl::nn::Linear<double> student{kIn, kOut}, teacher{kIn, kOut};
-  TwoTower() {
+  ccl::dist::SyncBatchNorm<double, Comm> norm;  // after the student's Linear
+  explicit TwoTower(Comm& comm) : norm(comm, kOut) {
     std::mt19937_64 rng(7);
     std::normal_distribution<double> normal(0.0, 0.5);
     auto random = [&](ccl::Index r, ccl::Index c) {
@@ -39,6 +42,7 @@ struct TwoTower {
   template <class Visit>
   void for_each_parameter(Visit&& visit) {
     student.for_each_parameter(visit);
+    norm.for_each_parameter(visit);
     teacher.for_each_parameter(visit);
   }
 };
@@ -62,7 +66,7 @@ struct Data {
 template <class Comm>
 std::vector<double> train(Comm& comm, ccl::Index global_batch) {
   const Data data;
-  TwoTower model;
+  TwoTower<Comm> model(comm);
   ccl::dist::broadcast_parameters(comm, model);
   ccl::loss::InstanceNce<double> nce(0.2);
   const ccl::dist::DistributedSampler sampler(kSamples, global_batch / comm.size(), comm.rank(),
@@ -73,16 +77,18 @@ std::vector<double> train(Comm& comm, ccl::Index global_batch) {
     const auto index = sampler.batch(/*epoch=*/0, step);
     const Matrix xa = Data::rows(data.a, index), xb = Data::rows(data.b, index);
     model.for_each_parameter([](auto& p) { p.zero_grad(); });
-    const Matrix f = model.student.forward(ccl::EmbeddingView<const double>(xa));
+    const Matrix h = model.student.forward(ccl::EmbeddingView<const double>(xa));
+    const Matrix f = model.norm.forward(ccl::EmbeddingView<const double>(h));
     const Matrix g = model.teacher.forward(ccl::EmbeddingView<const double>(xb));
     auto loss = ccl::dist::global_pair_loss(comm, nce, ccl::EmbeddingView<const double>(f),
                                             ccl::EmbeddingView<const double>(g));
-    model.student.backward(ccl::EmbeddingView<const double>(loss.grad_f));
+    const Matrix grad_h = model.norm.backward(ccl::EmbeddingView<const double>(loss.grad_f));
+    model.student.backward(ccl::EmbeddingView<const double>(grad_h));
     model.teacher.backward(ccl::EmbeddingView<const double>(loss.grad_g));
     ccl::dist::average_gradients(comm, model, sync);
     model.for_each_parameter([](auto& p) { p.value -= 0.5 * p.grad; });
   }
-  std::vector<double> flat;
+  std::vector<double> flat(model.norm.running_var().data(), model.norm.running_var().data() + kOut);
   model.for_each_parameter(
       [&](auto& p) { flat.insert(flat.end(), p.value.data(), p.value.data() + p.value.size()); });
   return flat;
@@ -90,7 +96,8 @@ std::vector<double> train(Comm& comm, ccl::Index global_batch) {
 
 }  // namespace
 
-TEST_CASE("three data-parallel SGD steps equal one rank on the global batch") {
+TEST_CASE(
+    "three data-parallel SGD steps (synchronised BatchNorm) equal one rank on the global batch") {
   ccl::dist::mpi comm;
   const ccl::Index global_batch = kBatchPerRankAt4 * 4;  // 12: divisible by 1, 2, 3 and 4 ranks
   if (global_batch % comm.size() != 0) return;
@@ -121,8 +128,73 @@ TEST_CASE("the sampler's shards partition each global batch of the 1-rank order"
 
 TEST_CASE("average_gradients reports a non-finite gradient on any rank") {
   ccl::dist::mpi comm;
-  TwoTower model;
+  TwoTower<ccl::dist::mpi> model(comm);
   model.for_each_parameter([](auto& p) { p.zero_grad(); });
   if (comm.rank() == 0) model.student.for_each_parameter([](auto& p) { p.grad(0, 0) = NAN; });
   CHECK_THROWS_WITH(ccl::dist::average_gradients(comm, model), Catch::Contains("non-finite"));
+}
+
+TEST_CASE("SyncBatchNorm gradients match finite differences (double, one process)") {
+  ccl::dist::single one;
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  Matrix x = Matrix::NullaryExpr(5, 3, [&] { return normal(rng) + 2.0; });
+  const Matrix w = Matrix::NullaryExpr(5, 3, [&] { return normal(rng); });
+  ccl::dist::SyncBatchNorm<double, ccl::dist::single> norm(one, 3);
+  norm.weight().value << 0.5, -1.5, 2.0;
+  norm.bias().value << 0.1, 0.2, -0.3;
+  auto loss = [&] {
+    ccl::dist::SyncBatchNorm<double, ccl::dist::single> copy = norm;
+    return (copy.forward(ccl::EmbeddingView<const double>(x)).array() * w.array()).sum();
+  };
+  norm.for_each_parameter([](auto& p) { p.zero_grad(); });
+  norm.forward(ccl::EmbeddingView<const double>(x));
+  const Matrix grad_x = norm.backward(ccl::EmbeddingView<const double>(w));
+  const double h = 1e-6;
+  for (ccl::Index i = 0; i < x.rows(); ++i)
+    for (ccl::Index j = 0; j < x.cols(); ++j) {
+      const double keep = x(i, j);
+      x(i, j) = keep + h;
+      const double up = loss();
+      x(i, j) = keep - h;
+      const double down = loss();
+      x(i, j) = keep;
+      CHECK(std::abs((up - down) / (2 * h) - grad_x(i, j)) <= 1e-7);
+    }
+  norm.for_each_parameter([&](auto& p) {
+    for (ccl::Index j = 0; j < 3; ++j) {
+      const double keep = p.value(0, j);
+      p.value(0, j) = keep + h;
+      const double up = loss();
+      p.value(0, j) = keep - h;
+      const double down = loss();
+      p.value(0, j) = keep;
+      CHECK(std::abs((up - down) / (2 * h) - p.grad(0, j)) <= 1e-7);
+    }
+  });
+}
+
+TEST_CASE("SyncBatchNorm over R ranks equals BatchNorm over the global batch") {
+  ccl::dist::mpi comm;
+  ccl::dist::single one;
+  const ccl::Index b = 4, c = 3;
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> normal;
+  const Matrix x = Matrix::NullaryExpr(b * comm.size(), c, [&] { return normal(rng); });
+  const Matrix dy = Matrix::NullaryExpr(b * comm.size(), c, [&] { return normal(rng); });
+  ccl::dist::SyncBatchNorm<double, ccl::dist::single> whole(one, c);
+  ccl::dist::SyncBatchNorm<double, ccl::dist::mpi> part(comm, c);
+  const Matrix y_all = whole.forward(ccl::EmbeddingView<const double>(x));
+  const Matrix dx_all = whole.backward(ccl::EmbeddingView<const double>(dy));
+  const Matrix x_mine = x.middleRows(comm.rank() * b, b),
+               dy_mine = dy.middleRows(comm.rank() * b, b);
+  const Matrix y = part.forward(ccl::EmbeddingView<const double>(x_mine));
+  const Matrix dx = part.backward(ccl::EmbeddingView<const double>(dy_mine));
+  CHECK((y - y_all.middleRows(comm.rank() * b, b)).cwiseAbs().maxCoeff() <= 1e-12);
+  CHECK((dx - dx_all.middleRows(comm.rank() * b, b)).cwiseAbs().maxCoeff() <= 1e-12);
+  CHECK((part.running_var() - whole.running_var()).cwiseAbs().maxCoeff() <= 1e-12);
+  const Matrix one_row = Matrix::Ones(comm.size() == 1 ? 1 : 0, c);
+  if (comm.size() == 1)
+    CHECK_THROWS_WITH(part.forward(ccl::EmbeddingView<const double>(one_row)),
+                      Catch::Contains("more than one row"));
 }
