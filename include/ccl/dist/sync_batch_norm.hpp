@@ -19,6 +19,7 @@
 #include <ccl/dist/communicator.hpp>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 namespace ccl::dist {
@@ -53,6 +54,13 @@ class SyncBatchNorm {
   void for_each_parameter(Visit&& visit) {
     visit(gamma_);
     visit(beta_);
+  }
+
+  /// The running statistics, for checkpoints (ccl::io::Checkpoint::add_module saves them).
+  template <class Visit>
+  void for_each_buffer(Visit&& visit) {
+    visit(std::string("running_mean"), running_mean_);
+    visit(std::string("running_var"), running_var_);
   }
 
   const RowMatrix<Scalar>& forward(EmbeddingView<const Scalar> x) {
