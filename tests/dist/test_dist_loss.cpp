@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <ccl/dist/global_loss.hpp>
+#include <ccl/dist/metrics.hpp>
 #include <ccl/dist/mpi.hpp>
 #include <ccl/dist/single.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
@@ -139,4 +140,12 @@ TEST_CASE("single and mpi communicators model the concept; collectives are exact
   CHECK(value == 42);
   CHECK_THROWS_WITH(comm.broadcast(&value, 1, comm.size()), Catch::Contains("is not a rank"));
   comm.barrier();
+}
+
+TEST_CASE("ratio metrics reduce numerators and denominators, not per-rank ratios") {
+  ccl::dist::mpi comm;
+  // Rank r evaluated r + 1 samples and got all of them right only on rank 0.
+  const double correct = comm.rank() == 0 ? 1.0 : 0.0, evaluated = double(comm.rank() + 1);
+  const double expected = 1.0 / double(comm.size() * (comm.size() + 1) / 2);
+  CHECK(ccl::dist::ratio_over_ranks(comm, correct, evaluated) == Approx(expected).epsilon(1e-15));
 }
