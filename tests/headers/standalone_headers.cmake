@@ -13,6 +13,8 @@ file(GLOB_RECURSE _ccl_headers CONFIGURE_DEPENDS
      RELATIVE "${_ccl_include_dir}" "${_ccl_include_dir}/ccl/*.hpp")
 list(FILTER _ccl_headers EXCLUDE REGEX "^ccl/cuda/")
 list(FILTER _ccl_headers EXCLUDE REGEX "^ccl/cuda\\.hpp$")
+# The MPI / NCCL communicators need those libraries' headers: compiled by tests/dist/ instead.
+list(FILTER _ccl_headers EXCLUDE REGEX "^ccl/dist/(mpi|nccl)\\.hpp$")
 foreach(pattern IN LISTS CCL_STANDALONE_HEADERS_EXCLUDE)
   list(FILTER _ccl_headers EXCLUDE REGEX "${pattern}")
 endforeach()

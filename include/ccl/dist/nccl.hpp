@@ -1,0 +1,119 @@
+#pragma once
+// dist::nccl: the communicator over NCCL, device buffers (pointers from cudaMalloc or
+// ccl::cuda buffers), bootstrapped through MPI (rank 0's ncclUniqueId is broadcast with MPI_Bcast).
+// Needs the targets ccl::nccl and ccl::mpi. Collectives are enqueued on `stream` and the call
+// waits for it, so a returned call has its result in device memory like dist::mpi's in host memory.
+
+#include <ccl/core/error.hpp>
+#include <ccl/core/types.hpp>
+#include <ccl/dist/communicator.hpp>
+#include <ccl/dist/mpi.hpp>
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace ccl::dist {
+
+namespace detail {
+
+inline void check_nccl(ncclResult_t status, const char* call) {
+  if (status == ncclSuccess) return;
+  throw error(ccl::detail::concat("dist::nccl: ", call, " failed (", int(status),
+                                  "): ", ncclGetErrorString(status)));
+}
+
+inline void check_cuda_for_nccl(cudaError_t status, const char* call) {
+  if (status == cudaSuccess) return;
+  throw error(ccl::detail::concat("dist::nccl: ", call, " failed: ", cudaGetErrorString(status)));
+}
+
+template <class T>
+ncclDataType_t nccl_type() {
+  if constexpr (std::is_same_v<T, float>)
+    return ncclFloat32;
+  else if constexpr (std::is_same_v<T, double>)
+    return ncclFloat64;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return ncclInt64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ncclInt32;
+  else
+    static_assert(sizeof(T) == 0, "dist::nccl: element type must be float, double, int32 or int64");
+}
+
+}  // namespace detail
+
+class nccl {
+ public:
+  /// One GPU per rank: `device` is this rank's CUDA device (e.g. local rank % device count).
+  nccl(mpi& bootstrap, int device, cudaStream_t stream = nullptr)
+      : rank_(bootstrap.rank()), size_(bootstrap.size()), stream_(stream) {
+    detail::check_cuda_for_nccl(cudaSetDevice(device), "cudaSetDevice");
+    ncclUniqueId id{};
+    if (rank_ == 0) detail::check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    detail::check_mpi(MPI_Bcast(&id, int(sizeof id), MPI_BYTE, 0, bootstrap.native()), "MPI_Bcast");
+    detail::check_nccl(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
+  }
+  nccl(const nccl&) = delete;
+  nccl& operator=(const nccl&) = delete;
+  ~nccl() {
+    if (comm_ != nullptr) ncclCommDestroy(comm_);
+  }
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+  template <class T>
+  void all_reduce_sum(T* data, Index count) {
+    detail::check_nccl(ncclAllReduce(data, data, std::size_t(count), detail::nccl_type<T>(),
+                                     ncclSum, comm_, stream_),
+                       "ncclAllReduce");
+    wait();
+  }
+  template <class T>
+  void all_gather(const T* local, Index count, T* gathered) {
+    detail::check_nccl(
+        ncclAllGather(local, gathered, std::size_t(count), detail::nccl_type<T>(), comm_, stream_),
+        "ncclAllGather");
+    wait();
+  }
+  template <class T>
+  void broadcast(T* data, Index count, int root) {
+    require(root >= 0 && root < size_, "dist::nccl::broadcast: root ", root, " is not a rank of ",
+            size_);
+    detail::check_nccl(
+        ncclBroadcast(data, data, std::size_t(count), detail::nccl_type<T>(), root, comm_, stream_),
+        "ncclBroadcast");
+    wait();
+  }
+  /// A one-element all-reduce on the stream: returns when every rank reached it.
+  void barrier() {
+    float* flag = nullptr;
+    detail::check_cuda_for_nccl(cudaMalloc(&flag, sizeof(float)), "cudaMalloc");
+    try {
+      all_reduce_sum(flag, 1);
+    } catch (...) {
+      cudaFree(flag);
+      throw;
+    }
+    cudaFree(flag);
+  }
+
+ private:
+  void wait() {
+    detail::check_cuda_for_nccl(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+
+  int rank_;
+  int size_;
+  cudaStream_t stream_;
+  ncclComm_t comm_ = nullptr;
+};
+
+static_assert(is_communicator_v<nccl>, "dist::nccl must model the communicator concept");
+
+}  // namespace ccl::dist
