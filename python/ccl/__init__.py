@@ -1,0 +1,7 @@
+"""ccl: compositional contrastive learning losses with their gradients, on NumPy/DLPack arrays.
+
+``import ccl`` needs NumPy only; ``import ccl.torch`` adds the PyTorch autograd functions.
+"""
+from ._ccl import Error, instance_nce, multiclass_nce
+
+__all__ = ["Error", "multiclass_nce", "instance_nce"]
