@@ -2,6 +2,7 @@
 // only the gradients, which the caller did not allocate, are new arrays.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
 
 #include <ccl/losses.hpp>
 
@@ -75,7 +76,7 @@ void bind_scalar(nb::module_& m) {
         return run_pair(loss, f, g,
                         ccl::LabelView(labels.data(), static_cast<ccl::Index>(labels.shape(0))));
       },
-      nb::arg("f"), nb::arg("g"), nb::arg("labels"), nb::arg("temperature"),
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("labels").noconvert(), nb::arg("temperature"),
       nb::arg("numerics") = "stable");
   m.def(
       "instance_nce",
@@ -84,7 +85,7 @@ void bind_scalar(nb::module_& m) {
         ccl::loss::InstanceNce<Scalar> loss(options_of(temperature, numerics));
         return run_pair(loss, f, g, ccl::LabelView());
       },
-      nb::arg("f"), nb::arg("g"), nb::arg("temperature"), nb::arg("numerics") = "stable");
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("temperature"), nb::arg("numerics") = "stable");
 }
 
 }  // namespace
