@@ -1,0 +1,20 @@
+"""The official PyTorch formulations, written independently of ccl (docs/losses.md)."""
+import torch
+import torch.nn.functional as F
+
+
+def multiclass_nce(f, g, labels, tau):
+    """The official code's multi-class NCE: p = softmax(cos/τ), positives share the label."""
+    logits = F.normalize(f, dim=1) @ F.normalize(g, dim=1).t() / tau
+    p = torch.softmax(logits, dim=1)
+    pos = (labels[:, None] == labels[None, :]).to(f.dtype)
+    neg = 1 - pos
+    pos_term = -(pos * torch.log(p)).sum(1) / pos.sum(1)
+    neg_term = -(neg * torch.log1p(-p)).sum(1) / neg.sum(1)
+    return (pos_term + neg_term).mean()
+
+
+def instance_nce(f, g, tau):
+    """Instance NCE: cross-entropy of cos(f_i, g_·)/τ against the diagonal."""
+    logits = F.normalize(f, dim=1) @ F.normalize(g, dim=1).t() / tau
+    return F.cross_entropy(logits, torch.arange(f.shape[0]))
