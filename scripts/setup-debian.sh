@@ -17,6 +17,7 @@ PACKAGES=(
   libhdf5-dev libturbojpeg0-dev                         # data: UCF51 videos (HDF5 of JPEG frames)
   python3 python3-venv python3-pip                      # Conan client (PyPI) for the Conan test
   python3-matplotlib                                    # examples/table1: the Recall@K plot
+  python3-dev python3-numpy python3-torch python3-pytest # python/: the extension, its test peers
 )
 
 # Only for scripts/bench.sh (`setup-debian.sh --bench`): the PyTorch peer and an optimized BLAS
