@@ -2,6 +2,9 @@
 
 ``import ccl`` needs NumPy only; ``import ccl.torch`` adds the PyTorch autograd functions.
 """
-from ._ccl import Error, instance_nce, multiclass_nce
+from ._ccl import (Error, instance_nce, multiclass_nce, symmetric_instance_nce,
+                   symmetric_multiclass_nce)
 
-__all__ = ["Error", "multiclass_nce", "instance_nce"]
+__all__ = [
+    "Error", "multiclass_nce", "instance_nce", "symmetric_multiclass_nce", "symmetric_instance_nce"
+]

@@ -9,7 +9,7 @@ import torch
 from . import _ccl
 from ._ccl import Error
 
-__all__ = ["Error", "multiclass_nce", "instance_nce"]
+__all__ = ["Error", "multiclass_nce", "instance_nce", "symmetric", "distill"]
 
 _SUPPORTED = (torch.float32, torch.float64)
 
@@ -66,3 +66,28 @@ def multiclass_nce(f, g, labels, tau=0.5, numerics="stable"):
 def instance_nce(f, g, tau=0.5, numerics="stable"):
     """Instance NCE L(f, g) of docs/losses.md: the positive of row i is row i of g."""
     return _PairLoss.apply(f, g, lambda a, b: _ccl.instance_nce(a, b, float(tau), numerics))
+
+
+def symmetric(f, g, labels=None, tau=0.5, numerics="stable"):
+    """sym(f, g) = L(f, g) + L(g, f) in one ccl call: multi-class NCE with labels, instance NCE
+    without."""
+    if labels is None:
+        return _PairLoss.apply(
+            f, g, lambda a, b: _ccl.symmetric_instance_nce(a, b, float(tau), numerics))
+    labels = _labels(labels, f.device).numpy()
+    return _PairLoss.apply(
+        f, g, lambda a, b: _ccl.symmetric_multiclass_nce(a, b, labels, float(tau), numerics))
+
+
+def distill(student, teacher, composed, labels, lam, tau=0.5, numerics="stable",
+            two_way=False):
+    """λ·L(student, teacher) + (1 − λ)·L(student, composed), docs/losses.md "Distill".
+
+    L is multi-class NCE (the paper's formulation), or its symmetric form with ``two_way=True``
+    (the official code's weighting). Composed from two ccl calls, so autograd routes gradients
+    to all three inputs."""
+    if not 0.0 <= lam <= 1.0:
+        raise Error(f"ccl: distill: lambda {lam} is outside [0, 1]")
+    loss = symmetric if two_way else multiclass_nce
+    return (lam * loss(student, teacher, labels, tau, numerics) +
+            (1 - lam) * loss(student, composed, labels, tau, numerics))

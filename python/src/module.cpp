@@ -76,16 +76,37 @@ void bind_scalar(nb::module_& m) {
         return run_pair(loss, f, g,
                         ccl::LabelView(labels.data(), static_cast<ccl::Index>(labels.shape(0))));
       },
-      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("labels").noconvert(), nb::arg("temperature"),
-      nb::arg("numerics") = "stable");
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("labels").noconvert(),
+      nb::arg("temperature"), nb::arg("numerics") = "stable");
   m.def(
       "instance_nce",
-      [](InMatrix<Scalar> f, InMatrix<Scalar> g, double temperature,
-         const std::string& numerics) {
+      [](InMatrix<Scalar> f, InMatrix<Scalar> g, double temperature, const std::string& numerics) {
         ccl::loss::InstanceNce<Scalar> loss(options_of(temperature, numerics));
         return run_pair(loss, f, g, ccl::LabelView());
       },
-      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("temperature"), nb::arg("numerics") = "stable");
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("temperature"),
+      nb::arg("numerics") = "stable");
+  // sym(f, g) = L(f, g) + L(g, f), through ccl::loss::Symmetric (docs/losses.md).
+  m.def(
+      "symmetric_multiclass_nce",
+      [](InMatrix<Scalar> f, InMatrix<Scalar> g, Labels labels, double temperature,
+         const std::string& numerics) {
+        auto loss = ccl::loss::symmetric(
+            ccl::loss::MultiClassNce<Scalar>(options_of(temperature, numerics)));
+        return run_pair(loss, f, g,
+                        ccl::LabelView(labels.data(), static_cast<ccl::Index>(labels.shape(0))));
+      },
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("labels").noconvert(),
+      nb::arg("temperature"), nb::arg("numerics") = "stable");
+  m.def(
+      "symmetric_instance_nce",
+      [](InMatrix<Scalar> f, InMatrix<Scalar> g, double temperature, const std::string& numerics) {
+        auto loss =
+            ccl::loss::symmetric(ccl::loss::InstanceNce<Scalar>(options_of(temperature, numerics)));
+        return run_pair(loss, f, g, ccl::LabelView());
+      },
+      nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("temperature"),
+      nb::arg("numerics") = "stable");
 }
 
 }  // namespace

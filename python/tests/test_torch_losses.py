@@ -21,7 +21,31 @@ CASES = {
                        lambda f, g: reference.multiclass_nce(f, g, torch.tensor(LABELS), 0.5)),
     "instance_nce": (lambda f, g: ct.instance_nce(f, g, 0.3),
                      lambda f, g: reference.instance_nce(f, g, 0.3)),
+    "symmetric_multiclass": (
+        lambda f, g: ct.symmetric(f, g, torch.tensor(LABELS), 0.5),
+        lambda f, g: (reference.multiclass_nce(f, g, torch.tensor(LABELS), 0.5) +
+                      reference.multiclass_nce(g, f, torch.tensor(LABELS), 0.5))),
+    "symmetric_instance": (
+        lambda f, g: ct.symmetric(f, g, None, 0.3),
+        lambda f, g: reference.instance_nce(f, g, 0.3) + reference.instance_nce(g, f, 0.3)),
+    # The composed teacher is a fixed function of g here, so both paths carry gradients.
+    "distill": (
+        lambda f, g: ct.distill(f, g, g * 2 + 1, torch.tensor(LABELS), 0.3, 0.5),
+        lambda f, g: (0.3 * reference.multiclass_nce(f, g, torch.tensor(LABELS), 0.5) +
+                      0.7 * reference.multiclass_nce(f, g * 2 + 1, torch.tensor(LABELS), 0.5))),
+    "distill_two_way": (
+        lambda f, g: ct.distill(f, g, g * 2 + 1, torch.tensor(LABELS), 0.3, 0.5, two_way=True),
+        lambda f, g: (0.3 * (reference.multiclass_nce(f, g, torch.tensor(LABELS), 0.5) +
+                             reference.multiclass_nce(g, f, torch.tensor(LABELS), 0.5)) +
+                      0.7 * (reference.multiclass_nce(f, g * 2 + 1, torch.tensor(LABELS), 0.5) +
+                             reference.multiclass_nce(g * 2 + 1, f, torch.tensor(LABELS), 0.5)))),
 }
+
+
+def test_distill_lambda_outside_unit_interval_is_a_ccl_error():
+    f, g = pair()
+    with pytest.raises(ct.Error, match="lambda"):
+        ct.distill(f, g, g, LABELS, 1.5)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
