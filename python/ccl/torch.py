@@ -9,7 +9,8 @@ import torch
 from . import _ccl
 from ._ccl import Error
 
-__all__ = ["Error", "multiclass_nce", "instance_nce", "symmetric", "distill"]
+__all__ = ["Error", "multiclass_nce", "instance_nce", "symmetric", "distill",
+           "symmetric_kl", "hinton_kd"]
 
 _SUPPORTED = (torch.float32, torch.float64)
 
@@ -91,3 +92,15 @@ def distill(student, teacher, composed, labels, lam, tau=0.5, numerics="stable",
     loss = symmetric if two_way else multiclass_nce
     return (lam * loss(student, teacher, labels, tau, numerics) +
             (1 - lam) * loss(student, composed, labels, tau, numerics))
+
+
+def symmetric_kl(z1, z2, weight=0.5, numerics="stable"):
+    """The official code's "JSD": weight·(KL(p‖q) + KL(q‖p)) of the rows' softmaxes,
+    docs/logit-losses.md."""
+    return _PairLoss.apply(z1, z2, lambda a, b: _ccl.symmetric_kl(a, b, float(weight), numerics))
+
+
+def hinton_kd(student_logits, teacher_logits, temperature=4.0):
+    """Hinton KD: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), docs/logit-losses.md."""
+    return _PairLoss.apply(student_logits, teacher_logits,
+                           lambda a, b: _ccl.hinton_kd(a, b, float(temperature)))

@@ -107,6 +107,25 @@ void bind_scalar(nb::module_& m) {
       },
       nb::arg("f").noconvert(), nb::arg("g").noconvert(), nb::arg("temperature"),
       nb::arg("numerics") = "stable");
+  // The official "JSD" (w·(KL(p‖q) + KL(q‖p))) and Hinton KD on logits; labels are unused.
+  m.def(
+      "symmetric_kl",
+      [](InMatrix<Scalar> z1, InMatrix<Scalar> z2, double weight, const std::string& numerics) {
+        ccl::loss::SymmetricKlOptions options;
+        options.weight = weight;
+        options.numerics = options_of(1.0, numerics).numerics;
+        ccl::loss::SymmetricKl<Scalar> loss(options);
+        return run_pair(loss, z1, z2, ccl::LabelView());
+      },
+      nb::arg("z1").noconvert(), nb::arg("z2").noconvert(), nb::arg("weight") = 0.5,
+      nb::arg("numerics") = "stable");
+  m.def(
+      "hinton_kd",
+      [](InMatrix<Scalar> student, InMatrix<Scalar> teacher, double temperature) {
+        ccl::loss::HintonKd<Scalar> loss(temperature);
+        return run_pair(loss, student, teacher, ccl::LabelView());
+      },
+      nb::arg("student").noconvert(), nb::arg("teacher").noconvert(), nb::arg("temperature") = 4.0);
 }
 
 }  // namespace

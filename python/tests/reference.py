@@ -18,3 +18,17 @@ def instance_nce(f, g, tau):
     """Instance NCE: cross-entropy of cos(f_i, g_·)/τ against the diagonal."""
     logits = F.normalize(f, dim=1) @ F.normalize(g, dim=1).t() / tau
     return F.cross_entropy(logits, torch.arange(f.shape[0]))
+
+
+def symmetric_kl_official(z1, z2, weight):
+    """The official JSDLoss: w·(1/B) Σ [p log(p/q + ε) + q log(q/p + ε)], ε = 1e-10."""
+    p, q = torch.softmax(z1, dim=1), torch.softmax(z2, dim=1)
+    eps = 1e-10
+    return weight * (p * torch.log(p / q + eps) + q * torch.log(q / p + eps)).sum(1).mean()
+
+
+def hinton_kd(student, teacher, temperature):
+    """T²·KL(softmax(teacher/T) ‖ softmax(student/T)), batch mean."""
+    return temperature ** 2 * F.kl_div(F.log_softmax(student / temperature, dim=1),
+                                       F.softmax(teacher / temperature, dim=1),
+                                       reduction="batchmean")

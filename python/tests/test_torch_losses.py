@@ -39,6 +39,11 @@ CASES = {
                              reference.multiclass_nce(g, f, torch.tensor(LABELS), 0.5)) +
                       0.7 * (reference.multiclass_nce(f, g * 2 + 1, torch.tensor(LABELS), 0.5) +
                              reference.multiclass_nce(g * 2 + 1, f, torch.tensor(LABELS), 0.5)))),
+    "symmetric_kl_official": (
+        lambda f, g: ct.symmetric_kl(f, g, 0.5, numerics="official"),
+        lambda f, g: reference.symmetric_kl_official(f, g, 0.5)),
+    "hinton_kd": (lambda f, g: ct.hinton_kd(f, g, 4.0),
+                  lambda f, g: reference.hinton_kd(f, g, 4.0)),
 }
 
 
