@@ -18,6 +18,7 @@ PACKAGES=(
   python3 python3-venv python3-pip                      # Conan client (PyPI) for the Conan test
   python3-matplotlib                                    # examples/table1: the Recall@K plot
   libopenmpi-dev openmpi-bin                            # ccl::mpi and the tests/dist runs under mpirun
+  python3-dev python3-numpy python3-torch python3-pytest # python/: the extension, its test peers
 )
 
 # Only for scripts/bench.sh (`setup-debian.sh --bench`): the PyTorch peer and an optimized BLAS

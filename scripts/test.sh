@@ -6,7 +6,8 @@
 # the consumer.conan test runs `conan create` and the test_package offline; when PyPI cannot be
 # reached that test is reported as skipped. Set CCL_CONAN=0 to skip it deliberately, and
 # CCL_TEST_CLANG=1 to run the same suite built with clang++ as well (the `clang` workflow).
-# The `asan` workflow (sanitizers, fuzz smoke runs) follows the `ci` one; CCL_TEST_ASAN=0 skips it.
+# The Python package's tests follow the `ci` workflow (CCL_TEST_PYTHON=0 skips them), then the
+# `asan` workflow (sanitizers, fuzz smoke runs); CCL_TEST_ASAN=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,13 @@ if [ "${CCL_CONAN:-1}" != 0 ]; then
 fi
 
 cmake --workflow --preset ci
+
+# The Python package (python/, docs/python.md): built with pip into a virtual environment that
+# sees Debian's torch and numpy, then its pytest suite. CCL_TEST_PYTHON=0 skips it; without PyPI
+# (nanobind, scikit-build-core) it is reported as SKIPPED.
+if [ "${CCL_TEST_PYTHON:-1}" != 0 ]; then
+  bash scripts/test-python.sh
+fi
 # Sanitizers and fuzzing: clang with ASan + UBSan over the tests of the readers, the losses and
 # the checkpoints, and a smoke run of every fuzz harness (docs/data.md, "Trust model").
 # CCL_TEST_ASAN=0 skips it.
