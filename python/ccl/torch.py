@@ -1,44 +1,20 @@
-"""The ccl losses as ``torch.autograd.Function``s: the forward computes value and gradients in
-ccl (reading the tensors in place through DLPack); the backward scales those gradients.
+"""The ccl losses as ``torch.autograd.Function``s and the Residual composition head as a
+``torch.nn.Module``. The forward computes value and gradients in ccl, reading the tensors in place
+through DLPack; the backward scales those gradients (docs/python.md).
 
 CPU tensors of float32/float64; contiguous ``[B, D]`` embeddings (a non-contiguous tensor is
-copied with ``.contiguous()``, documented in docs/python.md). Labels are converted to int64.
+copied once by ``.contiguous()``). Labels are converted to int64 when they are not.
 """
 import torch
+from torch.autograd.function import once_differentiable
 
 from . import _ccl
+from . import _torch_arrays as arrays
 from ._ccl import Error
+from ._torch_residual import Residual
 
 __all__ = ["Error", "multiclass_nce", "instance_nce", "symmetric", "distill",
-           "symmetric_kl", "hinton_kd"]
-
-_SUPPORTED = (torch.float32, torch.float64)
-
-
-def _embeddings(name, x):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"ccl: {name} must be a torch.Tensor, not {type(x).__name__}")
-    if x.dtype not in _SUPPORTED:
-        raise TypeError(f"ccl: {name} must be float32 or float64, not {x.dtype}")
-    if x.device.type != "cpu":
-        raise TypeError(f"ccl: {name} is on {x.device}; this build of ccl supports CPU tensors")
-    if x.dim() != 2:
-        raise ValueError(f"ccl: {name} must be [B, D], not of shape {list(x.shape)}")
-    return x.detach().contiguous()
-
-
-def _pair(f, g):
-    f, g = _embeddings("f", f), _embeddings("g", g)
-    if f.dtype != g.dtype:
-        raise TypeError(f"ccl: f and g must have the same dtype ({f.dtype} vs {g.dtype})")
-    return f, g
-
-
-def _labels(labels, device):
-    labels = torch.as_tensor(labels, device=device)
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise TypeError(f"ccl: labels must be integers, not {labels.dtype}")
-    return labels.to(torch.int64).contiguous()
+           "symmetric_kl", "hinton_kd", "cross_entropy", "Residual"]
 
 
 class _PairLoss(torch.autograd.Function):
@@ -46,20 +22,37 @@ class _PairLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, f, g, compute):
-        fd, gd = _pair(f, g)
-        value, grad_f, grad_g = compute(fd.numpy(), gd.numpy())
-        ctx.save_for_backward(torch.from_numpy(grad_f), torch.from_numpy(grad_g))
-        return torch.tensor(value, dtype=f.dtype)
+        fd, gd = arrays.pair(f, g)
+        value, grad_f, grad_g = compute(fd, gd)
+        ctx.save_for_backward(arrays.to_torch(grad_f), arrays.to_torch(grad_g))
+        return torch.tensor(value, dtype=f.dtype, device=f.device)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_output):
         grad_f, grad_g = ctx.saved_tensors
         return grad_output * grad_f, grad_output * grad_g, None
 
 
+class _LogitLoss(torch.autograd.Function):
+    """value = ccl(z) on one logit matrix; backward returns grad_output times ccl's dL/dz."""
+
+    @staticmethod
+    def forward(ctx, logits, compute):
+        value, grad = compute(arrays.matrix("logits", logits))
+        ctx.save_for_backward(arrays.to_torch(grad))
+        return torch.tensor(value, dtype=logits.dtype, device=logits.device)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None
+
+
 def multiclass_nce(f, g, labels, tau=0.5, numerics="stable"):
     """Multi-class NCE L(f, g) of docs/losses.md: anchors are rows of f."""
-    labels = _labels(labels, f.device).numpy()
+    labels = arrays.labels(labels, f.device)
     return _PairLoss.apply(
         f, g, lambda a, b: _ccl.multiclass_nce(a, b, labels, float(tau), numerics))
 
@@ -75,7 +68,7 @@ def symmetric(f, g, labels=None, tau=0.5, numerics="stable"):
     if labels is None:
         return _PairLoss.apply(
             f, g, lambda a, b: _ccl.symmetric_instance_nce(a, b, float(tau), numerics))
-    labels = _labels(labels, f.device).numpy()
+    labels = arrays.labels(labels, f.device)
     return _PairLoss.apply(
         f, g, lambda a, b: _ccl.symmetric_multiclass_nce(a, b, labels, float(tau), numerics))
 
@@ -104,3 +97,10 @@ def hinton_kd(student_logits, teacher_logits, temperature=4.0):
     """Hinton KD: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), docs/logit-losses.md."""
     return _PairLoss.apply(student_logits, teacher_logits,
                            lambda a, b: _ccl.hinton_kd(a, b, float(temperature)))
+
+
+def cross_entropy(logits, labels):
+    """Softmax cross-entropy of [B, C] logits, mean over the batch (ccl::loss::CrossEntropy;
+    torch.nn.functional.cross_entropy's default reduction)."""
+    labels = arrays.labels(labels, logits.device)
+    return _LogitLoss.apply(logits, lambda z: _ccl.cross_entropy(z, labels))

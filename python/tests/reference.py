@@ -32,3 +32,13 @@ def hinton_kd(student, teacher, temperature):
     return temperature ** 2 * F.kl_div(F.log_softmax(student / temperature, dim=1),
                                        F.softmax(teacher / temperature, dim=1),
                                        reduction="batchmean")
+
+
+def residual(teacher, student, w1, b1, w2, b2, normalize=True):
+    """The official CompositionClassifier: x_tv = x_t + W_1 [x̂_t ; x̂_v] + b_1, z = W_2 x_tv + b_2."""
+    if normalize:
+        t, s = F.normalize(teacher, dim=1), F.normalize(student, dim=1)
+    else:
+        t, s = teacher, student
+    composed = teacher + F.linear(torch.cat([t, s], dim=1), w1, b1)
+    return composed, F.linear(composed, w2, b2)

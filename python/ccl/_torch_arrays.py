@@ -1,0 +1,60 @@
+"""Tensors in and out of the extension for ``ccl.torch``.
+
+In: a tensor is detached (autograd refuses to export a tensor that requires grad through DLPack)
+and handed to the extension, which imports it through ``__dlpack__`` and reads its memory in
+place. Only a non-contiguous tensor is copied, once, by ``.contiguous()``.
+Out: the extension's arrays become tensors through ``torch.utils.dlpack.from_dlpack``, which
+takes their memory over without a copy.
+"""
+import torch
+from torch.utils.dlpack import from_dlpack
+
+from . import _ccl
+
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+
+def to_torch(array):
+    """A tensor over an array the extension allocated (no copy)."""
+    return from_dlpack(array)
+
+
+def check_device(name, x):
+    if x.device.type != "cpu":
+        raise TypeError(f"ccl: {name} is on {x.device}; this build of ccl supports CPU tensors")
+
+
+def matrix(name, x, dtype=None):
+    """x as the extension reads it: a detached, C-contiguous float32/float64 [rows, cols] tensor
+    (the same memory when x is already contiguous)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"ccl: {name} must be a torch.Tensor, not {type(x).__name__}")
+    if x.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(f"ccl: {name} must be float32 or float64, not {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"ccl: {name} is {x.dtype} but must be {dtype} like the other inputs")
+    check_device(name, x)
+    if x.dim() != 2:
+        raise ValueError(f"ccl: {name} must be [B, D], not of shape {list(x.shape)}")
+    return x.detach().contiguous()
+
+
+def pair(f, g):
+    f, g = matrix("f", f), matrix("g", g)
+    if f.dtype != g.dtype:
+        raise TypeError(f"ccl: f and g must have the same dtype ({f.dtype} vs {g.dtype})")
+    return f, g
+
+
+def labels(values, device):
+    """Class labels as the contiguous int64 tensor the extension reads (a copy only when they
+    are not int64 already)."""
+    values = torch.as_tensor(values, device=device)
+    if values.dtype.is_floating_point or values.dtype == torch.bool:
+        raise TypeError(f"ccl: labels must be integers, not {values.dtype}")
+    return values.to(torch.int64).contiguous()
+
+
+def data_address(x):
+    """Where the extension sees x's memory (tests: proof that nothing was copied)."""
+    return _ccl._data_address(x)

@@ -1,0 +1,10 @@
+#pragma once
+// The parts of the _ccl module, each defined in its own translation unit.
+#include <nanobind/nanobind.h>
+
+namespace ccl_python {
+
+void bind_losses(nanobind::module_& m);
+void bind_residual(nanobind::module_& m);
+
+}  // namespace ccl_python
