@@ -49,6 +49,14 @@ class _ResidualFunction(torch.autograd.Function):
         return (*grads, None)
 
 
+def residual(teacher, student, residual_weight, residual_bias, classifier_weight,
+             classifier_bias, normalize=True):
+    """The Residual head as a function of its inputs and parameters: (x_tv, z_tv). Weights in
+    torch.nn.Linear's layout: residual_weight [Dt, Dt + Dv], classifier_weight [C, Dt]."""
+    return _ResidualFunction.apply(teacher, student, residual_weight, residual_bias,
+                                   classifier_weight, classifier_bias, bool(normalize))
+
+
 class _Affine(torch.nn.Module):
     """The weight [out, in] and bias [out] of one linear layer, named as in ccl's checkpoints
     (residual.weight, residual.bias, classifier.weight, classifier.bias)."""
@@ -95,9 +103,8 @@ class Residual(torch.nn.Module):
         return self.classifier.weight.shape[0]
 
     def forward(self, teacher, student):
-        return _ResidualFunction.apply(teacher, student, self.residual.weight,
-                                       self.residual.bias, self.classifier.weight,
-                                       self.classifier.bias, self.normalize)
+        return residual(teacher, student, self.residual.weight, self.residual.bias,
+                        self.classifier.weight, self.classifier.bias, self.normalize)
 
     def extra_repr(self):
         return (f"teacher_dim={self.teacher_dim}, student_dim={self.student_dim}, "

@@ -11,10 +11,10 @@ from torch.autograd.function import once_differentiable
 from . import _ccl
 from . import _torch_arrays as arrays
 from ._ccl import Error
-from ._torch_residual import Residual
+from ._torch_residual import Residual, residual
 
 __all__ = ["Error", "multiclass_nce", "instance_nce", "symmetric", "distill",
-           "symmetric_kl", "hinton_kd", "cross_entropy", "Residual"]
+           "symmetric_kl", "hinton_kd", "cross_entropy", "Residual", "residual"]
 
 
 class _PairLoss(torch.autograd.Function):
