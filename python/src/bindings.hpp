@@ -6,5 +6,8 @@ namespace ccl_python {
 
 void bind_losses(nanobind::module_& m);
 void bind_residual(nanobind::module_& m);
+#if defined(CCL_PYTHON_HAS_CUDA)
+void bind_cuda(nanobind::module_& m);  // cuda_bindings.cpp
+#endif
 
 }  // namespace ccl_python

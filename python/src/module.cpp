@@ -18,6 +18,14 @@ NB_MODULE(_ccl, m) {
   static nb::object error_type = nb::exception<ccl::error>(m, "Error", PyExc_ValueError);
   ccl_python::bind_losses(m);
   ccl_python::bind_residual(m);
+  // Whether this build has the CUDA backend (python/CMakeLists.txt, CCL_PYTHON_CUDA); the
+  // submodule _ccl.cuda holds the device versions of the losses.
+#if defined(CCL_PYTHON_HAS_CUDA)
+  ccl_python::bind_cuda(m);
+  m.attr("has_cuda") = true;
+#else
+  m.attr("has_cuda") = false;
+#endif
   // The address at which the extension sees an array after the DLPack/buffer import: the tests
   // compare it with the framework's own pointer to prove that nothing was copied.
   m.def(
