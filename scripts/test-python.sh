@@ -3,6 +3,8 @@
 # The venv is made from Debian's python3 with --system-site-packages so that Debian's torch,
 # numpy and pytest are the test peers; nanobind and scikit-build-core come from PyPI. When they
 # cannot be installed the Python tests are reported as SKIPPED (exit status 0).
+# CCL_PYTHON_CUDA=ON in the environment builds the extension with the CUDA backend (nvcc on PATH
+# or CUDACXX set); its GPU tests run when PyTorch sees a CUDA device and skip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,11 @@ if ! "${pip[@]}" install --quiet --retries 2 --timeout 30 \
 fi
 # Release build of the extension (the package's default), without build isolation so that the
 # build uses the tools just installed and needs no further download.
-"${pip[@]}" install --quiet --no-build-isolation --force-reinstall --no-deps ./python
+build_options=()
+if [ "${CCL_PYTHON_CUDA:-OFF}" = ON ]; then
+  build_options+=(--config-settings=cmake.define.CCL_PYTHON_CUDA=ON)
+fi
+"${pip[@]}" install --quiet --no-build-isolation --force-reinstall --no-deps \
+  ${build_options[@]+"${build_options[@]}"} ./python
 cd python/tests
 ../../"$venv"/bin/python -m pytest -q -p no:cacheprovider .

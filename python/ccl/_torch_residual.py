@@ -28,12 +28,12 @@ class _ResidualFunction(torch.autograd.Function):
                         ("classifier.bias", b2)):
             if p.dtype != dtype:
                 raise TypeError(f"ccl: {name} is {p.dtype} but residual.weight is {dtype}")
-            arrays.check_device(name, p)
-        arrays.check_device("residual.weight", w1)
+            arrays.check_device(name, p, cuda_ok=False)
+        arrays.check_device("residual.weight", w1, cuda_ok=False)
         head = _HEADS[dtype](w1.detach().contiguous(), b1.detach().contiguous(),
                              w2.detach().contiguous(), b2.detach().contiguous(), normalize)
-        composed, logits = head.forward(arrays.matrix("teacher", teacher, dtype),
-                                        arrays.matrix("student", student, dtype))
+        composed, logits = head.forward(arrays.matrix("teacher", teacher, dtype, cuda_ok=False),
+                                        arrays.matrix("student", student, dtype, cuda_ok=False))
         # The head keeps what its backward needs (the normalised inputs, the layers' inputs).
         ctx.head = head
         return arrays.to_torch(composed), arrays.to_torch(logits)
@@ -75,6 +75,7 @@ class Residual(torch.nn.Module):
     gives the same parameters as ``ccl::compose::Residual`` built with ``ccl::Rng(seed)``; without
     a seed one is drawn from torch's default generator, so ``torch.manual_seed`` makes it
     reproducible. Gradients reach the student always and the teacher when it requires grad.
+    CPU tensors only (the package does not bind ccl's CUDA Residual yet).
     """
 
     def __init__(self, teacher_dim, student_dim, classes, normalize=True, seed=None,

@@ -2,13 +2,13 @@
 ``torch.nn.Module``. The forward computes value and gradients in ccl, reading the tensors in place
 through DLPack; the backward scales those gradients (docs/python.md).
 
-CPU tensors of float32/float64; contiguous ``[B, D]`` embeddings (a non-contiguous tensor is
-copied once by ``.contiguous()``). Labels are converted to int64 when they are not.
+CPU tensors of float32/float64, and CUDA tensors in a build with CCL_PYTHON_CUDA=ON; contiguous
+``[B, D]`` embeddings (a non-contiguous tensor is copied once by ``.contiguous()``). Labels are
+converted to int64 host tensors when they are not.
 """
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import _ccl
 from . import _torch_arrays as arrays
 from ._ccl import Error
 from ._torch_residual import Residual, residual
@@ -52,14 +52,15 @@ class _LogitLoss(torch.autograd.Function):
 
 def multiclass_nce(f, g, labels, tau=0.5, numerics="stable"):
     """Multi-class NCE L(f, g) of docs/losses.md: anchors are rows of f."""
-    labels = arrays.labels(labels, f.device)
+    labels = arrays.labels(labels)
     return _PairLoss.apply(
-        f, g, lambda a, b: _ccl.multiclass_nce(a, b, labels, float(tau), numerics))
+        f, g, lambda a, b: arrays.ops(a).multiclass_nce(a, b, labels, float(tau), numerics))
 
 
 def instance_nce(f, g, tau=0.5, numerics="stable"):
     """Instance NCE L(f, g) of docs/losses.md: the positive of row i is row i of g."""
-    return _PairLoss.apply(f, g, lambda a, b: _ccl.instance_nce(a, b, float(tau), numerics))
+    return _PairLoss.apply(
+        f, g, lambda a, b: arrays.ops(a).instance_nce(a, b, float(tau), numerics))
 
 
 def symmetric(f, g, labels=None, tau=0.5, numerics="stable"):
@@ -67,10 +68,11 @@ def symmetric(f, g, labels=None, tau=0.5, numerics="stable"):
     without."""
     if labels is None:
         return _PairLoss.apply(
-            f, g, lambda a, b: _ccl.symmetric_instance_nce(a, b, float(tau), numerics))
-    labels = arrays.labels(labels, f.device)
+            f, g, lambda a, b: arrays.ops(a).symmetric_instance_nce(a, b, float(tau), numerics))
+    labels = arrays.labels(labels)
     return _PairLoss.apply(
-        f, g, lambda a, b: _ccl.symmetric_multiclass_nce(a, b, labels, float(tau), numerics))
+        f, g,
+        lambda a, b: arrays.ops(a).symmetric_multiclass_nce(a, b, labels, float(tau), numerics))
 
 
 def distill(student, teacher, composed, labels, lam, tau=0.5, numerics="stable",
@@ -90,17 +92,18 @@ def distill(student, teacher, composed, labels, lam, tau=0.5, numerics="stable",
 def symmetric_kl(z1, z2, weight=0.5, numerics="stable"):
     """The official code's "JSD": weight·(KL(p‖q) + KL(q‖p)) of the rows' softmaxes,
     docs/logit-losses.md."""
-    return _PairLoss.apply(z1, z2, lambda a, b: _ccl.symmetric_kl(a, b, float(weight), numerics))
+    return _PairLoss.apply(
+        z1, z2, lambda a, b: arrays.ops(a).symmetric_kl(a, b, float(weight), numerics))
 
 
 def hinton_kd(student_logits, teacher_logits, temperature=4.0):
     """Hinton KD: T²·KL(softmax(teacher/T) ‖ softmax(student/T)), docs/logit-losses.md."""
     return _PairLoss.apply(student_logits, teacher_logits,
-                           lambda a, b: _ccl.hinton_kd(a, b, float(temperature)))
+                           lambda a, b: arrays.ops(a).hinton_kd(a, b, float(temperature)))
 
 
 def cross_entropy(logits, labels):
     """Softmax cross-entropy of [B, C] logits, mean over the batch (ccl::loss::CrossEntropy;
     torch.nn.functional.cross_entropy's default reduction)."""
-    labels = arrays.labels(labels, logits.device)
-    return _LogitLoss.apply(logits, lambda z: _ccl.cross_entropy(z, labels))
+    labels = arrays.labels(labels)
+    return _LogitLoss.apply(logits, lambda z: arrays.ops(z).cross_entropy(z, labels))

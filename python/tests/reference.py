@@ -35,7 +35,8 @@ def hinton_kd(student, teacher, temperature):
 
 
 def residual(teacher, student, w1, b1, w2, b2, normalize=True):
-    """The official CompositionClassifier: x_tv = x_t + W_1 [x̂_t ; x̂_v] + b_1, z = W_2 x_tv + b_2."""
+    """The official CompositionClassifier: x_tv = x_t + W_1 [x̂_t ; x̂_v] + b_1,
+    z_tv = W_2 x_tv + b_2."""
     if normalize:
         t, s = F.normalize(teacher, dim=1), F.normalize(student, dim=1)
     else:
