@@ -164,3 +164,52 @@ def test_wrong_widths_and_nan_inputs_are_ccl_errors():
         module(teacher[:0], student[:0])
     with pytest.raises(ct.Error, match="positive"):
         ct.Residual(0, 3, 4)
+
+
+def test_functional_form_checks_the_weight_shapes_with_ccls_messages():
+    teacher, student = inputs()
+    w1, b1, w2, b2 = parameters(head())
+    with pytest.raises(ct.Error, match=r"residual.weight has shape \[5, 5\]"):
+        ct.residual(teacher, student, w1[:, :5], b1, w2, b2)
+    with pytest.raises(ct.Error, match="set_weight"):
+        ct.residual(teacher, student, w1, b1, w2[:, :4], b2)
+    with pytest.raises(ct.Error, match="set_bias"):
+        ct.residual(teacher, student, w1, b1[:4], w2, b2)
+
+
+def test_double_backward_is_refused_not_silently_wrong():
+    module = head()
+    teacher, student = inputs()
+    _, logits = module(teacher, student)
+    (grad,) = torch.autograd.grad(logits.sum(), student, create_graph=True)
+    with pytest.raises(RuntimeError):
+        grad.sum().backward()
+
+
+def test_no_memory_growth_over_1000_forward_backward_calls():
+    module = ct.Residual(32, 32, 8, seed=0)
+    teacher, student = torch.randn(64, 32), torch.randn(64, 32, requires_grad=True)
+
+    def step():
+        composed, logits = module(teacher, student)
+        (composed.sum() + logits.sum()).backward()
+
+    for _ in range(50):
+        step()
+    before = resident_bytes()
+    for _ in range(1000):
+        step()
+    # Leaking one step's arrays (outputs, gradients, the head with its weights, ~60 KB) would
+    # grow the process by about 60 MB.
+    if before is not None:
+        assert resident_bytes() - before < 8_000_000
+
+
+def resident_bytes():
+    """The process's resident size (Linux), or None where /proc is absent."""
+    import os
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return None

@@ -160,3 +160,10 @@ def test_one_class_is_finite_positive_term_only():
 
 def test_ccl_error_is_a_value_error():
     assert issubclass(ct.Error, ValueError)
+
+
+def test_double_backward_is_refused_not_silently_wrong():
+    f, g = pair()
+    (grad,) = torch.autograd.grad(ct.multiclass_nce(f, g, LABELS, 0.5), f, create_graph=True)
+    with pytest.raises(RuntimeError):
+        grad.sum().backward()
