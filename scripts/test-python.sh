@@ -15,7 +15,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 if ! "${pip[@]}" install --quiet --retries 2 --timeout 30 \
-     'nanobind>=2.5' 'scikit-build-core>=0.8'; then
+     'nanobind>=2.10.1' 'scikit-build-core>=0.8'; then
   echo "test-python.sh: could not install nanobind/scikit-build-core; Python tests SKIPPED"
   exit 0
 fi
