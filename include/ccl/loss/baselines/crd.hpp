@@ -59,9 +59,7 @@ class Crd {
 
   /// The label of every training sample, by dataset index (copied); one per dataset sample.
   void set_dataset_labels(LabelView dataset_labels) {
-    require(dataset_labels.size() == dataset_size(), "crd: ", dataset_labels.size(),
-            " dataset labels given for a memory bank of ", dataset_size(), " samples");
-    negatives_ = detail::ClassAwareNegatives(dataset_labels);
+    negatives_.set_labels("crd", dataset_labels, dataset_size());
   }
   bool has_dataset_labels() const { return negatives_.has_labels(); }
 

@@ -58,6 +58,13 @@ class ClassAwareNegatives {
     marks_.assign(std::size_t(n), 0);
   }
 
+  /// Replaces the labelling; it must hold one label per sample of a dataset of `dataset_size`.
+  void set_labels(const char* op, LabelView dataset_labels, Index dataset_size) {
+    require(dataset_labels.size() == dataset_size, op, ": ", dataset_labels.size(),
+            " dataset labels given for a memory bank of ", dataset_size, " samples");
+    *this = ClassAwareNegatives(dataset_labels);
+  }
+
   Index size() const { return Index(labels_.size()); }
   bool has_labels() const { return !labels_.empty(); }
   std::int64_t label(Index index) const { return labels_[std::size_t(index)]; }
