@@ -750,3 +750,46 @@ TEST_CASE("data::write_file_atomically leaves nothing behind when the disk is fu
     names.push_back(entry.path().filename().string());
   CHECK(names == std::vector<std::string>{"bench.ccl"});
 }
+
+TEST_CASE("A scheduler driving several groups saves every base lr; one-group sections are "
+          "unchanged",
+          "[io][checkpoint][schedule]") {
+  ccl::Rng rng(3);
+  ccl::nn::Linear<float> encoder(2, 2, rng), head(2, 1, rng);
+  auto make = [&](optim::Sgd<float>& sgd) {
+    sgd.add_group(optim::SgdOptions{0.01}).add("encoder", encoder);
+    sgd.add_group(optim::SgdOptions{0.1}).add("head", head);
+  };
+  optim::Sgd<float> sgd;
+  make(sgd);
+  optim::Scheduler<optim::MultiStep> schedule(sgd, {0, 1}, optim::MultiStep{{1, 3}, 0.5});
+  schedule.step();
+  schedule.step();
+  io::Checkpoint writer;
+  writer.add_scheduler("schedule", schedule);
+  const auto bytes = writer.to_bytes();
+
+  // Restored into a scheduler built on other base lrs: the saved ones and the epoch come back.
+  optim::Sgd<float> other;
+  other.add_group(optim::SgdOptions{0.5}).add("encoder", encoder);
+  other.add_group(optim::SgdOptions{0.7}).add("head", head);
+  optim::Scheduler<optim::MultiStep> resumed(other, {0, 1}, optim::MultiStep{{1, 3}, 0.5});
+  io::Checkpoint reader;
+  reader.add_scheduler("schedule", resumed);
+  reader.from_bytes(bytes, "ck");
+  CHECK(resumed.base_lrs() == std::vector<double>{0.01, 0.1});
+  CHECK(resumed.epoch() == 2);
+
+  // A one-group scheduler cannot take a two-group section, and the reverse.
+  optim::Scheduler<optim::MultiStep> single(other, 0, optim::MultiStep{{1, 3}, 0.5});
+  io::Checkpoint single_reader;
+  single_reader.add_scheduler("schedule", single);
+  REQUIRE_THROWS_WITH(single_reader.from_bytes(bytes, "ck"),
+                      Catch::Contains("drives 2 groups but the live one drives 1"));
+  io::Checkpoint single_writer;
+  single_writer.add_scheduler("schedule", single);
+  REQUIRE_THROWS_WITH(reader.from_bytes(single_writer.to_bytes(), "ck"),
+                      Catch::Contains("drives 1 groups but the live one drives 2"));
+  // The one-group section is the documented layout: kind, settings, base lr, epoch, nothing more.
+  CHECK(single_writer.to_bytes().size() + 8 + 8 == bytes.size());
+}

@@ -4,6 +4,7 @@
 // naming the file and the problem.
 
 #include <ccl/data/fashion_mnist.hpp>
+#include <ccl/data/group_split.hpp>
 #include <ccl/data/gzip.hpp>
 #include <ccl/data/idx.hpp>
 #include <ccl/data/npy.hpp>
@@ -11,7 +12,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -321,7 +325,9 @@ TEST_CASE("Teacher features: bad layouts and files are errors naming the file", 
     TempDir dir("stray");
     write_vector(dir.path / "Archery" / "v_Archery_g01_c01.npy", 512);
     fs::create_directories(dir.path / "Archery" / "extra");
-    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path), Contains("unexpected non-file"));
+    CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path),
+                      Contains("unexpected folder") && Contains("extra") &&
+                          Contains("holds only v_CLASS_gXX_cYY.npy files"));
   }
   {
     TempDir dir("nan");
@@ -336,6 +342,107 @@ TEST_CASE("Teacher features: bad layouts and files are errors naming the file", 
     const TeacherFeatureFolder folder(dir.path);
     CHECK_THROWS_WITH(folder.load(folder.files()[0]),
                       Contains("v_Archery_g01_c01.npy") && Contains("unsupported dtype"));
+  }
+}
+
+TEST_CASE("Teacher features: a root one level too high or too low names the folder to pass",
+          "[data][features]") {
+  using ccl::data::TeacherFeatureFolder;
+  TempDir dir("levels");
+  // The release's archive: ROOT/audio/CLASS/v_*.npy; the user passes ROOT.
+  write_vector(dir.path / "audio" / "Archery" / "v_Archery_g01_c01.npy", 512);
+  write_vector(dir.path / "audio" / "Bowling" / "v_Bowling_g02_c01.npy", 512);
+  const std::string audio = (dir.path / "audio").string();
+  CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path),
+                    Contains("looks like the folder above the class folders") &&
+                        Contains("pass '" + audio + "'"));
+  CHECK(TeacherFeatureFolder(dir.path / "audio").classes().size() == 2);
+  // One class folder passed as the root.
+  CHECK_THROWS_WITH(TeacherFeatureFolder(dir.path / "audio" / "Archery"),
+                    Contains("looks like one class folder") && Contains("pass its parent") &&
+                        Contains("audio'"));
+}
+
+namespace {
+// A layout with `groups` groups of `clips` clips in each of `classes` classes; the value of every
+// feature encodes its class, group and clip, so a row can be traced back to its file.
+void write_grouped_layout(const fs::path& root, int classes, int groups, int clips) {
+  const char* names[] = {"Archery", "Bowling", "Diving", "Fencing"};
+  for (int c = 0; c < classes; ++c)
+    for (int g = 1; g <= groups; ++g)
+      for (int k = 1; k <= clips; ++k) {
+        char file[64];
+        std::snprintf(file, sizeof file, "v_%s_g%02d_c%02d.npy", names[c], g, k);
+        write_vector(root / names[c] / file, 8, float(c * 10000 + g * 100 + k));
+      }
+}
+}  // namespace
+
+TEST_CASE("Feature batches carry each row's file; split_by_group keeps every group on one side",
+          "[data][features][split]") {
+  TempDir dir("groups");
+  write_grouped_layout(dir.path, 3, 10, 4);
+  ccl::data::FeatureFolderOptions options;
+  options.dim = 8;
+  options.last_test_group = 5;  // 1-5 test, 6-10 train
+  const ccl::data::TeacherFeatureFolder folder(dir.path, options);
+  const auto train = folder.load_split(ccl::data::Split::train);
+  REQUIRE(train.rows() == 3 * 5 * 4);
+  REQUIRE(train.files.size() == std::size_t(train.rows()));
+  for (ccl::Index i = 0; i < train.rows(); ++i) {
+    const auto& file = train.files[std::size_t(i)];
+    CHECK(train.features(i, 0) == float(file.label * 10000 + file.group * 100 + file.clip));
+    CHECK(train.labels[std::size_t(i)] == file.label);
+    CHECK(file.group >= 6);
+  }
+
+  SECTION("named groups") {
+    const auto split = ccl::data::split_by_group(train.files, {9, 7, 7});
+    CHECK(split.validation_groups == std::vector<int>{7, 9});
+    CHECK(split.validation.size() == 3 * 2 * 4);
+    CHECK(split.train.size() == 3 * 3 * 4);
+    const auto fit = train.subset(split.train), validation = train.subset(split.validation);
+    for (const auto& file : validation.files) CHECK((file.group == 7 || file.group == 9));
+    for (const auto& file : fit.files) CHECK((file.group != 7 && file.group != 9));
+    // subset copies rows, labels and files consistently.
+    for (ccl::Index i = 0; i < validation.rows(); ++i)
+      CHECK(validation.features(i, 0) == float(validation.files[std::size_t(i)].label * 10000 +
+                                               validation.files[std::size_t(i)].group * 100 +
+                                               validation.files[std::size_t(i)].clip));
+  }
+  SECTION("a fraction of the groups, drawn from a seed, independent of the row order") {
+    ccl::Rng rng(11), same(11);
+    const auto split = ccl::data::split_by_group(train.files, 0.4, rng);
+    REQUIRE(split.validation_groups.size() == 2);  // round(0.4 · 5)
+    auto reversed = train.files;
+    std::reverse(reversed.begin(), reversed.end());
+    CHECK(ccl::data::split_by_group(reversed, 0.4, same).validation_groups ==
+          split.validation_groups);
+    std::set<int> train_groups, validation_groups;
+    for (auto i : split.train) train_groups.insert(train.files[std::size_t(i)].group);
+    for (auto i : split.validation) validation_groups.insert(train.files[std::size_t(i)].group);
+    for (int g : validation_groups) CHECK(train_groups.count(g) == 0);
+    CHECK(split.train.size() + split.validation.size() == std::size_t(train.rows()));
+    // At least one group is held out and at least one kept, whatever the fraction.
+    ccl::Rng small(1);
+    CHECK(ccl::data::split_by_group(train.files, 0.01, small).validation_groups.size() == 1);
+    CHECK(ccl::data::split_by_group(train.files, 0.99, small).validation_groups.size() == 4);
+  }
+  SECTION("bad requests are errors") {
+    ccl::Rng rng(1);
+    CHECK_THROWS_WITH(ccl::data::split_by_group(train.files, {3}),
+                      Contains("group 3 does not occur") && Contains("groups 6 to 10"));
+    CHECK_THROWS_WITH(ccl::data::split_by_group(train.files, {6, 7, 8, 9, 10}),
+                      Contains("nothing is left to train on"));
+    CHECK_THROWS_WITH(ccl::data::split_by_group(train.files, std::vector<int>{}),
+                      Contains("no validation group"));
+    CHECK_THROWS_WITH(ccl::data::split_by_group(train.files, 1.0, rng),
+                      Contains("must lie in (0, 1)"));
+    CHECK_THROWS_WITH(ccl::data::split_by_group({}, 0.5, rng), Contains("no files"));
+    const auto one_group = train.subset({0, 1});
+    CHECK_THROWS_WITH(ccl::data::split_by_group(one_group.files, 0.5, rng),
+                      Contains("needs at least two groups"));
+    CHECK_THROWS_WITH(train.subset({train.rows()}), Contains("outside [0, 60)"));
   }
 }
 

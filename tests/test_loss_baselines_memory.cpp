@@ -437,3 +437,41 @@ TEST_CASE("memory-bank baselines run in float", "[loss][baselines][crd][cmc][flo
   }
   CHECK(gs.allFinite());
 }
+
+TEST_CASE("CRD without the dataset's labels: score, update and state work; sampling says what is "
+          "missing",
+          "[loss][baselines][crd][api]") {
+  const Index n = 12, dim = 3;
+  const auto labels = make_labels(n, 3);
+  bl::Crd<double> labelled(dim, labels, small_options(4), 5);
+  bl::Crd<double> bare(dim, n, small_options(4), 5);  // no labels: same banks from the same seed
+  CHECK_FALSE(bare.has_dataset_labels());
+  CHECK(labelled.has_dataset_labels());
+  CHECK(bare.dataset_size() == n);
+  CHECK(bare.memory_student() == labelled.memory_student());
+  CHECK(bare.memory_teacher() == labelled.memory_teacher());
+
+  // Caller-supplied contrast indices (the public ContrastIndices type) score identically.
+  const Matrix es = random_matrix(2, dim, 7), et = random_matrix(2, dim, 8);
+  bl::ContrastIndices contrast(2, 5);
+  contrast << 0, 3, 4, 5, 7, 1, 2, 6, 8, 11;
+  CHECK(bare.score(es, et, contrast, 1.0, {}, {}) == labelled.score(es, et, contrast, 1.0, {}, {}));
+  const std::vector<int> indices{0, 1};
+  bare.update_memory(es, et, indices);
+  labelled.update_memory(es, et, indices);
+  CHECK(bare.memory_student() == labelled.memory_student());
+  const bl::MemoryBankState<double> state = bare.state();
+  CHECK(state.memory_teacher == labelled.memory_teacher());
+
+  CHECK_THROWS_WITH(bare.sample(indices),
+                    Catch::Contains("built without the dataset's labels") &&
+                        Catch::Contains("set_dataset_labels"));
+  CHECK_THROWS_WITH(bare.accumulate(es, et, {}, indices, 1.0, {}, {}),
+                    Catch::Contains("built without the dataset's labels"));
+  CHECK_THROWS_WITH(bare.set_dataset_labels(std::vector<int>{0, 1}),
+                    Catch::Contains("2 dataset labels given for a memory bank of 12 samples"));
+  bare.set_dataset_labels(labels);
+  CHECK(bare.has_dataset_labels());
+  // With the labels, the same generator state draws the same negatives as the labelled loss.
+  CHECK(bare.sample(indices) == labelled.sample(indices));
+}

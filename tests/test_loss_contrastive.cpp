@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -474,4 +475,83 @@ TEST_CASE("Distill weights the raw and composed terms by lambda", "[loss][distil
                     Catch::Contains("lambda must lie in [0, 1]"));
   CHECK_THROWS_WITH(distill(v, t, random_matrix(b, d + 1, 1), y),
                     Catch::Contains("composed has shape [6, 4], expected [6, 3]"));
+}
+
+namespace {
+// The documented gap between the two numerics, from an independent long-double softmax:
+// L_stable − L_official = (1/B) Σ_i [ mean_{j∈P(i)} log(1 + ε/p_ij) + mean_{j∈N(i)} log(1 + ε/(1 − p_ij)) ]
+// with ε = 1e-10, and its first-order form with ε/p in place of log(1 + ε/p).
+struct NumericsGap {
+  Real exact = 0, first_order = 0;
+};
+NumericsGap reference_numerics_gap(const Matrix& f, const Matrix& g, const std::vector<int>& y,
+                                   double tau) {
+  const Index b = f.rows();
+  const Real eps = 1e-10L;
+  NumericsGap gap;
+  for (Index i = 0; i < b; ++i) {
+    std::vector<Real> s(std::size_t(b), 0);
+    for (Index j = 0; j < b; ++j) {
+      Real dot = 0, nf = 0, ng = 0;
+      for (Index k = 0; k < f.cols(); ++k) {
+        dot += Real(f(i, k)) * Real(g(j, k));
+        nf += Real(f(i, k)) * Real(f(i, k));
+        ng += Real(g(j, k)) * Real(g(j, k));
+      }
+      s[std::size_t(j)] = dot / std::sqrt(nf * ng) / Real(tau);
+    }
+    const Real max = *std::max_element(s.begin(), s.end());
+    Real z = 0;
+    for (Real v : s) z += std::exp(v - max);
+    Real pos = 0, pos_first = 0, neg = 0, neg_first = 0;
+    Index n_pos = 0, n_neg = 0;
+    for (Index j = 0; j < b; ++j) {
+      const Real p = std::exp(s[std::size_t(j)] - max) / z;
+      if (y[std::size_t(j)] == y[std::size_t(i)]) {
+        pos += std::log1p(eps / p), pos_first += eps / p, ++n_pos;
+      } else {
+        neg += std::log1p(eps / (1 - p)), neg_first += eps / (1 - p), ++n_neg;
+      }
+    }
+    gap.exact += pos / Real(n_pos) + (n_neg > 0 ? neg / Real(n_neg) : 0);
+    gap.first_order += pos_first / Real(n_pos) + (n_neg > 0 ? neg_first / Real(n_neg) : 0);
+  }
+  gap.exact /= Real(b);
+  gap.first_order /= Real(b);
+  return gap;
+}
+}  // namespace
+
+TEST_CASE("The official numerics sit below the stable ones by the documented ε/p gap",
+          "[loss][nce][numerics]") {
+  // docs/losses.md states the gap and these figures: it is not "about 1e-9" but ε times the mean
+  // of 1/p over the positives, which grows quickly as τ falls.
+  Tv1 tv;
+  struct Figure {
+    double tau, gap;
+  };
+  for (const Figure& figure : {Figure{2.0, 4.08e-10}, Figure{0.5, 4.41e-10}, Figure{0.2, 1.47e-9},
+                               Figure{0.1, 3.98e-8}, Figure{0.07, 8.14e-7}}) {
+    CAPTURE(figure.tau);
+    const double stable = MultiClassNce<double>(options(figure.tau, Numerics::stable))(tv.f, tv.g, tv.y).value;
+    const double official =
+        MultiClassNce<double>(options(figure.tau, Numerics::official))(tv.f, tv.g, tv.y).value;
+    const NumericsGap reference = reference_numerics_gap(tv.f, tv.g, tv.y, figure.tau);
+    CHECK(stable - official == Approx(double(reference.exact)).epsilon(1e-4).margin(1e-15));
+    CHECK(stable - official == Approx(figure.gap).epsilon(5e-3));
+    CHECK(reference.exact <= reference.first_order);  // log(1 + x) <= x
+    // The closed worst case ε·e^{2/τ}·(B + 2) holds (and is far from tight).
+    CHECK(stable - official <= 1e-10 * std::exp(2 / figure.tau) * (3 + 2));
+  }
+  // A larger batch at the paper's image temperature: correlated pairs, 51 classes.
+  const Matrix f = random_matrix(96, 16, 5);
+  const Matrix g = (f + 0.5 * random_matrix(96, 16, 6)).eval();
+  const auto y = random_labels(96, 51, 7);
+  for (double tau : {0.5, 0.1, 0.07}) {
+    CAPTURE(tau);
+    const double gap = MultiClassNce<double>(options(tau, Numerics::stable))(f, g, y).value -
+                       MultiClassNce<double>(options(tau, Numerics::official))(f, g, y).value;
+    CHECK(gap > 0);
+    CHECK(gap == Approx(double(reference_numerics_gap(f, g, y, tau).exact)).epsilon(1e-3).margin(1e-14));
+  }
 }

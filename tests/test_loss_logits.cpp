@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 using ccl::Index;
@@ -233,7 +234,7 @@ TEST_CASE("CrossEntropy matches a hand value and the independent reference",
   const auto r = ce(z, std::vector<int>{1, 0});
   CHECK(r.value == Approx(0.5 * (-std::log(0.75) - std::log(0.25))).epsilon(1e-15));
   const Matrix expected_grad{{0.125, -0.125}, {-0.375, 0.375}};  // (p - onehot) / B
-  CHECK(relative_error(r.grad, expected_grad) < 1e-15);
+  CHECK(relative_error(r.grad_logits, expected_grad) < 1e-15);
 
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     const Index b = Index(2 * seed), c = Index(3 + seed);
@@ -256,11 +257,11 @@ TEST_CASE("CrossEntropy gradient matches central finite differences", "[loss][lo
   CrossEntropy<double> ce;
   const auto r = ce(z, y);
   auto value = [&] { return double(ce(z, y).value); };
-  CHECK(relative_error(r.grad, numeric_gradient(z, value)) < fd_tolerance);
+  CHECK(relative_error(r.grad_logits, numeric_gradient(z, value)) < fd_tolerance);
   // accumulate adds weight * gradient.
   Matrix g = Matrix::Ones(5, 4);
   CHECK(ce.accumulate(z, y, 2.0, ccl::mutable_view(g)) == Approx(r.value).epsilon(1e-15));
-  CHECK(relative_error(g, (Matrix::Ones(5, 4) + 2.0 * r.grad).eval()) < 1e-15);
+  CHECK(relative_error(g, (Matrix::Ones(5, 4) + 2.0 * r.grad_logits).eval()) < 1e-15);
 }
 
 TEST_CASE("CrossEntropy is finite for extreme logits", "[loss][logits][ce][numerics]") {
@@ -268,7 +269,7 @@ TEST_CASE("CrossEntropy is finite for extreme logits", "[loss][logits][ce][numer
   const auto r = CrossEntropy<float>()(z, std::vector<int>{1, 2});
   CHECK(std::isfinite(r.value));
   CHECK(r.value == Approx(0.5 * (2e4 + (389.0 + std::log1p(std::exp(-1.0))))).epsilon(1e-5));
-  CHECK(r.grad.allFinite());
+  CHECK(r.grad_logits.allFinite());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ TEST_CASE("B = 1 and C = 1 are valid and give documented results", "[loss][logit
   const Matrix one_class{{3.5}, {-2.0}};
   const auto ce = CrossEntropy<double>()(one_class, std::vector<int>{0, 0});
   CHECK(ce.value == 0.0);
-  CHECK(ce.grad.cwiseAbs().maxCoeff() == 0.0);
+  CHECK(ce.grad_logits.cwiseAbs().maxCoeff() == 0.0);
   const auto jsd = SymmetricKl<double>()(one_class, (-one_class).eval());
   CHECK(jsd.value == 0.0);
   CHECK(jsd.grad_f.cwiseAbs().maxCoeff() == 0.0);
@@ -401,4 +402,23 @@ TEST_CASE("logit losses reject bad input with a clear ccl::error", "[loss][logit
     options.check_finite = false;
     CHECK(std::isnan(CrossEntropy<double>(options)(bad, y).value));
   }
+}
+
+TEST_CASE("Logit losses follow the library's result convention: value and grad_<input>",
+          "[loss][logits][ce][api]") {
+  // The same shape as PairLossResult (value, grad_f, grad_g, zeros, grad_*_view): here the one
+  // input is the logits.
+  const Matrix z{{0.5, -1.0, 2.0}};
+  auto result = ccl::loss::LogitLossResult<double>::zeros(ccl::view(z));
+  CHECK(result.value == 0.0);
+  CHECK(result.grad_logits.rows() == 1);
+  CHECK(result.grad_logits.cols() == 3);
+  CHECK(result.grad_logits.isZero(0));
+  CrossEntropy<double> ce;
+  result.value = ce.accumulate(z, std::vector<int>{2}, 1.0, result.grad_logits_view());
+  const auto direct = ce(z, std::vector<int>{2});
+  CHECK(result.value == direct.value);
+  CHECK(result.grad_logits == direct.grad_logits);
+  static_assert(std::is_same_v<decltype(direct), const ccl::loss::LogitLossResult<double, ccl::cpu>>,
+                "CrossEntropy<double>::operator() returns LogitLossResult<double, cpu>");
 }

@@ -1,5 +1,6 @@
 // Top-k accuracy and Recall@K retrieval against plain sort-based reference implementations.
 
+#include <ccl/core/normalize_rows.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/metrics/accuracy.hpp>
 #include <ccl/metrics/retrieval.hpp>
@@ -110,4 +111,59 @@ TEST_CASE("Recall@K rejects bad input", "[metrics][retrieval][errors]") {
   Matrix bad = q;
   bad(1, 1) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(ccl::metrics::recall_at_k<double>(bad, yq, g, yg), Catch::Contains("not finite"));
+}
+
+TEST_CASE("Recall@K and top-k accuracy take plain Eigen matrices without template arguments",
+          "[metrics][retrieval][accuracy]") {
+  ccl::Rng rng(21);
+  const Matrix q = random_matrix(17, 5, rng), g = random_matrix(40, 5, rng);
+  const auto yq = random_labels(17, 4, rng), yg = random_labels(40, 4, rng);
+  const std::vector<Index> ks{1, 5};
+  const auto with_views = ccl::metrics::recall_at_k(ccl::view(q), yq, ccl::view(g), yg, ks);
+  // RowMatrix, column-major MatrixXd, a float RowMatrix: all deduce.
+  CHECK(ccl::metrics::recall_at_k(q, yq, g, yg, ks).recall == with_views.recall);
+  const Eigen::MatrixXd q_columns = q, g_columns = g;
+  CHECK(ccl::metrics::recall_at_k(q_columns, yq, g_columns, yg, ks).recall == with_views.recall);
+  CHECK(ccl::metrics::recall_at_k(q.topRows(5), std::vector<std::int64_t>(yq.begin(), yq.begin() + 5),
+                                  g, yg, ks)
+            .recall.size() == 2);
+  const ccl::RowMatrix<float> qf = q.cast<float>(), gf = g.cast<float>();
+  CHECK(ccl::metrics::recall_at_k(qf, yq, gf, yg, {1}).at(1) == Approx(with_views.at(1)));
+
+  Matrix logits(3, 2);
+  logits << 1, 0, 0, 1, 2, 1;
+  const std::vector<int> y{0, 0, 0};
+  CHECK(ccl::metrics::top_k_accuracy(logits, y) == Approx(2.0 / 3));
+  CHECK(ccl::metrics::top_k_accuracy(logits, y, 2) == 1.0);
+  const Eigen::MatrixXd logits_columns = logits;
+  CHECK(ccl::metrics::top_k_accuracy(logits_columns, y) == Approx(2.0 / 3));
+  CHECK(ccl::metrics::top_k_accuracy(ccl::view(logits), y) == Approx(2.0 / 3));
+}
+
+TEST_CASE("l2_normalize_rows is F.normalize(x, dim=1): unit rows, zero rows stay zero, huge rows "
+          "exact, NaN an error",
+          "[metrics][normalize]") {
+  Matrix x(4, 3);
+  x << 3, 4, 0,  //
+      0, 0, 0,   //
+      1e300, 1e300, 0,  // squares overflow double
+      -1, 2, -2;
+  const Matrix unit = ccl::l2_normalize_rows(x);
+  CHECK(unit.row(0).isApprox(Eigen::RowVector3d(0.6, 0.8, 0)));
+  CHECK(unit.row(1).isZero(0));
+  CHECK(unit.row(2).isApprox(Eigen::RowVector3d(1, 1, 0) / std::sqrt(2.0)));
+  CHECK(unit.row(3).isApprox(Eigen::RowVector3d(-1, 2, -2) / 3.0));
+  // A tiny but nonzero row is divided by 1e-12, as F.normalize does.
+  Matrix tiny(1, 2);
+  tiny << 3e-13, 4e-13;
+  CHECK(ccl::l2_normalize_rows(tiny).isApprox(Matrix(tiny / 1e-12)));
+  // Column-major input, float, and in place give the same rows.
+  const Eigen::MatrixXd columns = x.topRows(2);
+  CHECK(ccl::l2_normalize_rows(columns) == unit.topRows(2));
+  ccl::RowMatrix<float> xf = x.row(3).cast<float>();
+  ccl::l2_normalize_rows_in_place(xf);
+  CHECK(xf.cast<double>().isApprox(unit.row(3), 1e-6));
+  Matrix bad = x;
+  bad(3, 1) = std::nan("");
+  CHECK_THROWS_WITH(ccl::l2_normalize_rows(bad), Catch::Contains("x[3, 1] = nan is not finite"));
 }

@@ -8,10 +8,15 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/nn/batch_norm.hpp>
+#include <ccl/nn/conv.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/optim/optim.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
 #include <vector>
 
 using ccl::Index;
@@ -384,4 +389,143 @@ TEST_CASE("Scheduler steps once per epoch with PyTorch's counter", "[optim][sche
   optim::Scheduler<optim::Constant> constant(adam, 0, optim::Constant{});
   constant.step();
   CHECK(adam.lr(0) == Approx(0.0).margin(1e-15));  // the base lr was read when it was bound
+}
+
+TEST_CASE("Layers tag their parameters: weights, biases and normalisation parameters",
+          "[optim][groups][decay]") {
+  ccl::Rng rng(4);
+  ccl::nn::Linear<double> linear(3, 1, rng);  // weight [1, 3]: shaped like a bias, still a weight
+  CHECK(linear.weight().role == ccl::ParameterRole::weight);
+  CHECK(linear.bias().role == ccl::ParameterRole::bias);
+  ccl::nn::BatchNorm<double, 2> norm(4);
+  int visited = 0;
+  norm.for_each_parameter([&](Parameter<double>& p) {
+    CHECK(p.role == ccl::ParameterRole::normalization);
+    ++visited;
+  });
+  CHECK(visited == 2);
+  ccl::nn::Conv3d<double> conv(ccl::nn::ConvOptions<3>(2, 3, 1).bias(true), rng);
+  conv.for_each_parameter([&](Parameter<double>& p) {
+    CHECK(p.role == (p.name == "bias" ? ccl::ParameterRole::bias : ccl::ParameterRole::weight));
+  });
+  CHECK(std::string(ccl::to_string(ccl::ParameterRole::normalization)) == "normalization");
+}
+
+TEST_CASE("WeightDecayOn::weights_only exempts biases and normalisation parameters",
+          "[optim][groups][decay]") {
+  ccl::Rng rng(5);
+  ccl::nn::Linear<double> linear(3, 2, rng);
+  ccl::nn::BatchNorm<double, 2> norm(2);
+  const double wd = 0.1;
+  auto fill_gradients = [&](int step) {
+    for (Parameter<double>* p : {&linear.weight(), &linear.bias()})
+      for (Index i = 0; i < p->value.rows(); ++i)
+        for (Index j = 0; j < p->value.cols(); ++j) p->grad(i, j) = gradient_at(i, j, step);
+    norm.for_each_parameter([&](Parameter<double>& p) {
+      for (Index j = 0; j < p.value.cols(); ++j) p.grad(0, j) = gradient_at(1, j, step);
+    });
+  };
+  // Each parameter must follow the naive rule with weight decay wd (weights) or 0 (the rest).
+  auto check_rule = [&](auto& optimizer, auto make_naive) {
+    std::vector<std::pair<Parameter<double>*, bool>> params{{&linear.weight(), true},
+                                                            {&linear.bias(), false}};
+    norm.for_each_parameter([&](Parameter<double>& p) { params.push_back({&p, false}); });
+    std::vector<std::vector<decltype(make_naive(0.0))>> naive;
+    std::vector<RowMatrix<double>> theta;
+    for (auto& [p, decays] : params) {
+      naive.emplace_back(std::size_t(p->value.size()), make_naive(decays ? wd : 0.0));
+      theta.push_back(p->value);
+    }
+    for (int step = 0; step < 3; ++step) {
+      fill_gradients(step);
+      optimizer.step();
+      for (std::size_t k = 0; k < params.size(); ++k) {
+        const Parameter<double>& p = *params[k].first;
+        for (Index e = 0; e < p.value.size(); ++e) {
+          double& t = theta[k].data()[e];
+          t = naive[k][std::size_t(e)].step(t, p.grad.data()[e]);
+          CHECK(p.value.data()[e] == Approx(t).epsilon(1e-13));
+        }
+      }
+    }
+  };
+  SECTION("Sgd") {
+    optim::Sgd<double> sgd;
+    const Index g = sgd.add_group(optim::SgdOptions{0.1, 0.9, 0.0, wd, false},
+                                  optim::WeightDecayOn::weights_only)
+                        .add("linear", linear)
+                        .add("norm", norm)
+                        .index();
+    CHECK(sgd.weight_decay_on(g) == optim::WeightDecayOn::weights_only);
+    CHECK(sgd.options(g).weight_decay == wd);  // the group's setting itself is unchanged
+    check_rule(sgd, [](double decay) { return NaiveSgd{0.1, 0.9, 0.0, decay, false}; });
+  }
+  SECTION("AdamW") {
+    optim::Adam<double> adam;
+    adam.add_group(optim::AdamOptions{0.01, 0.9, 0.999, 1e-8, wd, true},
+                   optim::WeightDecayOn::weights_only)
+        .add("linear", linear)
+        .add("norm", norm);
+    check_rule(adam, [](double decay) { return NaiveAdam{0.01, 0.9, 0.999, 1e-8, decay, true}; });
+  }
+  SECTION("the default decays every parameter, as PyTorch does") {
+    optim::Sgd<double> sgd;
+    const Index g = sgd.add_group(optim::SgdOptions{0.1, 0.0, 0.0, wd, false}).add("norm", norm).index();
+    CHECK(sgd.weight_decay_on(g) == optim::WeightDecayOn::all);
+    const RowMatrix<double> before = norm.weight().value;  // ones
+    norm.weight().grad.setZero();
+    norm.bias().grad.setZero();
+    sgd.step();
+    CHECK(norm.weight().value.isApprox(before * (1 - 0.1 * wd)));
+  }
+}
+
+TEST_CASE("One scheduler drives several groups, each from its own base lr",
+          "[optim][schedule][groups]") {
+  ccl::Rng rng(6);
+  ccl::nn::Linear<double> encoder(3, 2, rng), head(2, 2, rng), frozen_lr(2, 1, rng);
+  optim::Adam<double> adam;
+  const Index e = adam.add_group(optim::AdamOptions{1e-4}).add("encoder", encoder).index();
+  const Index h = adam.add_group(optim::AdamOptions{1e-3}).add("head", head).index();
+  const Index f = adam.add_group(optim::AdamOptions{5e-3}).add("other", frozen_lr).index();
+  const int epochs = 10;
+  optim::Scheduler<optim::Cosine> cosine(adam, {e, h}, optim::Cosine(epochs));
+  CHECK(cosine.base_lrs() == std::vector<double>{1e-4, 1e-3});
+  CHECK(cosine.groups() == std::vector<Index>{e, h});
+  for (int epoch = 1; epoch <= 4; ++epoch) {
+    cosine.step();
+    const double factor = (1 + std::cos(3.14159265358979323846 * epoch / epochs)) / 2;
+    CHECK(adam.lr(e) == Approx(1e-4 * factor).epsilon(1e-14));
+    CHECK(adam.lr(h) == Approx(1e-3 * factor).epsilon(1e-14));
+    CHECK(adam.lr(f) == 5e-3);
+  }
+  CHECK(cosine.lr() == adam.lr(e));
+  // A copy drives the same groups.
+  auto copy = cosine;
+  copy.step();
+  CHECK(adam.lr(h) == Approx(1e-3 * (1 + std::cos(3.14159265358979323846 * 5 / epochs)) / 2));
+
+  REQUIRE_THROWS_WITH(optim::Scheduler<optim::Cosine>(adam, std::vector<Index>{}, optim::Cosine(3)),
+                      Catch::Contains("no optimiser group given"));
+  REQUIRE_THROWS_WITH(optim::Scheduler<optim::Cosine>(adam, {e, e}, optim::Cosine(3)),
+                      Catch::Contains("a group is listed twice"));
+  REQUIRE_THROWS_WITH(optim::Scheduler<optim::Cosine>(adam, {e, 7}, optim::Cosine(3)),
+                      Catch::Contains("group 7 does not exist"));
+  REQUIRE_THROWS_WITH(cosine.restore(std::vector<double>{1e-3}, 2),
+                      Catch::Contains("1 base lrs given, the scheduler drives 2 groups"));
+}
+
+TEST_CASE("Cosine takes its period from any integer type", "[optim][schedule]") {
+  const std::vector<int> epochs(12);
+  const std::size_t size_t_period = epochs.size();
+  const unsigned unsigned_period = 12;
+  const Index index_period = 12;
+  for (const auto& cosine : {optim::Cosine(size_t_period), optim::Cosine(unsigned_period),
+                             optim::Cosine(index_period), optim::Cosine{12},
+                             optim::Cosine(short(12), 0.0)})
+    CHECK(cosine.t_max == 12);
+  REQUIRE_THROWS_WITH(optim::Cosine(std::size_t(0)), Catch::Contains("t_max must be > 0, got 0"));
+  REQUIRE_THROWS_WITH(optim::Cosine(-3), Catch::Contains("t_max must be > 0, got -3"));
+  REQUIRE_THROWS_WITH(optim::Cosine(std::numeric_limits<std::uint64_t>::max()),
+                      Catch::Contains("does not fit"));
 }

@@ -82,6 +82,18 @@ TEMPLATE_TEST_CASE("cross-entropy on the GPU matches the CPU backend", "[gpu][cu
   CHECK(ccl::testing::scaled_max_error(back.leftCols(classes), cpu_grad, 1e-30) <= tol);
   CHECK(back.rightCols(3) == RowMatrix<Scalar>::Zero(batch, 3));
 
+  // The allocating call: LogitLossResult<Scalar, ccl::cuda>, the gradient in device memory.
+  const auto packed = ccl::gpu::to_device(z);
+  const auto result = gpu(packed.view(), labels);
+  static_assert(std::is_same_v<std::decay_t<decltype(result.grad_logits)>,
+                               ccl::gpu::DeviceMatrix<Scalar>>,
+                "CrossEntropy<S, cuda>::operator() keeps dL/dz on the device");
+  const auto cpu_result = cpu(ccl::view(z), labels);
+  CHECK(std::abs(double(result.value) - double(cpu_result.value)) <=
+        tol * std::max(1.0, std::abs(double(cpu_result.value))));
+  CHECK(ccl::testing::scaled_max_error(ccl::gpu::to_host(result.grad_logits),
+                                       cpu_result.grad_logits, 1e-30) <= tol);
+
   // Value only: the gradient view may be left empty.
   CHECK(std::abs(gpu.accumulate(ccl::gpu::device_view(dz.data(), batch, classes, classes + 3),
                                 labels, Scalar(1), {}) -

@@ -6,15 +6,36 @@
 //
 // so optimisers and checkpoints enumerate them without knowing the module's type. Values are
 // stored as row-major matrices; a bias is a 1 x n matrix.
+//
+// Each parameter also says what kind of tensor it is (ParameterRole): storage shapes cannot tell
+// a bias [1, n] from the weight of a Linear with one output, and rules such as "no weight decay
+// on biases and normalisation parameters" (optim::WeightDecayOn::weights_only) need to know.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/types.hpp>
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 namespace ccl {
+
+/// What a parameter is, for rules that treat kinds differently (weight decay).
+enum class ParameterRole : std::uint8_t {
+  weight,         ///< a weight matrix or convolution kernel (the default)
+  bias,           ///< an additive bias of Linear or a convolution
+  normalization,  ///< a normalisation layer's scale γ or shift β (BatchNorm)
+};
+
+inline const char* to_string(ParameterRole role) {
+  switch (role) {
+    case ParameterRole::weight: return "weight";
+    case ParameterRole::bias: return "bias";
+    case ParameterRole::normalization: return "normalization";
+  }
+  return "unknown";
+}
 
 //
 // The Backend argument says where value and grad live. This primary template is the host one;
@@ -27,12 +48,15 @@ struct Parameter {
   std::string name;
   RowMatrix<Scalar> value;
   RowMatrix<Scalar> grad;
+  ParameterRole role = ParameterRole::weight;
 
   Parameter() = default;
-  Parameter(std::string parameter_name, Index rows, Index cols)
+  Parameter(std::string parameter_name, Index rows, Index cols,
+            ParameterRole parameter_role = ParameterRole::weight)
       : name(std::move(parameter_name)),
         value(RowMatrix<Scalar>::Zero(rows, cols)),
-        grad(RowMatrix<Scalar>::Zero(rows, cols)) {}
+        grad(RowMatrix<Scalar>::Zero(rows, cols)),
+        role(parameter_role) {}
 
   Index size() const { return value.size(); }
   void zero_grad() { grad.setZero(value.rows(), value.cols()); }

@@ -27,12 +27,14 @@ struct Parameter<Scalar, cuda> {
   std::string name;
   gpu::DeviceMatrix<Scalar> value;
   gpu::DeviceMatrix<Scalar> grad;
+  ParameterRole role = ParameterRole::weight;
 
   Parameter() = default;
   /// A zero-filled [rows, cols] parameter with a zero gradient (asynchronous on the settings'
   /// stream, like every other device op).
-  Parameter(std::string parameter_name, Index rows, Index cols)
-      : name(std::move(parameter_name)), value(rows, cols), grad(rows, cols) {
+  Parameter(std::string parameter_name, Index rows, Index cols,
+            ParameterRole parameter_role = ParameterRole::weight)
+      : name(std::move(parameter_name)), value(rows, cols), grad(rows, cols), role(parameter_role) {
     value.zero(gpu::settings().stream);
     grad.zero(gpu::settings().stream);
   }
@@ -51,6 +53,7 @@ template <class Scalar>
 void copy_from_host(const Parameter<Scalar, cpu>& source, Parameter<Scalar, cuda>& target,
                     bool with_grad = false) {
   target.name = source.name;
+  target.role = source.role;
   target.value.resize(source.value.rows(), source.value.cols());
   target.grad.resize(source.value.rows(), source.value.cols());
   copy<Scalar>(ccl::view(source.value), target.value.mutable_view());
@@ -70,6 +73,7 @@ template <class Scalar>
 void copy_to_host(const Parameter<Scalar, cuda>& source, Parameter<Scalar, cpu>& target,
                   bool with_grad = false) {
   target.name = source.name;
+  target.role = source.role;
   target.value.resize(source.rows(), source.cols());
   copy<Scalar>(source.value.view(), ccl::mutable_view(target.value));
   if (with_grad) {

@@ -48,12 +48,32 @@ struct FeatureFolderOptions {
   int last_test_group = 7;  // groups 1..last_test_group are the test split (UCF101 split 1)
 };
 
-/// A labelled batch of features: rows of `features`, their labels, and which rows are missing
-/// (all-zero) audio.
+/// A labelled batch of features: rows of `features`, their labels, which rows are missing
+/// (all-zero) audio, and the file each row came from (its path, class, group and clip), so that
+/// a split or a report never has to rely on the order of the rows.
 struct FeatureBatch {
   RowMatrix<float> features;
   std::vector<std::int32_t> labels;
   std::vector<std::uint8_t> missing;
+  std::vector<FeatureFile> files;  ///< files[i] is the source of row i
+
+  Index rows() const { return features.rows(); }
+
+  /// The rows at `indices`, in that order (a copy), e.g. one side of split_by_group.
+  FeatureBatch subset(const std::vector<Index>& indices) const {
+    FeatureBatch out;
+    out.features.resize(Index(indices.size()), features.cols());
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const Index i = indices[k];
+      require(i >= 0 && i < rows(), "FeatureBatch::subset: index ", i, " is outside [0, ", rows(),
+              ")");
+      out.features.row(Index(k)) = features.row(i);
+      out.labels.push_back(labels[std::size_t(i)]);
+      out.missing.push_back(missing[std::size_t(i)]);
+      if (!files.empty()) out.files.push_back(files[std::size_t(i)]);
+    }
+    return out;
+  }
 };
 
 /// True when every entry is exactly zero: the official "missing audio" marker.
@@ -80,6 +100,48 @@ inline bool iequal(const std::string& a, const std::string& b) {
         std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
+}
+
+/// A folder inside a class folder. The common cause is a root one level too high (the release's
+/// archive unpacks to e.g. "features/audio/CLASS/..." and the user passes "features"): then the
+/// nested folder holds .npy files of the layout, and the error names the folder to pass instead.
+inline void reject_nested_layout(const std::filesystem::path& root, const std::string& class_name,
+                                 const std::filesystem::path& nested) {
+  namespace fs = std::filesystem;
+  std::error_code ignored;
+  bool holds_features = false;
+  for (auto it = fs::directory_iterator(nested, ignored); !ignored && it != fs::directory_iterator();
+       it.increment(ignored)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 6 && name.compare(0, 2, "v_") == 0 &&
+        name.compare(name.size() - 4, 4, ".npy") == 0) {
+      holds_features = true;
+      break;
+    }
+  }
+  require(!holds_features, "teacher features: '", root.string(),
+          "' looks like the folder above the class folders: '", nested.string(),
+          "' is a class folder of .npy features; pass '", (root / class_name).string(),
+          "' (the folder whose subfolders are the classes) instead");
+  throw error(ccl::detail::concat("teacher features: unexpected folder '", nested.string(),
+                                  "' in class folder '", (root / class_name).string(),
+                                  "' (a class folder holds only v_CLASS_gXX_cYY.npy files)"));
+}
+
+/// A root without subfolders. When it holds feature files itself, it is one class folder (a root
+/// one level too low): say so and name the folder to pass.
+inline void reject_class_folder_as_root(const std::filesystem::path& root) {
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    require(!(entry.is_regular_file() && name.size() > 6 && name.compare(0, 2, "v_") == 0 &&
+              name.compare(name.size() - 4, 4, ".npy") == 0),
+            "teacher features: '", root.string(), "' holds feature files such as '", name,
+            "' but no class folders: it looks like one class folder; pass its parent '",
+            fs::absolute(root).lexically_normal().parent_path().string(),
+            "' (the folder whose subfolders are the classes) instead");
+  }
+  throw error(ccl::detail::concat("teacher features: '", root.string(), "' has no class folders"));
 }
 
 }  // namespace detail
@@ -124,12 +186,13 @@ class TeacherFeatureFolder {
       if (entry.is_directory() && entry.path().filename().string().front() != '.')
         classes_.push_back(entry.path().filename().string());
     std::sort(classes_.begin(), classes_.end());
-    require(!classes_.empty(), "teacher features: '", root.string(), "' has no class folders");
+    if (classes_.empty()) detail::reject_class_folder_as_root(root);
     for (std::size_t label = 0; label < classes_.size(); ++label) {
       std::vector<fs::path> paths;
       for (const auto& entry : fs::directory_iterator(root / classes_[label])) {
         const std::string name = entry.path().filename().string();
         if (name.front() == '.') continue;
+        if (entry.is_directory()) detail::reject_nested_layout(root, classes_[label], entry.path());
         require(entry.is_regular_file(), "teacher features: unexpected non-file '",
                 entry.path().string(), "' in a class folder");
         paths.push_back(entry.path());
@@ -175,10 +238,13 @@ class TeacherFeatureFolder {
   }
 
   /// Every file of a split as one batch (rows in listing order).
-  FeatureBatch load_split(Split split, Rng* rng = nullptr) const {
-    const auto selected = files(split);
+  FeatureBatch load_split(Split split, Rng* rng = nullptr) const { return load_files(files(split), rng); }
+
+  /// The given files as one batch, row i from selected[i] (e.g. one side of split_by_group).
+  FeatureBatch load_files(const std::vector<FeatureFile>& selected, Rng* rng = nullptr) const {
     FeatureBatch batch;
     batch.features.resize(Index(selected.size()), options_.dim);
+    batch.files = selected;
     for (std::size_t i = 0; i < selected.size(); ++i) {
       batch.features.row(Index(i)) = load(selected[i], rng).transpose();
       batch.labels.push_back(selected[i].label);

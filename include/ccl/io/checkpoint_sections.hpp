@@ -320,6 +320,13 @@ void write_scheduler(ByteWriter& out, const optim::Scheduler<Policy>& scheduler)
   for (double v : config) out.f64(v);
   out.f64(scheduler.base_lr());
   out.i64(std::int64_t(scheduler.epoch()));
+  // A scheduler driving several groups appends the other groups' base lrs; a single-group one
+  // writes nothing more, so its sections read as before.
+  const std::vector<double>& base_lrs = scheduler.base_lrs();
+  if (base_lrs.size() > 1) {
+    out.u64(std::uint64_t(base_lrs.size() - 1));
+    for (std::size_t k = 1; k < base_lrs.size(); ++k) out.f64(base_lrs[k]);
+  }
 }
 
 template <class Policy>
@@ -335,12 +342,20 @@ Commit stage_scheduler(ByteReader& in, optim::Scheduler<Policy>& scheduler) {
   const std::vector<double> live = scheduler.policy().config();
   require(config == live, context, ": the checkpoint's ", kind, " schedule has settings ",
           detail::list_text(config), " but the live one has ", detail::list_text(live));
-  const double base_lr = in.f64("the base lr");
+  std::vector<double> base_lrs{in.f64("the base lr")};
   const std::int64_t epoch = in.i64("the epoch");
+  if (in.remaining() > 0) {
+    const std::uint64_t more = in.u64("the count of further base lrs");
+    require(more <= in.remaining() / 8, context, ": truncated base lrs");
+    for (std::uint64_t k = 0; k < more; ++k) base_lrs.push_back(in.f64("a base lr"));
+  }
   in.expect_end();
-  require(std::isfinite(base_lr) && base_lr >= 0 && epoch >= 0, context, ": invalid base lr ",
-          base_lr, " or epoch ", epoch);
-  return [&scheduler, base_lr, epoch] { scheduler.restore(base_lr, Index(epoch)); };
+  require(base_lrs.size() == scheduler.base_lrs().size(), context, ": the checkpoint's schedule drives ",
+          base_lrs.size(), " groups but the live one drives ", scheduler.base_lrs().size());
+  for (double base_lr : base_lrs)
+    require(std::isfinite(base_lr) && base_lr >= 0, context, ": invalid base lr ", base_lr);
+  require(epoch >= 0, context, ": invalid epoch ", epoch);
+  return [&scheduler, base_lrs, epoch] { scheduler.restore(base_lrs, Index(epoch)); };
 }
 
 // ---- Rng: its state text; counter: one i64 ------------------------------------------------------

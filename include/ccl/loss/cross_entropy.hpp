@@ -7,10 +7,13 @@
 // z_tv (audio-available rows only: slice the batch before the call). log softmax is evaluated
 // by log-sum-exp, so the loss is finite for every finite logit, however large.
 //
-// Calling convention (the single-input analogue of pair_loss.hpp):
+// Calling convention (the single-input analogue of pair_loss.hpp; every loss of the library
+// follows it, see docs/losses.md "One convention"):
 //   Scalar accumulate(logits, labels, weight, grad_logits)   returns L, ADDS weight * dL/dz
 //                                                             into grad_logits unless it is empty;
-//   LogitLossResult<Scalar> operator()(logits, labels)       value and gradient, freshly allocated.
+//   LogitLossResult<Scalar, Backend> operator()(logits, labels)
+//                                         value and grad_logits (dL/dz), freshly allocated, in the
+//                                         backend's memory.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -21,13 +24,27 @@
 
 #include <Eigen/Core>
 
+#include <type_traits>
+
 namespace ccl::loss {
 
-/// Value and gradient of a loss on one [B, C] logit matrix.
-template <class Scalar>
+/// Value and gradient of a loss on one [B, C] logit matrix: `value` and one `grad_<input>` per
+/// input, like PairLossResult's grad_f / grad_g. This primary template is the host one.
+template <class Scalar, class Backend = cpu>
 struct LogitLossResult {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::LogitLossResult<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/loss/cross_entropy.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
-  RowMatrix<Scalar> grad;  ///< dL/dz, same shape as the logits
+  RowMatrix<Scalar> grad_logits;  ///< dL/dz, same shape as the logits
+
+  /// A result with a zero gradient shaped like the logits (what operator() accumulates into).
+  static LogitLossResult zeros(const EmbeddingView<const Scalar>& logits) {
+    LogitLossResult result;
+    result.grad_logits = RowMatrix<Scalar>::Zero(logits.rows(), logits.cols());
+    return result;
+  }
+  EmbeddingView<Scalar> grad_logits_view() { return mutable_view(grad_logits); }
 };
 
 struct CrossEntropyOptions {
@@ -106,11 +123,10 @@ class CrossEntropy {
     return impl_.run(logits, labels, options_, weight, grad_logits);
   }
 
-  LogitLossResult<Scalar> operator()(EmbeddingView<const Scalar, Backend> logits,
-                                     LabelView labels) {
-    LogitLossResult<Scalar> result;
-    result.grad = RowMatrix<Scalar>::Zero(logits.rows(), logits.cols());
-    result.value = accumulate(logits, labels, Scalar(1), mutable_view(result.grad));
+  LogitLossResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> logits,
+                                              LabelView labels) {
+    auto result = LogitLossResult<Scalar, Backend>::zeros(logits);
+    result.value = accumulate(logits, labels, Scalar(1), result.grad_logits_view());
     return result;
   }
 

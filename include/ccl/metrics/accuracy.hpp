@@ -9,6 +9,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/metrics/detail/row_major.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -55,9 +56,11 @@ class TopKAccuracy {
     count_ += logits.rows();
   }
 
+  /// The same for an Eigen matrix (column-major ones are copied to rows first).
   template <class M, class = std::enable_if_t<ccl::detail::is_eigen_dense_v<M>>>
   void add(const M& logits, LabelView labels) {
-    add(view(logits), labels);
+    const detail::RowMajorCopy<M> rows(logits);
+    add(rows.view(), labels);
   }
 
   Index count() const { return count_; }
@@ -82,5 +85,14 @@ class TopKAccuracy {
   std::vector<Index> hits_;
   Index count_ = 0;
 };
+
+/// Top-k accuracy of one set of logits in one call: the fraction in [0, 1] of rows whose label is
+/// among their k largest logits (ties toward the lower class index).
+template <class Logits>
+double top_k_accuracy(const Logits& logits, LabelView labels, Index k = 1) {
+  TopKAccuracy accuracy({k});
+  accuracy.add(logits, labels);
+  return accuracy.accuracy(k);
+}
 
 }  // namespace ccl::metrics

@@ -13,8 +13,10 @@
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
+#include <ccl/core/normalize_rows.hpp>
 #include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/metrics/detail/row_major.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -34,17 +36,6 @@ struct RecallAtK {
   }
 };
 
-namespace detail {
-template <class T>
-RowMatrix<T> unit_rows(const EmbeddingView<const T>& x) {
-  RowMatrix<T> out = x.matrix();
-  for (Index i = 0; i < out.rows(); ++i) {
-    const T norm = out.row(i).norm();
-    if (norm > T(1e-12)) out.row(i) /= norm;  // an all-zero row stays zero: cosine 0
-  }
-  return out;
-}
-}  // namespace detail
 
 template <class T>
 RecallAtK recall_at_k(EmbeddingView<const T> queries, LabelView query_labels,
@@ -62,8 +53,9 @@ RecallAtK recall_at_k(EmbeddingView<const T> queries, LabelView query_labels,
   require(!ks.empty(), op, ": no K given");
   for (Index k : ks) require(k >= 1, op, ": K must be >= 1, got ", k);
 
-  const RowMatrix<T> q = detail::unit_rows(queries);
-  const RowMatrix<T> g = detail::unit_rows(gallery);
+  // Cosines as dot products of unit rows (F.normalize semantics: an all-zero row has cosine 0).
+  const RowMatrix<T> q = l2_normalize_rows(queries);
+  const RowMatrix<T> g = l2_normalize_rows(gallery);
   const Index block = std::max<Index>(1, (Index(1) << 22) / (gallery.rows() * Index(sizeof(T))));
   std::vector<Index> hits(ks.size(), 0);
   RowMatrix<T> sim;
@@ -96,6 +88,20 @@ RecallAtK recall_at_k(EmbeddingView<const T> queries, LabelView query_labels,
   result.ks = ks;
   for (Index h : hits) result.recall.push_back(double(h) / double(q.rows()));
   return result;
+}
+
+/// The same for Eigen matrices (RowMatrix, Eigen::MatrixXd, blocks): no template arguments or
+/// ccl::view needed. Column-major inputs are copied to rows first.
+template <class Q, class G,
+          class = std::enable_if_t<ccl::detail::is_eigen_dense_v<Q> && ccl::detail::is_eigen_dense_v<G>>>
+RecallAtK recall_at_k(const Q& queries, LabelView query_labels, const G& gallery,
+                      LabelView gallery_labels, std::vector<Index> ks = {1, 5, 10, 20}) {
+  using T = typename Q::Scalar;
+  static_assert(std::is_same_v<T, typename G::Scalar>,
+                "ccl::metrics::recall_at_k: queries and gallery must have the same scalar type");
+  const detail::RowMajorCopy<Q> q(queries);
+  const detail::RowMajorCopy<G> g(gallery);
+  return recall_at_k<T>(q.view(), query_labels, g.view(), gallery_labels, std::move(ks));
 }
 
 }  // namespace ccl::metrics

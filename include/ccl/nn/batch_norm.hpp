@@ -90,9 +90,9 @@ class BatchNorm {
     require(options.momentum() >= 0 && options.momentum() <= 1, name,
             ": momentum must be in [0, 1], got ", options.momentum());
     if (options.affine()) {
-      weight_ = Parameter<Scalar>("weight", 1, c);
+      weight_ = Parameter<Scalar>("weight", 1, c, ParameterRole::normalization);
       weight_.value.setOnes();
-      bias_ = Parameter<Scalar>("bias", 1, c);
+      bias_ = Parameter<Scalar>("bias", 1, c, ParameterRole::normalization);
     }
     running_mean_ = RowMatrix<Scalar>::Zero(1, c);
     running_var_ = RowMatrix<Scalar>::Ones(1, c);
@@ -257,8 +257,8 @@ class BatchNorm {
   }
 
   BatchNormOptions options_;
-  Parameter<Scalar> weight_{"weight", 0, 0};
-  Parameter<Scalar> bias_{"bias", 0, 0};
+  Parameter<Scalar> weight_{"weight", 0, 0, ParameterRole::normalization};
+  Parameter<Scalar> bias_{"bias", 0, 0, ParameterRole::normalization};
   RowMatrix<Scalar> running_mean_;
   RowMatrix<Scalar> running_var_;
   Input normalized_;           // x̂ of the last forward, for backward

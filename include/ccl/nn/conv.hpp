@@ -158,7 +158,7 @@ class ConvNd {
   explicit ConvNd(const ConvOptions<Rank>& options) : options_(options) {
     detail::check_conv_options(name, options);
     weight_ = Parameter<Scalar>("weight", options.out_channels(), fan_in());
-    if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels());
+    if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels(), ParameterRole::bias);
   }
 
   /// PyTorch's default initialisation (init.hpp), weight first, then bias.
@@ -554,7 +554,7 @@ class ConvNd {
 
   ConvOptions<Rank> options_;
   Parameter<Scalar> weight_;
-  Parameter<Scalar> bias_{"bias", 0, 0};
+  Parameter<Scalar> bias_{"bias", 0, 0, ParameterRole::bias};
   Input input_;    // copy of the last forward's x, for dL/dW
   Output output_;  // workspace returned by forward
   detail::Workspace<Scalar>

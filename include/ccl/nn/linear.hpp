@@ -55,7 +55,8 @@ class Linear {
   Linear(Index in_features, Index out_features, bool bias = true)
       : weight_("weight", in_features > 0 && out_features > 0 ? out_features : 0,
                 in_features > 0 ? in_features : 0),
-        bias_("bias", bias ? 1 : 0, bias && out_features > 0 ? out_features : 0) {
+        bias_("bias", bias ? 1 : 0, bias && out_features > 0 ? out_features : 0,
+              ParameterRole::bias) {
     require(in_features > 0 && out_features > 0,
             "Linear: feature sizes must be positive, got in = ", in_features,
             ", out = ", out_features);

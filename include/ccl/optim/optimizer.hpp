@@ -13,6 +13,15 @@
 //   head_i);
 //   ...  sgd.zero_grad();  forward/backward;  sgd.step();
 //
+// Weight decay off biases and normalisation parameters (the common practice for convolutional
+// and transformer training) is one argument of the group, not a second group to build by hand:
+//
+//   sgd.add_group(optim::SgdOptions::official(), optim::WeightDecayOn::weights_only)
+//      .add("student", student);    // conv/Linear weights decay; biases, BatchNorm γ/β do not
+//
+// The choice follows each parameter's ParameterRole (core/parameter.hpp), set by the layer that
+// owns it. It is configuration, like the group structure, and is not stored in checkpoints.
+//
 // Every parameter is known by a key, "<prefix>.<parameter name>" (the name alone for an empty
 // prefix). Keys are unique within an optimiser, and the state (step count, momentum buffer, Adam
 // moments) is stored next to the key, so a checkpoint saves and restores it by name rather than
@@ -48,6 +57,12 @@
 
 namespace ccl::optim {
 
+/// Which parameters of a group the group's weight decay applies to.
+enum class WeightDecayOn : std::uint8_t {
+  all,           ///< every parameter (PyTorch's default)
+  weights_only,  ///< ParameterRole::weight only; biases and normalisation parameters get none
+};
+
 /// What an optimiser remembers about one parameter. Buffers are named by the Update policy
 /// (Update::buffers) and stay empty (0 x 0) until the first step fills them, as PyTorch creates
 /// its state lazily.
@@ -79,6 +94,21 @@ inline std::string join_key(const std::string& prefix, const std::string& name) 
   return prefix.empty() ? name : prefix + "." + name;
 }
 
+/// The options a parameter of role `role` is stepped with: the group's, with the weight decay
+/// removed when the group decays weights only and this is not a weight.
+template <class Options>
+const Options& options_for(const Options& group_options, const Options& without_decay,
+                           WeightDecayOn decay_on, ParameterRole role) {
+  return decay_on == WeightDecayOn::weights_only && role != ParameterRole::weight ? without_decay
+                                                                                  : group_options;
+}
+
+template <class Options>
+Options without_weight_decay(Options options) {
+  options.weight_decay = 0;
+  return options;
+}
+
 }  // namespace detail
 
 /// True when Module has `for_each_parameter(visit)` calling visit(Parameter<Scalar>&).
@@ -108,6 +138,7 @@ class Optimizer {
   struct Group {
     Options options;
     std::vector<Entry> entries;
+    WeightDecayOn decay_on = WeightDecayOn::all;
   };
 
   /// Returned by add_group: adds parameters to that group. Stays valid while the optimiser lives
@@ -149,9 +180,11 @@ class Optimizer {
   Optimizer& operator=(Optimizer&&) = default;
 
   /// Opens a new (empty) group with these hyper-parameters; fill it through the returned builder.
-  GroupBuilder add_group(const Options& options) {
+  /// `decay_on` = WeightDecayOn::weights_only exempts biases and normalisation parameters from
+  /// the group's weight decay.
+  GroupBuilder add_group(const Options& options, WeightDecayOn decay_on = WeightDecayOn::all) {
     Update::validate(options, op_name());
-    groups_.push_back(Group{options, {}});
+    groups_.push_back(Group{options, {}, decay_on});
     return GroupBuilder(this, Index(groups_.size()) - 1);
   }
 
@@ -166,12 +199,14 @@ class Optimizer {
   /// still move it): leave frozen parameters out of the optimiser.
   void step() {
     for (Group& group : groups_) {
+      const Options without_decay = detail::without_weight_decay(group.options);
       for (Entry& entry : group.entries) {
         Parameter<Scalar>& p = *entry.parameter;
         require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), op_name(),
                 "::step: parameter '", entry.key, "' has value [", p.value.rows(), ", ",
                 p.value.cols(), "] but gradient [", p.grad.rows(), ", ", p.grad.cols(), "]");
-        Update::apply(group.options, p, entry.state);
+        Update::apply(detail::options_for(group.options, without_decay, group.decay_on, p.role), p,
+                      entry.state);
       }
     }
   }
@@ -204,6 +239,10 @@ class Optimizer {
   const Options& options(Index g) const {
     check_group(g, "options");
     return groups_[std::size_t(g)].options;
+  }
+  WeightDecayOn weight_decay_on(Index g) const {
+    check_group(g, "weight_decay_on");
+    return groups_[std::size_t(g)].decay_on;
   }
   void set_options(Index g, const Options& options) {
     check_group(g, "set_options");

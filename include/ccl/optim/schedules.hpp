@@ -17,6 +17,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,8 +74,12 @@ struct Cosine {
   Index t_max = 1;
   double eta_min = 0.0;
 
-  explicit Cosine(Index period, double minimum = 0.0) : t_max(period), eta_min(minimum) {
-    require(t_max > 0, "Cosine: t_max must be > 0, got ", t_max);
+  /// `period` (T_max) of any integer type: int, std::size_t, Index, ... (a vector's size() or a
+  /// loop bound pass without a cast or a narrowing warning); it must be > 0 and fit in Index.
+  template <class Integer, class = std::enable_if_t<std::is_integral_v<Integer> &&
+                                                    !std::is_same_v<Integer, bool>>>
+  explicit Cosine(Integer period, double minimum = 0.0)
+      : t_max(checked_period(period)), eta_min(minimum) {
     require(std::isfinite(eta_min) && eta_min >= 0, "Cosine: eta_min must be finite and >= 0, got ",
             eta_min);
   }
@@ -84,6 +91,16 @@ struct Cosine {
   }
 
   std::vector<double> config() const { return {double(t_max), eta_min}; }
+
+ private:
+  template <class Integer>
+  static Index checked_period(Integer period) {
+    require(period > 0, "Cosine: t_max must be > 0, got ", period);
+    if constexpr (std::is_unsigned_v<Integer>)
+      require(std::uintmax_t(period) <= std::uintmax_t(std::numeric_limits<Index>::max()),
+              "Cosine: t_max ", period, " does not fit in a 64-bit signed epoch count");
+    return Index(period);
+  }
 };
 
 }  // namespace ccl::optim

@@ -85,8 +85,8 @@ class BatchNorm<Scalar, SpatialRank, cuda> {
     // γ = 1 and β = 0 (also the constants cuDNN is given when the layer is not affine).
     const RowMatrix<Scalar> ones = RowMatrix<Scalar>::Ones(1, c);
     if (options.affine()) {
-      weight_ = Parameter<Scalar, cuda>("weight", 1, c);
-      bias_ = Parameter<Scalar, cuda>("bias", 1, c);
+      weight_ = Parameter<Scalar, cuda>("weight", 1, c, ParameterRole::normalization);
+      bias_ = Parameter<Scalar, cuda>("bias", 1, c, ParameterRole::normalization);
       gpu::copy<Scalar>(ccl::view(ones), weight_.value.mutable_view(), stream);
     } else {
       constant_gamma_.resize(1, c);
@@ -276,8 +276,8 @@ class BatchNorm<Scalar, SpatialRank, cuda> {
   }
 
   BatchNormOptions options_;
-  Parameter<Scalar, cuda> weight_{"weight", 0, 0};
-  Parameter<Scalar, cuda> bias_{"bias", 0, 0};
+  Parameter<Scalar, cuda> weight_{"weight", 0, 0, ParameterRole::normalization};
+  Parameter<Scalar, cuda> bias_{"bias", 0, 0, ParameterRole::normalization};
   gpu::DeviceMatrix<Scalar> constant_gamma_, constant_beta_;  // γ = 1, β = 0 when not affine
   gpu::DeviceMatrix<Scalar> running_mean_, running_var_;
   Input input_;    // device copy of the last forward's x (cuDNN's backward needs x, not x̂)

@@ -60,7 +60,8 @@ class ConvNd<Scalar, Rank, cuda> {
   explicit ConvNd(const ConvOptions<Rank>& options) : options_(options) {
     detail::check_conv_options(name, options);
     weight_ = Parameter<Scalar, cuda>("weight", options.out_channels(), fan_in());
-    if (options.bias()) bias_ = Parameter<Scalar, cuda>("bias", 1, options.out_channels());
+    if (options.bias()) bias_ = Parameter<Scalar, cuda>("bias", 1, options.out_channels(),
+                                      ParameterRole::bias);
   }
 
   /// PyTorch's default initialisation drawn on the host exactly as the CPU layer draws it.
@@ -290,7 +291,7 @@ class ConvNd<Scalar, Rank, cuda> {
 
   ConvOptions<Rank> options_;
   Parameter<Scalar, cuda> weight_;
-  Parameter<Scalar, cuda> bias_{"bias", 0, 0};
+  Parameter<Scalar, cuda> bias_{"bias", 0, 0, ParameterRole::bias};
   Input input_;    // device copy of the last forward's x, for dL/dW
   Output output_;  // workspace returned by forward
   gpu::TensorDescriptor x_desc_, y_desc_, bias_desc_;

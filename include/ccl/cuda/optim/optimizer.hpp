@@ -70,6 +70,7 @@ class Optimizer<Scalar, Update, cuda> {
   struct Group {
     Options options;
     std::vector<Entry> entries;
+    WeightDecayOn decay_on = WeightDecayOn::all;
   };
 
   class GroupBuilder {
@@ -103,9 +104,9 @@ class Optimizer<Scalar, Update, cuda> {
   Optimizer(Optimizer&&) = default;
   Optimizer& operator=(Optimizer&&) = default;
 
-  GroupBuilder add_group(const Options& options) {
+  GroupBuilder add_group(const Options& options, WeightDecayOn decay_on = WeightDecayOn::all) {
     Update::validate(options, op_name());
-    groups_.push_back(Group{options, {}});
+    groups_.push_back(Group{options, {}, decay_on});
     return GroupBuilder(this, Index(groups_.size()) - 1);
   }
 
@@ -119,12 +120,15 @@ class Optimizer<Scalar, Update, cuda> {
   void step() {
     const cudaStream_t stream = gpu::settings().stream;
     for (Group& group : groups_) {
+      const Options without_decay = optim::detail::without_weight_decay(group.options);
       for (Entry& entry : group.entries) {
         Parameter<Scalar, cuda>& p = *entry.parameter;
         require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), op_name(),
                 "::step: parameter '", entry.key, "' has value [", p.value.rows(), ", ",
                 p.value.cols(), "] but gradient [", p.grad.rows(), ", ", p.grad.cols(), "]");
-        DeviceUpdate<Update>::apply(group.options, p, entry.state, stream);
+        DeviceUpdate<Update>::apply(
+            optim::detail::options_for(group.options, without_decay, group.decay_on, p.role), p,
+            entry.state, stream);
       }
     }
   }
@@ -156,6 +160,10 @@ class Optimizer<Scalar, Update, cuda> {
   const Options& options(Index g) const {
     check_group(g, "options");
     return groups_[std::size_t(g)].options;
+  }
+  WeightDecayOn weight_decay_on(Index g) const {
+    check_group(g, "weight_decay_on");
+    return groups_[std::size_t(g)].decay_on;
   }
   void set_options(Index g, const Options& options) {
     check_group(g, "set_options");

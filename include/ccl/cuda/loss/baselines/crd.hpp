@@ -20,6 +20,7 @@
 #include <ccl/loss/baselines/crd.hpp>
 #include <ccl/loss/baselines/detail/contrast_memory.hpp>
 #include <ccl/loss/baselines/detail/negative_samplers.hpp>
+#include <ccl/loss/baselines/memory_bank.hpp>
 
 #include <cstdint>
 
@@ -40,6 +41,17 @@ class Crd<Scalar, cuda> {
       : rng_(seed),
         engine_("crd", dataset_labels.size(), dim, options, rng_),
         negatives_(dataset_labels) {}
+
+  /// Without the dataset's labels: score() with your own contrast indices, update_memory() and
+  /// state() work; sample() and accumulate() need set_dataset_labels() first.
+  Crd(Index dim, Index dataset_size, Options options = {}, std::uint64_t seed = 0)
+      : rng_(seed), engine_("crd", dataset_size, dim, options, rng_) {}
+
+  /// The label of every training sample, by dataset index (copied); one per dataset sample.
+  void set_dataset_labels(LabelView dataset_labels) {
+    negatives_.set_labels("crd", dataset_labels, dataset_size());
+  }
+  bool has_dataset_labels() const { return negatives_.has_labels(); }
 
   const Options& options() const { return engine_.options(); }
   Index dataset_size() const { return engine_.dataset_size(); }
@@ -91,14 +103,7 @@ class Crd<Scalar, cuda> {
                     EmbeddingView<Scalar, cuda> grad_s, EmbeddingView<Scalar, cuda> grad_t) {
     engine_.check_batch(e_s, e_t, grad_s, grad_t);
     engine_.check_indices(indices, e_s.rows());
-    if (!labels.empty()) {
-      checks::labels_match("crd", e_s.rows(), labels);
-      for (Index i = 0; i < labels.size(); ++i) {
-        const auto expected = negatives_.label(Index(indices[i]));
-        require(labels[i] == expected, "crd: label[", i, "] = ", labels[i],
-                " but the dataset's label of index ", indices[i], " is ", expected);
-      }
-    }
+    negatives_.check_batch_labels("crd", e_s.rows(), labels, indices);
     const ContrastIndices contrast = sample(indices);
     const Scalar value = score(e_s, e_t, contrast, weight, grad_s, grad_t);
     engine_.update(e_s, e_t, indices);

@@ -30,6 +30,7 @@
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/negative_samplers.hpp>
+#include <ccl/loss/baselines/memory_bank.hpp>
 #include <ccl/loss/detail/normalize_rows.hpp>
 
 #include <Eigen/Core>
@@ -39,30 +40,6 @@
 #include <string>
 
 namespace ccl::loss::baselines {
-
-/// How the K+1 scores of an anchor become a loss.
-enum class ContrastObjective {
-  nce,      ///< the NCE form of CRD (Eq. 18 of CRD), with Z fixed at the first batch
-  softmax,  ///< cross-entropy with target 0 over the K+1 logits score/T (CMC --softmax)
-};
-
-struct MemoryContrastOptions {
-  Index negatives = 16384;    ///< K
-  double temperature = 0.07;  ///< T
-  double momentum = 0.5;      ///< μ of the memory update
-  bool check_finite = true;
-};
-
-/// Everything a memory-bank loss (CRD, CMC) carries from step to step, as host data: the two
-/// banks, Z_s and Z_t (negative until the first NCE batch) and the negative sampler's generator.
-/// state() / load_state() move it between a loss and a checkpoint, or between the CPU and CUDA
-/// backends (a run continues identically on either).
-template <class Scalar>
-struct MemoryBankState {
-  RowMatrix<Scalar> memory_student, memory_teacher;
-  double z_student = -1, z_teacher = -1;
-  std::string rng_state;
-};
 
 namespace detail {
 

@@ -10,10 +10,12 @@
 //   uniform_contrast (CMC): K + 1 uniform draws over all N with replacement, column 0 then
 //     overwritten with the own index (the reference's alias sampler over uniform weights).
 
+#include <ccl/core/checks.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/loss/baselines/memory_bank.hpp>
 
 #include <Eigen/Core>
 
@@ -23,12 +25,6 @@
 #include <vector>
 
 namespace ccl::loss::baselines {
-
-/// Dataset indices of the samples of a batch (32- or 64-bit integers, like labels).
-using SampleIndices = LabelView;
-
-/// Contrast indices of a batch: row i holds the own index of sample i, then its K negatives.
-using ContrastIndices = Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 namespace detail {
 
@@ -62,11 +58,37 @@ class ClassAwareNegatives {
     marks_.assign(std::size_t(n), 0);
   }
 
+  /// Replaces the labelling; it must hold one label per sample of a dataset of `dataset_size`.
+  void set_labels(const char* op, LabelView dataset_labels, Index dataset_size) {
+    require(dataset_labels.size() == dataset_size, op, ": ", dataset_labels.size(),
+            " dataset labels given for a memory bank of ", dataset_size, " samples");
+    *this = ClassAwareNegatives(dataset_labels);
+  }
+
   Index size() const { return Index(labels_.size()); }
+  bool has_labels() const { return !labels_.empty(); }
   std::int64_t label(Index index) const { return labels_[std::size_t(index)]; }
+
+  /// When given, a batch's labels must be the dataset's labels at its indices (a mismatch means
+  /// the indices do not address the dataset the sampler was built on).
+  void check_batch_labels(const char* op, Index batch, LabelView labels,
+                          const SampleIndices& indices) const {
+    if (labels.empty()) return;
+    checks::labels_match(op, batch, labels);
+    if (!has_labels()) return;
+    for (Index i = 0; i < labels.size(); ++i) {
+      const auto expected = label(Index(indices[i]));
+      require(labels[i] == expected, op, ": label[", i, "] = ", labels[i],
+              " but the dataset's label of index ", indices[i], " is ", expected);
+    }
+  }
 
   /// [B, K + 1] contrast indices for in-range `indices` (the caller checks the range).
   ContrastIndices sample(const SampleIndices& indices, Index k, Rng& rng) {
+    require(has_labels(),
+            "crd: the loss was built without the dataset's labels (Crd(dim, dataset_size)), so it "
+            "cannot draw class-aware negatives; give them with set_dataset_labels(labels), or "
+            "pass your own contrast indices to score()");
     const Index n = size();
     ContrastIndices idx(indices.size(), k + 1);
     for (Index i = 0; i < indices.size(); ++i) {

@@ -1,0 +1,17 @@
+# docs.pages_linked: every page under docs/ is linked from the README's documentation table, so a
+# user who starts at the README can reach it. Run as `cmake -DSOURCE_DIR=... -P pages_linked.cmake`.
+file(READ "${SOURCE_DIR}/README.md" readme)
+file(GLOB pages RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/docs/*.md")
+set(missing "")
+foreach(page IN LISTS pages)
+  string(FIND "${readme}" "](${page})" at)
+  if(at EQUAL -1)
+    list(APPEND missing "${page}")
+  endif()
+endforeach()
+if(missing)
+  list(JOIN missing ", " missing_text)
+  message(FATAL_ERROR "docs.pages_linked: not linked from README.md: ${missing_text}")
+endif()
+list(LENGTH pages count)
+message(STATUS "docs.pages_linked: all ${count} pages of docs/ are linked from README.md")
