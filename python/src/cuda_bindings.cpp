@@ -8,6 +8,9 @@
 #include <nanobind/stl/string.h>
 
 #include <ccl/core/error.hpp>
+#include <ccl/cuda/error.hpp>
+
+#include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -130,12 +133,45 @@ void bind_scalar(nb::module_& m) {
       nb::arg("logits").noconvert(), nb::arg("labels").noconvert(), nb::arg("stream") = 0);
 }
 
+// Copies between host arrays and device arrays, so that the device losses can be used (and
+// tested) from NumPy alone, without a CUDA-enabled PyTorch or CuPy.
+template <class Scalar>
+void bind_copies(nb::module_& m) {
+  m.def(
+      "to_device",
+      [](InMatrix<Scalar> host, int device) {
+        auto out = device_zeros<Scalar>(host.shape(0), host.shape(1), Placement{device, 0});
+        CCL_CUDA_CHECK(cudaMemcpy(out.data(), host.data(), host.nbytes(), cudaMemcpyDefault));
+        return out;
+      },
+      nb::arg("host").noconvert(), nb::arg("device") = 0,
+      "A device copy of a C-contiguous host matrix (a DLPack array on `device`).");
+  m.def(
+      "to_host",
+      [](InDeviceMatrix<Scalar> array) {
+        auto out = zeros<Scalar>(array.shape(0), array.shape(1));
+        CCL_CUDA_CHECK(cudaMemcpy(out.data(), array.data(), array.nbytes(), cudaMemcpyDefault));
+        return out;
+      },
+      nb::arg("array").noconvert(), "A host copy of a device matrix.");
+}
+
 }  // namespace
 
 void bind_cuda(nb::module_& m) {
   nb::module_ cuda = m.def_submodule("cuda", "ccl's losses on CUDA arrays (ccl::cuda backend)");
   bind_scalar<float>(cuda);
   bind_scalar<double>(cuda);
+  bind_copies<float>(cuda);
+  bind_copies<double>(cuda);
+  cuda.def("device_count", []() noexcept {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+      (void)cudaGetLastError();  // no driver or no device: report none, leave no error behind
+      return 0;
+    }
+    return count;
+  }, "The number of CUDA devices this process sees (0 without a driver or a device).");
 }
 
 }  // namespace ccl_python
