@@ -16,24 +16,41 @@ from . import _torch_arrays as arrays
 _HEADS = {torch.float32: _ccl.ResidualHeadFloat32, torch.float64: _ccl.ResidualHeadFloat64}
 
 
+def _make_head(w1, b1, w2, b2, normalize):
+    """A ccl head over the current parameter values, on their device (CUDA in a CUDA build)."""
+    dtype, device = w1.dtype, w1.device
+    if dtype not in _HEADS:
+        raise TypeError(f"ccl: Residual's parameters must be float32 or float64, not {dtype}")
+    for name, p in (("residual.weight", w1), ("residual.bias", b1), ("classifier.weight", w2),
+                    ("classifier.bias", b2)):
+        if p.dtype != dtype:
+            raise TypeError(f"ccl: {name} is {p.dtype} but residual.weight is {dtype}")
+        arrays.check_device(name, p)
+        if p.device != device:
+            raise TypeError(f"ccl: {name} is on {p.device} but residual.weight on {device}")
+    weights = [p.detach().contiguous() for p in (w1, b1, w2, b2)]
+    if device.type == "cpu":
+        return _HEADS[dtype](*weights, normalize)
+    head_type = {torch.float32: _ccl.cuda.ResidualHeadFloat32,
+                 torch.float64: _ccl.cuda.ResidualHeadFloat64}[dtype]
+    return head_type(*weights, normalize, stream=torch.cuda.current_stream(device).cuda_stream)
+
+
+def _input(name, x, like):
+    x = arrays.matrix(name, x, like.dtype)
+    if x.device != like.device:
+        raise TypeError(f"ccl: {name} is on {x.device} but the Residual head on {like.device}")
+    return x
+
+
 class _ResidualFunction(torch.autograd.Function):
     """(x_tv, z_tv) = Residual(x_t, x_v; W_1, b_1, W_2, b_2), forward and backward in ccl."""
 
     @staticmethod
     def forward(ctx, teacher, student, w1, b1, w2, b2, normalize):
-        dtype = w1.dtype
-        if dtype not in _HEADS:
-            raise TypeError(f"ccl: Residual's parameters must be float32 or float64, not {dtype}")
-        for name, p in (("residual.bias", b1), ("classifier.weight", w2),
-                        ("classifier.bias", b2)):
-            if p.dtype != dtype:
-                raise TypeError(f"ccl: {name} is {p.dtype} but residual.weight is {dtype}")
-            arrays.check_device(name, p, cuda_ok=False)
-        arrays.check_device("residual.weight", w1, cuda_ok=False)
-        head = _HEADS[dtype](w1.detach().contiguous(), b1.detach().contiguous(),
-                             w2.detach().contiguous(), b2.detach().contiguous(), normalize)
-        composed, logits = head.forward(arrays.matrix("teacher", teacher, dtype, cuda_ok=False),
-                                        arrays.matrix("student", student, dtype, cuda_ok=False))
+        head = _make_head(w1, b1, w2, b2, normalize)
+        composed, logits = head.forward(_input("teacher", teacher, w1),
+                                        _input("student", student, w1))
         # The head keeps what its backward needs (the normalised inputs, the layers' inputs).
         ctx.head = head
         return arrays.to_torch(composed), arrays.to_torch(logits)
@@ -75,7 +92,8 @@ class Residual(torch.nn.Module):
     gives the same parameters as ``ccl::compose::Residual`` built with ``ccl::Rng(seed)``; without
     a seed one is drawn from torch's default generator, so ``torch.manual_seed`` makes it
     reproducible. Gradients reach the student always and the teacher when it requires grad.
-    CPU tensors only (the package does not bind ccl's CUDA Residual yet).
+    Runs where its parameters are: on the CPU, or with ``.cuda()`` on the GPU in a build with
+    CCL_PYTHON_CUDA=ON (ccl's compose::Residual<S, ccl::cuda>).
     """
 
     def __init__(self, teacher_dim, student_dim, classes, normalize=True, seed=None,

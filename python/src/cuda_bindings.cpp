@@ -1,4 +1,4 @@
-// _ccl.cuda: the losses on CUDA arrays (PyTorch CUDA tensors, CuPy arrays...) imported through
+// _ccl.cuda: the losses and the Residual head on CUDA arrays (PyTorch CUDA tensors, CuPy arrays...) imported through
 // DLPack and read in place; the gradients are device arrays that ccl allocates and hands back
 // through DLPack. Labels stay on the host, as in ccl's CUDA backend. Built with CCL_PYTHON_CUDA.
 #include "arrays.hpp"
@@ -40,6 +40,14 @@ OutDeviceArray<Scalar> device_zeros(std::size_t rows, std::size_t cols, Placemen
   nb::capsule owner(data, [](void* p) noexcept { cuda_ops::release(p); });
   return OutDeviceArray<Scalar>(data, {rows, cols}, owner, {}, nb::dtype<Scalar>(),
                                 nb::device::cuda::value, placement.device);
+}
+
+/// The same memory as a [n] vector; the new array keeps the [1, n] one (its owner) alive.
+template <class Scalar>
+OutDeviceArray<Scalar> row_as_vector(OutDeviceArray<Scalar>& row) {
+  nb::object owner = nb::cast(row);
+  return OutDeviceArray<Scalar>(row.data(), {row.shape(1)}, owner, {}, nb::dtype<Scalar>(),
+                                nb::device::cuda::value, row.device_id());
 }
 
 template <class Scalar>
@@ -133,27 +141,125 @@ void bind_scalar(nb::module_& m) {
       nb::arg("logits").noconvert(), nb::arg("labels").noconvert(), nb::arg("stream") = 0);
 }
 
+template <class Scalar>
+using InDeviceVector = nb::ndarray<const Scalar, nb::ndim<1>, nb::c_contig, nb::device::cuda>;
+
+/// A bias vector as the [1, n] device row ccl's layers take.
+template <class Scalar>
+cuda_ops::DeviceMatrix<const Scalar> device_row_of(const InDeviceVector<Scalar>& v) {
+  return {v.data(), 1, static_cast<ccl::Index>(v.shape(0))};
+}
+
+/// The device twin of residual.cpp's ResidualHead: the same Python interface on CUDA arrays.
+template <class Scalar>
+class DeviceResidual {
+ public:
+  DeviceResidual(const InDeviceMatrix<Scalar>& w1, const InDeviceVector<Scalar>& b1,
+                 const InDeviceMatrix<Scalar>& w2, const InDeviceVector<Scalar>& b2,
+                 bool normalize, std::uintptr_t stream)
+      : placement_{static_cast<int>(w1.device_id()), stream},
+        head_(device_view_of(w1), device_row_of(b1), device_view_of(w2), device_row_of(b2),
+              normalize, placement_) {}
+
+  nb::tuple forward(const InDeviceMatrix<Scalar>& teacher, const InDeviceMatrix<Scalar>& student) {
+    const auto batch = teacher.shape(0);
+    auto composed = device_zeros<Scalar>(batch, size(head_.teacher_dim()), placement_);
+    auto logits = device_zeros<Scalar>(batch, size(head_.classes()), placement_);
+    {
+      nb::gil_scoped_release release;
+      head_.forward(device_view_of(teacher), device_view_of(student), device_view_of(composed),
+                    device_view_of(logits));
+    }
+    return nb::make_tuple(composed, logits);
+  }
+
+  nb::tuple backward(const InDeviceMatrix<Scalar>& grad_composed,
+                     const InDeviceMatrix<Scalar>& grad_logits, bool want_teacher,
+                     bool want_student) {
+    const auto batch = grad_composed.shape(0);
+    const auto teacher_dim = size(head_.teacher_dim()), student_dim = size(head_.student_dim());
+    const auto classes = size(head_.classes());
+    nb::object grad_teacher = nb::none(), grad_student = nb::none();
+    cuda_ops::DeviceMatrix<Scalar> teacher_view{nullptr, 0, 0}, student_view{nullptr, 0, 0};
+    if (want_teacher) {
+      auto array = device_zeros<Scalar>(batch, teacher_dim, placement_);
+      teacher_view = device_view_of(array);
+      grad_teacher = nb::cast(array);
+    }
+    if (want_student) {
+      auto array = device_zeros<Scalar>(batch, student_dim, placement_);
+      student_view = device_view_of(array);
+      grad_student = nb::cast(array);
+    }
+    auto grad_w1 = device_zeros<Scalar>(teacher_dim, teacher_dim + student_dim, placement_);
+    auto grad_b1 = device_zeros<Scalar>(1, teacher_dim, placement_);
+    auto grad_w2 = device_zeros<Scalar>(classes, teacher_dim, placement_);
+    auto grad_b2 = device_zeros<Scalar>(1, classes, placement_);
+    {
+      nb::gil_scoped_release release;
+      head_.backward(device_view_of(grad_composed), device_view_of(grad_logits), teacher_view,
+                     student_view, device_view_of(grad_w1), device_view_of(grad_b1),
+                     device_view_of(grad_w2), device_view_of(grad_b2));
+    }
+    // The biases as [n] vectors, like torch.nn.Linear's: a view of the same device memory.
+    return nb::make_tuple(grad_teacher, grad_student, grad_w1, row_as_vector(grad_b1), grad_w2,
+                          row_as_vector(grad_b2));
+  }
+
+ private:
+  static std::size_t size(ccl::Index n) { return static_cast<std::size_t>(n); }
+
+  Placement placement_;
+  cuda_ops::DeviceResidualHead<Scalar> head_;
+};
+
+template <class Scalar>
+void bind_residual_head(nb::module_& m, const char* name) {
+  nb::class_<DeviceResidual<Scalar>>(m, name)
+      .def(nb::init<const InDeviceMatrix<Scalar>&, const InDeviceVector<Scalar>&,
+                    const InDeviceMatrix<Scalar>&, const InDeviceVector<Scalar>&, bool,
+                    std::uintptr_t>(),
+           nb::arg("residual_weight").noconvert(), nb::arg("residual_bias").noconvert(),
+           nb::arg("classifier_weight").noconvert(), nb::arg("classifier_bias").noconvert(),
+           nb::arg("normalize") = true, nb::arg("stream") = 0)
+      .def("forward", &DeviceResidual<Scalar>::forward, nb::arg("teacher").noconvert(),
+           nb::arg("student").noconvert())
+      .def("backward", &DeviceResidual<Scalar>::backward, nb::arg("grad_composed").noconvert(),
+           nb::arg("grad_logits").noconvert(), nb::arg("want_teacher"), nb::arg("want_student"));
+}
+
 // Copies between host arrays and device arrays, so that the device losses can be used (and
 // tested) from NumPy alone, without a CUDA-enabled PyTorch or CuPy.
 template <class Scalar>
 void bind_copies(nb::module_& m) {
+  using AnyHost = nb::ndarray<const Scalar, nb::c_contig, nb::device::cpu>;
+  using AnyDevice = nb::ndarray<const Scalar, nb::c_contig, nb::device::cuda>;
   m.def(
       "to_device",
-      [](InMatrix<Scalar> host, int device) {
-        auto out = device_zeros<Scalar>(host.shape(0), host.shape(1), Placement{device, 0});
+      [](AnyHost host, int device) {
+        ccl::require(host.ndim() == 1 || host.ndim() == 2,
+                     "to_device: a vector or a matrix, not ", host.ndim(), " dimensions");
+        // A vector travels as a [1, n] matrix and comes back as the same memory shaped [n].
+        const std::size_t rows = host.ndim() == 2 ? host.shape(0) : 1;
+        auto out = device_zeros<Scalar>(rows, host.shape(host.ndim() - 1), Placement{device, 0});
         CCL_CUDA_CHECK(cudaMemcpy(out.data(), host.data(), host.nbytes(), cudaMemcpyDefault));
-        return out;
+        return host.ndim() == 2 ? out : row_as_vector(out);
       },
       nb::arg("host").noconvert(), nb::arg("device") = 0,
-      "A device copy of a C-contiguous host matrix (a DLPack array on `device`).");
+      "A device copy of a C-contiguous host vector or matrix (a DLPack array on `device`).");
   m.def(
       "to_host",
-      [](InDeviceMatrix<Scalar> array) {
-        auto out = zeros<Scalar>(array.shape(0), array.shape(1));
+      [](AnyDevice array) {
+        ccl::require(array.ndim() == 1 || array.ndim() == 2,
+                     "to_host: a vector or a matrix, not ", array.ndim(), " dimensions");
+        const std::size_t rows = array.ndim() == 2 ? array.shape(0) : 1;
+        auto out = zeros<Scalar>(rows, array.shape(array.ndim() - 1));
         CCL_CUDA_CHECK(cudaMemcpy(out.data(), array.data(), array.nbytes(), cudaMemcpyDefault));
-        return out;
+        if (array.ndim() == 2) return out;
+        nb::object owner = nb::cast(out);
+        return OutArray<Scalar>(out.data(), {out.shape(1)}, owner);
       },
-      nb::arg("array").noconvert(), "A host copy of a device matrix.");
+      nb::arg("array").noconvert(), "A host copy of a device vector or matrix.");
 }
 
 }  // namespace
@@ -164,6 +270,8 @@ void bind_cuda(nb::module_& m) {
   bind_scalar<double>(cuda);
   bind_copies<float>(cuda);
   bind_copies<double>(cuda);
+  bind_residual_head<float>(cuda, "ResidualHeadFloat32");
+  bind_residual_head<double>(cuda, "ResidualHeadFloat64");
   cuda.def("device_count", []() noexcept {
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess) {

@@ -6,6 +6,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <memory>
+
 namespace ccl_python::cuda_ops {
 namespace {
 
@@ -87,6 +89,87 @@ Scalar cross_entropy(DeviceMatrix<const Scalar> logits, ccl::LabelView labels,
   ccl::loss::CrossEntropy<Scalar, ccl::cuda> loss;
   return loss.accumulate(view(logits), labels, Scalar(1), view(grad));
 }
+
+template <class Scalar>
+struct DeviceResidualHead<Scalar>::State {
+  State(ccl::Index teacher_dim, ccl::Index student_dim, ccl::Index classes, bool normalize)
+      : head(teacher_dim, student_dim, classes, options(normalize)) {}
+  static ccl::compose::ResidualOptions options(bool normalize) {
+    ccl::compose::ResidualOptions options;
+    options.normalize = normalize;
+    return options;
+  }
+  ccl::compose::Residual<Scalar, ccl::cuda> head;
+};
+
+template <class Scalar>
+DeviceResidualHead<Scalar>::DeviceResidualHead(DeviceMatrix<const Scalar> w1,
+                                               DeviceMatrix<const Scalar> b1,
+                                               DeviceMatrix<const Scalar> w2,
+                                               DeviceMatrix<const Scalar> b2, bool normalize,
+                                               Placement placement)
+    : placement_(placement) {
+  ccl::require(w1.cols > w1.rows, "compose::Residual: residual.weight has shape [", w1.rows, ", ",
+               w1.cols, "], expected [teacher_dim, teacher_dim + student_dim]");
+  ScopedPlacement scope(placement_);
+  state_ = std::make_unique<State>(w1.rows, w1.cols - w1.rows, w2.rows, normalize);
+  // set_weight/set_bias check the shapes against the head and the values for NaN/Inf.
+  state_->head.residual().set_weight(view(w1));
+  state_->head.residual().set_bias(view(b1));
+  state_->head.classifier().set_weight(view(w2));
+  state_->head.classifier().set_bias(view(b2));
+}
+
+template <class Scalar>
+DeviceResidualHead<Scalar>::~DeviceResidualHead() = default;
+
+template <class Scalar>
+ccl::Index DeviceResidualHead<Scalar>::teacher_dim() const {
+  return state_->head.teacher_dim();
+}
+template <class Scalar>
+ccl::Index DeviceResidualHead<Scalar>::student_dim() const {
+  return state_->head.student_dim();
+}
+template <class Scalar>
+ccl::Index DeviceResidualHead<Scalar>::classes() const {
+  return state_->head.classes();
+}
+
+template <class Scalar>
+void DeviceResidualHead<Scalar>::forward(DeviceMatrix<const Scalar> teacher,
+                                         DeviceMatrix<const Scalar> student,
+                                         DeviceMatrix<Scalar> composed,
+                                         DeviceMatrix<Scalar> logits) {
+  ScopedPlacement scope(placement_);
+  const auto out = state_->head.forward(view(teacher), view(student));
+  // Copied out of the head's workspace so that the outputs outlive it.
+  ccl::gpu::copy<Scalar>(out.composed, view(composed));
+  ccl::gpu::copy<Scalar>(out.logits, view(logits));
+}
+
+template <class Scalar>
+void DeviceResidualHead<Scalar>::backward(
+    DeviceMatrix<const Scalar> grad_composed, DeviceMatrix<const Scalar> grad_logits,
+    DeviceMatrix<Scalar> grad_teacher, DeviceMatrix<Scalar> grad_student,
+    DeviceMatrix<Scalar> grad_w1, DeviceMatrix<Scalar> grad_b1, DeviceMatrix<Scalar> grad_w2,
+    DeviceMatrix<Scalar> grad_b2) {
+  ScopedPlacement scope(placement_);
+  auto& head = state_->head;
+  auto optional = [](DeviceMatrix<Scalar> m) {
+    return m.data ? view(m) : ccl::EmbeddingView<Scalar, ccl::cuda>{};
+  };
+  head.zero_grad();
+  head.backward(view(grad_composed), view(grad_logits), optional(grad_student),
+                optional(grad_teacher));
+  ccl::gpu::copy<Scalar>(head.residual().weight().grad.view(), view(grad_w1));
+  ccl::gpu::copy<Scalar>(head.residual().bias().grad.view(), view(grad_b1));
+  ccl::gpu::copy<Scalar>(head.classifier().weight().grad.view(), view(grad_w2));
+  ccl::gpu::copy<Scalar>(head.classifier().bias().grad.view(), view(grad_b2));
+}
+
+template class DeviceResidualHead<float>;
+template class DeviceResidualHead<double>;
 
 void* allocate_zeroed(std::size_t bytes, Placement placement) {
   ScopedPlacement scope(placement);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace ccl_python::cuda_ops {
 
@@ -52,6 +53,38 @@ Scalar pair_loss(const PairLossSpec& spec, DeviceMatrix<const Scalar> f,
 template <class Scalar>
 Scalar cross_entropy(DeviceMatrix<const Scalar> logits, ccl::LabelView labels,
                      DeviceMatrix<Scalar> grad, Placement placement);
+
+/// compose::Residual<Scalar, ccl::cuda> built from the caller's device weights (W_1 [Dt, Dt+Dv],
+/// b_1 [Dt], W_2 [C, Dt], b_2 [C], copied into the head on the device), for one forward and the
+/// backward of it. Outputs and gradients are written into the caller's zeroed device buffers.
+template <class Scalar>
+class DeviceResidualHead {
+ public:
+  DeviceResidualHead(DeviceMatrix<const Scalar> w1, DeviceMatrix<const Scalar> b1,
+                     DeviceMatrix<const Scalar> w2, DeviceMatrix<const Scalar> b2, bool normalize,
+                     Placement placement);
+  ~DeviceResidualHead();
+  DeviceResidualHead(const DeviceResidualHead&) = delete;
+  DeviceResidualHead& operator=(const DeviceResidualHead&) = delete;
+
+  ccl::Index teacher_dim() const;
+  ccl::Index student_dim() const;
+  ccl::Index classes() const;
+
+  void forward(DeviceMatrix<const Scalar> teacher, DeviceMatrix<const Scalar> student,
+               DeviceMatrix<Scalar> composed, DeviceMatrix<Scalar> logits);
+  /// grad_teacher / grad_student with a null data pointer are skipped. The parameter gradients
+  /// (b_1, b_2 as [1, n]) are overwritten, so a second backward gives the same result.
+  void backward(DeviceMatrix<const Scalar> grad_composed, DeviceMatrix<const Scalar> grad_logits,
+                DeviceMatrix<Scalar> grad_teacher, DeviceMatrix<Scalar> grad_student,
+                DeviceMatrix<Scalar> grad_w1, DeviceMatrix<Scalar> grad_b1,
+                DeviceMatrix<Scalar> grad_w2, DeviceMatrix<Scalar> grad_b2);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  Placement placement_;
+};
 
 /// `bytes` of zeroed device memory on placement.device (cudaMalloc; freed by release).
 void* allocate_zeroed(std::size_t bytes, Placement placement);

@@ -101,8 +101,32 @@ def test_mixed_devices_are_a_type_error():
 
 
 @needs_cuda_build_and_device
-def test_residual_is_cpu_only_and_says_so():
+def test_residual_module_on_the_gpu_matches_the_cpu_one():
+    module = ct.Residual(6, 6, 5, seed=3, dtype=torch.float64)
+    on_gpu = ct.Residual(6, 6, 5, seed=3, dtype=torch.float64).cuda()
+    f, g = pair("cpu")
+    fc, gc = pair("cuda")
+    outputs, gpu_outputs = module(f, g), on_gpu(fc, gc)
+
+    def loss(c, z):
+        return c.pow(2).sum() + torch.log_softmax(z, dim=1)[:, 0].sum()
+
+    grads = torch.autograd.grad(loss(*outputs), (f, g, *module.parameters()))
+    gpu_grads = torch.autograd.grad(loss(*gpu_outputs), (fc, gc, *on_gpu.parameters()))
+    for want, got in zip([*outputs, *grads], [*gpu_outputs, *gpu_grads]):
+        assert got.device.type == "cuda"
+        assert torch.allclose(got.cpu(), want, rtol=0, atol=1e-10)
+
+
+@needs_cuda_build_and_device
+def test_residual_gradcheck_on_the_gpu():
+    module = ct.Residual(6, 6, 5, seed=3, dtype=torch.float64).cuda()
+    assert torch.autograd.gradcheck(lambda t, s: module(t, s), pair("cuda"))
+
+
+@needs_cuda_build_and_device
+def test_residual_inputs_on_another_device_than_the_head_are_a_type_error():
     module = ct.Residual(6, 6, 5, dtype=torch.float64)
     f, g = pair("cuda")
-    with pytest.raises(TypeError, match="CPU"):
+    with pytest.raises(TypeError, match="Residual head on cpu"):
         module(f, g)

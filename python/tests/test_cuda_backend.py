@@ -78,3 +78,30 @@ def test_host_arrays_are_refused_by_the_device_functions():
     f, g = pair(np.float64)
     with pytest.raises(TypeError):
         _ccl.cuda.instance_nce(f, g, 0.5)
+
+
+@needs_device
+@pytest.mark.parametrize("normalize", [True, False])
+def test_device_residual_head_matches_the_cpu_head(normalize):
+    rng = np.random.default_rng(2)
+    teacher, student = 3 * rng.standard_normal((7, 5)), rng.standard_normal((7, 3))
+    grad_composed, grad_logits = rng.standard_normal((7, 5)), rng.standard_normal((7, 4))
+    weights = [np.asarray(p) for p in _ccl.ResidualHeadFloat64.initial_parameters(5, 3, 4, 7)]
+    on_host = _ccl.ResidualHeadFloat64(*weights, normalize)
+    on_device = _ccl.cuda.ResidualHeadFloat64(*map(_ccl.cuda.to_device, weights), normalize)
+
+    def host(arrays):
+        return [None if a is None else np.asarray(a) for a in arrays]
+
+    def back(arrays):
+        return [None if a is None else np.asarray(_ccl.cuda.to_host(a)) for a in arrays]
+
+    outputs = host(on_host.forward(teacher, student))
+    device_outputs = back(on_device.forward(_ccl.cuda.to_device(teacher),
+                                            _ccl.cuda.to_device(student)))
+    grads = host(on_host.backward(grad_composed, grad_logits, True, True))
+    device_grads = back(on_device.backward(_ccl.cuda.to_device(grad_composed),
+                                           _ccl.cuda.to_device(grad_logits), True, True))
+    for want, got in zip(outputs + grads, device_outputs + device_grads):
+        assert got.shape == want.shape
+        assert np.allclose(got, want, rtol=0, atol=1e-10)
