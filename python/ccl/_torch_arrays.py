@@ -22,16 +22,15 @@ def to_torch(array):
     return from_dlpack(array)
 
 
-def check_device(name, x, cuda_ok=True):
-    """CPU tensors always; CUDA tensors where the build and the caller support them."""
+def check_device(name, x):
+    """CPU tensors always; CUDA tensors in a build with the CUDA backend."""
     if x.device.type == "cpu":
         return
     if x.device.type == "cuda" and not _ccl.has_cuda:
         raise TypeError(f"ccl: {name} is on {x.device}, but this build of ccl has no CUDA "
                         "backend (build the package with CCL_PYTHON_CUDA=ON)")
-    if x.device.type != "cuda" or not cuda_ok:
-        raise TypeError(f"ccl: {name} is on {x.device}; this function supports CPU tensors"
-                        + (" and CUDA tensors" if cuda_ok else ""))
+    if x.device.type != "cuda":
+        raise TypeError(f"ccl: {name} is on {x.device}; ccl supports CPU and CUDA tensors")
 
 
 class _CudaOps:
@@ -50,7 +49,7 @@ def ops(x):
     return _ccl if x.device.type == "cpu" else _CudaOps(x.device)
 
 
-def matrix(name, x, dtype=None, cuda_ok=True):
+def matrix(name, x, dtype=None):
     """x as the extension reads it: a detached, C-contiguous float32/float64 [rows, cols] tensor
     (the same memory when x is already contiguous)."""
     if not isinstance(x, torch.Tensor):
@@ -59,7 +58,7 @@ def matrix(name, x, dtype=None, cuda_ok=True):
         raise TypeError(f"ccl: {name} must be float32 or float64, not {x.dtype}")
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"ccl: {name} is {x.dtype} but must be {dtype} like the other inputs")
-    check_device(name, x, cuda_ok)
+    check_device(name, x)
     if x.dim() != 2:
         raise ValueError(f"ccl: {name} must be [B, D], not of shape {list(x.shape)}")
     return x.detach().contiguous()
@@ -82,7 +81,3 @@ def labels(values):
         raise TypeError(f"ccl: labels must be integers, not {values.dtype}")
     return values.to(device="cpu", dtype=torch.int64).contiguous()
 
-
-def data_address(x):
-    """Where the extension sees x's memory (tests: proof that nothing was copied)."""
-    return _ccl._data_address(x)
