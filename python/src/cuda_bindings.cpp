@@ -1,6 +1,7 @@
-// _ccl.cuda: the losses and the Residual head on CUDA arrays (PyTorch CUDA tensors, CuPy arrays...) imported through
-// DLPack and read in place; the gradients are device arrays that ccl allocates and hands back
-// through DLPack. Labels stay on the host, as in ccl's CUDA backend. Built with CCL_PYTHON_CUDA.
+// _ccl.cuda: the losses and the Residual head on CUDA arrays (PyTorch CUDA tensors, CuPy
+// arrays...) imported through DLPack and read in place; the gradients are device arrays that ccl
+// allocates and hands back through DLPack. Labels stay on the host, as in ccl's CUDA backend.
+// Built with CCL_PYTHON_CUDA.
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "cuda_ops.hpp"
