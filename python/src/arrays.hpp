@@ -3,8 +3,9 @@
 // nb::ndarray and are read in place: nothing converts them, so a wrong dtype, layout or device is
 // a TypeError from nanobind instead of a silent copy. Outputs are arrays that ccl allocated; they
 // are returned as nanobind's framework-neutral ndarray (the nb::array_api tag, nanobind 2.10.1 or
-// newer), which exports __dlpack__ and the buffer protocol, so NumPy (np.asarray), PyTorch (torch.utils.dlpack.from_dlpack), JAX and CuPy take
-// them over without a copy and free them through the capsule when the last reference goes.
+// newer), which exports __dlpack__ and the buffer protocol, so NumPy (np.asarray), PyTorch
+// (torch.utils.dlpack.from_dlpack), JAX and CuPy take them over without a copy and free them
+// through the capsule when the last reference goes.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
