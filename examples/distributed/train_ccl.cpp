@@ -101,9 +101,9 @@ void run(ccl::dist::mpi& comm, Index epochs, Index global_batch) {
   ccl::Rng rng(7);
   auto conv1 = nn::Conv3d<Scalar>(nn::ConvOptions<3>(1, 8, 3).padding(1).bias(false), rng);
   auto conv2 = nn::Conv3d<Scalar>(nn::ConvOptions<3>(8, kDim, 3).padding(1).bias(false), rng);
-  auto encoder = nn::sequential(std::move(conv1), Bn(comm, 8), nn::ReLU<Scalar, 5>{},
-                                std::move(conv2), Bn(comm, kDim), nn::ReLU<Scalar, 5>{},
-                                nn::GlobalAvgPool<Scalar, 3>{});
+  auto encoder =
+      nn::sequential(std::move(conv1), Bn(comm, 8), nn::ReLU<Scalar, 5>{}, std::move(conv2),
+                     Bn(comm, kDim), nn::ReLU<Scalar, 5>{}, nn::GlobalAvgPool<Scalar, 3>{});
   Student<decltype(encoder), Scalar> student(std::move(encoder), kDim, kClasses, rng);
   ccl::compose::Residual<Scalar> head(kDim, kDim, kClasses, rng);
   CclObjectiveOptions objective;
@@ -121,7 +121,7 @@ void run(ccl::dist::mpi& comm, Index epochs, Index global_batch) {
   TrainerOptions options;
   options.epochs = epochs;
   options.batch_size = global_batch / comm.size();  // rows per rank
-  options.drop_last = true;  // what R ranks do, so 1 process reproduces them
+  options.drop_last = true;                         // what R ranks do, so 1 process reproduces them
   options.top_k = {1, 2};
   options.progress = ProgressStyle::lines;  // rank 0 only: the Trainer silences the others
   Trainer trainer(pipeline, sgd, options, comm);

@@ -81,10 +81,10 @@ struct ClipSet {
 template <class Comm>
 auto make_encoder(Comm& comm, ccl::Rng& rng) {
   namespace nn = ccl::nn;
-  return nn::sequential(nn::Conv3d<double>(nn::ConvOptions<3>(1, kWidth, 3).padding(1).bias(false),
-                                           rng),
-                        ccl::dist::SyncBatchNorm3d<double, Comm>(comm, kWidth),
-                        nn::ReLU<double, 5>{}, nn::GlobalAvgPool<double, 3>{});
+  return nn::sequential(
+      nn::Conv3d<double>(nn::ConvOptions<3>(1, kWidth, 3).padding(1).bias(false), rng),
+      ccl::dist::SyncBatchNorm3d<double, Comm>(comm, kWidth), nn::ReLU<double, 5>{},
+      nn::GlobalAvgPool<double, 3>{});
 }
 
 /// The same weights on every rank and for every communicator (one seed).

@@ -80,7 +80,8 @@ std::vector<double> train_steps(Comm& comm, Index global_batch, MakeObjective ma
 }
 
 /// Largest |a − b| / max(1, |a|): the normalisation constants Z are large (of the order of the
-/// dataset size times e^{1/T}), where a difference in the last bits exceeds 1e-10 in absolute value.
+/// dataset size times e^{1/T}), where a difference in the last bits exceeds 1e-10 in absolute
+/// value.
 double largest_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return 1e300;
   double worst = 0;
@@ -100,7 +101,8 @@ void check_bank(const char* name, MakeObjective make_objective) {
   // Every rank holds the same state: rank 0's, broadcast, equals each rank's own.
   std::vector<double> rank_zero = distributed;
   comm.broadcast(rank_zero.data(), ccl::Index(rank_zero.size()), 0);
-  INFO(name << " on " << comm.size() << " ranks: largest (relative) difference from 1 rank " << worst);
+  INFO(name << " on " << comm.size() << " ranks: largest (relative) difference from 1 rank "
+            << worst);
   CHECK(worst <= 1e-10);
   CHECK(largest_difference(rank_zero, distributed) == 0.0);
 }

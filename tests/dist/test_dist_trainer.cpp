@@ -12,8 +12,8 @@
 
 #include <cstdio>
 #include <fstream>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace dist_fixture;
@@ -138,10 +138,10 @@ TEST_CASE("a Trainer checkpoint of 2 ranks resumes on 1 and on 3 ranks") {
   const std::string path = "dist_trainer_resume_np" + std::to_string(world.size()) + ".ckpt";
   auto split = [&](int ranks) {
     MPI_Comm sub = MPI_COMM_NULL;
-    ccl::dist::detail::check_mpi(MPI_Comm_split(MPI_COMM_WORLD,
-                                                world.rank() < ranks ? 0 : MPI_UNDEFINED,
-                                                world.rank(), &sub),
-                                 "MPI_Comm_split");
+    ccl::dist::detail::check_mpi(
+        MPI_Comm_split(MPI_COMM_WORLD, world.rank() < ranks ? 0 : MPI_UNDEFINED, world.rank(),
+                       &sub),
+        "MPI_Comm_split");
     return sub;
   };
   for (int ranks : {1, 3}) {

@@ -20,7 +20,8 @@
 //   * the reported terms are the global batch's, the same on every rank.
 // Shards may differ in size (a branch that drops rows without a teacher): each rank's rows are
 // padded to the largest shard for the all-gather and compacted afterwards. Every rank must call
-// accumulate at every step, as every collective requires.
+// accumulate at every step, as every collective requires; the pipeline does, also for a rank
+// whose rows all lack a teacher (`collective` below).
 //
 // Cost: the branch (losses and composition head) runs on R·B rows on every rank; the all-gather
 // moves (D_v + C + D_t + 2) values per row. The head is small next to the student's encoder.
@@ -105,6 +106,10 @@ class GlobalObjective {
  public:
   using backend_type = cpu;
   using objective_type = Objective;
+  using Terms = typename Objective::Terms;
+  /// Every rank must call accumulate at every step, also with no row of its own (a branch whose
+  /// teachers are all missing on this rank): the pipeline then calls it with zero rows.
+  static constexpr bool collective = true;
 
   GlobalObjective(Comm& comm, Objective objective)
       : comm_(&comm), objective_(std::move(objective)) {}
@@ -122,10 +127,10 @@ class GlobalObjective {
   }
 
   template <class Composition>
-  auto accumulate(Composition& composition, EmbeddingView<const Scalar> x_v,
-                  EmbeddingView<const Scalar> z_v, EmbeddingView<const Scalar> x_t,
-                  LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                  EmbeddingView<Scalar> grad_z_v) {
+  Terms accumulate(Composition& composition, EmbeddingView<const Scalar> x_v,
+                   EmbeddingView<const Scalar> z_v, EmbeddingView<const Scalar> x_t,
+                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
+                   EmbeddingView<Scalar> grad_z_v) {
     const char* op = "dist::GlobalObjective";
     const Index b = x_v.rows(), ranks = comm_->size();
     require(z_v.rows() == b && x_t.rows() == b && labels.size() == b, op, ": x_v has ", b,
@@ -143,10 +148,10 @@ class GlobalObjective {
       const std::int64_t* theirs = shapes.data() + 5 * r;
       counts[std::size_t(r)] = theirs[0];
       require(theirs[1] == shapes[1] && theirs[2] == shapes[2] && theirs[3] == shapes[3], op,
-              ": rank ", r, " has widths x_v ", theirs[1], ", z_v ", theirs[2], ", x_t ",
-              theirs[3], " but rank 0 has ", shapes[1], ", ", shapes[2], ", ", shapes[3]);
-      require(theirs[4] == theirs[0], op, ": rank ", r, " has ", theirs[4],
-              " dataset indices for ", theirs[0],
+              ": rank ", r, " has widths x_v ", theirs[1], ", z_v ", theirs[2], ", x_t ", theirs[3],
+              " but rank 0 has ", shapes[1], ", ", shapes[2], ", ", shapes[3]);
+      require(theirs[4] == theirs[0], op, ": rank ", r, " has ", theirs[4], " dataset indices for ",
+              theirs[0],
               " rows; call Pipeline::set_batch_indices before every step (the Trainer does)");
     }
     Index offset = 0, total = 0;
@@ -154,7 +159,8 @@ class GlobalObjective {
       if (r < comm_->rank()) offset += counts[std::size_t(r)];
       total += counts[std::size_t(r)];
     }
-    require(total > 0, op, ": every rank's branch batch is empty");
+    // No rank has a row (every teacher missing): no term, as in one process. Every rank agrees.
+    if (total == 0) return Terms{};
 
     const RowMatrix<Scalar> xv = x_v.matrix(), zv = z_v.matrix(), xt = x_t.matrix();
     x_v_ = gathered(xv.data(), b, xv.cols(), counts, total);

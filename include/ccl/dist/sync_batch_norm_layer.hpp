@@ -154,8 +154,7 @@ class SyncBatchNormNd {
       const Scalar beta = options_.affine() ? bias_.value(0, c) : Scalar(0);
       for (Index n = 0; n < batch; ++n) {
         auto xhat = plane(normalized_.data(), n, c, positions);
-        xhat = ((plane(x.data(), n, c, positions).template cast<double>().array() - mean) *
-                inv_std)
+        xhat = ((plane(x.data(), n, c, positions).template cast<double>().array() - mean) * inv_std)
                    .template cast<Scalar>()
                    .matrix();
         plane(output_.data(), n, c, positions) = (xhat.array() * gamma + beta).matrix();
@@ -205,10 +204,10 @@ class SyncBatchNormNd {
           forward_was_training_ ? sums[std::size_t(c_count + c)] / count_ : 0.0;
       for (Index n = 0; n < batch; ++n) {
         plane(grad_x->data(), n, c, positions).array() +=
-            (scale * (plane(grad_y.data(), n, c, positions).template cast<double>().array() -
-                      mean_dy -
-                      plane(normalized_.data(), n, c, positions).template cast<double>().array() *
-                          mean_dy_xhat))
+            (scale *
+             (plane(grad_y.data(), n, c, positions).template cast<double>().array() - mean_dy -
+              plane(normalized_.data(), n, c, positions).template cast<double>().array() *
+                  mean_dy_xhat))
                 .template cast<Scalar>();
       }
     });

@@ -167,6 +167,11 @@ struct has_prefetch<Set, std::void_t<decltype(std::declval<const Set&>().prefetc
 template <class Pipeline, class Optimizer, class Comm = dist::single>
 class Trainer {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
+  static_assert(std::is_same_v<Comm, dist::single> ||
+                    std::is_same_v<typename Pipeline::Backend, cpu>,
+                "ccl::pipeline::Trainer: training over a communicator needs a host (ccl::cpu) "
+                "pipeline; dist::GlobalObjective, dist::SyncBatchNormNd and the gradient "
+                "averaging are host-only so far (docs/distributed.md)");
 
  public:
   using Scalar = typename Pipeline::Scalar;
@@ -336,7 +341,8 @@ class Trainer {
     sums = agreed_sums(std::move(sums));
     report.samples = Index(std::llround(sums[1]));
     report.loss = sums[0] / sums[1];
-    for (std::size_t j = 0; j < report.ks.size(); ++j) report.accuracy.push_back(sums[2 + j] / sums[1]);
+    for (std::size_t j = 0; j < report.ks.size(); ++j)
+      report.accuracy.push_back(sums[2 + j] / sums[1]);
     return report;
   }
 
@@ -481,8 +487,8 @@ class Trainer {
                            : train.size() / global_batch * global_batch;
     require(used > 0, "Trainer::fit: ", train.size(), " training samples cannot fill one ",
             ranks == 1 ? "batch" : "global batch", " of ", global_batch,
-            ranks == 1 ? " (drop_last)" : ccl::detail::concat(" (", ranks, " ranks x ",
-                                                                options_.batch_size, ")"));
+            ranks == 1 ? " (drop_last)"
+                       : ccl::detail::concat(" (", ranks, " ranks x ", options_.batch_size, ")"));
     progress_.start_epoch(epoch_ + 1, options_.epochs, used);
 
     double loss_sum = 0;
@@ -511,9 +517,13 @@ class Trainer {
       pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
       const auto result = run_step(batch);
-      if (ranks > 1) {
-        TrainableParameters trainable{&pipeline_};
-        dist::average_gradients(*comm_, trainable);
+      // Compiled only for a communicator: a device pipeline's Trainer (dist::single) must not
+      // instantiate the host gradient averaging.
+      if constexpr (!std::is_same_v<Comm, dist::single>) {
+        if (ranks > 1) {
+          TrainableParameters trainable{&pipeline_};
+          dist::average_gradients(*comm_, trainable);
+        }
       }
       optimizer_.step();
       double step_loss = double(result.student_objective);
