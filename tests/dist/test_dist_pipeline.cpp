@@ -260,3 +260,37 @@ TEST_CASE("missing teachers: a rank whose shard has no teacher row still takes p
   CHECK(worst <= 1e-10);
   CHECK(largest_difference(want_objectives, objectives) <= 1e-10);
 }
+
+TEST_CASE("SyncBatchNorm3d in float over R ranks equals BatchNorm3d on the global batch") {
+  // Statistics are accumulated in double whatever the scalar: float agrees to float rounding.
+  ccl::dist::mpi comm;
+  const Index b = 2, c = 3, rank = comm.rank();
+  std::mt19937_64 rng(5);
+  const auto x64 = random_tensor<3>(b * comm.size(), c, rng, 3.0);
+  const auto dy64 = random_tensor<3>(b * comm.size(), c, rng);
+  ccl::nn::Tensor<float, 5> x(x64.shape()), dy(dy64.shape());
+  for (Index i = 0; i < x.size(); ++i) {
+    x.data()[i] = float(x64.data()[i]);
+    dy.data()[i] = float(dy64.data()[i]);
+  }
+  ccl::nn::BatchNorm3d<float> whole(c);
+  ccl::dist::SyncBatchNorm3d<float, ccl::dist::mpi> part(comm, c);
+  const auto y_all = whole.forward(x);
+  ccl::nn::Tensor<float, 5> dx_all(x.shape(), 0.0f);
+  whole.backward(dy, &dx_all);
+  const Index per = x.size() / x.batch();
+  auto shape = x.shape();
+  shape[0] = b;
+  const ccl::nn::Tensor<float, 5> x_mine(shape, x.data() + rank * b * per),
+      dy_mine(shape, dy.data() + rank * b * per);
+  const auto y = part.forward(x_mine);
+  ccl::nn::Tensor<float, 5> dx(shape, 0.0f);
+  part.backward(dy_mine, &dx);
+  double worst = 0;
+  for (Index i = 0; i < y.size(); ++i) {
+    worst = std::max(worst, double(std::abs(y.data()[i] - y_all.data()[rank * b * per + i])));
+    worst = std::max(worst, double(std::abs(dx.data()[i] - dx_all.data()[rank * b * per + i])));
+  }
+  INFO("float, ranks " << comm.size() << ": largest difference " << worst);
+  CHECK(worst <= 1e-5);
+}

@@ -185,3 +185,36 @@ TEST_CASE("a training set smaller than one global batch is an error on every ran
   Trainer trainer(pipeline, sgd, options, comm);
   CHECK_THROWS_WITH(trainer.fit(tiny), Catch::Contains("cannot fill one"));
 }
+
+TEST_CASE("a checkpoint rank 0 cannot write, or a corrupt one, is an error on every rank") {
+  ccl::dist::mpi comm;
+  const ClipSet train(40, 3);
+  auto pipeline = make_pipeline(comm);
+  ccl::optim::Sgd<double> sgd;
+  add_groups(sgd, pipeline);
+  TrainerOptions options = options_for(comm.size(), 1);
+  options.selection.metric = SelectBy::none;
+  options.checkpoint_path = "no_such_directory/dist_trainer.ckpt";
+  {
+    Trainer trainer(pipeline, sgd, options, comm);
+    // Rank 0's failure, with its message, travels to every rank, which would otherwise wait in
+    // the next collective (on one rank the error is the checkpoint's own, as without a
+    // communicator).
+    const auto rank_zero = Catch::Contains("cannot create a temporary file");
+    if (comm.size() == 1)
+      CHECK_THROWS_WITH(trainer.fit(train), rank_zero);
+    else
+      CHECK_THROWS_WITH(
+          trainer.fit(train),
+          Catch::Contains("rank 0 failed to write the log and the checkpoint") && rank_zero);
+  }
+  const std::string corrupt = "dist_trainer_corrupt_np" + std::to_string(comm.size()) + ".ckpt";
+  if (comm.rank() == 0) std::ofstream(corrupt) << "not a checkpoint";
+  comm.barrier();
+  options.checkpoint_path = corrupt;
+  Trainer trainer(pipeline, sgd, options, comm);
+  // Every rank validates the bytes rank 0 read, so every rank rejects them.
+  CHECK_THROWS(trainer.fit(train));
+  comm.barrier();
+  if (comm.rank() == 0) std::remove(corrupt.c_str());
+}
