@@ -434,6 +434,8 @@ class Trainer {
       } catch (const std::exception& e) {
         message = e.what();
         if (message.empty()) message = "unknown error";
+      } catch (...) {
+        message = "an exception that is not a std::exception";
       }
     }
     std::vector<std::uint8_t> text(message.begin(), message.end());
