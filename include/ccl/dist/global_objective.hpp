@@ -23,8 +23,9 @@
 // accumulate at every step, as every collective requires; the pipeline does, also for a rank
 // whose rows all lack a teacher (`collective` below).
 //
-// Cost: the branch (losses and composition head) runs on R·B rows on every rank; the all-gather
-// moves (D_v + C + D_t + 2) values per row. The head is small next to the student's encoder.
+// Cost: the branch (losses and composition head) runs on R·B rows on every rank; three
+// all-gathers per step (the shapes, then (D_v + C + D_t) values and 2 integers per row). The head
+// is small next to the student's encoder.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
@@ -162,17 +163,29 @@ class GlobalObjective {
     // No rank has a row (every teacher missing): no term, as in one process. Every rank agrees.
     if (total == 0) return Terms{};
 
-    const RowMatrix<Scalar> xv = x_v.matrix(), zv = z_v.matrix(), xt = x_t.matrix();
-    x_v_ = gathered(xv.data(), b, xv.cols(), counts, total);
-    z_v_ = gathered(zv.data(), b, zv.cols(), counts, total);
-    x_t_ = gathered(xt.data(), b, xt.cols(), counts, total);
-    std::vector<std::int64_t> local_labels(std::size_t(b), 0);
-    for (Index i = 0; i < b; ++i) local_labels[std::size_t(i)] = labels[i];
-    labels_ = detail::gather_rows(*comm_, local_labels.data(), b, 1, counts);
+    // Two all-gathers: each row's [x_v | z_v | x_t] values, then its [label, dataset index].
+    const Index dv = x_v.cols(), c = z_v.cols(), dt = x_t.cols(), width = dv + c + dt;
+    RowMatrix<Scalar> rows(b, width);
+    rows << x_v.matrix(), z_v.matrix(), x_t.matrix();
+    const auto all = detail::gather_rows(*comm_, rows.data(), b, width, counts);
+    const Eigen::Map<const RowMatrix<Scalar>> global(all.data(), total, width);
+    x_v_ = global.leftCols(dv);
+    z_v_ = global.middleCols(dv, c);
+    x_t_ = global.rightCols(dt);
+    std::vector<std::int64_t> tags(std::size_t(2 * b), 0);
+    for (Index i = 0; i < b; ++i) {
+      tags[std::size_t(2 * i)] = labels[i];
+      if constexpr (with_indices) tags[std::size_t(2 * i + 1)] = indices_[std::size_t(i)];
+    }
+    const auto all_tags = detail::gather_rows(*comm_, tags.data(), b, 2, counts);
+    labels_.resize(std::size_t(total));
+    std::vector<Index> indices(with_indices ? std::size_t(total) : 0);
+    for (Index i = 0; i < total; ++i) {
+      labels_[std::size_t(i)] = all_tags[std::size_t(2 * i)];
+      if constexpr (with_indices) indices[std::size_t(i)] = Index(all_tags[std::size_t(2 * i + 1)]);
+    }
     if constexpr (with_indices) {
-      std::vector<std::int64_t> local(indices_.begin(), indices_.end());
-      const auto all = detail::gather_rows(*comm_, local.data(), b, 1, counts);
-      objective_.set_indices(std::vector<Index>(all.begin(), all.end()));
+      objective_.set_indices(indices);
       indices_.clear();  // indices describe one step only
     }
 
@@ -206,12 +219,6 @@ class GlobalObjective {
   }
 
  private:
-  RowMatrix<Scalar> gathered(const Scalar* local, Index rows, Index cols,
-                             const std::vector<std::int64_t>& counts, Index total) {
-    const auto all = detail::gather_rows(*comm_, local, rows, cols, counts);
-    return Eigen::Map<const RowMatrix<Scalar>>(all.data(), total, cols);
-  }
-
   Comm* comm_;
   Objective objective_;
   std::vector<Index> indices_;
