@@ -16,6 +16,7 @@
 #include <ccl/dist/sampler.hpp>
 #include <ccl/dist/single.hpp>
 #include <ccl/nn/batch_norm.hpp>
+#include <ccl/nn/encoders/r2plus1d.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -293,4 +294,51 @@ TEST_CASE("SyncBatchNorm3d in float over R ranks equals BatchNorm3d on the globa
   }
   INFO("float, ranks " << comm.size() << ": largest difference " << worst);
   CHECK(worst <= 1e-5);
+}
+
+namespace {
+
+/// Two SGD steps of the R(2+1)D student (narrow widths, every BatchNorm synchronised through
+/// r2plus1d's make_norm) with the CCL objective on the global batch.
+template <class Comm>
+std::vector<double> train_r2plus1d(Comm& comm, Index global_batch) {
+  using namespace ccl::pipeline;
+  const ClipSet data(24, 3);
+  ccl::nn::encoders::R2Plus1dOptions o = ccl::nn::encoders::R2Plus1dOptions::narrow(1);
+  o.widths = {4, 4, 6, 6, kWidth};
+  ccl::Rng rng(5);
+  auto encoder = ccl::nn::encoders::r2plus1d<double>(
+      o, rng, [&](Index c) { return ccl::dist::SyncBatchNorm3d<double, Comm>(comm, c); });
+  Student<decltype(encoder), double> student(std::move(encoder), kWidth, kClasses, rng);
+  ccl::compose::Residual<double> head(kTeacherDim, kWidth, kClasses, rng);
+  auto pipeline = ccl::pipeline::make_pipeline(
+      std::move(student),
+      branch<ccl::Audio>(teacher::Precomputed<double>(kTeacherDim), std::move(head),
+                         ccl::dist::global_objective(comm, CclObjective<double>())));
+  ccl::optim::Sgd<double> sgd;
+  add_groups(sgd, pipeline, 0.2);
+  Trainable<decltype(pipeline)> trainable{&pipeline};
+  const ccl::dist::DistributedSampler sampler(data.size(), global_batch / comm.size(), comm.rank(),
+                                              comm.size(), /*seed=*/9);
+  for (int step = 0; step < 2; ++step) {
+    const auto indices = sampler.batch(0, step);
+    const auto batch = data.load(indices);
+    sgd.zero_grad();
+    pipeline.step(batch.input, batch.labels, std::get<0>(batch.teacher_inputs));
+    ccl::dist::average_gradients(comm, trainable);
+    sgd.step();
+  }
+  return flatten(pipeline);
+}
+
+}  // namespace
+
+TEST_CASE("an R(2+1)D student with synchronised BatchNorms on R ranks equals one rank") {
+  ccl::dist::mpi comm;
+  ccl::dist::single one;
+  const auto reference = train_r2plus1d(one, 12);
+  const auto distributed = train_r2plus1d(comm, 12);
+  const double worst = largest_difference(reference, distributed);
+  INFO("R(2+1)D, ranks " << comm.size() << ": largest parameter difference " << worst);
+  CHECK(worst <= 1e-10);
 }
