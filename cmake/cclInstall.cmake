@@ -2,7 +2,7 @@
 #
 # Installs the header tree and a relocatable CMake package so that downstream projects can write
 #
-#   find_package(ccl 0.1 CONFIG REQUIRED)            # optionally: COMPONENTS cuda
+#   find_package(ccl 0.1 CONFIG REQUIRED)            # optionally: COMPONENTS cuda, mpi, nccl
 #   target_link_libraries(app PRIVATE ccl::ccl)      # and ccl::cuda for the GPU backend
 #
 # The package re-finds Eigen 3.4 and Boost (Hana is header-only) through find_dependency, and the
@@ -63,6 +63,12 @@ write_basic_package_version_file(
   COMPATIBILITY SameMinorVersion
   ARCH_INDEPENDENT)
 
+# ccl::mpi and ccl::nccl are defined by the package itself, on the consumer's machine
+# (cclDistComponents.cmake says why); a copy next to the build tree's config serves ccl_DIR=<build>.
+configure_file("${CMAKE_CURRENT_LIST_DIR}/cclDistComponents.cmake"
+               "${PROJECT_BINARY_DIR}/cclDistComponents.cmake" COPYONLY)
+
 install(FILES "${PROJECT_BINARY_DIR}/cclConfig.cmake" "${PROJECT_BINARY_DIR}/cclConfigVersion.cmake"
+              "${PROJECT_BINARY_DIR}/cclDistComponents.cmake"
         DESTINATION "${CCL_INSTALL_CMAKEDIR}"
         COMPONENT ccl_development)

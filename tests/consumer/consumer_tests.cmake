@@ -46,3 +46,22 @@ add_test(NAME consumer.docs_in_sync
          COMMAND "${CMAKE_COMMAND}" "-DCCL_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
                  -P "${CMAKE_CURRENT_LIST_DIR}/check_docs.cmake")
 set_tests_properties(consumer.docs_in_sync PROPERTIES LABELS consumer)
+
+# The installed package's distributed components (find_package(ccl COMPONENTS mpi), ccl::nccl
+# where NCCL is found), run under mpiexec on 2 ranks. Needs MPI here.
+if(CCL_HAVE_MPI)
+  set(_ccl_mpiexec_flags --oversubscribe)
+  execute_process(COMMAND id -u OUTPUT_VARIABLE _ccl_uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_ccl_uid STREQUAL "0")
+    list(APPEND _ccl_mpiexec_flags --allow-run-as-root)
+  endif()
+  add_test(NAME consumer.dist
+           COMMAND "${CMAKE_COMMAND}" "-DCCL_BINARY_DIR=${PROJECT_BINARY_DIR}"
+                   "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}" "-DGENERATOR=${CMAKE_GENERATOR}"
+                   "-DMPIEXEC=${MPIEXEC_EXECUTABLE}" "-DMPIEXEC_FLAGS=${_ccl_mpiexec_flags}"
+                   "-DWORK_DIR=${_ccl_consumer_work}/dist"
+                   -P "${CMAKE_CURRENT_LIST_DIR}/check_dist.cmake")
+  set_tests_properties(consumer.dist PROPERTIES
+    LABELS consumer TIMEOUT 600 ENVIRONMENT "CCL_THREADS=1"
+    PASS_REGULAR_EXPRESSION "\\[consumer/dist\\] PASSED")
+endif()

@@ -54,9 +54,21 @@ class DistributedSampler {
   std::vector<Index> batch(std::uint64_t epoch, Index batch) const {
     require(batch >= 0 && batch < batches_per_epoch(), "dist::DistributedSampler: batch ", batch,
             " is not in [0, ", batches_per_epoch(), ")");
-    const auto order = permutation(epoch);
-    const auto first = order.begin() + (batch * ranks_ + rank_) * b_;
-    return {first, first + b_};
+    return shard(permutation(epoch), batch, b_, rank_, ranks_);
+  }
+
+  /// Rank `rank`'s `batch_per_rank` indices of global batch `batch` of an epoch order that every
+  /// rank holds (this sampler's permutation, or a Trainer's own shuffle): positions
+  /// [(batch·R + rank)·B, (batch·R + rank + 1)·B) of it.
+  static std::vector<Index> shard(const std::vector<Index>& order, Index batch,
+                                  Index batch_per_rank, int rank, int ranks) {
+    require(ranks > 0 && rank >= 0 && rank < ranks, "dist::DistributedSampler::shard: rank ", rank,
+            " is not in [0, ", ranks, ")");
+    const Index first = (batch * ranks + rank) * batch_per_rank;
+    require(batch >= 0 && batch_per_rank > 0 && first + batch_per_rank <= Index(order.size()),
+            "dist::DistributedSampler::shard: global batch ", batch, " of ", ranks, " x ",
+            batch_per_rank, " rows does not fit an order of ", order.size(), " indices");
+    return {order.begin() + first, order.begin() + first + batch_per_rank};
   }
 
  private:

@@ -16,6 +16,10 @@
 // The Backend argument is carried through to the four layers: SpatioTemporalConv<float, ccl::cuda>
 // is the same composition of ConvNd/BatchNorm/ReLU<..., ccl::cuda> (include <ccl/cuda/nn/...>
 // or <ccl/cuda.hpp>), built and initialised from the same Rng draws as the CPU one.
+//
+// Norm is the normalisation layer between the two convolutions (nn::BatchNorm by default): any
+// layer with BatchNorm's interface on [N, M, T, H, W], e.g. dist::SyncBatchNorm3d for
+// data-parallel training, built by the `make_norm(M)` the constructor is given.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -29,6 +33,7 @@
 #include <ccl/nn/tensor.hpp>
 
 #include <string>
+#include <type_traits>
 
 namespace ccl::nn {
 
@@ -79,9 +84,20 @@ inline Index spatio_temporal_channels(const Shape<3>& kernel, Index in_channels,
          (spatial * in_channels + kernel[0] * out_channels);
 }
 
+/// The default `make_norm` of SpatioTemporalConv and of the R(2+1)D encoder: BatchNorm3d(c).
 template <class Scalar, class Backend = cpu>
+struct MakeBatchNorm3d {
+  BatchNorm<Scalar, 3, Backend> operator()(Index channels) const {
+    return BatchNorm<Scalar, 3, Backend>(channels);
+  }
+};
+
+template <class Scalar, class Backend = cpu, class Norm = BatchNorm<Scalar, 3, Backend>>
 class SpatioTemporalConv {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(Norm::input_rank == 5 && std::is_same_v<typename Norm::scalar_type, Scalar>,
+                "ccl::nn::SpatioTemporalConv: Norm must be a normalisation layer on [N, C, T, H, "
+                "W] tensors of the same scalar type (nn::BatchNorm3d, dist::SyncBatchNorm3d)");
 
  public:
   using scalar_type = Scalar;
@@ -94,10 +110,16 @@ class SpatioTemporalConv {
   static constexpr const char* name = "SpatioTemporalConv";
 
   SpatioTemporalConv(const SpatioTemporalConvOptions& options, Rng& rng)
+      : SpatioTemporalConv(options, rng, MakeBatchNorm3d<Scalar, Backend>{}) {}
+
+  /// `make_norm(M)` builds the normalisation of the M intermediate channels (no Rng draw, so the
+  /// weights are those of the default constructor's for the same `rng`).
+  template <class MakeNorm>
+  SpatioTemporalConv(const SpatioTemporalConvOptions& options, Rng& rng, MakeNorm&& make_norm)
       : options_(checked(options)),
         spatial_conv_(spatial_options(options), rng),
-        bn_(spatio_temporal_channels(options.kernel(), options.in_channels(),
-                                     options.out_channels())),
+        bn_(make_norm(spatio_temporal_channels(options.kernel(), options.in_channels(),
+                                               options.out_channels()))),
         temporal_conv_(temporal_options(options), rng) {
     prefix("spatial_conv.", spatial_conv_);
     prefix("bn.", bn_);
@@ -111,7 +133,7 @@ class SpatioTemporalConv {
   Index out_channels() const { return options_.out_channels(); }
 
   ConvNd<Scalar, 3, Backend>& spatial_conv() { return spatial_conv_; }
-  BatchNorm<Scalar, 3, Backend>& bn() { return bn_; }
+  Norm& bn() { return bn_; }
   ConvNd<Scalar, 3, Backend>& temporal_conv() { return temporal_conv_; }
 
   void set_training(bool on) { bn_.set_training(on); }
@@ -208,7 +230,7 @@ class SpatioTemporalConv {
 
   SpatioTemporalConvOptions options_;
   ConvNd<Scalar, 3, Backend> spatial_conv_;
-  BatchNorm<Scalar, 3, Backend> bn_;
+  Norm bn_;
   ReLU<Scalar, 5, Backend> relu_;
   ConvNd<Scalar, 3, Backend> temporal_conv_;
   Tensor<Scalar, 5, Backend> grad_a_, grad_b_, grad_c_;  // backward workspaces

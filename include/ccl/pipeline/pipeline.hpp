@@ -207,6 +207,13 @@ class Pipeline {
       O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
              detail::ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
 
+  // Objectives that communicate (dist::GlobalObjective) declare `static constexpr bool
+  // collective = true`: every rank must call them at every step.
+  template <class O, class = void>
+  struct is_collective : std::false_type {};
+  template <class O>
+  struct is_collective<O, std::enable_if_t<O::collective>> : std::true_type {};
+
   template <class O, class = void>
   struct wants_indices : std::false_type {};
   template <class O>
@@ -253,7 +260,10 @@ class Pipeline {
       return report;
     }
     report.rows = Index(rows.size());
-    if (rows.empty()) return report;  // no teacher in this batch: the branch has no term
+    // No teacher in this batch: the branch has no term. A collective objective is still called
+    // with zero rows, because the other ranks' calls wait for this one's.
+    if (rows.empty() && !is_collective<std::decay_t<decltype(branch.objective)>>::value)
+      return report;
     // A compact batch of the rows that have a teacher (ccl/core/row_mask.hpp explains why the
     // rows are removed rather than zero-weighted).
     const Index kept = Index(rows.size());

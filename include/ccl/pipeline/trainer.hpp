@@ -27,11 +27,33 @@
 // With a device pipeline (ccl::cuda) the dataset's batches carry device inputs (the dataset
 // decides when and how to upload); the trainer itself only copies each batch's logits to the
 // host for the accuracy counts.
+//
+// Data-parallel training (docs/distributed.md): pass a communicator (ccl::dist::mpi, ...) as the
+// fourth constructor argument and run one process per rank.
+//
+//   Trainer trainer(pipeline, sgd, options, comm);   // options.batch_size: rows per rank
+//
+// Every rank draws the same shuffled epoch order and takes its shard of each global batch of
+// R·batch_size rows (dist::DistributedSampler::shard; an incomplete last global batch is dropped,
+// see TrainerOptions::drop_last); parameter gradients are averaged over ranks after each backward
+// (dist::average_gradients); training loss and accuracy are reduced over ranks every step, and
+// evaluate() splits the evaluation set between ranks and reduces its counts, so every rank holds
+// the global figures. Progress, the log, the checkpoint and the ".best" file are written by rank
+// 0 only; a checkpoint is read by rank 0 and broadcast, so it resumes on any rank count (keep
+// R·batch_size fixed for the same global batches). With R ranks the result equals one process
+// with batch R·batch_size when the branches' objectives see the global batch
+// (dist::GlobalObjective) and the student's BatchNorms are synchronised
+// (dist::SyncBatchNormNd). fit() and evaluate() are collective: every rank calls them. Without a
+// communicator (dist::single) nothing of this runs and the Trainer behaves as a 1-process one.
 
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/dist/communicator.hpp>
+#include <ccl/dist/gradients.hpp>
+#include <ccl/dist/sampler.hpp>
+#include <ccl/dist/single.hpp>
 #include <ccl/io/atomic_file.hpp>
 #include <ccl/io/checkpoint.hpp>
 #include <ccl/loss/cross_entropy.hpp>
@@ -44,6 +66,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -93,6 +117,10 @@ struct TrainerOptions {
   /// Best-epoch tracking, early stopping and restoring the best weights (needs a validation set).
   /// With a checkpoint_path, the best weights are also saved to checkpoint_path + ".best".
   ModelSelection selection;
+  /// Drop the last batch of an epoch when it is smaller than batch_size (on R ranks, the last
+  /// global batch smaller than R·batch_size is always dropped, so that shards are equal: set this
+  /// in a 1-process run that must reproduce an R-rank one).
+  bool drop_last = false;
 };
 
 struct EvalReport {
@@ -136,18 +164,35 @@ struct has_prefetch<Set, std::void_t<decltype(std::declval<const Set&>().prefetc
                              std::declval<const std::vector<Index>&>()))>> : std::true_type {};
 }  // namespace detail
 
-template <class Pipeline, class Optimizer>
+template <class Pipeline, class Optimizer, class Comm = dist::single>
 class Trainer {
+  CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
+  static_assert(std::is_same_v<Comm, dist::single> ||
+                    std::is_same_v<typename Pipeline::Backend, cpu>,
+                "ccl::pipeline::Trainer: training over a communicator needs a host (ccl::cpu) "
+                "pipeline; dist::GlobalObjective, dist::SyncBatchNormNd and the gradient "
+                "averaging are host-only so far (docs/distributed.md)");
+
  public:
   using Scalar = typename Pipeline::Scalar;
   using Backend = typename Pipeline::Backend;
 
+  /// One process (no communicator).
   Trainer(Pipeline& pipeline, Optimizer& optimizer, TrainerOptions options)
+      : Trainer(pipeline, optimizer, std::move(options), single_) {
+    static_assert(std::is_same_v<Comm, dist::single>,
+                  "ccl::pipeline::Trainer: a Trainer over a communicator takes it as the fourth "
+                  "constructor argument");
+  }
+
+  /// Data-parallel over `comm`'s ranks (see the header comment); `comm` must outlive the Trainer.
+  Trainer(Pipeline& pipeline, Optimizer& optimizer, TrainerOptions options, Comm& comm)
       : pipeline_(pipeline),
         optimizer_(optimizer),
+        comm_(&comm),
         options_(std::move(options)),
         rng_(options_.seed),
-        progress_(options_.progress) {
+        progress_(comm.rank() == 0 ? options_.progress : ProgressStyle::none) {
     require(options_.epochs >= 0, "Trainer: epochs must be >= 0, got ", options_.epochs);
     require(options_.batch_size >= 1, "Trainer: batch_size must be >= 1, got ",
             options_.batch_size);
@@ -215,8 +260,8 @@ class Trainer {
             "Trainer::fit: model selection needs a validation set: pass it as fit's second "
             "argument (or set options.selection.metric = SelectBy::none)");
     if (options_.resume && !options_.checkpoint_path.empty() &&
-        file_exists(options_.checkpoint_path)) {
-      checkpoint_.load(options_.checkpoint_path);
+        rank_zero_agrees(file_exists(options_.checkpoint_path))) {
+      load_checkpoint();
       if (selecting() && best_epoch_ > 0) load_best_weights_file();
     }
     std::vector<EpochReport> reports;
@@ -228,8 +273,10 @@ class Trainer {
       if (selecting()) report.best = select(report.eval);
       progress_.end_epoch(report.loss, report.accuracy, options_.top_k.front(),
                           eval != nullptr ? report.eval.accuracy.front() : -1.0, report.seconds);
-      log(report);
-      if (!options_.checkpoint_path.empty()) checkpoint_.save(options_.checkpoint_path);
+      on_rank_zero("write the log and the checkpoint", [&] {
+        log(report);
+        if (!options_.checkpoint_path.empty()) checkpoint_.save(options_.checkpoint_path);
+      });
       for (auto& callback : epoch_callbacks_) callback(report);
       reports.push_back(std::move(report));
     }
@@ -256,15 +303,20 @@ class Trainer {
     return options_.checkpoint_path.empty() ? std::string() : options_.checkpoint_path + ".best";
   }
 
-  /// Student cross-entropy and top-k accuracy over a dataset, in inference mode, in order.
+  /// Student cross-entropy and top-k accuracy over a dataset, in inference mode, in order. On R
+  /// ranks each evaluates a contiguous 1/R of the set and the counts are summed (collective).
   template <class EvalSet>
   EvalReport evaluate(const EvalSet& data) {
     require(data.size() > 0, "Trainer::evaluate: the evaluation set is empty");
+    const Index ranks = comm_->size(), rank = comm_->rank();
+    // Inference communicates nothing (a synchronised BatchNorm uses its running statistics), so
+    // shards may differ by one sample and a rank may have none.
+    const Index begin = data.size() * rank / ranks, end = data.size() * (rank + 1) / ranks;
     metrics::TopKAccuracy accuracy(options_.top_k);
     double loss = 0;
     std::vector<Index> indices;
-    for (Index first = 0; first < data.size(); first += options_.batch_size) {
-      indices.resize(std::size_t(std::min(options_.batch_size, data.size() - first)));
+    for (Index first = begin; first < end; first += options_.batch_size) {
+      indices.resize(std::size_t(std::min(options_.batch_size, end - first)));
       std::iota(indices.begin(), indices.end(), first);
       const auto batch = data.load(indices);
       const EmbeddingView<const Scalar, Backend> logits = pipeline_.predict(batch.input);
@@ -272,15 +324,32 @@ class Trainer {
       accuracy.add(host_view(logits, host_logits_), batch.labels);
     }
     EvalReport report;
-    report.samples = accuracy.count();
-    report.loss = loss / double(report.samples);
     report.ks = options_.top_k;
-    for (Index k : report.ks) report.accuracy.push_back(accuracy.accuracy(k));
+    if (ranks == 1) {
+      report.samples = accuracy.count();
+      report.loss = loss / double(report.samples);
+      for (Index k : report.ks) report.accuracy.push_back(accuracy.accuracy(k));
+      return report;
+    }
+    // (loss sum, samples, hits per k) over ranks. TopKAccuracy exposes fractions: hits are
+    // recovered exactly by rounding fraction · count (counts far below 2^52).
+    std::vector<double> sums{loss, double(accuracy.count())};
+    for (Index k : report.ks)
+      sums.push_back(accuracy.count() == 0
+                         ? 0.0
+                         : double(std::llround(accuracy.accuracy(k) * double(accuracy.count()))));
+    sums = agreed_sums(std::move(sums));
+    report.samples = Index(std::llround(sums[1]));
+    report.loss = sums[0] / sums[1];
+    for (std::size_t j = 0; j < report.ks.size(); ++j)
+      report.accuracy.push_back(sums[2 + j] / sums[1]);
     return report;
   }
 
   /// Epochs completed so far (restored by resume).
   Index epoch() const { return epoch_; }
+  /// The communicator (dist::single without one).
+  Comm& communicator() { return *comm_; }
   io::Checkpoint& checkpoint() { return checkpoint_; }
   const TrainerOptions& options() const { return options_; }
 
@@ -306,7 +375,9 @@ class Trainer {
     stale_epochs_ = 0;
     best_weights_bytes_ = best_weights_.to_bytes();
     if (!options_.checkpoint_path.empty()) {
-      io::write_file_atomically(best_weights_path(), best_weights_bytes_, "Trainer");
+      on_rank_zero("write the best weights", [&] {
+        io::write_file_atomically(best_weights_path(), best_weights_bytes_, "Trainer");
+      });
     }
     return true;
   }
@@ -314,13 +385,96 @@ class Trainer {
   /// A resumed run's best weights: saved next to the checkpoint by the run that selected them.
   void load_best_weights_file() {
     const std::string path = best_weights_path();
-    require(file_exists(path), "Trainer: the checkpoint '", options_.checkpoint_path,
-            "' says epoch ", best_epoch_, " was the best, but its weights file '", path,
-            "' is missing");
-    std::vector<std::uint8_t> bytes = io::read_file(path, "Trainer");
+    std::vector<std::uint8_t> bytes;
+    on_rank_zero("read the best weights", [&] {
+      require(file_exists(path), "Trainer: the checkpoint '", options_.checkpoint_path,
+              "' says epoch ", best_epoch_, " was the best, but its weights file '", path,
+              "' is missing");
+      bytes = io::read_file(path, "Trainer");
+    });
+    broadcast_bytes(bytes);
     io::parse_checkpoint(bytes, path);  // validates framing and checksum now, not at the end
     best_weights_bytes_ = std::move(bytes);
   }
+
+  /// Rank 0 reads the checkpoint and every rank loads its bytes: no shared file system needed,
+  /// and every rank validates the same bytes, so a bad file is an error on every rank.
+  void load_checkpoint() {
+    if (comm_->size() == 1) {
+      checkpoint_.load(options_.checkpoint_path);
+      return;
+    }
+    std::vector<std::uint8_t> bytes;
+    on_rank_zero("read the checkpoint",
+                 [&] { bytes = io::read_file(options_.checkpoint_path, "load_checkpoint"); });
+    broadcast_bytes(bytes);
+    checkpoint_.from_bytes(bytes, options_.checkpoint_path);
+  }
+
+  /// Rank 0's value of a flag, on every rank.
+  bool rank_zero_agrees(bool mine) {
+    if (comm_->size() == 1) return mine;
+    std::int64_t flag = mine ? 1 : 0;
+    comm_->broadcast(&flag, 1, 0);
+    return flag != 0;
+  }
+
+  /// Runs `body` on rank 0 only (files). A failure there becomes a ccl::error on every rank, with
+  /// rank 0's message, instead of leaving the others waiting in the next collective.
+  template <class Body>
+  void on_rank_zero(const char* what, Body&& body) {
+    if (comm_->size() == 1) {
+      body();
+      return;
+    }
+    std::string message;
+    if (comm_->rank() == 0) {
+      try {
+        body();
+      } catch (const std::exception& e) {
+        message = e.what();
+        if (message.empty()) message = "unknown error";
+      } catch (...) {
+        message = "an exception that is not a std::exception";
+      }
+    }
+    std::vector<std::uint8_t> text(message.begin(), message.end());
+    broadcast_bytes(text);
+    if (!text.empty())
+      throw error(ccl::detail::concat("Trainer: rank 0 failed to ", what, ": ",
+                                      std::string(text.begin(), text.end())));
+  }
+
+  /// Rank 0's bytes on every rank (packed into int64 words: the communicator's element types).
+  void broadcast_bytes(std::vector<std::uint8_t>& bytes) {
+    std::int64_t size = std::int64_t(bytes.size());
+    comm_->broadcast(&size, 1, 0);
+    std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
+    if (comm_->rank() == 0 && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
+    comm_->broadcast(words.data(), Index(words.size()), 0);
+    bytes.resize(std::size_t(size));
+    if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
+  }
+
+  /// Element-wise sums over ranks, then rank 0's result broadcast: MPI does not promise that an
+  /// all-reduce rounds identically on every rank, and decisions taken on these figures (model
+  /// selection, early stopping, a non-finite loss) must be the same everywhere.
+  std::vector<double> agreed_sums(std::vector<double> values) {
+    comm_->all_reduce_sum(values.data(), Index(values.size()));
+    comm_->broadcast(values.data(), Index(values.size()), 0);
+    return values;
+  }
+
+  /// The trainable parameters (the student's, then the heads' and objectives'), for
+  /// dist::average_gradients.
+  struct TrainableParameters {
+    Pipeline* pipeline;
+    template <class Visit>
+    void for_each_parameter(Visit&& visit) {
+      pipeline->for_each_student_parameter(visit);
+      pipeline->for_each_head_parameter(visit);
+    }
+  };
 
   template <class TrainSet>
   EpochReport train_epoch(const TrainSet& train) {
@@ -328,34 +482,69 @@ class Trainer {
     order_.resize(std::size_t(train.size()));
     std::iota(order_.begin(), order_.end(), Index(0));
     if (options_.shuffle) rng_.shuffle(order_);
-    progress_.start_epoch(epoch_ + 1, options_.epochs, train.size());
+    const Index ranks = comm_->size(), global_batch = options_.batch_size * ranks;
+    // The rows this epoch trains on: all of them, or (R ranks, drop_last) whole global batches.
+    const Index used = ranks == 1 && !options_.drop_last
+                           ? train.size()
+                           : train.size() / global_batch * global_batch;
+    require(used > 0, "Trainer::fit: ", train.size(), " training samples cannot fill one ",
+            ranks == 1 ? "batch" : "global batch", " of ", global_batch,
+            ranks == 1 ? " (drop_last)"
+                       : ccl::detail::concat(" (", ranks, " ranks x ", options_.batch_size, ")"));
+    progress_.start_epoch(epoch_ + 1, options_.epochs, used);
 
     double loss_sum = 0;
     Index batches = 0, seen = 0, correct = 0;
     std::vector<Index> indices;
-    for (Index first = 0; first < train.size(); first += options_.batch_size) {
-      const Index count = std::min(options_.batch_size, train.size() - first);
-      indices.assign(order_.begin() + first, order_.begin() + first + count);
+    // This rank's rows of the global batch starting at `first` (all of them on one rank).
+    auto shard = [&](Index first, std::vector<Index>& out) {
+      if (ranks == 1) {
+        out.assign(order_.begin() + first,
+                   order_.begin() + std::min(first + options_.batch_size, used));
+      } else {
+        out = dist::DistributedSampler::shard(order_, first / global_batch, options_.batch_size,
+                                              comm_->rank(), int(ranks));
+      }
+    };
+    for (Index first = 0; first < used; first += global_batch) {
+      shard(first, indices);
+      const Index count = Index(indices.size());
       const auto batch = train.load(indices);
       if constexpr (detail::has_prefetch<TrainSet>::value) {
-        const Index next = first + count;
-        if (next < train.size()) {
-          next_indices_.assign(order_.begin() + next,
-                               order_.begin() + std::min(next + options_.batch_size, train.size()));
+        if (first + global_batch < used) {
+          shard(first + global_batch, next_indices_);
           train.prefetch(next_indices_);
         }
       }
       pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
       const auto result = run_step(batch);
+      // Compiled only for a communicator: a device pipeline's Trainer (dist::single) must not
+      // instantiate the host gradient averaging.
+      if constexpr (!std::is_same_v<Comm, dist::single>) {
+        if (ranks > 1) {
+          TrainableParameters trainable{&pipeline_};
+          dist::average_gradients(*comm_, trainable);
+        }
+      }
       optimizer_.step();
-      require(std::isfinite(double(result.student_objective)), "Trainer: the loss became ",
-              double(result.student_objective), " at epoch ", epoch_ + 1, ", batch ", batches + 1,
-              " (lower the learning rate?)");
-      loss_sum += double(result.student_objective);
+      double step_loss = double(result.student_objective);
+      Index step_correct = count_correct(host_view(result.logits, host_logits_), batch.labels);
+      Index step_count = count;
+      if (ranks > 1) {
+        // The global batch's figures: the mean of the ranks' objectives (each rank's is its
+        // shard's cross-entropy plus the global branch terms) and the summed counts.
+        const auto sums = agreed_sums({step_loss, double(step_correct), double(step_count)});
+        step_loss = sums[0] / double(ranks);
+        step_correct = Index(std::llround(sums[1]));
+        step_count = Index(std::llround(sums[2]));
+      }
+      require(std::isfinite(step_loss), "Trainer: the loss became ", step_loss, " at epoch ",
+              epoch_ + 1, ", batch ", batches + 1, " (lower the learning rate?)");
+      loss_sum += step_loss;
       ++batches;
-      correct += count_correct(host_view(result.logits, host_logits_), batch.labels);
-      seen += count;
+      correct += step_correct;
+      seen += step_count;
       progress_.update(seen, loss_sum / double(batches), double(correct) / double(seen),
                        seconds_since(start));
     }
@@ -423,6 +612,8 @@ class Trainer {
 
   Pipeline& pipeline_;
   Optimizer& optimizer_;
+  dist::single single_;  // the communicator of a 1-process Trainer
+  Comm* comm_;
   TrainerOptions options_;
   Rng rng_;
   Index epoch_ = 0;

@@ -18,6 +18,11 @@
 // The Backend argument picks where the network runs: r2plus1d<float, ccl::cuda>(o, rng) (with
 // <ccl/cuda.hpp> included, in a .cu file) builds the same layers on the device from the same Rng
 // draws, so a seed gives the CPU network's weights.
+//
+// An optional third argument builds every BatchNorm3d of the network: make_norm(channels) returns
+// the layer, e.g. [&](Index c) { return ccl::dist::SyncBatchNorm3d<float, Comm>(comm, c); } for
+// data-parallel training with global-batch statistics (docs/distributed.md). It draws nothing
+// from `rng`, so the weights are the same as with the default.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -62,35 +67,38 @@ struct R2Plus1dOptions {
 
 namespace detail {
 
-template <class Scalar, class Backend>
-auto st_conv(Index in, Index out, Index kernel, Index stride, Index padding, Rng& rng) {
+template <class Scalar, class Backend, class MakeNorm>
+auto st_conv(Index in, Index out, Index kernel, Index stride, Index padding, Rng& rng,
+             const MakeNorm& make_norm) {
   SpatioTemporalConvOptions o(in, out, kernel);
   o.stride(stride).padding(padding);
-  return SpatioTemporalConv<Scalar, Backend>(o, rng);
+  using Norm = decltype(make_norm(Index{}));
+  return SpatioTemporalConv<Scalar, Backend, Norm>(o, rng, make_norm);
 }
 
 // The residual path of a block: STConv -> BN -> ReLU -> STConv -> BN.
 // The convolutions are built in named statements: the evaluation order of function arguments is
 // unspecified, and the draws from `rng` must happen in the same order on every compiler.
-template <class Scalar, class Backend>
-auto block_main(Index in, Index out, Index stride, Rng& rng) {
-  auto first = st_conv<Scalar, Backend>(in, out, 3, stride, 1, rng);
-  auto second = st_conv<Scalar, Backend>(out, out, 3, 1, 1, rng);
-  return sequential(std::move(first), BatchNorm3d<Scalar, Backend>(out), ReLU<Scalar, 5, Backend>{},
-                    std::move(second), BatchNorm3d<Scalar, Backend>(out));
+template <class Scalar, class Backend, class MakeNorm>
+auto block_main(Index in, Index out, Index stride, Rng& rng, const MakeNorm& make_norm) {
+  auto first = st_conv<Scalar, Backend>(in, out, 3, stride, 1, rng, make_norm);
+  auto second = st_conv<Scalar, Backend>(out, out, 3, 1, 1, rng, make_norm);
+  return sequential(std::move(first), make_norm(out), ReLU<Scalar, 5, Backend>{}, std::move(second),
+                    make_norm(out));
 }
 
-template <class Scalar, class Backend>
-auto block(Index in, Index out, Rng& rng) {  // no downsampling: identity shortcut
-  return sequential(residual(block_main<Scalar, Backend>(in, out, 1, rng)),
+template <class Scalar, class Backend, class MakeNorm>
+auto block(Index in, Index out, Rng& rng,
+           const MakeNorm& make_norm) {  // no downsampling: identity shortcut
+  return sequential(residual(block_main<Scalar, Backend>(in, out, 1, rng, make_norm)),
                     ReLU<Scalar, 5, Backend>{});
 }
 
-template <class Scalar, class Backend>
-auto downsampling_block(Index in, Index out, Rng& rng) {
-  auto main = block_main<Scalar, Backend>(in, out, 2, rng);
-  auto projection = st_conv<Scalar, Backend>(in, out, 1, 2, 0, rng);
-  auto shortcut = sequential(std::move(projection), BatchNorm3d<Scalar, Backend>(out));
+template <class Scalar, class Backend, class MakeNorm>
+auto downsampling_block(Index in, Index out, Rng& rng, const MakeNorm& make_norm) {
+  auto main = block_main<Scalar, Backend>(in, out, 2, rng, make_norm);
+  auto projection = st_conv<Scalar, Backend>(in, out, 1, 2, 0, rng, make_norm);
+  auto shortcut = sequential(std::move(projection), make_norm(out));
   return sequential(residual(std::move(main), std::move(shortcut)), ReLU<Scalar, 5, Backend>{});
 }
 
@@ -98,20 +106,24 @@ auto downsampling_block(Index in, Index out, Rng& rng) {
 
 /// [N, C, T, H, W] clips -> [N, widths[4]] embeddings. Parameters are initialised from `rng`
 /// like PyTorch's defaults, in construction order.
-template <class Scalar, class Backend = cpu>
-auto r2plus1d(const R2Plus1dOptions& o, Rng& rng) {
+template <class Scalar, class Backend = cpu, class MakeNorm = MakeBatchNorm3d<Scalar, Backend>>
+auto r2plus1d(const R2Plus1dOptions& o, Rng& rng, const MakeNorm& make_norm = {}) {
   for (Index w : o.widths) require(w > 0, "r2plus1d: every width must be positive, got ", w);
   require(o.in_channels > 0, "r2plus1d: in_channels must be positive, got ", o.in_channels);
   SpatioTemporalConvOptions stem(o.in_channels, o.widths[0], o.stem_kernel);
   stem.stride(o.stem_stride).padding(o.stem_padding);
-  auto stem_conv = SpatioTemporalConv<Scalar, Backend>(stem, rng);
-  auto conv2 = detail::block<Scalar, Backend>(o.widths[0], o.widths[1], rng);
-  auto conv3 = detail::downsampling_block<Scalar, Backend>(o.widths[1], o.widths[2], rng);
-  auto conv4 = detail::downsampling_block<Scalar, Backend>(o.widths[2], o.widths[3], rng);
-  auto conv5 = detail::downsampling_block<Scalar, Backend>(o.widths[3], o.widths[4], rng);
-  return sequential(std::move(stem_conv), BatchNorm3d<Scalar, Backend>(o.widths[0]),
-                    ReLU<Scalar, 5, Backend>{}, std::move(conv2), std::move(conv3),
-                    std::move(conv4), std::move(conv5), GlobalAvgPool<Scalar, 3, Backend>{});
+  using Norm = decltype(make_norm(Index{}));
+  auto stem_conv = SpatioTemporalConv<Scalar, Backend, Norm>(stem, rng, make_norm);
+  auto conv2 = detail::block<Scalar, Backend>(o.widths[0], o.widths[1], rng, make_norm);
+  auto conv3 =
+      detail::downsampling_block<Scalar, Backend>(o.widths[1], o.widths[2], rng, make_norm);
+  auto conv4 =
+      detail::downsampling_block<Scalar, Backend>(o.widths[2], o.widths[3], rng, make_norm);
+  auto conv5 =
+      detail::downsampling_block<Scalar, Backend>(o.widths[3], o.widths[4], rng, make_norm);
+  return sequential(std::move(stem_conv), make_norm(o.widths[0]), ReLU<Scalar, 5, Backend>{},
+                    std::move(conv2), std::move(conv3), std::move(conv4), std::move(conv5),
+                    GlobalAvgPool<Scalar, 3, Backend>{});
 }
 
 template <class Scalar, class Backend = cpu>

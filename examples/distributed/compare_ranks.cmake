@@ -1,0 +1,25 @@
+# ctest example.distributed_ccl: distributed_ccl on 1 and on 2 ranks with the same global batch
+# must report the same validation accuracy (the done-when of data-parallel training).
+#   cmake -DMPIEXEC=mpirun "-DFLAGS=--oversubscribe" -DPROGRAM=distributed_ccl -P compare_ranks.cmake
+if(NOT MPIEXEC OR NOT PROGRAM)
+  message(FATAL_ERROR "usage: cmake -DMPIEXEC=mpirun -DFLAGS=... -DPROGRAM=distributed_ccl -P compare_ranks.cmake")
+endif()
+set(accuracies "")
+foreach(ranks 1 2)
+  execute_process(COMMAND "${MPIEXEC}" ${FLAGS} -np ${ranks} "${PROGRAM}" 3 24
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}${err}")
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "distributed_ccl on ${ranks} ranks failed (exit status ${status})")
+  endif()
+  if(NOT out MATCHES "ranks ${ranks}  global batch 24  (validation top-1 [0-9.]+  top-2 [0-9.]+)")
+    message(FATAL_ERROR "distributed_ccl on ${ranks} ranks printed no final accuracy line")
+  endif()
+  list(APPEND accuracies "${CMAKE_MATCH_1}")
+endforeach()
+list(GET accuracies 0 one)
+list(GET accuracies 1 two)
+if(NOT one STREQUAL two)
+  message(FATAL_ERROR "1 rank reports '${one}' but 2 ranks report '${two}'")
+endif()
+message("distributed_ccl: 1 and 2 ranks agree: ${one}")
