@@ -32,8 +32,8 @@ class SyncBatchNorm {
  public:
   SyncBatchNorm(Comm& comm, Index channels, double eps = 1e-5, double momentum = 0.1)
       : comm_(&comm),
-        gamma_("weight", 1, channels),
-        beta_("bias", 1, channels),
+        gamma_("weight", 1, channels, ParameterRole::normalization),
+        beta_("bias", 1, channels, ParameterRole::normalization),
         eps_(eps),
         momentum_(momentum) {
     require(channels > 0, "dist::SyncBatchNorm: channels must be positive, got ", channels);

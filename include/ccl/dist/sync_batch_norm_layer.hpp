@@ -63,9 +63,9 @@ class SyncBatchNormNd {
     require(options.momentum() >= 0 && options.momentum() <= 1, name,
             ": momentum must be in [0, 1], got ", options.momentum());
     if (options.affine()) {
-      weight_ = Parameter<Scalar>("weight", 1, c);
+      weight_ = Parameter<Scalar>("weight", 1, c, ParameterRole::normalization);
       weight_.value.setOnes();
-      bias_ = Parameter<Scalar>("bias", 1, c);
+      bias_ = Parameter<Scalar>("bias", 1, c, ParameterRole::normalization);
     }
     running_mean_ = RowMatrix<Scalar>::Zero(1, c);
     running_var_ = RowMatrix<Scalar>::Ones(1, c);
@@ -252,8 +252,8 @@ class SyncBatchNormNd {
 
   Comm* comm_;
   nn::BatchNormOptions options_;
-  Parameter<Scalar> weight_{"weight", 0, 0};
-  Parameter<Scalar> bias_{"bias", 0, 0};
+  Parameter<Scalar> weight_{"weight", 0, 0, ParameterRole::normalization};
+  Parameter<Scalar> bias_{"bias", 0, 0, ParameterRole::normalization};
   RowMatrix<Scalar> running_mean_, running_var_;
   Input normalized_;  // x̂ of the last forward
   Output output_;
