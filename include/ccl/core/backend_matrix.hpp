@@ -9,6 +9,8 @@
 //   assign(m, source_view);                        // m = source (resized)
 //   copy_into(source_view, target_view);           // target = source (same shape)
 //   host_view(view, scratch);                      // a host view of the data (a copy on CUDA)
+//   host_copy(m);  restore_from_host(m, decoded);  zero_elements(m);   // checkpoints, optimiser
+//                                                                      // state
 //
 // Overload resolution on the view's backend picks the implementation, so the algorithms that use
 // them contain no #ifdef and no backend test.
@@ -49,7 +51,7 @@ void add_scaled(EmbeddingView<Scalar, cpu> target, Scalar alpha,
   target.matrix() += alpha * source.matrix();
 }
 
-/// matrix = source, resizing the matrix.
+/// matrix = source, resizing the matrix (the CUDA overload also uploads a host view).
 template <class Scalar>
 void assign(RowMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cpu> source) {
   matrix = source.matrix();
@@ -69,6 +71,25 @@ template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cpu> source,
                                            RowMatrix<Scalar>& /*scratch*/) {
   return source;
+}
+
+/// The value as a host matrix, for checkpoints: the matrix itself here, a download on CUDA.
+template <class Scalar>
+const RowMatrix<Scalar>& host_copy(const RowMatrix<Scalar>& value) {
+  return value;
+}
+
+/// Restores `target` from a decoded host matrix, which it may consume (a swap here, an upload on
+/// CUDA).
+template <class Scalar>
+void restore_from_host(RowMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
+  target.swap(decoded);
+}
+
+/// Zeroes every element, keeping the shape.
+template <class Scalar>
+void zero_elements(RowMatrix<Scalar>& matrix) {
+  matrix.setZero();
 }
 
 }  // namespace ccl

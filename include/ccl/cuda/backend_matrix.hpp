@@ -51,8 +51,9 @@ void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols) {
   matrix.zero(settings().stream);
 }
 
-template <class Scalar>
-void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cuda> source) {
+/// matrix = source, resized; the source is a device view or a host one (an upload).
+template <class Scalar, class From>
+void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, From> source) {
   matrix.resize(source.rows(), source.cols());
   copy<Scalar>(source, matrix.mutable_view());
 }

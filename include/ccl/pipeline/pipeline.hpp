@@ -200,12 +200,8 @@ class Pipeline {
   }
 
  private:
-  template <class O, class = void>
-  struct has_objective_parameters : std::false_type {};
   template <class O>
-  struct has_objective_parameters<
-      O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
-             detail::ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
+  using has_objective_parameters = std::bool_constant<has_parameters_v<O, Scalar, Backend>>;
 
   template <class O, class = void>
   struct wants_indices : std::false_type {};
