@@ -47,16 +47,6 @@ struct CompositionOutput {
 
 namespace detail {
 
-// The backend a policy declares (backend_type), ccl::cpu for policies written before backends.
-template <class C, class = void>
-struct backend_of {
-  using type = cpu;
-};
-template <class C>
-struct backend_of<C, std::void_t<typename C::backend_type>> {
-  using type = typename C::backend_type;
-};
-
 template <class C, class = void>
 struct has_scalar_type : std::false_type {};
 template <class C>
@@ -120,7 +110,7 @@ struct composition_traits {
 template <class C>
 struct composition_traits<C, true> {
   using S = typename C::scalar_type;
-  using B = typename backend_of<C>::type;
+  using B = backend_of_t<C>;  // ccl::cpu for policies written before backends
   static constexpr bool scalar = true;
   static constexpr bool forward = has_forward<C, S, B>::value;
   static constexpr bool backward = has_backward<C, S, B>::value;

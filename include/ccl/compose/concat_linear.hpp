@@ -9,12 +9,11 @@
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
-
-#include <type_traits>
 
 namespace ccl::compose {
 
@@ -27,14 +26,16 @@ struct ConcatLinearOptions {
   bool check_finite = true;
 };
 
-// The primary template is the host policy; ConcatLinear<Scalar, ccl::cuda> is in
-// <ccl/cuda/compose/concat_linear.hpp>.
+// Written once for every backend (over nn::Linear<Scalar, Backend> and the ops of
+// core/backend_matrix.hpp); ccl::cuda needs <ccl/cuda/compose/concat_linear.hpp> (or
+// <ccl/cuda.hpp>).
 template <class Scalar, class Backend = cpu>
 class ConcatLinear {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::compose::ConcatLinear<Scalar, ccl::cuda> lives in <ccl/cuda/compose/concat_linear.hpp>; "
-                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
+  static_assert(
+      is_backend_v<Backend>,
+      "ccl::compose::ConcatLinear<Scalar, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+      "ccl::cuda include <ccl/cuda/compose/concat_linear.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
@@ -56,8 +57,7 @@ class ConcatLinear {
     classifier_.set_check_finite(false);
   }
 
-  ConcatLinear(Index teacher_dim, Index student_dim, Index classes, Rng& rng,
-               Options options = {})
+  ConcatLinear(Index teacher_dim, Index student_dim, Index classes, Rng& rng, Options options = {})
       : ConcatLinear(teacher_dim, student_dim, classes, options) {
     reset_parameters(rng);
   }
@@ -72,34 +72,37 @@ class ConcatLinear {
   Index composed_dim() const { return linear_.out_features(); }
   Index classes() const { return classifier_.out_features(); }
 
-  nn::Linear<Scalar>& linear() { return linear_; }
-  const nn::Linear<Scalar>& linear() const { return linear_; }
-  nn::Linear<Scalar>& classifier() { return classifier_; }
-  const nn::Linear<Scalar>& classifier() const { return classifier_; }
+  nn::Linear<Scalar, Backend>& linear() { return linear_; }
+  const nn::Linear<Scalar, Backend>& linear() const { return linear_; }
+  nn::Linear<Scalar, Backend>& classifier() { return classifier_; }
+  const nn::Linear<Scalar, Backend>& classifier() const { return classifier_; }
 
-  CompositionOutput<Scalar> forward(EmbeddingView<const Scalar> teacher,
-                                    EmbeddingView<const Scalar> student) {
+  CompositionOutput<Scalar, Backend> forward(EmbeddingView<const Scalar, Backend> teacher,
+                                             EmbeddingView<const Scalar, Backend> student) {
     detail::check_inputs("compose::ConcatLinear", teacher, student, teacher_dim(), student_dim(),
-                         options_.check_finite);
+                         options_.check_finite, scratch_);
     batch_ = teacher.rows();
     input_.forward(teacher, student, options_.normalize);
-    const RowMatrix<Scalar>& composed = linear_.forward(view(input_.value()));
-    const RowMatrix<Scalar>& logits = classifier_.forward(view(composed));
+    const backend_matrix_t<Scalar, Backend>& composed = linear_.forward(view(input_.value()));
+    const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed));
     return {view(composed), view(logits)};
   }
 
-  void backward(EmbeddingView<const Scalar> grad_composed, EmbeddingView<const Scalar> grad_logits,
-                EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher = {},
+  void backward(EmbeddingView<const Scalar, Backend> grad_composed,
+                EmbeddingView<const Scalar, Backend> grad_logits,
+                EmbeddingView<Scalar, Backend> grad_student,
+                EmbeddingView<Scalar, Backend> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
-    detail::check_backward("compose::ConcatLinear::backward", batch_, grad_composed,
-                           composed_dim(), grad_logits, classes(), grad_student, student_dim(),
-                           grad_teacher, teacher_dim());
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    constexpr const char* op = "compose::ConcatLinear::backward";
+    detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
+                           grad_student, student_dim(), grad_teacher, teacher_dim());
+    detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) grad_concat_.setZero(batch_, teacher_dim() + student_dim());
+    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim());
     linear_.backward(view(grad_tv_),
-                     inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar>{}, mode);
+                     inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{}, mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
   }
 
@@ -132,12 +135,13 @@ class ConcatLinear {
 
   Index teacher_dim_;
   Index student_dim_;
-  nn::Linear<Scalar> linear_;
-  nn::Linear<Scalar> classifier_;
+  nn::Linear<Scalar, Backend> linear_;
+  nn::Linear<Scalar, Backend> classifier_;
   Options options_;
   Index batch_ = 0;
-  detail::ConcatInput<Scalar> input_;
-  RowMatrix<Scalar> grad_tv_, grad_concat_;
+  detail::ConcatInput<Scalar, Backend> input_;
+  backend_matrix_t<Scalar, Backend> grad_tv_, grad_concat_;
+  OpScratch<Scalar, Backend> scratch_;
 };
 
 static_assert(assert_composition<ConcatLinear<float>>());

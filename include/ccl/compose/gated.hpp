@@ -13,6 +13,7 @@
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -29,14 +30,50 @@ struct GatedOptions {
   bool check_finite = true;
 };
 
-// The primary template is the host policy; Gated<Scalar, ccl::cuda> is in
-// <ccl/cuda/compose/gated.hpp>.
+namespace detail {
+
+/// The gate's elementwise part, the one piece of Gated that is backend-specific (a kernel on the
+/// device, <ccl/cuda/compose/gated.hpp>): this primary template is the host one.
+///   forward:  g = σ(a),  x_tv = g ⊙ x_t + (1 − g) ⊙ x_v
+///   backward: grad_t += dx_tv ⊙ g,  grad_v += dx_tv ⊙ (1 − g),  da = dx_tv ⊙ (x_t − x_v) ⊙ g (1 −
+///   g)
+template <class Scalar, class Backend>
+struct GateMix {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::Gated<Scalar, ccl::cuda> needs <ccl/cuda/compose/gated.hpp> (or "
+                "<ccl/cuda.hpp>) for its device kernels");
+
+  static void forward(const RowMatrix<Scalar>& a, const RowMatrix<Scalar>& teacher,
+                      const RowMatrix<Scalar>& student, RowMatrix<Scalar>& gate,
+                      RowMatrix<Scalar>& composed) {
+    // σ(a) = 1 / (1 + e^{-a}) saturates to 0 or 1 without NaN for any finite a.
+    gate = (1 + (-a.array()).exp()).inverse().matrix();
+    composed = (gate.array() * teacher.array() + (1 - gate.array()) * student.array()).matrix();
+  }
+
+  static void backward(const RowMatrix<Scalar>& grad_tv, const RowMatrix<Scalar>& gate,
+                       const RowMatrix<Scalar>& teacher, const RowMatrix<Scalar>& student,
+                       RowMatrix<Scalar>& grad_gate, EmbeddingView<Scalar> grad_teacher,
+                       EmbeddingView<Scalar> grad_student) {
+    const auto g = gate.array();
+    if (given(grad_teacher)) grad_teacher.matrix().array() += grad_tv.array() * g;
+    if (given(grad_student)) grad_student.matrix().array() += grad_tv.array() * (1 - g);
+    // dL/da = dL/dx_tv ⊙ (x_t − x_v) ⊙ σ'(a), σ' = g (1 − g).
+    grad_gate = (grad_tv.array() * (teacher.array() - student.array()) * g * (1 - g)).matrix();
+  }
+};
+
+}  // namespace detail
+
+// Written once for every backend (over nn::Linear<Scalar, Backend>, the ops of
+// core/backend_matrix.hpp and detail::GateMix); ccl::cuda needs <ccl/cuda/compose/gated.hpp> (or
+// <ccl/cuda.hpp>).
 template <class Scalar, class Backend = cpu>
 class Gated {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::compose::Gated<Scalar, ccl::cuda> lives in <ccl/cuda/compose/gated.hpp>; "
-                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
+  static_assert(is_backend_v<Backend>,
+                "ccl::compose::Gated<Scalar, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/compose/gated.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
@@ -70,45 +107,43 @@ class Gated {
   Index composed_dim() const { return classifier_.in_features(); }
   Index classes() const { return classifier_.out_features(); }
 
-  nn::Linear<Scalar>& gate() { return gate_; }
-  const nn::Linear<Scalar>& gate() const { return gate_; }
-  nn::Linear<Scalar>& classifier() { return classifier_; }
-  const nn::Linear<Scalar>& classifier() const { return classifier_; }
+  nn::Linear<Scalar, Backend>& gate() { return gate_; }
+  const nn::Linear<Scalar, Backend>& gate() const { return gate_; }
+  nn::Linear<Scalar, Backend>& classifier() { return classifier_; }
+  const nn::Linear<Scalar, Backend>& classifier() const { return classifier_; }
 
-  CompositionOutput<Scalar> forward(EmbeddingView<const Scalar> teacher,
-                                    EmbeddingView<const Scalar> student) {
+  CompositionOutput<Scalar, Backend> forward(EmbeddingView<const Scalar, Backend> teacher,
+                                             EmbeddingView<const Scalar, Backend> student) {
     detail::check_inputs("compose::Gated", teacher, student, teacher_dim(), student_dim(),
-                         options_.check_finite);
+                         options_.check_finite, scratch_);
     batch_ = teacher.rows();
-    teacher_ = teacher.matrix();
-    student_ = student.matrix();
+    // Copies: backward needs x_t − x_v even if the caller reuses its buffers.
+    assign(teacher_, teacher);
+    assign(student_, student);
     input_.forward(teacher, student, options_.normalize);
-    // σ(a) = 1 / (1 + e^{-a}) saturates to 0 or 1 without NaN for any finite a.
-    gate_values_ = (1 + (-gate_.forward(view(input_.value())).array()).exp()).inverse().matrix();
-    composed_ = (gate_values_.array() * teacher_.array() +
-                 (1 - gate_values_.array()) * student_.array())
-                    .matrix();
-    const RowMatrix<Scalar>& logits = classifier_.forward(view(composed_));
+    detail::GateMix<Scalar, Backend>::forward(gate_.forward(view(input_.value())), teacher_,
+                                              student_, gate_values_, composed_);
+    const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
 
-  void backward(EmbeddingView<const Scalar> grad_composed, EmbeddingView<const Scalar> grad_logits,
-                EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher = {},
+  void backward(EmbeddingView<const Scalar, Backend> grad_composed,
+                EmbeddingView<const Scalar, Backend> grad_logits,
+                EmbeddingView<Scalar, Backend> grad_student,
+                EmbeddingView<Scalar, Backend> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
-    detail::check_backward("compose::Gated::backward", batch_, grad_composed, composed_dim(),
-                           grad_logits, classes(), grad_student, student_dim(), grad_teacher,
-                           teacher_dim());
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
-    const auto g = gate_values_.array();
-    if (detail::given(grad_teacher)) grad_teacher.matrix().array() += grad_tv_.array() * g;
-    if (detail::given(grad_student)) grad_student.matrix().array() += grad_tv_.array() * (1 - g);
-    // dL/da = dL/dx_tv ⊙ (x_t − x_v) ⊙ σ'(a), σ' = g (1 − g).
-    grad_gate_ = (grad_tv_.array() * (teacher_.array() - student_.array()) * g * (1 - g)).matrix();
+    constexpr const char* op = "compose::Gated::backward";
+    detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
+                           grad_student, student_dim(), grad_teacher, teacher_dim());
+    detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
+    detail::GateMix<Scalar, Backend>::backward(grad_tv_, gate_values_, teacher_, student_,
+                                               grad_gate_, grad_teacher, grad_student);
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) grad_concat_.setZero(batch_, 2 * teacher_dim());
-    gate_.backward(view(grad_gate_), inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar>{},
-                   mode);
+    if (inputs) set_zero(grad_concat_, batch_, 2 * teacher_dim());
+    gate_.backward(view(grad_gate_),
+                   inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{}, mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
   }
 
@@ -133,19 +168,21 @@ class Gated {
     require(teacher_dim > 0 && student_dim > 0 && classes > 0,
             "compose::Gated: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
-    require(teacher_dim == student_dim, "compose::Gated: the gate mixes x_t and x_v feature by "
-            "feature, so teacher_dim must equal student_dim, got ", teacher_dim, " and ",
-            student_dim);
+    require(teacher_dim == student_dim,
+            "compose::Gated: the gate mixes x_t and x_v feature by feature, so teacher_dim must "
+            "equal student_dim, got ",
+            teacher_dim, " and ", student_dim);
     return teacher_dim;
   }
 
-  nn::Linear<Scalar> gate_;
-  nn::Linear<Scalar> classifier_;
+  nn::Linear<Scalar, Backend> gate_;
+  nn::Linear<Scalar, Backend> classifier_;
   Options options_;
   Index batch_ = 0;
-  detail::ConcatInput<Scalar> input_;
-  RowMatrix<Scalar> teacher_, student_, gate_values_, composed_, grad_tv_, grad_gate_,
-      grad_concat_;
+  detail::ConcatInput<Scalar, Backend> input_;
+  backend_matrix_t<Scalar, Backend> teacher_, student_, gate_values_, composed_, grad_tv_,
+      grad_gate_, grad_concat_;
+  OpScratch<Scalar, Backend> scratch_;
 };
 
 static_assert(assert_composition<Gated<float>>());

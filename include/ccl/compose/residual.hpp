@@ -15,12 +15,11 @@
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
-
-#include <type_traits>
 
 namespace ccl::compose {
 
@@ -31,14 +30,15 @@ struct ResidualOptions {
   bool check_finite = true;
 };
 
-// The primary template is the host policy; Residual<Scalar, ccl::cuda> is in
-// <ccl/cuda/compose/residual.hpp>.
+// Written once for every backend (over nn::Linear<Scalar, Backend> and the ops of
+// core/backend_matrix.hpp); ccl::cuda needs <ccl/cuda/compose/residual.hpp> (or <ccl/cuda.hpp>).
 template <class Scalar, class Backend = cpu>
 class Residual {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::compose::Residual<Scalar, ccl::cuda> lives in <ccl/cuda/compose/residual.hpp>; "
-                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
+  static_assert(
+      is_backend_v<Backend>,
+      "ccl::compose::Residual<Scalar, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+      "ccl::cuda include <ccl/cuda/compose/residual.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
@@ -72,38 +72,43 @@ class Residual {
   const Options& options() const { return options_; }
 
   /// The residual layer (W_1, b_1) and the classifier (W_2, b_2).
-  nn::Linear<Scalar>& residual() { return residual_; }
-  const nn::Linear<Scalar>& residual() const { return residual_; }
-  nn::Linear<Scalar>& classifier() { return classifier_; }
-  const nn::Linear<Scalar>& classifier() const { return classifier_; }
+  nn::Linear<Scalar, Backend>& residual() { return residual_; }
+  const nn::Linear<Scalar, Backend>& residual() const { return residual_; }
+  nn::Linear<Scalar, Backend>& classifier() { return classifier_; }
+  const nn::Linear<Scalar, Backend>& classifier() const { return classifier_; }
 
-  CompositionOutput<Scalar> forward(EmbeddingView<const Scalar> teacher,
-                                    EmbeddingView<const Scalar> student) {
+  CompositionOutput<Scalar, Backend> forward(EmbeddingView<const Scalar, Backend> teacher,
+                                             EmbeddingView<const Scalar, Backend> student) {
     detail::check_inputs("compose::Residual", teacher, student, teacher_dim(), student_dim(),
-                         options_.check_finite);
+                         options_.check_finite, scratch_);
     batch_ = teacher.rows();
     input_.forward(teacher, student, options_.normalize);
-    composed_ = teacher.matrix();
-    composed_ += residual_.forward(view(input_.value()));
-    const RowMatrix<Scalar>& logits = classifier_.forward(view(composed_));
+    const backend_matrix_t<Scalar, Backend>& r = residual_.forward(view(input_.value()));
+    composed_.resize(batch_, composed_dim());
+    add_into(mutable_view(composed_), teacher, view(r));
+    const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
 
-  void backward(EmbeddingView<const Scalar> grad_composed, EmbeddingView<const Scalar> grad_logits,
-                EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher = {},
+  void backward(EmbeddingView<const Scalar, Backend> grad_composed,
+                EmbeddingView<const Scalar, Backend> grad_logits,
+                EmbeddingView<Scalar, Backend> grad_student,
+                EmbeddingView<Scalar, Backend> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
-    detail::check_backward("compose::Residual::backward", batch_, grad_composed, composed_dim(),
-                           grad_logits, classes(), grad_student, student_dim(), grad_teacher,
-                           teacher_dim());
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
+    constexpr const char* op = "compose::Residual::backward";
+    detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
+                           grad_student, student_dim(), grad_teacher, teacher_dim());
+    detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
     // x_tv = x_t + r: the identity path into the teacher ...
-    if (detail::given(grad_teacher)) grad_teacher.matrix() += grad_tv_;
+    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_));
     // ... and W_1 into both halves of the concatenation.
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) grad_concat_.setZero(batch_, teacher_dim() + student_dim());
+    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim());
     residual_.backward(view(grad_tv_),
-                       inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar>{}, mode);
+                       inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{},
+                       mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
   }
 
@@ -141,13 +146,14 @@ class Residual {
     classifier_.set_check_finite(false);
   }
 
-  nn::Linear<Scalar> residual_;
-  nn::Linear<Scalar> classifier_;
+  nn::Linear<Scalar, Backend> residual_;
+  nn::Linear<Scalar, Backend> classifier_;
   Options options_;
   Index student_dim_;
   Index batch_ = 0;
-  detail::ConcatInput<Scalar> input_;
-  RowMatrix<Scalar> composed_, grad_tv_, grad_concat_;
+  detail::ConcatInput<Scalar, Backend> input_;
+  backend_matrix_t<Scalar, Backend> composed_, grad_tv_, grad_concat_;
+  OpScratch<Scalar, Backend> scratch_;
 };
 
 static_assert(assert_composition<Residual<float>>());

@@ -7,12 +7,11 @@
 #include <ccl/compose/composition.hpp>
 #include <ccl/compose/detail/common.hpp>
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>
-
-#include <type_traits>
 
 namespace ccl::compose {
 
@@ -21,14 +20,14 @@ struct SumOptions {
   bool check_finite = true;
 };
 
-// The primary template is the host policy; Sum<Scalar, ccl::cuda> is in
-// <ccl/cuda/compose/sum.hpp>.
+// Written once for every backend (over nn::Linear<Scalar, Backend> and the ops of
+// core/backend_matrix.hpp); ccl::cuda needs <ccl/cuda/compose/sum.hpp> (or <ccl/cuda.hpp>).
 template <class Scalar, class Backend = cpu>
 class Sum {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::compose::Sum<Scalar, ccl::cuda> lives in <ccl/cuda/compose/sum.hpp>; "
-                "include it (or <ccl/cuda.hpp>) to compose on the GPU");
+  static_assert(is_backend_v<Backend>,
+                "ccl::compose::Sum<Scalar, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/compose/sum.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
@@ -55,30 +54,33 @@ class Sum {
   Index composed_dim() const { return classifier_.in_features(); }
   Index classes() const { return classifier_.out_features(); }
 
-  nn::Linear<Scalar>& classifier() { return classifier_; }
-  const nn::Linear<Scalar>& classifier() const { return classifier_; }
+  nn::Linear<Scalar, Backend>& classifier() { return classifier_; }
+  const nn::Linear<Scalar, Backend>& classifier() const { return classifier_; }
 
-  CompositionOutput<Scalar> forward(EmbeddingView<const Scalar> teacher,
-                                    EmbeddingView<const Scalar> student) {
+  CompositionOutput<Scalar, Backend> forward(EmbeddingView<const Scalar, Backend> teacher,
+                                             EmbeddingView<const Scalar, Backend> student) {
     detail::check_inputs("compose::Sum", teacher, student, teacher_dim(), student_dim(),
-                         options_.check_finite);
+                         options_.check_finite, scratch_);
     batch_ = teacher.rows();
-    composed_ = teacher.matrix();
-    composed_ += student.matrix();
-    const RowMatrix<Scalar>& logits = classifier_.forward(view(composed_));
+    composed_.resize(batch_, composed_dim());
+    add_into(mutable_view(composed_), teacher, student);
+    const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
 
-  void backward(EmbeddingView<const Scalar> grad_composed, EmbeddingView<const Scalar> grad_logits,
-                EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher = {},
+  void backward(EmbeddingView<const Scalar, Backend> grad_composed,
+                EmbeddingView<const Scalar, Backend> grad_logits,
+                EmbeddingView<Scalar, Backend> grad_student,
+                EmbeddingView<Scalar, Backend> grad_teacher = {},
                 nn::ParameterGradients mode = nn::ParameterGradients::accumulate) {
-    detail::check_backward("compose::Sum::backward", batch_, grad_composed, composed_dim(),
-                           grad_logits, classes(), grad_student, student_dim(), grad_teacher,
-                           teacher_dim());
-    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_,
-                              composed_dim(), grad_tv_);
-    if (detail::given(grad_student)) grad_student.matrix() += grad_tv_;
-    if (detail::given(grad_teacher)) grad_teacher.matrix() += grad_tv_;
+    constexpr const char* op = "compose::Sum::backward";
+    detail::check_backward(op, batch_, grad_composed, composed_dim(), grad_logits, classes(),
+                           grad_student, student_dim(), grad_teacher, teacher_dim());
+    detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
+    detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
+                              grad_tv_);
+    if (detail::given(grad_student)) add_scaled(grad_student, Scalar(1), view(grad_tv_));
+    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_));
   }
 
   template <class Visitor>
@@ -97,15 +99,17 @@ class Sum {
     require(teacher_dim > 0 && student_dim > 0 && classes > 0,
             "compose::Sum: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
-    require(teacher_dim == student_dim, "compose::Sum: x_t + x_v needs teacher_dim == "
-            "student_dim, got ", teacher_dim, " and ", student_dim);
+    require(teacher_dim == student_dim,
+            "compose::Sum: x_t + x_v needs teacher_dim == student_dim, got ", teacher_dim,
+            " and ", student_dim);
     return teacher_dim;
   }
 
-  nn::Linear<Scalar> classifier_;
+  nn::Linear<Scalar, Backend> classifier_;
   Options options_;
   Index batch_ = 0;
-  RowMatrix<Scalar> composed_, grad_tv_;
+  backend_matrix_t<Scalar, Backend> composed_, grad_tv_;
+  OpScratch<Scalar, Backend> scratch_;
 };
 
 static_assert(assert_composition<Sum<float>>());

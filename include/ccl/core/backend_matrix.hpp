@@ -9,13 +9,28 @@
 //   assign(m, source_view);                        // m = source (resized)
 //   copy_into(source_view, target_view);           // target = source (same shape)
 //   host_view(view, scratch);                      // a host view of the data (a copy on CUDA)
+//   host_copy(m);  restore_from_host(m, decoded);  zero_elements(m);   // checkpoints, optimiser
+//                                                                      // state
 //
-// Overload resolution on the view's backend picks the implementation, so the algorithms that use
-// them contain no #ifdef and no backend test.
+//
+// and the compute vocabulary that layers and composition heads are written once over:
+//
+//   OpScratch<S, B> scratch;   // what the ops keep between calls (GEMM partials, cuBLAS handle)
+//   matmul(out, a, Operand::as_is, b, Operand::transposed, Gemm::overwrite, scratch);
+//   add_to_rows(out, row);      add_column_sums(sums, x);       add_into(out, a, b);
+//   check_finite(op, name, view, scratch);      require_backend_memory(op, name, view);
+//
+// Overload resolution on the view's backend picks the implementation (the CUDA overloads are in
+// <ccl/cuda/backend_matrix.hpp>, found by argument-dependent lookup on ccl::EmbeddingView), so
+// the algorithms that use them contain no #ifdef and no backend test. Each CPU version is the
+// Eigen expression the host layers always used, so host results are unchanged to the bit.
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/gemm.hpp>
+#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/types.hpp>
 
 #include <type_traits>
@@ -49,7 +64,7 @@ void add_scaled(EmbeddingView<Scalar, cpu> target, Scalar alpha,
   target.matrix() += alpha * source.matrix();
 }
 
-/// matrix = source, resizing the matrix.
+/// matrix = source, resizing the matrix (the CUDA overload also uploads a host view).
 template <class Scalar>
 void assign(RowMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cpu> source) {
   matrix = source.matrix();
@@ -69,6 +84,84 @@ template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cpu> source,
                                            RowMatrix<Scalar>& /*scratch*/) {
   return source;
+}
+
+/// What the compute ops keep between calls of one object, per backend: on the CPU the partial
+/// products of a depth-split GEMM (so a layer's products allocate nothing after the first
+/// batch); on CUDA a cuBLAS handle and the NaN scan's flag.
+template <class Scalar, class Backend>
+struct OpScratch {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::OpScratch<Scalar, ccl::cuda> lives in <ccl/cuda/backend_matrix.hpp>; "
+                "include it (or <ccl/cuda.hpp>) in a translation unit compiled by nvcc");
+  GemmScratch<Scalar> gemm;
+};
+
+/// How matmul reads an operand: as stored, or transposed.
+enum class Operand : bool { as_is = false, transposed = true };
+
+/// out = op(a) op(b) (Gemm::overwrite) or out += op(a) op(b) (Gemm::accumulate), all row-major
+/// views (strided rows allowed); the host product is parallel_gemm's.
+template <class Scalar>
+void matmul(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> a, Operand op_a,
+            EmbeddingView<const Scalar, cpu> b, Operand op_b, Gemm mode,
+            OpScratch<Scalar, cpu>& scratch) {
+  const auto arg = [](const EmbeddingView<const Scalar, cpu>& v, Operand op) {
+    return op == Operand::transposed ? gemm_arg_transposed(v.matrix()) : gemm_arg(v.matrix());
+  };
+  parallel_gemm(out.matrix(), arg(a, op_a), arg(b, op_b), mode, scratch.gemm);
+}
+
+/// out[i, :] += row for every row i (row: [1, out.cols()]): a bias.
+template <class Scalar>
+void add_to_rows(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> row) {
+  if (out.empty()) return;
+  out.matrix().rowwise() += row.matrix().row(0);
+}
+
+/// sums[0, j] += Σ_i x[i, j] (sums: [1, x.cols()]): a bias gradient.
+template <class Scalar>
+void add_column_sums(EmbeddingView<Scalar, cpu> sums, EmbeddingView<const Scalar, cpu> x) {
+  sums.matrix().row(0) += x.matrix().colwise().sum();
+}
+
+/// out = a + b (same shapes).
+template <class Scalar>
+void add_into(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> a,
+              EmbeddingView<const Scalar, cpu> b) {
+  out.matrix() = a.matrix() + b.matrix();
+}
+
+/// Throws ccl::error naming the first NaN/Inf of `v` (the CUDA overload scans on the device).
+template <class T>
+void check_finite(const char* op, const char* name, const EmbeddingView<T, cpu>& v,
+                  OpScratch<std::remove_const_t<T>, cpu>& /*scratch*/) {
+  checks::finite(op, name, v);
+}
+
+/// Checks that a view points to memory of its backend: nothing to check for host views; the
+/// CUDA overload rejects host pointers and extents beyond 32-bit indices.
+template <class T>
+void require_backend_memory(const char* /*op*/, const char* /*name*/,
+                            const EmbeddingView<T, cpu>& /*v*/) {}
+
+/// The value as a host matrix, for checkpoints: the matrix itself here, a download on CUDA.
+template <class Scalar>
+const RowMatrix<Scalar>& host_copy(const RowMatrix<Scalar>& value) {
+  return value;
+}
+
+/// Restores `target` from a decoded host matrix, which it may consume (a swap here, an upload on
+/// CUDA).
+template <class Scalar>
+void restore_from_host(RowMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
+  target.swap(decoded);
+}
+
+/// Zeroes every element, keeping the shape.
+template <class Scalar>
+void zero_elements(RowMatrix<Scalar>& matrix) {
+  matrix.setZero();
 }
 
 }  // namespace ccl

@@ -30,9 +30,12 @@ enum class ParameterRole : std::uint8_t {
 
 inline const char* to_string(ParameterRole role) {
   switch (role) {
-    case ParameterRole::weight: return "weight";
-    case ParameterRole::bias: return "bias";
-    case ParameterRole::normalization: return "normalization";
+    case ParameterRole::weight:
+      return "weight";
+    case ParameterRole::bias:
+      return "bias";
+    case ParameterRole::normalization:
+      return "normalization";
   }
   return "unknown";
 }
@@ -58,8 +61,29 @@ struct Parameter {
         grad(RowMatrix<Scalar>::Zero(rows, cols)),
         role(parameter_role) {}
 
+  Index rows() const { return value.rows(); }
+  Index cols() const { return value.cols(); }
   Index size() const { return value.size(); }
   void zero_grad() { grad.setZero(value.rows(), value.cols()); }
 };
+
+namespace detail {
+template <class Scalar, class Backend>
+struct ParameterVisitorProbe {
+  void operator()(Parameter<Scalar, Backend>&) const {}
+};
+
+template <class Module, class Scalar, class Backend, class = void>
+struct has_parameters : std::false_type {};
+template <class Module, class Scalar, class Backend>
+struct has_parameters<Module, Scalar, Backend,
+                      std::void_t<decltype(std::declval<Module&>().for_each_parameter(
+                          ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
+}  // namespace detail
+
+/// True when Module has `for_each_parameter(visit)` calling visit(Parameter<Scalar, Backend>&):
+/// what optimisers, checkpoints and the pipeline's student need of a trainable module.
+template <class Module, class Scalar, class Backend = cpu>
+inline constexpr bool has_parameters_v = detail::has_parameters<Module, Scalar, Backend>::value;
 
 }  // namespace ccl

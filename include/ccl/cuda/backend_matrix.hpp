@@ -6,20 +6,34 @@
 // stream. The missing-teacher row operations of core/row_mask.hpp are forwarded here into
 // namespace ccl as well, so that the same unqualified calls find the device versions
 // (ccl/cuda/nn/rowwise_mask.hpp) by argument-dependent lookup.
+//
+// The compute vocabulary of core/backend_matrix.hpp (OpScratch, matmul, add_to_rows,
+// add_column_sums, add_into, check_finite, require_backend_memory) is overloaded here for device
+// views, so the layers and heads written once over it (nn::Linear, ...) run on the device.
 
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/gemm.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/copy.hpp>
+#include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
 #include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <climits>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 namespace ccl {
@@ -27,6 +41,21 @@ namespace ccl {
 template <class Scalar>
 struct BackendMatrix<Scalar, cuda> {
   using type = gpu::DeviceMatrix<Scalar>;
+};
+
+template <class Scalar>
+struct OpScratch<Scalar, cuda> {
+  std::optional<gpu::CublasHandle> cublas;
+  gpu::DeviceBuffer<unsigned long long> finite;  // the NaN scan's first-index flag
+
+  // Created on first use (cublasCreate is not free) and bound to the current settings on each
+  // call, so a ScopedSettings change of stream or TF32 takes effect at once.
+  cublasHandle_t handle() {
+    if (!cublas) cublas.emplace();
+    cublas->set_stream(gpu::settings().stream);
+    cublas->set_tf32(gpu::settings().allow_tf32);
+    return cublas->get();
+  }
 };
 
 namespace gpu {
@@ -51,8 +80,9 @@ void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols) {
   matrix.zero(settings().stream);
 }
 
-template <class Scalar>
-void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cuda> source) {
+/// matrix = source, resized; the source is a device view or a host one (an upload).
+template <class Scalar, class From>
+void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, From> source) {
   matrix.resize(source.rows(), source.cols());
   copy<Scalar>(source, matrix.mutable_view());
 }
@@ -117,6 +147,75 @@ template <class Scalar>
 void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vector<Index>& rows,
                       EmbeddingView<Scalar, cuda> target) {
   gpu::scatter_add_rows<Scalar>(compact, rows, target);
+}
+
+/// cuBLAS product of row-major views. cuBLAS is column-major, and a row-major [r, c] view with
+/// row stride s is the column-major [c, r] matrix with leading dimension s, so
+/// out = op(a) op(b) is computed as outᵀ = op(b)ᵀ op(a)ᵀ without copying or transposing.
+template <class Scalar>
+void matmul(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a, Operand op_a,
+            EmbeddingView<const Scalar, cuda> b, Operand op_b, Gemm mode,
+            OpScratch<Scalar, cuda>& scratch) {
+  const bool ta = op_a == Operand::transposed, tb = op_b == Operand::transposed;
+  const Index m = ta ? a.cols() : a.rows(), k = ta ? a.rows() : a.cols();
+  const Index n = tb ? b.rows() : b.cols();
+  require((tb ? b.cols() : b.rows()) == k && out.rows() == m && out.cols() == n,
+          "gpu::matmul: shapes do not chain: ", a.shape(), ta ? "ᵀ" : "", " x ", b.shape(),
+          tb ? "ᵀ" : "", " -> ", out.shape());
+  require(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a.row_stride() <= INT_MAX &&
+              b.row_stride() <= INT_MAX && out.row_stride() <= INT_MAX,
+          "gpu::matmul: a product of [", m, ", ", k, "] x [", k, ", ", n,
+          "] beyond the CUDA backend's 32-bit indices");
+  if (m == 0 || n == 0) return;
+  gpu::gemm(scratch.handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+            int(n), int(m), int(k), Scalar(1), b.data(), int(b.row_stride()), a.data(),
+            int(a.row_stride()), mode == Gemm::accumulate ? Scalar(1) : Scalar(0), out.data(),
+            int(out.row_stride()));
+}
+
+/// out[i, :] += row for every row i: the accumulate kernel reading the row with stride 0.
+template <class Scalar>
+void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> row) {
+  if (out.empty()) return;
+  const long long count = static_cast<long long>(out.rows()) * out.cols();
+  gpu::kernels::accumulate_rows_kernel<Scalar>
+      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
+         gpu::settings().stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1),
+                                   out.data(), static_cast<std::ptrdiff_t>(out.row_stride()));
+  CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
+}
+
+/// sums[0, j] += Σ_i x[i, j], deterministic (kernels/rowwise.cuh).
+template <class Scalar>
+void add_column_sums(EmbeddingView<Scalar, cuda> sums, EmbeddingView<const Scalar, cuda> x) {
+  if (x.empty()) return;
+  const int cols = int(x.cols());
+  const dim3 block(gpu::kernels::column_sum_columns, gpu::kernels::column_sum_lanes);
+  const int blocks =
+      (cols + gpu::kernels::column_sum_columns - 1) / gpu::kernels::column_sum_columns;
+  gpu::kernels::column_sums_add_kernel<Scalar><<<blocks, block, 0, gpu::settings().stream>>>(
+      x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), int(x.rows()), cols, sums.data());
+  CCL_CUDA_CHECK_LAUNCH("column_sums_add_kernel");
+}
+
+template <class Scalar>
+void add_into(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a,
+              EmbeddingView<const Scalar, cuda> b) {
+  gpu::add<Scalar>(a, b, out);
+}
+
+/// The device NaN/Inf scan (reads one flag back: synchronises the settings' stream).
+template <class T>
+void check_finite(const char* op, const char* name, const EmbeddingView<T, cuda>& v,
+                  OpScratch<std::remove_const_t<T>, cuda>& scratch) {
+  gpu::checks::finite(op, name, v, scratch.finite, gpu::settings().stream);
+}
+
+/// Device memory, and extents within the kernels' 32-bit indices.
+template <class T>
+void require_backend_memory(const char* op, const char* name, const EmbeddingView<T, cuda>& v) {
+  gpu::detail::require_int_shape(op, name, v);
+  gpu::require_device_memory(op, name, v);
 }
 
 }  // namespace ccl

@@ -7,6 +7,7 @@
 // that only moves the already-decoded values in. Checkpoint::load stages every section first and
 // commits only when all of them passed.
 
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
@@ -75,21 +76,9 @@ struct BufferProbe {
   void operator()(const std::string&, Matrix&) const {}
 };
 
-// Parameters and buffers are stored from and restored into host matrices. These are the host
-// versions; <ccl/cuda/backend_matrix.hpp> overloads them for gpu::DeviceMatrix (found by
+// Parameters and buffers are stored from and restored into host matrices through host_copy /
+// restore_from_host / zero_elements (core/backend_matrix.hpp; the device overloads are found by
 // argument-dependent lookup), so a device module is checkpointed through one copy per tensor.
-template <class Scalar>
-const RowMatrix<Scalar>& host_copy(const RowMatrix<Scalar>& value) {
-  return value;
-}
-template <class Scalar>
-void restore_from_host(RowMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
-  target.swap(decoded);
-}
-template <class Scalar>
-void zero_elements(RowMatrix<Scalar>& matrix) {
-  matrix.setZero();
-}
 
 template <class Module, class = void>
 struct has_buffers : std::false_type {};
@@ -350,8 +339,9 @@ Commit stage_scheduler(ByteReader& in, optim::Scheduler<Policy>& scheduler) {
     for (std::uint64_t k = 0; k < more; ++k) base_lrs.push_back(in.f64("a base lr"));
   }
   in.expect_end();
-  require(base_lrs.size() == scheduler.base_lrs().size(), context, ": the checkpoint's schedule drives ",
-          base_lrs.size(), " groups but the live one drives ", scheduler.base_lrs().size());
+  require(base_lrs.size() == scheduler.base_lrs().size(), context,
+          ": the checkpoint's schedule drives ", base_lrs.size(),
+          " groups but the live one drives ", scheduler.base_lrs().size());
   for (double base_lr : base_lrs)
     require(std::isfinite(base_lr) && base_lr >= 0, context, ": invalid base lr ", base_lr);
   require(epoch >= 0, context, ": invalid epoch ", epoch);

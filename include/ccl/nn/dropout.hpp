@@ -6,6 +6,11 @@
 // The layer owns its ccl::Rng, seeded at construction: the masks are reproducible from the seed,
 // and the generator's state (rng().state()) belongs in a checkpoint for a bit-identical resume.
 // Masks are drawn element by element in C order, one uniform() each: keep iff u >= p.
+//
+// The layer is written once for every backend; what differs is the mask, detail::DropoutMask<
+// Scalar, Backend>: drawn on the host as above here, by a device Philox generator keyed from the
+// same Rng on CUDA (<ccl/cuda/nn/dropout.hpp>; the backends agree in distribution, not bit for
+// bit). The eval-mode copy and gradient are the tensor ops of nn/tensor_ops.hpp.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -15,6 +20,7 @@
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
+#include <ccl/nn/tensor_ops.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -22,20 +28,57 @@
 
 namespace ccl::nn {
 
-// The primary template is the CPU layer; Dropout<Scalar, Rank, ccl::cuda> (device Philox masks,
-// which differ from these) is in <ccl/cuda/nn/dropout.hpp>.
+namespace detail {
+
+/// The mask of one training forward (0 or 1/(1 − p) per element) and its two uses. This primary
+/// template is the host engine; the device one is in <ccl/cuda/nn/dropout.hpp>.
+template <class Scalar, class Backend>
+class DropoutMask {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Dropout<Scalar, Rank, ccl::cuda> needs <ccl/cuda/nn/dropout.hpp> (or "
+                "<ccl/cuda.hpp>) for its device masks");
+
+ public:
+  /// Draws the mask of `count` elements: keep iff rng.uniform() >= p, element by element.
+  void draw(Rng& rng, double p, Scalar scale, Index count) {
+    values_.resize(count);
+    for (Index i = 0; i < count; ++i) values_[i] = rng.uniform() >= p ? scale : Scalar(0);
+  }
+
+  /// out = x ⊙ mask (out already sized like x).
+  template <int Rank>
+  void apply(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out) const {
+    out.flat() = x.flat().cwiseProduct(values_);
+  }
+
+  /// grad_x += grad_y ⊙ mask.
+  template <int Rank>
+  void apply_backward(const Tensor<Scalar, Rank>& grad_y, Tensor<Scalar, Rank>& grad_x) const {
+    grad_x.flat() += grad_y.flat().cwiseProduct(values_);
+  }
+
+  /// 0 or 1/(1 − p) per element of the last training forward.
+  const Vector<Scalar>& values() const { return values_; }
+
+ private:
+  Vector<Scalar> values_;
+};
+
+}  // namespace detail
+
+// Written once for every backend; ccl::cuda needs <ccl/cuda/nn/dropout.hpp> (or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
 class Dropout {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::Dropout<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/dropout.hpp>; "
-                "include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::Dropout<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
+                "(for ccl::cuda include <ccl/cuda/nn/dropout.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank>;
-  using Output = Tensor<Scalar, Rank>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank, Backend>;
+  using Output = Tensor<Scalar, Rank, Backend>;
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = Rank;
   static constexpr const char* name = "Dropout";
@@ -58,14 +101,13 @@ class Dropout {
     output_.resize(x.shape());
     active_ = training_ && p_ > 0;
     if (!active_) {
-      output_.flat() = x.flat();
+      copy_elements(x, output_);
       return output_;
     }
     // p = 1 drops everything; 0 * x (not x / 0) keeps the output finite, as in PyTorch.
     const Scalar scale = p_ < 1 ? Scalar(1.0 / (1.0 - p_)) : Scalar(0);
-    mask_.resize(x.size());
-    for (Index i = 0; i < x.size(); ++i) mask_[i] = rng_.uniform() >= p_ ? scale : Scalar(0);
-    output_.flat() = x.flat().cwiseProduct(mask_);
+    mask_.draw(rng_, p_, scale, x.size());
+    mask_.apply(x, output_);
     return output_;
   }
 
@@ -79,11 +121,14 @@ class Dropout {
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
     if (active_) {
-      grad_x->flat() += grad_y.flat().cwiseProduct(mask_);
+      mask_.apply_backward(grad_y, *grad_x);
     } else {
-      grad_x->flat() += grad_y.flat();
+      accumulate_elements(grad_y, *grad_x);
     }
   }
+
+  /// The mask of the last training forward (0 or 1/(1 − p) per element), for tests.
+  const auto& mask() const { return mask_.values(); }
 
   template <class Visitor>
   void for_each_parameter(Visitor&&) {}
@@ -96,7 +141,7 @@ class Dropout {
   Rng rng_;
   bool training_ = true;
   bool active_ = false;  // whether the last forward applied a mask
-  Vector<Scalar> mask_;  // 0 or 1/(1 − p) per element of the last forward
+  detail::DropoutMask<Scalar, Backend> mask_;
   Output output_;
 };
 

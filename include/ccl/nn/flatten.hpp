@@ -10,26 +10,26 @@
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
-
-#include <type_traits>
+#include <ccl/nn/tensor_ops.hpp>
 
 namespace ccl::nn {
 
-// The primary template is the CPU layer; Flatten<Scalar, Rank, ccl::cuda> is in
-// <ccl/cuda/nn/flatten.hpp>.
+// Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
+// <ccl/cuda/nn/flatten.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
 class Flatten {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::Flatten<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/flatten.hpp>; "
-                "include it (or <ccl/cuda.hpp>)");
+  static_assert(
+      is_backend_v<Backend>,
+      "ccl::nn::Flatten<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+      "ccl::cuda include <ccl/cuda/nn/flatten.hpp> or <ccl/cuda.hpp>)");
   static_assert(Rank >= 2, "ccl::nn::Flatten: the input needs a batch axis and at least one more");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank>;
-  using Output = Tensor<Scalar, 2>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank, Backend>;
+  using Output = Tensor<Scalar, 2, Backend>;
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = 2;
   static constexpr const char* name = "Flatten";
@@ -41,7 +41,7 @@ class Flatten {
   const Output& forward(const Input& x) {
     input_shape_ = x.shape();
     output_.resize(output_shape(x.shape()));
-    output_.flat() = x.flat();
+    copy_elements(x, output_);
     has_forward_ = true;
     return output_;
   }
@@ -54,7 +54,7 @@ class Flatten {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
-    grad_x->flat() += grad_y.flat();
+    accumulate_elements(grad_y, *grad_x);
   }
 
   template <class Visitor>

@@ -16,13 +16,19 @@
 // backward allocates, and backward stays correct even if the caller reuses x's buffer in between
 // (the copy costs B*in, negligible next to the B*in*out GEMM). Accumulating gradients, like the
 // pair losses do, lets several losses share one backward pass without temporaries.
+//
+// Backends: Linear<Scalar, Backend> is written once over the ops of core/backend_matrix.hpp
+// (matmul, add_to_rows, add_column_sums, check_finite); with <ccl/cuda/nn/linear.hpp> the same
+// class runs on the device (cuBLAS GEMMs, device views in and out, parameters in device memory).
+// Initialisation is drawn on the host in the same order on every backend and uploaded, so a seed
+// gives bit-identical weights everywhere.
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/gemm.hpp>
-#include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -38,18 +44,21 @@ namespace ccl::nn {
 /// composition heads learn from cross-entropy only, while the student learns from everything).
 enum class ParameterGradients { accumulate, skip };
 
-// The Backend argument says where the parameters and batches live. This primary template is the
-// host one; Linear<Scalar, ccl::cuda> (cuBLAS, device views) is in <ccl/cuda/nn/linear.hpp>.
+// The Backend argument says where the parameters and batches live; ccl::cuda needs
+// <ccl/cuda/nn/linear.hpp> (or <ccl/cuda.hpp>), whose ops the class below calls.
 template <class Scalar, class Backend = cpu>
 class Linear {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::Linear<Scalar, ccl::cuda> lives in <ccl/cuda/nn/linear.hpp>; include it "
-                "(or <ccl/cuda.hpp>) to run the layer on the GPU");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::Linear<Scalar, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/nn/linear.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
   using backend_type = Backend;
+  using Matrix = backend_matrix_t<Scalar, Backend>;
+  using ConstView = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
 
   /// A layer with zero parameters; initialise with reset_parameters() or set_weight()/set_bias().
   Linear(Index in_features, Index out_features, bool bias = true)
@@ -71,66 +80,77 @@ class Linear {
   /// W, b ~ U(-1/√in, 1/√in): what nn.Linear's kaiming_uniform_(a = √5) for the weight and its
   /// fan-in bound for the bias reduce to (gain √(2/(1+5)) · √(3/in) = 1/√in). The composition
   /// heads of the official code use exactly this (method.md §3.4). Weight first, row by row,
-  /// then bias, so a seed gives the same parameters on every platform.
+  /// then bias, so a seed gives the same parameters on every platform (drawn on the host and
+  /// uploaded on other backends).
   void reset_parameters(Rng& rng) {
     const double bound = 1.0 / std::sqrt(double(in_features()));
-    rng.fill_uniform(weight_.value, -bound, bound);
-    if (has_bias()) rng.fill_uniform(bias_.value, -bound, bound);
+    RowMatrix<Scalar> w(out_features(), in_features());
+    rng.fill_uniform(w, -bound, bound);
+    assign(weight_.value, ccl::view(w));
+    if (has_bias()) {
+      RowMatrix<Scalar> b(1, out_features());
+      rng.fill_uniform(b, -bound, bound);
+      assign(bias_.value, ccl::view(b));
+    }
   }
 
   Index in_features() const { return weight_.value.cols(); }
   Index out_features() const { return weight_.value.rows(); }
-  bool has_bias() const { return bias_.value.size() > 0; }
+  bool has_bias() const { return bias_.value.rows() * bias_.value.cols() > 0; }
 
-  Parameter<Scalar>& weight() { return weight_; }
-  const Parameter<Scalar>& weight() const { return weight_; }
+  Parameter<Scalar, Backend>& weight() { return weight_; }
+  const Parameter<Scalar, Backend>& weight() const { return weight_; }
   /// The bias parameter (shape [1, out]; [0, 0] when the layer has none).
-  Parameter<Scalar>& bias() { return bias_; }
-  const Parameter<Scalar>& bias() const { return bias_; }
+  Parameter<Scalar, Backend>& bias() { return bias_; }
+  const Parameter<Scalar, Backend>& bias() const { return bias_; }
 
-  /// Sets W from an [out, in] matrix (tests, checkpoints, hand-built heads).
-  void set_weight(EmbeddingView<const Scalar> w) {
+  /// Sets W from an [out, in] matrix of this backend (tests, checkpoints, hand-built heads).
+  void set_weight(ConstView w) {
     require(w.rows() == out_features() && w.cols() == in_features(), "Linear::set_weight: got ",
             w.shape(), ", expected [", out_features(), ", ", in_features(), "] ([out, in])");
-    checks::finite("Linear::set_weight", "weight", w);
-    weight_.value = w.matrix();
+    require_backend_memory("Linear::set_weight", "weight", w);
+    check_finite("Linear::set_weight", "weight", w, scratch_);
+    copy_into(w, mutable_view(weight_.value));
   }
 
   /// Sets b from a [1, out] row or an [out, 1] column.
-  void set_bias(EmbeddingView<const Scalar> b) {
+  void set_bias(ConstView b) {
     require(has_bias(), "Linear::set_bias: the layer was built without a bias");
     require(b.rows() * b.cols() == out_features() && (b.rows() == 1 || b.cols() == 1),
             "Linear::set_bias: got ", b.shape(), ", expected [1, ", out_features(), "]");
-    checks::finite("Linear::set_bias", "bias", b);
-    for (Index k = 0; k < out_features(); ++k) {
-      bias_.value(0, k) = b.rows() == 1 ? b.data()[k] : b.data()[k * b.row_stride()];
-    }
+    require_backend_memory("Linear::set_bias", "bias", b);
+    check_finite("Linear::set_bias", "bias", b, scratch_);
+    // Either layout as a column of `out` elements, one per row of the copy.
+    const ConstView column(b.data(), out_features(), 1, b.rows() == 1 ? 1 : b.row_stride());
+    copy_into(column, MutableView(bias_.value.data(), out_features(), 1, 1));
   }
 
-  /// Whether forward scans x for NaN/Inf (on by default: O(B*in), cheap next to the GEMM).
+  /// Whether forward scans x for NaN/Inf (on by default: O(B*in), cheap next to the GEMM; on
+  /// CUDA the scan reads one flag back, so it synchronises the stream).
   void set_check_finite(bool on) { check_finite_ = on; }
 
-  /// y = x Wᵀ + b for x of shape [B, in], B >= 1. The result lives in the layer and is
-  /// overwritten by the next forward.
-  const RowMatrix<Scalar>& forward(EmbeddingView<const Scalar> x) {
+  /// y = x Wᵀ + b for x of shape [B, in], B >= 1 (x may be strided). The result lives in the
+  /// layer and is overwritten by the next forward.
+  const Matrix& forward(ConstView x) {
     checks::non_empty("Linear::forward", "x", x);
     require(x.cols() == in_features(), "Linear::forward: x has shape ", x.shape(), ", expected [",
             x.rows(), ", ", in_features(), "] (in_features = ", in_features(), ")");
-    if (check_finite_) checks::finite("Linear::forward", "x", x);
-    input_ = x.matrix();
+    require_backend_memory("Linear::forward", "x", x);
+    if (check_finite_) check_finite("Linear::forward", "x", x, scratch_);
+    assign(input_, x);
     output_.resize(x.rows(), out_features());
-    parallel_gemm(output_, gemm_arg(input_), gemm_arg_transposed(weight_.value), Gemm::overwrite,
-                  gemm_scratch_);
-    if (has_bias()) output_.rowwise() += bias_.value.row(0);
+    matmul(mutable_view(output_), view(input_), Operand::as_is, view(weight_.value),
+           Operand::transposed, Gemm::overwrite, scratch_);
+    if (has_bias()) add_to_rows(mutable_view(output_), view(bias_.value));
     return output_;
   }
 
   /// The output of the last forward.
-  const RowMatrix<Scalar>& output() const { return output_; }
+  const Matrix& output() const { return output_; }
 
   /// Back-propagates grad_y = dL/dy ([B, out], same B as the last forward):
   ///   grad W += grad_yᵀ x,  grad b += Σ_rows grad_y,  grad_x += grad_y W  (if grad_x given).
-  void backward(EmbeddingView<const Scalar> grad_y, EmbeddingView<Scalar> grad_x = {},
+  void backward(ConstView grad_y, MutableView grad_x = {},
                 ParameterGradients mode = ParameterGradients::accumulate) {
     require(input_.rows() > 0, "Linear::backward: called before forward");
     require(grad_y.rows() == input_.rows() && grad_y.cols() == out_features(),
@@ -141,15 +161,17 @@ class Linear {
               "Linear::backward: grad_x has shape ", grad_x.shape(), ", expected [", input_.rows(),
               ", ", in_features(), "] like the last forward's input");
     }
-    const auto g = grad_y.matrix();
+    require_backend_memory("Linear::backward", "grad_y", grad_y);
+    require_backend_memory("Linear::backward", "grad_x", grad_x);
     if (mode == ParameterGradients::accumulate) {
-      parallel_gemm(weight_.grad, gemm_arg_transposed(g), gemm_arg(input_), Gemm::accumulate,
-                    gemm_scratch_);
-      if (has_bias()) bias_.grad.row(0) += g.colwise().sum();
+      matmul(mutable_view(weight_.grad), grad_y, Operand::transposed, view(input_), Operand::as_is,
+             Gemm::accumulate, scratch_);
+      if (has_bias()) add_column_sums(mutable_view(bias_.grad), grad_y);
     }
-    if (grad_x.data() != nullptr)
-      parallel_gemm(grad_x.matrix(), gemm_arg(g), gemm_arg(weight_.value), Gemm::accumulate,
-                    gemm_scratch_);
+    if (grad_x.data() != nullptr) {
+      matmul(grad_x, grad_y, Operand::as_is, view(weight_.value), Operand::as_is, Gemm::accumulate,
+             scratch_);
+    }
   }
 
   template <class Visitor>
@@ -169,11 +191,11 @@ class Linear {
   }
 
  private:
-  Parameter<Scalar> weight_;
-  Parameter<Scalar> bias_;
-  RowMatrix<Scalar> input_;           // copy of the last forward's x, for dL/dW
-  RowMatrix<Scalar> output_;          // workspace returned by forward
-  GemmScratch<Scalar> gemm_scratch_;  // partial products of a depth-split GEMM
+  Parameter<Scalar, Backend> weight_;
+  Parameter<Scalar, Backend> bias_;
+  Matrix input_;                        // copy of the last forward's x, for dL/dW
+  Matrix output_;                       // workspace returned by forward
+  OpScratch<Scalar, Backend> scratch_;  // GEMM partials (CPU), cuBLAS handle and NaN flag (CUDA)
   bool check_finite_ = true;
 };
 

@@ -5,43 +5,39 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
-#include <ccl/core/parallel.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
-
-#include <type_traits>
+#include <ccl/nn/tensor_ops.hpp>
 
 namespace ccl::nn {
 
-// The primary template is the CPU layer; ReLU<Scalar, Rank, ccl::cuda> is in
-// <ccl/cuda/nn/relu.hpp>.
+// Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
+// <ccl/cuda/nn/relu.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
 class ReLU {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::ReLU<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/relu.hpp>; include "
-                "it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::ReLU<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/nn/relu.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank>;
-  using Output = Tensor<Scalar, Rank>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank, Backend>;
+  using Output = Tensor<Scalar, Rank, Backend>;
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = Rank;
   static constexpr const char* name = "ReLU";
   static constexpr bool preserves_channels = true;
 
   const Output& forward(const Input& x) {
+    // x may be this layer's own output: the op is element-wise, so in place is fine, and a
+    // resize to the same shape keeps the allocation.
     output_.resize(x.shape());
-    const auto in = x.flat();
-    auto out = output_.flat();
-    parallel_chunks(x.size(), [&](Index first, Index last) {
-      out.segment(first, last - first) = in.segment(first, last - first).cwiseMax(Scalar(0));
-    });
+    relu_elements(x, output_);
     return output_;
   }
 
@@ -54,14 +50,7 @@ class ReLU {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
-    auto dx = grad_x->flat();
-    const auto y = output_.flat();
-    const auto dy = grad_y.flat();
-    parallel_chunks(dx.size(), [&](Index first, Index last) {
-      const Index n = last - first;
-      dx.segment(first, n).array() +=
-          (y.segment(first, n).array() > Scalar(0)).select(dy.segment(first, n).array(), Scalar(0));
-    });
+    relu_backward_elements(output_, grad_y, *grad_x);
   }
 
   template <class Visitor>

@@ -7,9 +7,9 @@
 // Backward is the sum rule: both branches ADD their input gradient into grad_x, which is what the
 // layers' accumulate convention gives for free. Parameters are named "main.*" and "shortcut.*".
 //
-// Residual carries the backend of its branches through: the one backend-specific step, the sum
-// of the two branch outputs, is Implementation<nn::ops::TensorSum, Backend> (the CPU one below,
-// the device one in <ccl/cuda/nn/residual.hpp>, next to Identity<Scalar, Rank, ccl::cuda>).
+// Residual and Identity are written once for every backend: the sum of the two branch outputs and
+// Identity's copies are the tensor ops of nn/tensor_ops.hpp, whose device versions
+// <ccl/cuda/nn/residual.hpp> brings.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
@@ -19,6 +19,7 @@
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
+#include <ccl/nn/tensor_ops.hpp>
 
 #include <string>
 #include <type_traits>
@@ -26,53 +27,30 @@
 
 namespace ccl::nn {
 
-namespace ops {
-/// out = a + b for two tensors of one shape (the join of a residual block).
-struct TensorSum {};
-}  // namespace ops
-
-}  // namespace ccl::nn
-
-namespace ccl {
-template <>
-struct Implementation<nn::ops::TensorSum, cpu> {
-  template <class Scalar, int Rank>
-  static void run(const nn::Tensor<Scalar, Rank>& a, const nn::Tensor<Scalar, Rank>& b,
-                  nn::Tensor<Scalar, Rank>& out) {
-    out.resize(a.shape());
-    auto sum = out.flat();
-    const auto left = a.flat(), right = b.flat();
-    parallel_chunks(sum.size(), [&](Index first, Index last) {
-      sum.segment(first, last - first) =
-          left.segment(first, last - first) + right.segment(first, last - first);
-    });
-  }
-};
-}  // namespace ccl
-
-namespace ccl::nn {
-
-/// y = x: the shortcut of a residual block that keeps the shape. The primary template is the CPU
-/// layer; Identity<Scalar, Rank, ccl::cuda> is in <ccl/cuda/nn/residual.hpp>.
+/// y = x: the shortcut of a residual block that keeps the shape. Written once for every backend
+/// over nn/tensor_ops.hpp (ccl::cuda needs <ccl/cuda/nn/residual.hpp> or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
 class Identity {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::Identity<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/residual.hpp>; "
-                "include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::Identity<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
+                "(for ccl::cuda include <ccl/cuda/nn/residual.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank>;
-  using Output = Tensor<Scalar, Rank>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank, Backend>;
+  using Output = Tensor<Scalar, Rank, Backend>;
   static constexpr int input_rank = Rank;
   static constexpr int output_rank = Rank;
   static constexpr bool preserves_channels = true;
   static constexpr const char* name = "Identity";
 
   const Output& forward(const Input& x) {
-    output_.assign(x);
+    if (&x != &output_) {
+      output_.resize(x.shape());
+      copy_elements(x, output_);
+    }
     return output_;
   }
   const Output& output() const { return output_; }
@@ -82,11 +60,7 @@ class Identity {
     if (grad_x != nullptr) {
       tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
                                 output_.shape());
-      auto dx = grad_x->flat();
-      const auto dy = grad_y.flat();
-      parallel_chunks(dx.size(), [&](Index first, Index last) {
-        dx.segment(first, last - first) += dy.segment(first, last - first);
-      });
+      accumulate_elements(grad_y, *grad_x);
     }
   }
   template <class Visitor>
@@ -145,7 +119,7 @@ class Residual {
     require(a.shape() == b.shape(), name, ": the main branch produces shape ", a.shape_string(),
             " but the shortcut produces ", b.shape_string(), " for input ", x.shape_string(),
             " (a block that changes channels or strides needs a projection shortcut)");
-    dispatch<ops::TensorSum>(backend_type{}, a, b, output_);
+    add_elements(a, b, output_);
     return output_;
   }
 

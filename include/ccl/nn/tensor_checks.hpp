@@ -15,21 +15,26 @@
 
 namespace ccl::nn::tensor_checks {
 
+// The shape checks read only the host-side shape, so they are written once for every backend;
+// the NaN/Inf scan reads the elements, and its device version is in
+// <ccl/cuda/nn/tensor_checks.hpp>.
+
 /// A batch must hold at least one sample and every extent must be positive.
-template <class Scalar, int Rank>
-void non_empty(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
+template <class Scalar, int Rank, class Backend>
+void non_empty(const char* op, const char* name, const Tensor<Scalar, Rank, Backend>& x) {
   for (int axis = 0; axis < Rank; ++axis)
     require(x.dim(axis) > 0, op, ": ", name, " is empty (shape ", x.shape_string(), ")");
 }
 
-template <class Scalar, int Rank>
-void channels(const char* op, const char* name, const Tensor<Scalar, Rank>& x, Index expected) {
+template <class Scalar, int Rank, class Backend>
+void channels(const char* op, const char* name, const Tensor<Scalar, Rank, Backend>& x,
+              Index expected) {
   require(x.channels() == expected, op, ": ", name, " has ", x.channels(), " channels (shape ",
           x.shape_string(), "), expected ", expected);
 }
 
-template <class Scalar, int Rank>
-void same_shape(const char* op, const char* name, const Tensor<Scalar, Rank>& x,
+template <class Scalar, int Rank, class Backend>
+void same_shape(const char* op, const char* name, const Tensor<Scalar, Rank, Backend>& x,
                 const char* expected_name, const Shape<Rank>& expected) {
   require(x.shape() == expected, op, ": ", name, " has shape ", x.shape_string(), ", expected ",
           shape_string(expected), " like ", expected_name);

@@ -37,18 +37,22 @@
 // Options expose for_each_hyper_parameter(visit) with visit(const char*, double&) / (…, bool&),
 // and a double member `lr`.
 //
-// Backends: Optimizer<Scalar, Update, Backend = ccl::cpu>. This primary template steps host
-// Parameter<Scalar>s; Optimizer<Scalar, Update, ccl::cuda> (<ccl/cuda/optim/optimizer.hpp>) steps
-// Parameter<Scalar, ccl::cuda>s with one fused kernel per parameter and the same rules, groups,
-// keys and state, the state in device memory.
+// Backends: Optimizer<Scalar, Update, Backend = ccl::cpu> is one class for every backend. The
+// groups, keys, validation and step loop below are written once; what differs per backend is
+// only where the state lives (ParameterState holds backend_matrix_t buffers: host matrices, or
+// device matrices with <ccl/cuda/optim/optimizer.hpp>) and how one parameter is updated, which is
+// Implementation<UpdateStep<Update>, Backend> (core/backend.hpp): Update::apply on the host, one
+// fused kernel per policy on the device (<ccl/cuda/optim/sgd.hpp>, adam.hpp).
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -65,30 +69,22 @@ enum class WeightDecayOn : std::uint8_t {
 
 /// What an optimiser remembers about one parameter. Buffers are named by the Update policy
 /// (Update::buffers) and stay empty (0 x 0) until the first step fills them, as PyTorch creates
-/// its state lazily.
+/// its state lazily. They live where the parameter lives (backend_matrix_t: RowMatrix on the
+/// host, gpu::DeviceMatrix on CUDA).
 template <class Scalar, class Backend = cpu>
 struct ParameterState {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::optim::ParameterState<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/optim/optimizer.hpp>; include it (or <ccl/cuda.hpp>)");
   std::int64_t step = 0;
-  std::vector<RowMatrix<Scalar>> buffers;
+  std::vector<backend_matrix_t<Scalar, Backend>> buffers;
 };
+
+/// The operation "update one parameter under policy Update", implemented per backend as
+/// Implementation<UpdateStep<Update>, Backend>::run(options, parameter, state). The host
+/// implementation is Update::apply (below); the device ones are in <ccl/cuda/optim/sgd.hpp> and
+/// adam.hpp.
+template <class Update>
+struct UpdateStep {};
 
 namespace detail {
-
-template <class Scalar>
-struct ParameterProbe {
-  void operator()(Parameter<Scalar>&) const {}
-};
-
-template <class Module, class Scalar, class = void>
-struct has_parameters : std::false_type {};
-
-template <class Module, class Scalar>
-struct has_parameters<Module, Scalar,
-                      std::void_t<decltype(std::declval<Module&>().for_each_parameter(
-                          std::declval<ParameterProbe<Scalar>>()))>> : std::true_type {};
 
 inline std::string join_key(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
@@ -111,28 +107,33 @@ Options without_weight_decay(Options options) {
 
 }  // namespace detail
 
-/// True when Module has `for_each_parameter(visit)` calling visit(Parameter<Scalar>&).
-template <class Module, class Scalar>
-inline constexpr bool has_parameters_v = detail::has_parameters<Module, Scalar>::value;
+/// True when Module has `for_each_parameter(visit)` calling visit(Parameter<Scalar, Backend>&).
+template <class Module, class Scalar, class Backend = cpu>
+inline constexpr bool has_parameters_v = ccl::has_parameters_v<Module, Scalar, Backend>;
 
 template <class Scalar, class Update, class Backend = cpu>
 class Optimizer {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::optim::Optimizer<Scalar, Update, ccl::cuda> (Sgd<Scalar, ccl::cuda>, "
-                "Adam<Scalar, ccl::cuda>) lives in <ccl/cuda/optim/optimizer.hpp>; include it (or "
-                "<ccl/cuda.hpp>) to step device parameters");
+  static_assert(is_backend_v<Backend>,
+                "ccl::optim::Optimizer<Scalar, Update, Backend>: Backend must be a backend tag "
+                "(ccl::cpu or ccl::cuda); for ccl::cuda include <ccl/cuda/optim/optimizer.hpp> "
+                "(or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
   using update_type = Update;
   using backend_type = Backend;
   using Options = typename Update::Options;
+  using Param = Parameter<Scalar, Backend>;
+  using State = ParameterState<Scalar, Backend>;
+  /// The host optimiser with the same policy: what checkpoints read and write (copy_state_to,
+  /// copy_state_from).
+  using HostOptimizer = Optimizer<Scalar, Update, cpu>;
 
   struct Entry {
     std::string key;
-    Parameter<Scalar>* parameter = nullptr;
-    ParameterState<Scalar> state;
+    Param* parameter = nullptr;
+    State state;
   };
 
   struct Group {
@@ -148,17 +149,19 @@ class Optimizer {
     /// Adds every parameter of `module` under the key prefix `prefix`.
     template <class Module>
     GroupBuilder& add(const std::string& prefix, Module& module) {
-      static_assert(has_parameters_v<Module, Scalar>,
+      static_assert(has_parameters_v<Module, Scalar, Backend>,
                     "ccl::optim: the module must expose for_each_parameter(visit) with "
-                    "visit(ccl::Parameter<Scalar>&), with the optimiser's Scalar");
-      module.for_each_parameter([&](Parameter<Scalar>& p) {
+                    "visit(ccl::Parameter<Scalar, Backend>&), with the optimiser's Scalar and "
+                    "Backend (a device module needs Sgd<Scalar, ccl::cuda>, a host one the "
+                    "default ccl::cpu)");
+      module.for_each_parameter([&](Param& p) {
         optimizer_->register_parameter(group_, detail::join_key(prefix, p.name), p);
       });
       return *this;
     }
 
     /// Adds one parameter under the key `key`.
-    GroupBuilder& add_parameter(const std::string& key, Parameter<Scalar>& parameter) {
+    GroupBuilder& add_parameter(const std::string& key, Param& parameter) {
       optimizer_->register_parameter(group_, key, parameter);
       return *this;
     }
@@ -194,19 +197,21 @@ class Optimizer {
     return GroupBuilder(this, g);
   }
 
-  /// One update of every parameter of every group from its current gradient (Update::apply).
-  /// Every parameter takes part, even one whose gradient is zero (weight decay and momentum
-  /// still move it): leave frozen parameters out of the optimiser.
+  /// One update of every parameter of every group from its current gradient (Update::apply on
+  /// the host; on the device one kernel per parameter, queued on the settings' stream without
+  /// synchronising). Every parameter takes part, even one whose gradient is zero (weight decay
+  /// and momentum still move it): leave frozen parameters out of the optimiser.
   void step() {
     for (Group& group : groups_) {
       const Options without_decay = detail::without_weight_decay(group.options);
       for (Entry& entry : group.entries) {
-        Parameter<Scalar>& p = *entry.parameter;
+        Param& p = *entry.parameter;
         require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), op_name(),
                 "::step: parameter '", entry.key, "' has value [", p.value.rows(), ", ",
                 p.value.cols(), "] but gradient [", p.grad.rows(), ", ", p.grad.cols(), "]");
-        Update::apply(detail::options_for(group.options, without_decay, group.decay_on, p.role), p,
-                      entry.state);
+        dispatch<UpdateStep<Update>>(
+            Backend{}, detail::options_for(group.options, without_decay, group.decay_on, p.role), p,
+            entry.state);
       }
     }
   }
@@ -264,13 +269,109 @@ class Optimizer {
 
   static const char* op_name() { return Update::display_name; }
 
+  /// Downloads the options and every parameter's state into `host`, an optimiser over host
+  /// parameters with the same groups, keys and shapes (cuda/optim/checkpoint.hpp builds one to
+  /// match a device optimiser). Buffers not created yet stay empty. Returns when the data are
+  /// there.
+  void copy_state_to(HostOptimizer& host) const {
+    const auto matches = match(host, "copy_state_to");
+    auto& host_groups = host.groups();
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      host_groups[g].options = groups_[g].options;
+      for (std::size_t e = 0; e < groups_[g].entries.size(); ++e) {
+        const State& source = groups_[g].entries[e].state;
+        ParameterState<Scalar>& target = host_groups[g].entries[matches[g][e]].state;
+        target.step = source.step;
+        target.buffers.resize(source.buffers.size());
+        for (std::size_t b = 0; b < source.buffers.size(); ++b) {
+          if (source.buffers[b].rows() * source.buffers[b].cols() == 0) {
+            target.buffers[b] = RowMatrix<Scalar>();
+          } else {
+            target.buffers[b] = host_copy(source.buffers[b]);
+          }
+        }
+      }
+    }
+  }
+
+  /// Uploads options and state from `host` (same groups, keys and shapes). Everything is checked
+  /// before anything changes; a buffer must be empty or shaped like its parameter.
+  void copy_state_from(const HostOptimizer& host) {
+    constexpr const char* what = "copy_state_from";
+    const auto matches = match(host, what);
+    const auto& host_groups = host.groups();
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      Update::validate(host_groups[g].options, op_name());
+      for (std::size_t e = 0; e < groups_[g].entries.size(); ++e) {
+        const Entry& entry = groups_[g].entries[e];
+        const ParameterState<Scalar>& source = host_groups[g].entries[matches[g][e]].state;
+        require(source.buffers.size() == Update::buffers.size(), op_name(), "::", what,
+                ": parameter '", entry.key, "' has ", source.buffers.size(), " state buffers, ",
+                Update::display_name, " keeps ", Update::buffers.size());
+        require(source.step >= 0, op_name(), "::", what, ": parameter '", entry.key,
+                "' has step count ", source.step);
+        for (const RowMatrix<Scalar>& buffer : source.buffers) {
+          require(buffer.size() == 0 || (buffer.rows() == entry.parameter->rows() &&
+                                         buffer.cols() == entry.parameter->cols()),
+                  op_name(), "::", what, ": a state buffer of '", entry.key, "' has shape [",
+                  buffer.rows(), ", ", buffer.cols(), "], expected [", entry.parameter->rows(),
+                  ", ", entry.parameter->cols(), "] or empty");
+        }
+      }
+    }
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      groups_[g].options = host_groups[g].options;
+      for (std::size_t e = 0; e < groups_[g].entries.size(); ++e) {
+        const ParameterState<Scalar>& source = host_groups[g].entries[matches[g][e]].state;
+        State& target = groups_[g].entries[e].state;
+        target.step = source.step;
+        target.buffers.resize(source.buffers.size());
+        for (std::size_t b = 0; b < source.buffers.size(); ++b) {
+          if (source.buffers[b].size() == 0) {
+            target.buffers[b] = backend_matrix_t<Scalar, Backend>();
+          } else {
+            assign(target.buffers[b], ccl::view(source.buffers[b]));
+          }
+        }
+      }
+    }
+  }
+
  private:
   void check_group(Index g, const char* what) const {
     require(g >= 0 && g < group_count(), op_name(), "::", what, ": group ", g,
             " does not exist (the optimiser has ", group_count(), " groups)");
   }
 
-  void register_parameter(Index g, const std::string& key, Parameter<Scalar>& p) {
+  // For each entry, the index of the host entry with the same key and shape.
+  std::vector<std::vector<std::size_t>> match(const HostOptimizer& host, const char* what) const {
+    const auto& host_groups = host.groups();
+    require(host_groups.size() == groups_.size(), op_name(), "::", what,
+            ": the host optimiser has ", host_groups.size(), " groups, this one ", groups_.size());
+    std::vector<std::vector<std::size_t>> matches(groups_.size());
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      std::map<std::string, std::size_t> index;
+      for (std::size_t e = 0; e < host_groups[g].entries.size(); ++e)
+        index[host_groups[g].entries[e].key] = e;
+      require(index.size() == groups_[g].entries.size(), op_name(), "::", what, ": group ", g,
+              " has ", host_groups[g].entries.size(), " parameters on the host, ",
+              groups_[g].entries.size(), " here");
+      for (const Entry& entry : groups_[g].entries) {
+        const auto found = index.find(entry.key);
+        require(found != index.end(), op_name(), "::", what, ": parameter '", entry.key,
+                "' of group ", g, " is not in the host optimiser's group");
+        const Parameter<Scalar>& twin = *host_groups[g].entries[found->second].parameter;
+        require(twin.rows() == entry.parameter->rows() && twin.cols() == entry.parameter->cols(),
+                op_name(), "::", what, ": parameter '", entry.key, "' is [", twin.rows(), ", ",
+                twin.cols(), "] on the host but [", entry.parameter->rows(), ", ",
+                entry.parameter->cols(), "] here");
+        matches[g].push_back(found->second);
+      }
+    }
+    return matches;
+  }
+
+  void register_parameter(Index g, const std::string& key, Param& p) {
     check_group(g, "add");
     require(!key.empty(), op_name(), "::add: a parameter needs a non-empty key");
     require(keys_.insert(key).second, op_name(), "::add: the key '", key,
@@ -292,3 +393,17 @@ class Optimizer {
 };
 
 }  // namespace ccl::optim
+
+namespace ccl {
+
+/// The host update of one parameter: the policy's own arithmetic.
+template <class Update>
+struct Implementation<optim::UpdateStep<Update>, cpu> {
+  template <class Scalar>
+  static void run(const typename Update::Options& options, Parameter<Scalar>& parameter,
+                  optim::ParameterState<Scalar>& state) {
+    Update::apply(options, parameter, state);
+  }
+};
+
+}  // namespace ccl

@@ -70,17 +70,8 @@ template <class E>
 struct passes_features_through<E, std::void_t<decltype(E::passes_features_through)>>
     : std::bool_constant<E::passes_features_through> {};
 
-template <class Scalar, class Backend = cpu>
-struct ParameterVisitorProbe {
-  void operator()(Parameter<Scalar, Backend>&) const {}
-};
-
-template <class E, class Scalar, class Backend = cpu, class = void>
-struct has_parameters : std::false_type {};
-template <class E, class Scalar, class Backend>
-struct has_parameters<E, Scalar, Backend,
-                      std::void_t<decltype(std::declval<E&>().for_each_parameter(
-                          ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
+template <class E, class Scalar, class Backend = cpu>
+struct has_parameters : std::bool_constant<has_parameters_v<E, Scalar, Backend>> {};
 
 }  // namespace detail
 

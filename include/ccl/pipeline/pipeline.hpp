@@ -59,30 +59,45 @@ struct StepResult {
 };
 
 namespace detail {
-// The backend a component declares (backend_type); ccl::cpu for components that declare none
-// (user teachers and objectives written for the host).
-template <class T, class = void>
-struct backend_of {
-  using type = cpu;
-};
-template <class T>
-struct backend_of<T, std::void_t<typename T::backend_type>> {
-  using type = typename T::backend_type;
-};
-template <class T>
-using backend_of_t = typename backend_of<T>::type;
+// A composition matches the student when it declares the student's backend (NoComposition, which
+// is never called, declares none) and, where it declares one, the student's scalar.
+template <class C, class Backend>
+inline constexpr bool composition_backend_matches_v =
+    !declares_backend_v<C> || std::is_same_v<backend_of_t<C>, Backend>;
+
+template <class C, class Scalar, class = void>
+struct composition_scalar_matches : std::true_type {};
+template <class C, class Scalar>
+struct composition_scalar_matches<C, Scalar, std::void_t<typename C::scalar_type>>
+    : std::is_same<typename C::scalar_type, Scalar> {};
+template <class C, class Scalar>
+inline constexpr bool composition_scalar_matches_v = composition_scalar_matches<C, Scalar>::value;
 }  // namespace detail
 
 template <class Student, class... Branches>
 class Pipeline {
-  static_assert(((std::is_same_v<detail::backend_of_t<decltype(std::declval<Branches&>().teacher)>,
-                                 typename Student::backend_type> &&
-                  std::is_same_v<detail::backend_of_t<decltype(std::declval<Branches&>().objective)>,
-                                 typename Student::backend_type>) &&
+  static_assert((std::is_same_v<backend_of_t<decltype(std::declval<Branches&>().teacher)>,
+                                typename Student::backend_type> &&
                  ...),
-                "ccl::pipeline::Pipeline: every branch's teacher and objective must use the "
-                "student's backend (ccl::cpu or ccl::cuda): give them the same Backend "
-                "argument");
+                "ccl::pipeline::Pipeline: every branch's teacher must use the student's backend "
+                "(ccl::cpu or ccl::cuda): give it the same Backend argument");
+  static_assert((detail::composition_backend_matches_v<
+                     decltype(std::declval<Branches&>().composition),
+                     typename Student::backend_type> &&
+                 ...),
+                "ccl::pipeline::Pipeline: every branch's composition must use the student's "
+                "backend: e.g. compose::Residual<float, ccl::cuda> with a ccl::cuda student");
+  static_assert((detail::composition_scalar_matches_v<
+                     decltype(std::declval<Branches&>().composition),
+                     typename Student::scalar_type> &&
+                 ...),
+                "ccl::pipeline::Pipeline: every branch's composition must use the student's scalar "
+                "type (float or double)");
+  static_assert((std::is_same_v<backend_of_t<decltype(std::declval<Branches&>().objective)>,
+                                typename Student::backend_type> &&
+                 ...),
+                "ccl::pipeline::Pipeline: every branch's objective must use the student's backend "
+                "(ccl::cpu or ccl::cuda): give it the same Backend argument");
 
  public:
   using Scalar = typename Student::scalar_type;
@@ -200,12 +215,8 @@ class Pipeline {
   }
 
  private:
-  template <class O, class = void>
-  struct has_objective_parameters : std::false_type {};
   template <class O>
-  struct has_objective_parameters<
-      O, std::void_t<decltype(std::declval<O&>().for_each_parameter(
-             detail::ParameterVisitorProbe<Scalar, Backend>{}))>> : std::true_type {};
+  using has_objective_parameters = std::bool_constant<has_parameters_v<O, Scalar, Backend>>;
 
   // Objectives that communicate (dist::GlobalObjective) declare `static constexpr bool
   // collective = true`: every rank must call them at every step.

@@ -1,14 +1,21 @@
 #pragma once
 // Pieces shared by the composition policies: argument checks that name the policy and the
 // declared dimensions, the (optionally normalised) concatenation [x̂_t ; x̂_v] with its backward
-// pass, and the classifier head's contribution to dL/dx_tv.
+// pass, and the classifier head's contribution to dL/dx_tv. Everything here is written once for
+// every backend over the ops of core/backend_matrix.hpp, except ConcatInput, whose CUDA
+// specialisation (kernels for the normalisation and the column concatenation) is in
+// <ccl/cuda/compose/detail/common.hpp>.
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/detail/normalize_rows.hpp>
 #include <ccl/nn/linear.hpp>
+
+#include <type_traits>
 
 namespace ccl::compose::detail {
 
@@ -27,15 +34,18 @@ void check_input_shapes(const char* op, const EmbeddingView<const Scalar, Backen
           " but the composition was built for student_dim = ", student_dim);
 }
 
-/// Forward inputs: non-empty, same batch, the widths the policy was built for, finite.
-template <class Scalar>
-void check_inputs(const char* op, const EmbeddingView<const Scalar>& teacher,
-                  const EmbeddingView<const Scalar>& student, Index teacher_dim,
-                  Index student_dim, bool check_finite) {
+/// Forward inputs: non-empty, same batch, the widths the policy was built for, in the backend's
+/// memory, finite (when asked; the scan is the backend's).
+template <class Scalar, class Backend>
+void check_inputs(const char* op, const EmbeddingView<const Scalar, Backend>& teacher,
+                  const EmbeddingView<const Scalar, Backend>& student, Index teacher_dim,
+                  Index student_dim, bool scan_finite, OpScratch<Scalar, Backend>& scratch) {
   check_input_shapes(op, teacher, student, teacher_dim, student_dim);
-  if (check_finite) {
-    checks::finite(op, "teacher", teacher);
-    checks::finite(op, "student", student);
+  require_backend_memory(op, "teacher", teacher);
+  require_backend_memory(op, "student", student);
+  if (scan_finite) {
+    check_finite(op, "teacher", teacher, scratch);
+    check_finite(op, "student", student, scratch);
   }
 }
 
@@ -67,12 +77,30 @@ bool given(const EmbeddingView<T, Backend>& v) {
   return v.data() != nullptr;
 }
 
+/// The gradient views a backward pass reads and writes are in the backend's memory.
+template <class Scalar, class Backend>
+void require_backend_gradients(const char* op, const EmbeddingView<const Scalar, Backend>& composed,
+                               const EmbeddingView<const Scalar, Backend>& logits,
+                               const EmbeddingView<Scalar, Backend>& student,
+                               const EmbeddingView<Scalar, Backend>& teacher) {
+  require_backend_memory(op, "grad_composed", composed);
+  require_backend_memory(op, "grad_logits", logits);
+  require_backend_memory(op, "grad_student", student);
+  require_backend_memory(op, "grad_teacher", teacher);
+}
+
 /// [x̂_t ; x̂_v] with x̂ = x / max(‖x‖, 1e-12) (PyTorch's F.normalize, method.md §3.4), or the raw
 /// [x_t ; x_v] when normalisation is off. Normalising makes the residual see directions only, so
 /// a teacher whose features are an order of magnitude larger than the student's (PANNs
 /// embeddings vs. a freshly initialised R(2+1)D) does not drown the student's half.
-template <class Scalar>
+/// This primary template is the host engine; ConcatInput<Scalar, ccl::cuda> is the device one.
+template <class Scalar, class Backend = cpu>
 class ConcatInput {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::compose::detail::ConcatInput<Scalar, ccl::cuda> lives in "
+                "<ccl/cuda/compose/detail/common.hpp>; include <ccl/cuda/compose/...> (or "
+                "<ccl/cuda.hpp>) to compose on the GPU");
+
  public:
   void forward(const EmbeddingView<const Scalar>& teacher,
                const EmbeddingView<const Scalar>& student, bool normalize) {
@@ -126,15 +154,16 @@ class ConcatInput {
 
 /// dL/dx_tv = grad_composed + W_2ᵀ-propagated grad_logits, written into `out` (resized to
 /// [batch, dim]); the classifier's own parameter gradients are accumulated unless skipped.
-template <class Scalar>
-void composed_gradient(nn::Linear<Scalar>& classifier,
-                       const EmbeddingView<const Scalar>& grad_composed,
-                       const EmbeddingView<const Scalar>& grad_logits, nn::ParameterGradients mode,
-                       Index batch, Index dim, RowMatrix<Scalar>& out) {
+template <class Scalar, class Backend>
+void composed_gradient(nn::Linear<Scalar, Backend>& classifier,
+                       const EmbeddingView<const Scalar, Backend>& grad_composed,
+                       const EmbeddingView<const Scalar, Backend>& grad_logits,
+                       nn::ParameterGradients mode, Index batch, Index dim,
+                       backend_matrix_t<Scalar, Backend>& out) {
   if (given(grad_composed)) {
-    out = grad_composed.matrix();
+    assign(out, grad_composed);
   } else {
-    out.setZero(batch, dim);
+    set_zero(out, batch, dim);
   }
   if (given(grad_logits)) classifier.backward(grad_logits, mutable_view(out), mode);
 }

@@ -1,7 +1,7 @@
 #pragma once
-// The argument checks of ccl/nn/tensor_checks.hpp for device tensors, with the same messages:
-// shape checks read only the host-side shape; the NaN/Inf scan runs as a kernel and only the
-// first offending index and value come back ("Conv3d: input (shape [2, 3, 8, 16, 16]) has a
+// The device NaN/Inf scan of ccl/nn/tensor_checks.hpp (whose shape checks serve every backend),
+// with the same message: the scan runs as a kernel and only the first offending index and value
+// come back ("Conv3d: input (shape [2, 3, 8, 16, 16]) has a
 // non-finite value nan at flat index 17").
 
 #include <ccl/core/backend.hpp>
@@ -20,26 +20,6 @@
 
 namespace ccl::nn::tensor_checks {
 
-template <class Scalar, int Rank>
-void non_empty(const char* op, const char* name, const Tensor<Scalar, Rank, cuda>& x) {
-  for (int axis = 0; axis < Rank; ++axis)
-    require(x.dim(axis) > 0, op, ": ", name, " is empty (shape ", x.shape_string(), ")");
-}
-
-template <class Scalar, int Rank>
-void channels(const char* op, const char* name, const Tensor<Scalar, Rank, cuda>& x,
-              Index expected) {
-  require(x.channels() == expected, op, ": ", name, " has ", x.channels(), " channels (shape ",
-          x.shape_string(), "), expected ", expected);
-}
-
-template <class Scalar, int Rank>
-void same_shape(const char* op, const char* name, const Tensor<Scalar, Rank, cuda>& x,
-                const char* expected_name, const Shape<Rank>& expected) {
-  require(x.shape() == expected, op, ": ", name, " has shape ", x.shape_string(), ", expected ",
-          shape_string(expected), " like ", expected_name);
-}
-
 /// Index of the first NaN/Inf among `count` device values, or -1; synchronises `stream`.
 /// `scratch` is a one-element workspace reused across calls.
 template <class Scalar>
@@ -52,9 +32,8 @@ long long first_non_finite(const Scalar* data, long long count,
       cudaMemcpyAsync(scratch.data(), &none, sizeof(none), cudaMemcpyHostToDevice, stream));
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<long long>((count + threads - 1) / threads, 4096));
-  gpu::kernels::first_non_finite_kernel<Scalar>
-      <<<blocks, threads, 0, stream>>>(data, static_cast<std::ptrdiff_t>(count), 1, count,
-                                       scratch.data());
+  gpu::kernels::first_non_finite_kernel<Scalar><<<blocks, threads, 0, stream>>>(
+      data, static_cast<std::ptrdiff_t>(count), 1, count, scratch.data());
   CCL_CUDA_CHECK_LAUNCH("first_non_finite_kernel");
   unsigned long long first = none;
   CCL_CUDA_CHECK(

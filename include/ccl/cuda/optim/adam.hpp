@@ -40,11 +40,17 @@ gpu::kernels::AdamCoefficients<Scalar> adam_coefficients(const AdamOptions& o, s
   return c;
 }
 
+}  // namespace ccl::optim
+
+namespace ccl {
+
+/// The device step of one parameter (optim::Optimizer::step dispatches here for ccl::cuda).
 template <>
-struct DeviceUpdate<AdamUpdate> {
+struct Implementation<optim::UpdateStep<optim::AdamUpdate>, cuda> {
   template <class Scalar>
-  static void apply(const AdamOptions& o, Parameter<Scalar, cuda>& p,
-                    ParameterState<Scalar, cuda>& state, cudaStream_t stream) {
+  static void run(const optim::AdamOptions& o, Parameter<Scalar, cuda>& p,
+                  optim::ParameterState<Scalar, cuda>& state) {
+    const cudaStream_t stream = gpu::settings().stream;
     for (gpu::DeviceMatrix<Scalar>& moment : state.buffers) {
       if (moment.rows() * moment.cols() == 0) {
         moment.resize(p.rows(), p.cols());
@@ -56,10 +62,10 @@ struct DeviceUpdate<AdamUpdate> {
     if (count == 0) return;
     gpu::kernels::adam_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-            adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(), state.buffers[0].data(),
-            state.buffers[1].data(), count);
+            optim::adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(),
+            state.buffers[0].data(), state.buffers[1].data(), count);
     CCL_CUDA_CHECK_LAUNCH("adam_kernel");
   }
 };
 
-}  // namespace ccl::optim
+}  // namespace ccl

@@ -11,6 +11,7 @@
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
+#include <ccl/cuda/settings.hpp>
 #include <ccl/optim/sgd.hpp>
 
 #include <cuda_runtime_api.h>
@@ -32,11 +33,17 @@ gpu::kernels::SgdCoefficients<Scalar> sgd_coefficients(const SgdOptions& o, bool
   return c;
 }
 
+}  // namespace ccl::optim
+
+namespace ccl {
+
+/// The device step of one parameter (optim::Optimizer::step dispatches here for ccl::cuda).
 template <>
-struct DeviceUpdate<SgdUpdate> {
+struct Implementation<optim::UpdateStep<optim::SgdUpdate>, cuda> {
   template <class Scalar>
-  static void apply(const SgdOptions& o, Parameter<Scalar, cuda>& p,
-                    ParameterState<Scalar, cuda>& state, cudaStream_t stream) {
+  static void run(const optim::SgdOptions& o, Parameter<Scalar, cuda>& p,
+                  optim::ParameterState<Scalar, cuda>& state) {
+    const cudaStream_t stream = gpu::settings().stream;
     ++state.step;
     const long long count = static_cast<long long>(p.rows()) * p.cols();
     gpu::DeviceMatrix<Scalar>& buffer = state.buffers[0];
@@ -48,10 +55,10 @@ struct DeviceUpdate<SgdUpdate> {
     if (count == 0) return;
     gpu::kernels::sgd_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-            sgd_coefficients<Scalar>(o, first), p.value.data(), p.grad.data(),
+            optim::sgd_coefficients<Scalar>(o, first), p.value.data(), p.grad.data(),
             o.momentum != 0 ? buffer.data() : nullptr, count);
     CCL_CUDA_CHECK_LAUNCH("sgd_kernel");
   }
 };
 
-}  // namespace ccl::optim
+}  // namespace ccl

@@ -1,15 +1,15 @@
 #pragma once
-// Device counterparts of compose/detail/common.hpp, shared by the device composition policies:
-// the forward checks (shapes as on the CPU, then device memory and the device NaN scan), the
-// (optionally normalised) concatenation [x̂_t ; x̂_v] with its backward pass, and the classifier
-// head's contribution to dL/dx_tv. Backward-argument checks are the CPU's (backend-generic).
+// The device engine of compose/detail/common.hpp: ConcatInput<Scalar, ccl::cuda>, the (optionally
+// normalised) concatenation [x̂_t ; x̂_v] with its backward pass on device kernels. Everything else
+// the compositions share (checks, dL/dx_tv) is written once there, over the ops that
+// cuda/backend_matrix.hpp and cuda/nn/linear.hpp bring for device views.
 
 #include <ccl/compose/detail/common.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/backend_matrix.hpp>
 #include <ccl/cuda/buffer.hpp>
-#include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/nn/linear.hpp>
@@ -19,39 +19,9 @@
 
 namespace ccl::compose::detail {
 
-/// Forward inputs on the device: the CPU's shape checks, device memory, then (optionally) the
-/// device NaN/Inf scan, whose message is the CPU's.
-template <class Scalar>
-void check_device_inputs(const char* op, const EmbeddingView<const Scalar, cuda>& teacher,
-                         const EmbeddingView<const Scalar, cuda>& student, Index teacher_dim,
-                         Index student_dim, bool check_finite,
-                         gpu::DeviceBuffer<unsigned long long>& scratch) {
-  check_input_shapes(op, teacher, student, teacher_dim, student_dim);
-  gpu::detail::require_int_shape(op, "teacher", teacher);
-  gpu::detail::require_int_shape(op, "student", student);
-  gpu::require_device_memory(op, "teacher", teacher);
-  gpu::require_device_memory(op, "student", student);
-  if (check_finite) {
-    gpu::checks::finite(op, "teacher", teacher, scratch, gpu::settings().stream);
-    gpu::checks::finite(op, "student", student, scratch, gpu::settings().stream);
-  }
-}
-
-/// Device gradient views the backward pass writes must be device memory.
-template <class Scalar>
-void require_device_gradients(const char* op, const EmbeddingView<const Scalar, cuda>& composed,
-                              const EmbeddingView<const Scalar, cuda>& logits,
-                              const EmbeddingView<Scalar, cuda>& student,
-                              const EmbeddingView<Scalar, cuda>& teacher) {
-  gpu::require_device_memory(op, "grad_composed", composed);
-  gpu::require_device_memory(op, "grad_logits", logits);
-  gpu::require_device_memory(op, "grad_student", student);
-  gpu::require_device_memory(op, "grad_teacher", teacher);
-}
-
 /// [x̂_t ; x̂_v] (or [x_t ; x_v]) on the device; see ConcatInput in compose/detail/common.hpp.
 template <class Scalar>
-class DeviceConcatInput {
+class ConcatInput<Scalar, cuda> {
  public:
   void forward(const EmbeddingView<const Scalar, cuda>& teacher,
                const EmbeddingView<const Scalar, cuda>& student, bool normalize) {
@@ -101,29 +71,5 @@ class DeviceConcatInput {
   gpu::DeviceMatrix<Scalar> unit_t_, unit_v_, concat_, grad_unit_;
   gpu::DeviceBuffer<Scalar> norm_t_, norm_v_;
 };
-
-/// dL/dx_tv = grad_composed + the classifier's back-propagated grad_logits, written into `out`
-/// (resized to [batch, dim]); the classifier's parameter gradients accumulate unless skipped.
-template <class Scalar>
-void composed_gradient(nn::Linear<Scalar, cuda>& classifier,
-                       const EmbeddingView<const Scalar, cuda>& grad_composed,
-                       const EmbeddingView<const Scalar, cuda>& grad_logits,
-                       nn::ParameterGradients mode, Index batch, Index dim,
-                       gpu::DeviceMatrix<Scalar>& out) {
-  out.resize(batch, dim);
-  if (given(grad_composed)) {
-    gpu::copy<Scalar>(grad_composed, out.mutable_view());
-  } else {
-    out.zero(gpu::settings().stream);
-  }
-  if (given(grad_logits)) classifier.backward(grad_logits, out.mutable_view(), mode);
-}
-
-/// A zeroed [rows, cols] workspace (asynchronous).
-template <class Scalar>
-void zeroed(gpu::DeviceMatrix<Scalar>& m, Index rows, Index cols) {
-  m.resize(rows, cols);
-  m.zero(gpu::settings().stream);
-}
 
 }  // namespace ccl::compose::detail
