@@ -52,15 +52,6 @@ struct objective_wants_indices<O, std::void_t<decltype(std::declval<O&>().set_in
                                       std::declval<const std::vector<Index>&>()))>>
     : std::true_type {};
 
-template <class O, class = void>
-struct objective_backend {
-  using type = cpu;
-};
-template <class O>
-struct objective_backend<O, std::void_t<typename O::backend_type>> {
-  using type = typename O::backend_type;
-};
-
 // The scalar of an objective, read off its Terms (CclTerms<S>, BaselineTerms<S>).
 template <class Terms>
 struct terms_scalar {
@@ -99,7 +90,7 @@ template <class Comm, class Objective,
 class GlobalObjective {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<typename detail::objective_backend<Objective>::type, cpu>,
+  static_assert(std::is_same_v<backend_of_t<Objective>, cpu>,
                 "ccl::dist::GlobalObjective: the wrapped objective must use the host backend "
                 "(ccl::cpu); device pipelines gather on the device through dist::nccl, which this "
                 "wrapper does not do yet");

@@ -21,6 +21,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/detail/log_softmax.hpp>
+#include <ccl/loss/pair_loss.hpp>
 
 #include <Eigen/Core>
 
@@ -29,22 +30,19 @@
 namespace ccl::loss {
 
 /// Value and gradient of a loss on one [B, C] logit matrix: `value` and one `grad_<input>` per
-/// input, like PairLossResult's grad_f / grad_g. This primary template is the host one.
+/// input, like PairLossResult's grad_f / grad_g, written once over the backend's matrix type.
 template <class Scalar, class Backend = cpu>
 struct LogitLossResult {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::LogitLossResult<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/cross_entropy.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
-  RowMatrix<Scalar> grad_logits;  ///< dL/dz, same shape as the logits
+  backend_matrix_t<Scalar, Backend> grad_logits;  ///< dL/dz, same shape as the logits
 
   /// A result with a zero gradient shaped like the logits (what operator() accumulates into).
-  static LogitLossResult zeros(const EmbeddingView<const Scalar>& logits) {
+  static LogitLossResult zeros(const EmbeddingView<const Scalar, Backend>& logits) {
     LogitLossResult result;
-    result.grad_logits = RowMatrix<Scalar>::Zero(logits.rows(), logits.cols());
+    result.grad_logits = detail::zeros_like(logits);
     return result;
   }
-  EmbeddingView<Scalar> grad_logits_view() { return mutable_view(grad_logits); }
+  EmbeddingView<Scalar, Backend> grad_logits_view() { return mutable_view(grad_logits); }
 };
 
 struct CrossEntropyOptions {

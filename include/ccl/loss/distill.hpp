@@ -9,8 +9,8 @@
 // x_tv (which flows into the composition head and, through it, into the student).
 //
 // The views are the inner loss's backend's (device views around a ccl::cuda loss; the Backend
-// argument defaults to the inner loss's). DistillResult<Scalar, ccl::cuda>, the result of the
-// allocating operator() on the device, is in <ccl/cuda/loss/pair_loss.hpp>.
+// argument defaults to the inner loss's). DistillResult, the result of the allocating
+// operator(), is written once over the backend's matrix type, like PairLossResult.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -28,27 +28,24 @@ namespace ccl::loss {
 
 template <class Scalar, class Backend = cpu>
 struct DistillResult {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::DistillResult<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/pair_loss.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
   Scalar raw_term{};       ///< L_pair(x_v, x_t), unweighted
   Scalar composed_term{};  ///< L_pair(x_v, x_tv), unweighted
-  RowMatrix<Scalar> grad_student, grad_teacher, grad_composed;
+  backend_matrix_t<Scalar, Backend> grad_student, grad_teacher, grad_composed;
 
   /// Zero gradients shaped like the three inputs (what operator() accumulates into).
-  static DistillResult zeros(const EmbeddingView<const Scalar>& student,
-                             const EmbeddingView<const Scalar>& teacher,
-                             const EmbeddingView<const Scalar>& composed) {
+  static DistillResult zeros(const EmbeddingView<const Scalar, Backend>& student,
+                             const EmbeddingView<const Scalar, Backend>& teacher,
+                             const EmbeddingView<const Scalar, Backend>& composed) {
     DistillResult result;
-    result.grad_student = RowMatrix<Scalar>::Zero(student.rows(), student.cols());
-    result.grad_teacher = RowMatrix<Scalar>::Zero(teacher.rows(), teacher.cols());
-    result.grad_composed = RowMatrix<Scalar>::Zero(composed.rows(), composed.cols());
+    result.grad_student = detail::zeros_like(student);
+    result.grad_teacher = detail::zeros_like(teacher);
+    result.grad_composed = detail::zeros_like(composed);
     return result;
   }
-  EmbeddingView<Scalar> grad_student_view() { return mutable_view(grad_student); }
-  EmbeddingView<Scalar> grad_teacher_view() { return mutable_view(grad_teacher); }
-  EmbeddingView<Scalar> grad_composed_view() { return mutable_view(grad_composed); }
+  EmbeddingView<Scalar, Backend> grad_student_view() { return mutable_view(grad_student); }
+  EmbeddingView<Scalar, Backend> grad_teacher_view() { return mutable_view(grad_teacher); }
+  EmbeddingView<Scalar, Backend> grad_composed_view() { return mutable_view(grad_composed); }
 };
 
 template <class Loss, class Scalar = float, class Backend = detail::loss_backend_t<Loss>>

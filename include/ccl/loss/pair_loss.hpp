@@ -12,10 +12,11 @@
 //
 // Backends: a loss `L<Scalar, Backend>` takes EmbeddingView<..., Backend> views; the CRTP base
 // reads the backend from the loss's last template argument (ccl::cpu when it has none), so
-// operator() takes the same views. On ccl::cuda the result holds device matrices
-// (PairLossResult<Scalar, ccl::cuda> in <ccl/cuda/loss/pair_loss.hpp>).
+// operator() takes the same views. On ccl::cuda the result holds device matrices (include
+// <ccl/cuda/loss/pair_loss.hpp>, which brings the device side of the matrix ops).
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
@@ -25,26 +26,36 @@
 
 namespace ccl::loss {
 
-/// Value and gradients of one allocating call. This primary template is the host one.
+namespace detail {
+/// Zeros shaped like x, in x's backend memory (set_zero is the backend op of
+/// core/backend_matrix.hpp; the CUDA overload is found by argument-dependent lookup).
+template <class Scalar, class Backend>
+backend_matrix_t<Scalar, Backend> zeros_like(const EmbeddingView<const Scalar, Backend>& x) {
+  backend_matrix_t<Scalar, Backend> matrix;
+  set_zero(matrix, x.rows(), x.cols());
+  return matrix;
+}
+}  // namespace detail
+
+/// Value and gradients of one allocating call, written once for every backend: the gradients
+/// are backend matrices (RowMatrix on the CPU, device matrices on CUDA, where the value is still
+/// on the host because the losses return it synchronised).
 template <class Scalar, class Backend = cpu>
 struct PairLossResult {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::PairLossResult<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/pair_loss.hpp>; include it (or <ccl/cuda.hpp>)");
   Scalar value{};
-  RowMatrix<Scalar> grad_f;  ///< dL/df, same shape as f
-  RowMatrix<Scalar> grad_g;  ///< dL/dg, same shape as g
+  backend_matrix_t<Scalar, Backend> grad_f;  ///< dL/df, same shape as f
+  backend_matrix_t<Scalar, Backend> grad_g;  ///< dL/dg, same shape as g
 
   /// A result with zero gradients shaped like f and g (what operator() accumulates into).
-  static PairLossResult zeros(const EmbeddingView<const Scalar>& f,
-                              const EmbeddingView<const Scalar>& g) {
+  static PairLossResult zeros(const EmbeddingView<const Scalar, Backend>& f,
+                              const EmbeddingView<const Scalar, Backend>& g) {
     PairLossResult result;
-    result.grad_f = RowMatrix<Scalar>::Zero(f.rows(), f.cols());
-    result.grad_g = RowMatrix<Scalar>::Zero(g.rows(), g.cols());
+    result.grad_f = detail::zeros_like(f);
+    result.grad_g = detail::zeros_like(g);
     return result;
   }
-  EmbeddingView<Scalar> grad_f_view() { return mutable_view(grad_f); }
-  EmbeddingView<Scalar> grad_g_view() { return mutable_view(grad_g); }
+  EmbeddingView<Scalar, Backend> grad_f_view() { return mutable_view(grad_f); }
+  EmbeddingView<Scalar, Backend> grad_g_view() { return mutable_view(grad_g); }
 };
 
 namespace detail {

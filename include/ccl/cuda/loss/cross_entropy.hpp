@@ -29,22 +29,6 @@
 
 namespace ccl {
 
-namespace loss {
-/// Value and dL/dz of a cross-entropy call on device logits; the gradient in device memory.
-template <class Scalar>
-struct LogitLossResult<Scalar, cuda> {
-  Scalar value{};
-  gpu::DeviceMatrix<Scalar> grad_logits;  ///< dL/dz, same shape as the logits, device memory
-
-  static LogitLossResult zeros(const EmbeddingView<const Scalar, cuda>& logits) {
-    LogitLossResult result;
-    result.grad_logits = detail::device_zeros_like(logits);
-    return result;
-  }
-  EmbeddingView<Scalar, cuda> grad_logits_view() { return grad_logits.mutable_view(); }
-};
-}  // namespace loss
-
 template <class Scalar>
 struct Implementation<loss::ops::CrossEntropy<Scalar>, cuda> {
   /// Returns L and adds weight * dL/dz into grad_logits (skipped when it is empty).
