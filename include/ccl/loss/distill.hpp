@@ -67,16 +67,16 @@ class Distill {
   /// Returns the weighted value and adds weight * its gradients into the non-empty views.
   Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
                     EmbeddingView<const Scalar, Backend> teacher,
-                    EmbeddingView<const Scalar, Backend> composed, LabelView labels,
-                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<const Scalar, Backend> composed, LabelView labels, Scalar weight,
+                    EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher,
                     EmbeddingView<Scalar, Backend> grad_composed,
                     DistillResult<Scalar, Backend>* parts = nullptr) {
     checks::same_shape("distill", "student", student, "teacher", teacher);
     checks::same_shape("distill", "student", student, "composed", composed);
     const Scalar lambda = Scalar(lambda_);
-    const Scalar raw = loss_.accumulate(student, teacher, labels, weight * lambda, grad_student,
-                                        grad_teacher);
+    const Scalar raw =
+        loss_.accumulate(student, teacher, labels, weight * lambda, grad_student, grad_teacher);
     const Scalar comp = loss_.accumulate(student, composed, labels, weight * (1 - lambda),
                                          grad_student, grad_composed);
     if (parts != nullptr) {
@@ -91,9 +91,9 @@ class Distill {
                                             EmbeddingView<const Scalar, Backend> composed,
                                             LabelView labels) {
     auto result = DistillResult<Scalar, Backend>::zeros(student, teacher, composed);
-    result.value = accumulate(student, teacher, composed, labels, Scalar(1),
-                              result.grad_student_view(), result.grad_teacher_view(),
-                              result.grad_composed_view(), &result);
+    result.value =
+        accumulate(student, teacher, composed, labels, Scalar(1), result.grad_student_view(),
+                   result.grad_teacher_view(), result.grad_composed_view(), &result);
     return result;
   }
 

@@ -110,13 +110,13 @@ class PairLossInterface {
 template <class L, class Scalar, class Backend, class = void>
 struct is_pair_loss_on : std::false_type {};
 template <class L, class Scalar, class Backend>
-struct is_pair_loss_on<L, Scalar, Backend,
-                       std::void_t<decltype(std::declval<L&>().accumulate(
-                           std::declval<EmbeddingView<const Scalar, Backend>>(),
-                           std::declval<EmbeddingView<const Scalar, Backend>>(),
-                           std::declval<LabelView>(), Scalar(1),
-                           std::declval<EmbeddingView<Scalar, Backend>>(),
-                           std::declval<EmbeddingView<Scalar, Backend>>()))>> : std::true_type {};
+struct is_pair_loss_on<
+    L, Scalar, Backend,
+    std::void_t<decltype(std::declval<L&>().accumulate(
+        std::declval<EmbeddingView<const Scalar, Backend>>(),
+        std::declval<EmbeddingView<const Scalar, Backend>>(), std::declval<LabelView>(), Scalar(1),
+        std::declval<EmbeddingView<Scalar, Backend>>(),
+        std::declval<EmbeddingView<Scalar, Backend>>()))>> : std::true_type {};
 
 /// The host form, kept for existing callers: is_pair_loss<L, Scalar>.
 template <class L, class Scalar>

@@ -34,39 +34,35 @@ template <class Scalar, class Backend = cpu>
 class Cmc {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Cmc: the scalar type must be float or double");
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::Cmc<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/cmc.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::Cmc: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
+                "include <ccl/cuda/loss/baselines/cmc.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using Options = CmcOptions;
   static constexpr double default_beta = 0.8;
 
   Cmc(Index dim, Index dataset_size, Options options = {}, std::uint64_t seed = 0)
-      : rng_(seed), objective_(options.objective), engine_("cmc", dataset_size, dim, options, rng_) {}
+      : rng_(seed),
+        objective_(options.objective),
+        engine_("cmc", dataset_size, dim, options, rng_) {}
 
   const MemoryContrastOptions& options() const { return engine_.options(); }
   ContrastObjective objective() const { return objective_; }
   Index dataset_size() const { return engine_.dataset_size(); }
-  RowMatrix<Scalar>& memory_student() { return engine_.memory_student(); }
-  RowMatrix<Scalar>& memory_teacher() { return engine_.memory_teacher(); }
+  /// The banks, in the backend's memory (RowMatrix, or gpu::DeviceMatrix on ccl::cuda).
+  backend_matrix_t<Scalar, Backend>& memory_student() { return engine_.memory_student(); }
+  backend_matrix_t<Scalar, Backend>& memory_teacher() { return engine_.memory_teacher(); }
   double& z_student() { return engine_.z_student(); }
   double& z_teacher() { return engine_.z_teacher(); }
   Rng& rng() { return rng_; }
 
-  /// Banks, Z and the sampler's generator as host data (for checkpoints, or to continue on the
-  /// other backend).
-  MemoryBankState<Scalar> state() {
-    return {memory_student(), memory_teacher(), z_student(), z_teacher(), rng_.state()};
-  }
-  /// Restores a state() of a loss over the same dataset size and width.
+  /// Banks (copied to the host from a device), Z and the sampler's generator as host data (for
+  /// checkpoints, or to continue on the other backend).
+  MemoryBankState<Scalar> state() { return detail::bank_state<Scalar>(engine_, rng_); }
+  /// Restores a state() of a CPU or CUDA loss over the same dataset size and width.
   void load_state(const MemoryBankState<Scalar>& state) {
-    detail::check_bank_state("cmc", state, dataset_size(), memory_student().cols());
-    rng_.set_state(state.rng_state);
-    memory_student() = state.memory_student;
-    memory_teacher() = state.memory_teacher;
-    z_student() = state.z_student;
-    z_teacher() = state.z_teacher;
+    detail::load_bank_state("cmc", state, engine_, rng_);
   }
 
   /// Contrast indices for a batch: [B, K + 1], own index first, K label-agnostic uniform draws.
@@ -76,14 +72,14 @@ class Cmc {
     return detail::uniform_contrast(indices, k, dataset_size(), rng_);
   }
 
-  Scalar score(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-               const ContrastIndices& contrast, Scalar weight, EmbeddingView<Scalar> grad_s,
-               EmbeddingView<Scalar> grad_t) {
+  Scalar score(EmbeddingView<const Scalar, Backend> e_s, EmbeddingView<const Scalar, Backend> e_t,
+               const ContrastIndices& contrast, Scalar weight,
+               EmbeddingView<Scalar, Backend> grad_s, EmbeddingView<Scalar, Backend> grad_t) {
     return engine_.score(e_s, e_t, contrast, objective_, weight, grad_s, grad_t);
   }
 
-  void update_memory(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-                     SampleIndices indices) {
+  void update_memory(EmbeddingView<const Scalar, Backend> e_s,
+                     EmbeddingView<const Scalar, Backend> e_t, SampleIndices indices) {
     engine_.check_batch(e_s, e_t, {}, {});
     engine_.check_indices(indices, e_s.rows());
     engine_.update(e_s, e_t, indices);
@@ -91,9 +87,10 @@ class Cmc {
 
   /// One training step: sample, score (adding weight · dL/de), update the banks. Labels are
   /// accepted for symmetry with Crd and ignored: CMC's negatives are label-agnostic.
-  Scalar accumulate(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-                    LabelView /*labels*/, SampleIndices indices, Scalar weight,
-                    EmbeddingView<Scalar> grad_s, EmbeddingView<Scalar> grad_t) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> e_s,
+                    EmbeddingView<const Scalar, Backend> e_t, LabelView /*labels*/,
+                    SampleIndices indices, Scalar weight, EmbeddingView<Scalar, Backend> grad_s,
+                    EmbeddingView<Scalar, Backend> grad_t) {
     engine_.check_batch(e_s, e_t, grad_s, grad_t);
     engine_.check_indices(indices, e_s.rows());
     const ContrastIndices contrast = sample(indices);
@@ -105,7 +102,7 @@ class Cmc {
  private:
   Rng rng_;
   ContrastObjective objective_;
-  detail::MemoryContrast<Scalar> engine_;
+  detail::memory_contrast_engine_t<Scalar, Backend> engine_;
 };
 
 }  // namespace ccl::loss::baselines

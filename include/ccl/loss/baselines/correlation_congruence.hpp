@@ -30,31 +30,23 @@ struct CorrelationCongruenceOptions {
   bool check_finite = true;
 };
 
-template <class Scalar, class Backend = cpu>
-class CorrelationCongruence : public PairLossInterface<CorrelationCongruence<Scalar, Backend>, Scalar> {
+namespace detail {
+
+/// COR's arithmetic on one backend (the host version; the device one, a row kernel, is the
+/// specialisation in <ccl/cuda/loss/baselines/correlation_congruence.hpp>). Returns L, adds
+/// weight · dL/de.
+template <class Scalar, class Backend>
+class CorrelationRows {
   static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::CorrelationCongruence<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/correlation_congruence.hpp>; include it (or <ccl/cuda.hpp>)");
-  static_assert(is_supported_scalar_v<Scalar>,
-                "ccl::loss::baselines::CorrelationCongruence: the scalar type must be float or "
-                "double");
+                "ccl::loss::baselines::CorrelationCongruence<Scalar, ccl::cuda> needs "
+                "<ccl/cuda/loss/baselines/correlation_congruence.hpp>; include it (or "
+                "<ccl/cuda.hpp>)");
 
  public:
-  using Options = CorrelationCongruenceOptions;
-  static constexpr double default_beta = 0.02;
-
-  CorrelationCongruence() = default;
-  explicit CorrelationCongruence(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
-
-  /// Returns L(e_s, e_t) and adds weight · dL/de into the non-empty views. Labels are ignored.
-  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
-                    EmbeddingView<Scalar> grad_teacher) {
-    constexpr const char* op = "correlation_congruence";
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher,
-                       detail::Widths::must_match, options_.check_finite);
+  Scalar operator()(const EmbeddingView<const Scalar>& student,
+                    const EmbeddingView<const Scalar>& teacher, Scalar weight,
+                    const EmbeddingView<Scalar>& grad_student,
+                    const EmbeddingView<Scalar>& grad_teacher, Workspace<cpu>& /*workspace*/) {
     const Index b = student.rows();
     if (b < 2) return Scalar(0);
     diff_ = student.matrix() - teacher.matrix();
@@ -73,8 +65,47 @@ class CorrelationCongruence : public PairLossInterface<CorrelationCongruence<Sca
   }
 
  private:
-  Options options_;
   RowMatrix<Scalar> diff_, grad_;
+};
+
+}  // namespace detail
+
+template <class Scalar, class Backend = cpu>
+class CorrelationCongruence
+    : public PairLossInterface<CorrelationCongruence<Scalar, Backend>, Scalar> {
+  static_assert(
+      is_backend_v<Backend>,
+      "ccl::loss::baselines::CorrelationCongruence: Backend must be ccl::cpu or ccl::cuda (for "
+      "ccl::cuda include <ccl/cuda/loss/baselines/correlation_congruence.hpp> or <ccl/cuda.hpp>)");
+  static_assert(is_supported_scalar_v<Scalar>,
+                "ccl::loss::baselines::CorrelationCongruence: the scalar type must be float or "
+                "double");
+
+ public:
+  using Options = CorrelationCongruenceOptions;
+  static constexpr double default_beta = 0.02;
+
+  CorrelationCongruence() = default;
+  explicit CorrelationCongruence(Options options) : options_(options) {}
+  const Options& options() const { return options_; }
+  Options& options() { return options_; }
+
+  /// Returns L(e_s, e_t) and adds weight · dL/de into the non-empty views. Labels are ignored.
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
+                    EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<Scalar, Backend> grad_teacher) {
+    constexpr const char* op = "correlation_congruence";
+    workspace_.begin();
+    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::must_match,
+                       options_.check_finite, workspace_);
+    return rows_(student, teacher, weight, grad_student, grad_teacher, workspace_);
+  }
+
+ private:
+  Options options_;
+  detail::Workspace<Backend> workspace_;
+  detail::CorrelationRows<Scalar, Backend> rows_;
 };
 
 }  // namespace ccl::loss::baselines

@@ -37,9 +37,9 @@ template <class Scalar, class Backend = cpu>
 class Crd {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Crd: the scalar type must be float or double");
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::Crd<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/crd.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::Crd: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
+                "include <ccl/cuda/loss/baselines/crd.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using Options = CrdOptions;
@@ -65,26 +65,20 @@ class Crd {
 
   const Options& options() const { return engine_.options(); }
   Index dataset_size() const { return engine_.dataset_size(); }
-  RowMatrix<Scalar>& memory_student() { return engine_.memory_student(); }
-  RowMatrix<Scalar>& memory_teacher() { return engine_.memory_teacher(); }
+  /// The banks, in the backend's memory (RowMatrix, or gpu::DeviceMatrix on ccl::cuda).
+  backend_matrix_t<Scalar, Backend>& memory_student() { return engine_.memory_student(); }
+  backend_matrix_t<Scalar, Backend>& memory_teacher() { return engine_.memory_teacher(); }
   /// Z of the student-anchored and the teacher-anchored scores (negative until the first batch).
   double& z_student() { return engine_.z_student(); }
   double& z_teacher() { return engine_.z_teacher(); }
   Rng& rng() { return rng_; }
 
-  /// Banks, Z and the sampler's generator as host data (for checkpoints, or to continue on the
-  /// other backend).
-  MemoryBankState<Scalar> state() {
-    return {memory_student(), memory_teacher(), z_student(), z_teacher(), rng_.state()};
-  }
-  /// Restores a state() of a loss over the same dataset size and width.
+  /// Banks (copied to the host from a device), Z and the sampler's generator as host data (for
+  /// checkpoints, or to continue on the other backend).
+  MemoryBankState<Scalar> state() { return detail::bank_state<Scalar>(engine_, rng_); }
+  /// Restores a state() of a CPU or CUDA loss over the same dataset size and width.
   void load_state(const MemoryBankState<Scalar>& state) {
-    detail::check_bank_state("crd", state, dataset_size(), memory_student().cols());
-    rng_.set_state(state.rng_state);
-    memory_student() = state.memory_student;
-    memory_teacher() = state.memory_teacher;
-    z_student() = state.z_student;
-    z_teacher() = state.z_teacher;
+    detail::load_bank_state("crd", state, engine_, rng_);
   }
 
   /// Contrast indices for a batch: [B, K + 1], own index first, class-aware negatives.
@@ -94,14 +88,14 @@ class Crd {
   }
 
   /// The CRD loss for given contrast indices (sets Z on the first call; banks unchanged).
-  Scalar score(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-               const ContrastIndices& contrast, Scalar weight, EmbeddingView<Scalar> grad_s,
-               EmbeddingView<Scalar> grad_t) {
+  Scalar score(EmbeddingView<const Scalar, Backend> e_s, EmbeddingView<const Scalar, Backend> e_t,
+               const ContrastIndices& contrast, Scalar weight,
+               EmbeddingView<Scalar, Backend> grad_s, EmbeddingView<Scalar, Backend> grad_t) {
     return engine_.score(e_s, e_t, contrast, ContrastObjective::nce, weight, grad_s, grad_t);
   }
 
-  void update_memory(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-                     SampleIndices indices) {
+  void update_memory(EmbeddingView<const Scalar, Backend> e_s,
+                     EmbeddingView<const Scalar, Backend> e_t, SampleIndices indices) {
     engine_.check_batch(e_s, e_t, {}, {});
     engine_.check_indices(indices, e_s.rows());
     engine_.update(e_s, e_t, indices);
@@ -109,9 +103,10 @@ class Crd {
 
   /// One training step of the loss: sample, score (adding weight · dL/de), update the banks.
   /// `labels` may be empty; when given they must equal the dataset's labels at `indices`.
-  Scalar accumulate(EmbeddingView<const Scalar> e_s, EmbeddingView<const Scalar> e_t,
-                    LabelView labels, SampleIndices indices, Scalar weight,
-                    EmbeddingView<Scalar> grad_s, EmbeddingView<Scalar> grad_t) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> e_s,
+                    EmbeddingView<const Scalar, Backend> e_t, LabelView labels,
+                    SampleIndices indices, Scalar weight, EmbeddingView<Scalar, Backend> grad_s,
+                    EmbeddingView<Scalar, Backend> grad_t) {
     engine_.check_batch(e_s, e_t, grad_s, grad_t);
     engine_.check_indices(indices, e_s.rows());
     negatives_.check_batch_labels("crd", e_s.rows(), labels, indices);
@@ -123,7 +118,7 @@ class Crd {
 
  private:
   Rng rng_;
-  detail::MemoryContrast<Scalar> engine_;
+  detail::memory_contrast_engine_t<Scalar, Backend> engine_;
   detail::ClassAwareNegatives negatives_;
 };
 

@@ -25,11 +25,38 @@ struct FitNetOptions {
   bool check_finite = true;
 };
 
+namespace detail {
+
+/// FitNet's arithmetic on one backend (the host version; the device one, a row kernel, is the
+/// specialisation in <ccl/cuda/loss/baselines/fitnet.hpp>). Returns L, adds weight · dL/d·.
+template <class Scalar, class Backend>
+struct FitNetRows {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::FitNet<Scalar, ccl::cuda> needs "
+                "<ccl/cuda/loss/baselines/fitnet.hpp>; include it (or <ccl/cuda.hpp>)");
+  Scalar operator()(const EmbeddingView<const Scalar>& regressed,
+                    const EmbeddingView<const Scalar>& teacher, Scalar weight,
+                    const EmbeddingView<Scalar>& grad_regressed,
+                    const EmbeddingView<Scalar>& grad_teacher, Workspace<cpu>& /*workspace*/) {
+    const Scalar count = Scalar(regressed.rows() * regressed.cols());
+    double total = 0;
+    const auto s = regressed.matrix();
+    const auto t = teacher.matrix();
+    for (Index i = 0; i < s.rows(); ++i) total += double((s.row(i) - t.row(i)).squaredNorm());
+    const Scalar scale = Scalar(2) * weight / count;
+    if (grad_regressed.data() != nullptr) grad_regressed.matrix() += scale * (s - t);
+    if (grad_teacher.data() != nullptr) grad_teacher.matrix() -= scale * (s - t);
+    return Scalar(total / double(count));
+  }
+};
+
+}  // namespace detail
+
 template <class Scalar, class Backend = cpu>
 class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::FitNet<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/fitnet.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::FitNet: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/loss/baselines/fitnet.hpp> or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::FitNet: the scalar type must be float or double");
 
@@ -43,25 +70,21 @@ class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
   Options& options() { return options_; }
 
   /// Returns L(r(f_s), f_t) and adds weight · dL/d· into the non-empty views. Labels are ignored.
-  Scalar accumulate(EmbeddingView<const Scalar> regressed, EmbeddingView<const Scalar> teacher,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_regressed,
-                    EmbeddingView<Scalar> grad_teacher) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> regressed,
+                    EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_regressed,
+                    EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "fitnet";
+    workspace_.begin();
     detail::check_pair(op, regressed, teacher, grad_regressed, grad_teacher,
-                       detail::Widths::must_match, options_.check_finite);
-    const Scalar count = Scalar(regressed.rows() * regressed.cols());
-    double total = 0;
-    const auto s = regressed.matrix();
-    const auto t = teacher.matrix();
-    for (Index i = 0; i < s.rows(); ++i) total += double((s.row(i) - t.row(i)).squaredNorm());
-    const Scalar scale = Scalar(2) * weight / count;
-    if (grad_regressed.data() != nullptr) grad_regressed.matrix() += scale * (s - t);
-    if (grad_teacher.data() != nullptr) grad_teacher.matrix() -= scale * (s - t);
-    return Scalar(total / double(count));
+                       detail::Widths::must_match, options_.check_finite, workspace_);
+    return rows_(regressed, teacher, weight, grad_regressed, grad_teacher, workspace_);
   }
 
  private:
   Options options_;
+  detail::Workspace<Backend> workspace_;
+  detail::FitNetRows<Scalar, Backend> rows_;
 };
 
 }  // namespace ccl::loss::baselines

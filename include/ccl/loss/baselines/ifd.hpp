@@ -24,7 +24,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
-#include <ccl/loss/baselines/detail/probability_kernels.hpp>
+#include <ccl/loss/baselines/detail/probability_term.hpp>
 #include <ccl/loss/pair_loss.hpp>
 
 #include <Eigen/Core>
@@ -60,9 +60,9 @@ inline double ifd_layer_weight(int epoch, bool last_layer, double initial = 100.
 
 template <class Scalar, class Backend = cpu>
 class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::Ifd<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/ifd.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::Ifd: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/loss/baselines/ifd.hpp> or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Ifd: the scalar type must be float or double");
 
@@ -76,54 +76,33 @@ class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
 
   /// Returns L(F_s, F_t) for one layer pair and adds weight · dL/dF into the non-empty views.
   /// Labels are ignored.
-  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
-                    EmbeddingView<Scalar> grad_teacher) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
+                    EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "ifd";
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher,
-                       detail::Widths::may_differ, options_.check_finite);
+    workspace_.begin();
+    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
+                       options_.check_finite, workspace_);
     require(std::isfinite(options_.eps) && options_.eps > 0, op,
             ": eps must be positive and finite, got ", options_.eps);
+    const Scalar eps = Scalar(options_.eps);
     double total = 0;
     if (options_.kernels != IfdKernels::student_t) {
-      total += term(detail::Kernel::cosine, student, teacher, weight, grad_student, grad_teacher);
+      total += term_(detail::ProbabilityLoss::ifd, detail::Kernel::cosine, eps, student, teacher,
+                     weight, grad_student, grad_teacher, workspace_);
     }
     if (options_.kernels != IfdKernels::cosine) {
-      total += term(detail::Kernel::student_t, student, teacher, weight, grad_student, grad_teacher);
+      total += term_(detail::ProbabilityLoss::ifd, detail::Kernel::student_t, eps, student, teacher,
+                     weight, grad_student, grad_teacher, workspace_);
     }
     return Scalar(total);
   }
 
  private:
-  double term(detail::Kernel kernel, const EmbeddingView<const Scalar>& student,
-              const EmbeddingView<const Scalar>& teacher, Scalar weight,
-              const EmbeddingView<Scalar>& grad_student, const EmbeddingView<Scalar>& grad_teacher) {
-    const Scalar eps = Scalar(options_.eps);
-    const Index b = student.rows();
-    const Scalar inv_b2 = Scalar(1) / Scalar(b * b);
-    constexpr Scalar tiny = std::numeric_limits<Scalar>::min();
-    s_.forward(student, kernel, eps);
-    t_.forward(teacher, kernel, eps);
-    const auto ps = s_.p().array().max(tiny);
-    const auto pt = t_.p().array().max(tiny);
-    log_ratio_ = (pt.log() - ps.log()).matrix();  // log P^t - log P^s
-    const double value = double(((pt - ps) * log_ratio_.array()).sum()) * double(inv_b2);
-    // d/dP^s of (P^t - P^s)(log P^t - log P^s) = -(log P^t - log P^s) - (P^t - P^s)/P^s, and the
-    // mirror image for P^t.
-    if (grad_student.data() != nullptr) {
-      grad_p_ = (inv_b2 * (-log_ratio_.array() + Scalar(1) - pt / ps)).matrix();
-      s_.backward(student, grad_p_, weight, grad_student);
-    }
-    if (grad_teacher.data() != nullptr) {
-      grad_p_ = (inv_b2 * (log_ratio_.array() + Scalar(1) - ps / pt)).matrix();
-      t_.backward(teacher, grad_p_, weight, grad_teacher);
-    }
-    return value;
-  }
-
   Options options_;
-  detail::ConditionalProbabilities<Scalar> s_, t_;
-  RowMatrix<Scalar> log_ratio_, grad_p_;
+  detail::Workspace<Backend> workspace_;
+  detail::ProbabilityTerm<Scalar, Backend> term_;
 };
 
 }  // namespace ccl::loss::baselines

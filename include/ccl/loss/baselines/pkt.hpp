@@ -17,7 +17,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
-#include <ccl/loss/baselines/detail/probability_kernels.hpp>
+#include <ccl/loss/baselines/detail/probability_term.hpp>
 #include <ccl/loss/pair_loss.hpp>
 
 #include <Eigen/Core>
@@ -36,9 +36,9 @@ struct PktOptions {
 
 template <class Scalar, class Backend = cpu>
 class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::Pkt<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/pkt.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::Pkt: Backend must be ccl::cpu or ccl::cuda (for "
+                "ccl::cuda include <ccl/cuda/loss/baselines/pkt.hpp> or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Pkt: the scalar type must be float or double");
 
@@ -53,38 +53,24 @@ class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
   Options& options() { return options_; }
 
   /// Returns L(f_s, f_t) and adds weight · dL/df into the non-empty views. Labels are ignored.
-  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
-                    EmbeddingView<Scalar> grad_teacher) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
+                    EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "pkt";
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher,
-                       detail::Widths::may_differ, options_.check_finite);
+    workspace_.begin();
+    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
+                       options_.check_finite, workspace_);
     require(std::isfinite(options_.eps) && options_.eps > 0, op,
             ": eps must be positive and finite, got ", options_.eps);
-    const Scalar eps = Scalar(options_.eps);
-    const Index b = student.rows();
-    const Scalar inv_b2 = Scalar(1) / Scalar(b * b);
-    s_.forward(student, detail::Kernel::cosine, eps);
-    t_.forward(teacher, detail::Kernel::cosine, eps);
-    const auto ps = s_.p().array();
-    const auto pt = t_.p().array();
-    log_ratio_ = ((pt + eps) / (ps + eps)).log().matrix();
-    const double value = double((pt * log_ratio_.array()).sum()) * double(inv_b2);
-    if (grad_student.data() != nullptr) {
-      grad_p_ = (-inv_b2 * pt / (ps + eps)).matrix();
-      s_.backward(student, grad_p_, weight, grad_student);
-    }
-    if (grad_teacher.data() != nullptr) {
-      grad_p_ = (inv_b2 * (log_ratio_.array() + pt / (pt + eps))).matrix();
-      t_.backward(teacher, grad_p_, weight, grad_teacher);
-    }
-    return Scalar(value);
+    return Scalar(term_(detail::ProbabilityLoss::pkt, detail::Kernel::cosine, Scalar(options_.eps),
+                        student, teacher, weight, grad_student, grad_teacher, workspace_));
   }
 
  private:
   Options options_;
-  detail::ConditionalProbabilities<Scalar> s_, t_;
-  RowMatrix<Scalar> log_ratio_, grad_p_;
+  detail::Workspace<Backend> workspace_;
+  detail::ProbabilityTerm<Scalar, Backend> term_;
 };
 
 }  // namespace ccl::loss::baselines

@@ -27,8 +27,8 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <type_traits>
+#include <utility>
 
 namespace ccl::loss::baselines {
 
@@ -141,11 +141,78 @@ struct RkdTerms {
   Scalar angle{};
 };
 
+namespace detail {
+
+/// RKD's arithmetic on one backend, (L_D, L_A) with the gradients of w_d L_D + w_a L_A added: the
+/// host version (one anchor at a time); the device one, chunked over anchors with batched GEMMs,
+/// is the specialisation in <ccl/cuda/loss/baselines/rkd.hpp>.
+template <class Scalar, class Backend>
+class RkdArithmetic {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::loss::baselines::Rkd<Scalar, ccl::cuda> needs "
+                "<ccl/cuda/loss/baselines/rkd.hpp>; include it (or <ccl/cuda.hpp>)");
+
+ public:
+  /// The host walks one anchor at a time: the chunk (a device setting) is accepted and unused.
+  void set_angle_chunk(Index /*anchors*/) {}
+
+  std::pair<double, double> operator()(const EmbeddingView<const Scalar>& student,
+                                       const EmbeddingView<const Scalar>& teacher, Scalar weight,
+                                       const RkdOptions& options,
+                                       const EmbeddingView<Scalar>& grad_student,
+                                       const EmbeddingView<Scalar>& grad_teacher,
+                                       Workspace<cpu>& /*workspace*/) {
+    const Index b = student.rows();
+    const bool want_s = grad_student.data() != nullptr;
+    const bool want_t = grad_teacher.data() != nullptr;
+
+    // Distance term.
+    ds_.forward(student);
+    dt_.forward(teacher);
+    diff_ = ds_.normalized() - dt_.normalized();
+    double distance = 0;
+    for (Index i = 0; i < b; ++i)
+      for (Index j = 0; j < b; ++j) distance += double(smooth_l1(diff_(i, j)));
+    distance /= double(b) * double(b);
+    const Scalar wd = weight * Scalar(options.distance_weight) / Scalar(b * b);
+    if (want_s || want_t) {
+      g_ = diff_.unaryExpr([](Scalar x) { return smooth_l1_grad(x); }) * wd;
+      if (want_s) ds_.backward(student, g_, Scalar(1), grad_student);
+      if (want_t) dt_.backward(teacher, g_, Scalar(-1), grad_teacher);
+    }
+
+    // Angle term, one anchor at a time.
+    double angle = 0;
+    const Scalar wa = weight * Scalar(options.angle_weight) / Scalar(b * b * b);
+    for (Index a = 0; a < b; ++a) {
+      as_.forward(student, a);
+      at_.forward(teacher, a);
+      diff_ = as_.cosines() - at_.cosines();
+      for (Index i = 0; i < b; ++i)
+        for (Index j = 0; j < b; ++j) angle += double(smooth_l1(diff_(i, j)));
+      if (!want_s && !want_t) continue;
+      g_ = diff_.unaryExpr([](Scalar x) { return smooth_l1_grad(x); }) * wa;
+      if (want_s) as_.backward(a, g_, Scalar(1), grad_student);
+      if (want_t) at_.backward(a, g_, Scalar(-1), grad_teacher);
+    }
+    angle /= double(b) * double(b) * double(b);
+
+    return {distance, angle};
+  }
+
+ private:
+  NormalizedDistances<Scalar> ds_, dt_;
+  AnchorDirections<Scalar> as_, at_;
+  RowMatrix<Scalar> diff_, g_;
+};
+
+}  // namespace detail
+
 template <class Scalar, class Backend = cpu>
 class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::loss::baselines::Rkd<Scalar, ccl::cuda> lives in "
-                "<ccl/cuda/loss/baselines/rkd.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::baselines::Rkd: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
+                "include <ccl/cuda/loss/baselines/rkd.hpp> or <ccl/cuda.hpp>)");
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::baselines::Rkd: the scalar type must be float or double");
 
@@ -159,52 +226,28 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
   Options& options() { return options_; }
   /// L_D and L_A of the last call, before w_d and w_a.
   const RkdTerms<Scalar>& terms() const { return terms_; }
+  /// Anchors of the angle term per batched step on the device: 0 (the default) picks about 2^24
+  /// live elements per side (rkd_angle_chunk); a smaller number bounds the workspace further.
+  /// The CPU walks one anchor at a time and ignores it.
+  void set_angle_chunk(Index anchors) {
+    require(anchors >= 0, "rkd: the angle chunk must be >= 0, got ", anchors);
+    arithmetic_.set_angle_chunk(anchors);
+  }
 
   /// Returns w_d L_D + w_a L_A and adds weight · its gradients into the non-empty views.
-  Scalar accumulate(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar> grad_student,
-                    EmbeddingView<Scalar> grad_teacher) {
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
+                    EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
+                    Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
+                    EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "rkd";
+    workspace_.begin();
     detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
-                       options_.check_finite);
+                       options_.check_finite, workspace_);
     require(std::isfinite(options_.distance_weight) && std::isfinite(options_.angle_weight), op,
             ": distance_weight and angle_weight must be finite, got ", options_.distance_weight,
             " and ", options_.angle_weight);
-    const Index b = student.rows();
-    const bool want_s = grad_student.data() != nullptr;
-    const bool want_t = grad_teacher.data() != nullptr;
-
-    // Distance term.
-    ds_.forward(student);
-    dt_.forward(teacher);
-    diff_ = ds_.normalized() - dt_.normalized();
-    double distance = 0;
-    for (Index i = 0; i < b; ++i)
-      for (Index j = 0; j < b; ++j) distance += double(detail::smooth_l1(diff_(i, j)));
-    distance /= double(b) * double(b);
-    const Scalar wd = weight * Scalar(options_.distance_weight) / Scalar(b * b);
-    if (want_s || want_t) {
-      g_ = diff_.unaryExpr([](Scalar x) { return detail::smooth_l1_grad(x); }) * wd;
-      if (want_s) ds_.backward(student, g_, Scalar(1), grad_student);
-      if (want_t) dt_.backward(teacher, g_, Scalar(-1), grad_teacher);
-    }
-
-    // Angle term, one anchor at a time.
-    double angle = 0;
-    const Scalar wa = weight * Scalar(options_.angle_weight) / Scalar(b * b * b);
-    for (Index a = 0; a < b; ++a) {
-      as_.forward(student, a);
-      at_.forward(teacher, a);
-      diff_ = as_.cosines() - at_.cosines();
-      for (Index i = 0; i < b; ++i)
-        for (Index j = 0; j < b; ++j) angle += double(detail::smooth_l1(diff_(i, j)));
-      if (!want_s && !want_t) continue;
-      g_ = diff_.unaryExpr([](Scalar x) { return detail::smooth_l1_grad(x); }) * wa;
-      if (want_s) as_.backward(a, g_, Scalar(1), grad_student);
-      if (want_t) at_.backward(a, g_, Scalar(-1), grad_teacher);
-    }
-    angle /= double(b) * double(b) * double(b);
-
+    const auto [distance, angle] =
+        arithmetic_(student, teacher, weight, options_, grad_student, grad_teacher, workspace_);
     terms_.distance = Scalar(distance);
     terms_.angle = Scalar(angle);
     return Scalar(options_.distance_weight * distance + options_.angle_weight * angle);
@@ -213,9 +256,8 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
  private:
   Options options_;
   RkdTerms<Scalar> terms_;
-  detail::NormalizedDistances<Scalar> ds_, dt_;
-  detail::AnchorDirections<Scalar> as_, at_;
-  RowMatrix<Scalar> diff_, g_;
+  detail::Workspace<Backend> workspace_;
+  detail::RkdArithmetic<Scalar, Backend> arithmetic_;
 };
 
 }  // namespace ccl::loss::baselines

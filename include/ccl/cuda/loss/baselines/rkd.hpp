@@ -1,7 +1,7 @@
 #pragma once
-// Rkd<Scalar, ccl::cuda>: the device version of RKD (ccl/loss/baselines/rkd.hpp),
-// L = w_d · L_D + w_a · L_A with the CPU's clamps (1e-12), SmoothL1 and normalisations; same
-// interface on device views (terms() included), same value and gradients.
+// RKD on device views: the class is written once (ccl/loss/baselines/rkd.hpp); this is its device
+// arithmetic, L = w_d · L_D + w_a · L_A with the CPU's clamps (1e-12), SmoothL1 and
+// normalisations, same value and gradients.
 //   distance: one Gram GEMM per side, B x B kernels, the mean distance reduced on the device.
 //   angle:    anchors in chunks; per chunk, the unit differences U_a [B, D] of every anchor a are
 //             written at once and cuBLAS strided-batched GEMMs give cos_a = U_a U_aᵀ and
@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 
 namespace ccl::loss::baselines {
 
@@ -38,55 +39,31 @@ inline Index rkd_angle_chunk(Index batch, Index width) {
   return std::clamp<Index>((Index(1) << 24) / std::max<Index>(per_anchor, 1), 1, batch);
 }
 
-}  // namespace detail
-
 template <class Scalar>
-class Rkd<Scalar, cuda> {
-  static_assert(is_supported_scalar_v<Scalar>,
-                "ccl::loss::baselines::Rkd: the scalar type must be float or double");
-
+class RkdArithmetic<Scalar, cuda> {
  public:
-  using Options = RkdOptions;
-  static constexpr double default_beta = 1.0;
+  /// Anchors of the angle term per batched step (validated by Rkd::set_angle_chunk).
+  void set_angle_chunk(Index anchors) { angle_chunk_ = anchors; }
 
-  Rkd() = default;
-  explicit Rkd(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
-  /// L_D and L_A of the last call, before w_d and w_a.
-  const RkdTerms<Scalar>& terms() const { return terms_; }
-  /// Anchors of the angle term per batched step (device only): 0 (the default) picks about 2^24
-  /// live elements per side (rkd_angle_chunk); a smaller number bounds the workspace further.
-  void set_angle_chunk(Index anchors) {
-    require(anchors >= 0, "rkd: the angle chunk must be >= 0, got ", anchors);
-    angle_chunk_ = anchors;
-  }
-
-  /// Returns w_d L_D + w_a L_A and adds weight · its gradients into the non-empty views.
-  Scalar accumulate(EmbeddingView<const Scalar, cuda> student,
-                    EmbeddingView<const Scalar, cuda> teacher, LabelView /*labels*/, Scalar weight,
-                    EmbeddingView<Scalar, cuda> grad_student,
-                    EmbeddingView<Scalar, cuda> grad_teacher) {
-    constexpr const char* op = "rkd";
-    workspace_.begin();
-    gpu::baselines::check_device_pair(op, student, teacher, grad_student, grad_teacher,
-                                   detail::Widths::may_differ, options_.check_finite, workspace_);
-    require(std::isfinite(options_.distance_weight) && std::isfinite(options_.angle_weight), op,
-            ": distance_weight and angle_weight must be finite, got ", options_.distance_weight,
-            " and ", options_.angle_weight);
+  std::pair<double, double> operator()(const EmbeddingView<const Scalar, cuda>& student,
+                                       const EmbeddingView<const Scalar, cuda>& teacher,
+                                       Scalar weight, const RkdOptions& options,
+                                       const EmbeddingView<Scalar, cuda>& grad_student,
+                                       const EmbeddingView<Scalar, cuda>& grad_teacher,
+                                       Workspace<cuda>& workspace) {
+    workspace_ = &workspace;
+    options_ = options;
     const Index b = student.rows();
     const double distance = distance_term(student, teacher, weight, grad_student, grad_teacher) /
                             (double(b) * double(b));
     const double angle = angle_term(student, teacher, weight, grad_student, grad_teacher) /
                          (double(b) * double(b) * double(b));
-    terms_.distance = Scalar(distance);
-    terms_.angle = Scalar(angle);
-    return Scalar(options_.distance_weight * distance + options_.angle_weight * angle);
+    return {distance, angle};
   }
 
  private:
-  static constexpr double clamp = detail::NormalizedDistances<Scalar>::clamp;
-  static constexpr double eps = detail::AnchorDirections<Scalar>::eps;
+  static constexpr double clamp = NormalizedDistances<Scalar>::clamp;
+  static constexpr double eps = AnchorDirections<Scalar>::eps;
 
   /// One side's normalised distances: sq, d, μ (device scalar), and the backward pass.
   struct Side {
@@ -97,8 +74,8 @@ class Rkd<Scalar, cuda> {
   void distances_forward(const EmbeddingView<const Scalar, cuda>& x, Side& side) {
     namespace k = gpu::kernels::baselines;
     const int b = static_cast<int>(x.rows());
-    const cudaStream_t stream = workspace_.stream();
-    side.distances.forward(x, workspace_, side.sq);
+    const cudaStream_t stream = workspace_->stream();
+    side.distances.forward(x, *workspace_, side.sq);
     side.d.resize(std::size_t(b) * std::size_t(b));
     side.row_sums.resize(std::size_t(b));
     side.mean.resize(1);
@@ -115,7 +92,7 @@ class Rkd<Scalar, cuda> {
                           const EmbeddingView<Scalar, cuda>& grad_x) {
     namespace k = gpu::kernels::baselines;
     const int b = static_cast<int>(x.rows());
-    const cudaStream_t stream = workspace_.stream();
+    const cudaStream_t stream = workspace_->stream();
     const Index pairs = Index(b) * Index(b - 1);
     side.through_mean.resize(1);
     k::mean_kernel<Scalar><<<1, k::pair_threads, 0, stream>>>(
@@ -124,10 +101,10 @@ class Rkd<Scalar, cuda> {
     side.grad_sq.resize(std::size_t(b) * std::size_t(b));
     k::rkd_grad_sq_kernel<Scalar>
         <<<gpu::baselines::grid_blocks(static_cast<long long>(b) * b, 256), 256, 0, stream>>>(
-            g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(),
-            side.through_mean.data(), Scalar(clamp), side.grad_sq.data());
+            g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(), side.through_mean.data(),
+            Scalar(clamp), side.grad_sq.data());
     CCL_CUDA_CHECK_LAUNCH("rkd_grad_sq_kernel");
-    side.distances.backward(x, side.grad_sq.data(), sign, grad_x, workspace_);
+    side.distances.backward(x, side.grad_sq.data(), sign, grad_x, *workspace_);
   }
 
   // Σ_ij SmoothL1(d^s - d^t) (before 1/B²); adds the weighted gradients.
@@ -144,13 +121,13 @@ class Rkd<Scalar, cuda> {
     g_.resize(std::size_t(b) * std::size_t(b));
     s_.through_rows.resize(std::size_t(b));
     t_.through_rows.resize(std::size_t(b));
-    k::rkd_distance_loss_kernel<Scalar><<<b, k::pair_threads, 0, workspace_.stream()>>>(
+    k::rkd_distance_loss_kernel<Scalar><<<b, k::pair_threads, 0, workspace_->stream()>>>(
         s_.d.data(), t_.d.data(), b, s_.mean.data(), t_.mean.data(), wd, g_.data(),
-        s_.through_rows.data(), t_.through_rows.data(), workspace_.row_losses(std::size_t(b)));
+        s_.through_rows.data(), t_.through_rows.data(), workspace_->row_losses(std::size_t(b)));
     CCL_CUDA_CHECK_LAUNCH("rkd_distance_loss_kernel");
     if (grad_student.data() != nullptr) distances_backward(student, s_, Scalar(1), grad_student);
     if (grad_teacher.data() != nullptr) distances_backward(teacher, t_, Scalar(-1), grad_teacher);
-    return workspace_.sum_row_losses(b);
+    return workspace_->sum_row_losses(b);
   }
 
   // Σ_abc SmoothL1(cos^s - cos^t) (before 1/B³); adds the weighted gradients.
@@ -164,10 +141,9 @@ class Rkd<Scalar, cuda> {
     const int dt = static_cast<int>(teacher.cols());
     const bool want_s = grad_student.data() != nullptr;
     const bool want_t = grad_teacher.data() != nullptr;
-    const cudaStream_t stream = workspace_.stream();
-    const int chunk = static_cast<int>(
-        angle_chunk_ > 0 ? std::min<Index>(angle_chunk_, b)
-                         : detail::rkd_angle_chunk(b, std::max(ds, dt)));
+    const cudaStream_t stream = workspace_->stream();
+    const int chunk = static_cast<int>(angle_chunk_ > 0 ? std::min<Index>(angle_chunk_, b)
+                                                        : rkd_angle_chunk(b, std::max(ds, dt)));
     const Scalar wa =
         weight * Scalar(options_.angle_weight) / Scalar(Index(b) * Index(b) * Index(b));
     const std::size_t cb = std::size_t(chunk) * std::size_t(b);
@@ -190,15 +166,16 @@ class Rkd<Scalar, cuda> {
           angle_rows_.data() + std::size_t(a0) * std::size_t(b));
       CCL_CUDA_CHECK_LAUNCH("rkd_angle_loss_kernel");
       if (!want_s && !want_t) continue;
-      k::symmetrize_kernel<Scalar><<<dim3(unsigned(b), unsigned(count)), k::pair_threads, 0,
-                                     stream>>>(cos_s_.data(), b, Scalar(1), sym_.data(), nullptr);
+      k::symmetrize_kernel<Scalar>
+          <<<dim3(unsigned(b), unsigned(count)), k::pair_threads, 0, stream>>>(
+              cos_s_.data(), b, Scalar(1), sym_.data(), nullptr);
       CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
       if (want_s) directions_backward(a0, count, unit_s_, norms_s_, Scalar(1), grad_student);
       if (want_t) directions_backward(a0, count, unit_t_, norms_t_, Scalar(-1), grad_teacher);
     }
     total_.resize(1);
-    gpu::kernels::sum_row_losses_kernel<><<<1, 256, 0, stream>>>(angle_rows_.data(), b * b,
-                                                                 total_.data());
+    gpu::kernels::sum_row_losses_kernel<>
+        <<<1, 256, 0, stream>>>(angle_rows_.data(), b * b, total_.data());
     CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
     double total = 0;
     CCL_CUDA_CHECK(
@@ -216,13 +193,13 @@ class Rkd<Scalar, cuda> {
     const int d = static_cast<int>(x.cols());
     k::rkd_directions_kernel<Scalar>
         <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
-           32 * k::warps_per_block, 0, workspace_.stream()>>>(
+           32 * k::warps_per_block, 0, workspace_->stream()>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, a0, count, Scalar(eps), unit.data(),
             norms.data());
     CCL_CUDA_CHECK_LAUNCH("rkd_directions_kernel");
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_.cublas(), false, true, b, b, d,
-                                                Scalar(1), unit.data(), unit.data(), Scalar(0),
-                                                cosines.data(), count);
+    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->cublas(), false, true, b, b, d,
+                                                   Scalar(1), unit.data(), unit.data(), Scalar(0),
+                                                   cosines.data(), count);
   }
 
   // grad_x += sign · Σ_a (the CPU's AnchorDirections::backward) for the chunk, from sym_ = G + Gᵀ.
@@ -232,10 +209,10 @@ class Rkd<Scalar, cuda> {
     namespace k = gpu::kernels::baselines;
     const int b = static_cast<int>(grad_x.rows());
     const int d = static_cast<int>(grad_x.cols());
-    const cudaStream_t stream = workspace_.stream();
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_.cublas(), false, false, b, d, b,
-                                                Scalar(1), sym_.data(), unit.data(), Scalar(0),
-                                                grad_u_.data(), count);
+    const cudaStream_t stream = workspace_->stream();
+    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->cublas(), false, false, b, d, b,
+                                                   Scalar(1), sym_.data(), unit.data(), Scalar(0),
+                                                   grad_u_.data(), count);
     k::rkd_direction_backward_kernel<Scalar>
         <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, stream>>>(unit.data(), norms.data(), grad_u_.data(), b, d,
@@ -248,14 +225,13 @@ class Rkd<Scalar, cuda> {
     CCL_CUDA_CHECK_LAUNCH("rkd_angle_scatter_kernel");
   }
 
-  Options options_;
-  RkdTerms<Scalar> terms_;
+  RkdOptions options_;                    // of the current call
+  Workspace<cuda>* workspace_ = nullptr;  // of the current call
   Index angle_chunk_ = 0;
-  gpu::baselines::BaselineWorkspace workspace_;
   Side s_, t_;
-  gpu::DeviceBuffer<Scalar> g_, unit_s_, unit_t_, norms_s_, norms_t_, cos_s_, cos_t_, sym_,
-      grad_u_;
+  gpu::DeviceBuffer<Scalar> g_, unit_s_, unit_t_, norms_s_, norms_t_, cos_s_, cos_t_, sym_, grad_u_;
   gpu::DeviceBuffer<double> angle_rows_, total_;
 };
 
+}  // namespace detail
 }  // namespace ccl::loss::baselines

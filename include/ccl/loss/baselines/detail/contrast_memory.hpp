@@ -22,6 +22,8 @@
 // fraction of N, where one GEMM against the whole bank (N·B·d) is cheaper; the two paths differ
 // only in rounding.
 
+#include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -38,6 +40,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace ccl::loss::baselines {
 
@@ -261,6 +264,42 @@ class MemoryContrast {
   Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> d_, e_, softplus_, sigmoid_;
   Vector<Scalar> norm_s_, norm_t_;
 };
+
+/// The host state of a contrast-memory engine of either backend (banks copied to the host from a
+/// device) and of its sampler's generator: what Crd::state() and Cmc::state() return.
+template <class Scalar, class Engine>
+MemoryBankState<Scalar> bank_state(Engine& engine, const Rng& rng) {
+  // host_copy: the matrix itself on the CPU, a download on CUDA (found by argument-dependent
+  // lookup on the device matrix).
+  return {host_copy(engine.memory_student()), host_copy(engine.memory_teacher()),
+          engine.z_student(), engine.z_teacher(), rng.state()};
+}
+
+/// Restores a bank_state() (from either backend) into an engine over the same dataset size and
+/// width, and the generator.
+template <class Scalar, class Engine>
+void load_bank_state(const char* op, const MemoryBankState<Scalar>& state, Engine& engine,
+                     Rng& rng) {
+  check_bank_state(op, state, engine.dataset_size(), engine.dim());
+  rng.set_state(state.rng_state);
+  assign(engine.memory_student(), ccl::view(state.memory_student));  // an upload on CUDA
+  assign(engine.memory_teacher(), ccl::view(state.memory_teacher));
+  engine.z_student() = state.z_student;
+  engine.z_teacher() = state.z_teacher;
+}
+
+/// The contrast-memory engine of a backend, the kernel-shaped part of CRD and CMC: MemoryContrast
+/// on the CPU; <ccl/cuda/loss/baselines/detail/contrast_memory.hpp> names the device one.
+template <class Scalar, class Backend>
+struct MemoryContrastEngine {
+  static_assert(
+      std::is_same_v<Backend, cpu>,
+      "ccl::loss::baselines: the CUDA contrast memory (Crd/Cmc<Scalar, ccl::cuda>) lives "
+      "in <ccl/cuda/loss/baselines/crd.hpp> and cmc.hpp; include them (or <ccl/cuda.hpp>)");
+  using type = MemoryContrast<Scalar>;
+};
+template <class Scalar, class Backend>
+using memory_contrast_engine_t = typename MemoryContrastEngine<Scalar, Backend>::type;
 
 }  // namespace detail
 }  // namespace ccl::loss::baselines

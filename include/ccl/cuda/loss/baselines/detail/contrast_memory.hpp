@@ -77,8 +77,8 @@ class DeviceMemoryContrast {
                    const EmbeddingView<Scalar, cuda>& grad_t) {
     ccl::checks::non_empty(op_, "student", e_s);
     ccl::checks::same_shape(op_, "student", e_s, "teacher", e_t);
-    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(),
-            ", expected width ", dim(), " (the memory bank's)");
+    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(), ", expected width ",
+            dim(), " (the memory bank's)");
     ccl::checks::gradient_shape(op_, "student", e_s, "grad_student", grad_s);
     ccl::checks::gradient_shape(op_, "teacher", e_t, "grad_teacher", grad_t);
     require_int_shape(op_, "student", e_s);
@@ -97,8 +97,8 @@ class DeviceMemoryContrast {
     require(indices.size() == batch, op_, ": ", indices.size(), " sample indices for a batch of ",
             batch);
     for (Index i = 0; i < batch; ++i) {
-      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i, "] = ",
-              indices[i], " is outside the dataset [0, ", dataset_size(), ")");
+      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i,
+              "] = ", indices[i], " is outside the dataset [0, ", dataset_size(), ")");
     }
   }
 
@@ -198,17 +198,17 @@ class DeviceMemoryContrast {
     CCL_CUDA_CHECK_LAUNCH("gather_scores_kernel");
     double* row_loss = workspace_.row_losses(std::size_t(std::max(b, 1024)));
     if (objective == Objective::softmax) {
-      k::softmax_rows_kernel<Scalar><<<b, k::memory_threads, 0, stream>>>(scores.data(), cols,
-                                                                          Scalar(b), row_loss);
+      k::softmax_rows_kernel<Scalar>
+          <<<b, k::memory_threads, 0, stream>>>(scores.data(), cols, Scalar(b), row_loss);
       CCL_CUDA_CHECK_LAUNCH("softmax_rows_kernel");
       return workspace_.sum_row_losses(b) / double(b);
     }
     if (z < 0) {
       // Z = mean(exp(x)) · N at the first batch, then frozen (a constant for the gradient).
-      const int blocks = static_cast<int>(std::min<long long>(
-          (count + k::memory_threads - 1) / k::memory_threads, 1024));
-      k::exp_sum_kernel<Scalar><<<blocks, k::memory_threads, 0, stream>>>(scores.data(), count,
-                                                                          row_loss);
+      const int blocks = static_cast<int>(
+          std::min<long long>((count + k::memory_threads - 1) / k::memory_threads, 1024));
+      k::exp_sum_kernel<Scalar>
+          <<<blocks, k::memory_threads, 0, stream>>>(scores.data(), count, row_loss);
       CCL_CUDA_CHECK_LAUNCH("exp_sum_kernel");
       z = workspace_.sum_row_losses(blocks) / double(count) * double(dataset_size_);
     }
@@ -234,15 +234,14 @@ class DeviceMemoryContrast {
     const int d = static_cast<int>(dim_);
     grad_unit_.resize(std::size_t(b) * std::size_t(d));
     k::gather_backward_kernel<Scalar><<<b, k::memory_threads, 0, stream>>>(
-        grad_scores.data(), idx_.data(), memory.data(), d, cols,
-        Scalar(1.0 / options_.temperature), grad_unit_.data());
+        grad_scores.data(), idx_.data(), memory.data(), d, cols, Scalar(1.0 / options_.temperature),
+        grad_unit_.data());
     CCL_CUDA_CHECK_LAUNCH("gather_backward_kernel");
     kernels::normalize_rows_backward_kernel<Scalar>
         <<<blocks_covering(b, kernels::normalize_warps_per_block),
            32 * kernels::normalize_warps_per_block, 0, stream>>>(
-            unit.data(), norms.data(), grad_unit_.data(), b, d,
-            Scalar(loss::detail::normalize_eps), weight, grad_e.data(),
-            std::ptrdiff_t(grad_e.row_stride()));
+            unit.data(), norms.data(), grad_unit_.data(), b, d, Scalar(loss::detail::normalize_eps),
+            weight, grad_e.data(), std::ptrdiff_t(grad_e.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
   }
 
@@ -259,3 +258,10 @@ class DeviceMemoryContrast {
 };
 
 }  // namespace ccl::gpu::baselines
+
+namespace ccl::loss::baselines::detail {
+template <class Scalar>
+struct MemoryContrastEngine<Scalar, cuda> {
+  using type = gpu::baselines::DeviceMemoryContrast<Scalar>;
+};
+}  // namespace ccl::loss::baselines::detail

@@ -1,9 +1,9 @@
 #pragma once
-// Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the argument checks of
-// the CPU's check_pair with device views (same messages, plus the device-memory and 32-bit
-// checks of the CUDA backend), a per-loss workspace (stream, lazily created cuBLAS handle, the
-// NaN-scan scratch, the double reduction of row losses) and row-major cuBLAS GEMMs on strided
-// operands (a user's view may be a column block of a wider matrix).
+// Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the device half of the
+// baselines' check_pair (device memory, 32-bit extents, the NaN scan), a per-loss workspace
+// (stream, lazily created cuBLAS handle, the NaN-scan scratch, the double reduction of row
+// losses) and row-major cuBLAS GEMMs on strided operands (a user's view may be a column block of
+// a wider matrix).
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -42,8 +42,8 @@ inline int grid_blocks(long long items, int threads) {
 /// The kernels index rows and columns with int.
 template <class T>
 void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
-  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ", view.shape(),
-          ", beyond the CUDA backend's 32-bit row and column indices");
+  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ",
+          view.shape(), ", beyond the CUDA backend's 32-bit row and column indices");
 }
 
 /// One loss object's device resources, reused across calls.
@@ -76,7 +76,8 @@ class BaselineWorkspace {
   /// Σ of the first `count` row losses, in double; synchronises the stream.
   double sum_row_losses(int count) {
     total_.resize(1);
-    kernels::sum_row_losses_kernel<><<<1, 256, 0, stream_>>>(row_loss_.data(), count, total_.data());
+    kernels::sum_row_losses_kernel<>
+        <<<1, 256, 0, stream_>>>(row_loss_.data(), count, total_.data());
     CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
     double total = 0;
     CCL_CUDA_CHECK(
@@ -92,36 +93,6 @@ class BaselineWorkspace {
   DeviceBuffer<double> row_loss_, total_;
 };
 
-/// The CPU's check_pair (ccl/loss/baselines/detail/pair_checks.hpp) for device views: the same
-/// checks and messages, then device memory and the 32-bit limits, then the NaN/Inf scan.
-template <class Scalar>
-void check_device_pair(const char* op, const EmbeddingView<const Scalar, cuda>& student,
-                       const EmbeddingView<const Scalar, cuda>& teacher,
-                       const EmbeddingView<Scalar, cuda>& grad_student,
-                       const EmbeddingView<Scalar, cuda>& grad_teacher,
-                       loss::baselines::detail::Widths widths, bool check_finite,
-                       BaselineWorkspace& workspace) {
-  ccl::checks::non_empty(op, "student", student);
-  ccl::checks::non_empty(op, "teacher", teacher);
-  if (widths == loss::baselines::detail::Widths::must_match) {
-    ccl::checks::same_shape(op, "student", student, "teacher", teacher);
-  } else {
-    ccl::checks::same_rows(op, "student", student, "teacher", teacher);
-  }
-  ccl::checks::gradient_shape(op, "student", student, "grad_student", grad_student);
-  ccl::checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
-  require_int_shape(op, "student", student);
-  require_int_shape(op, "teacher", teacher);
-  require_device_memory(op, "student", student);
-  require_device_memory(op, "teacher", teacher);
-  require_device_memory(op, "grad_student", grad_student);
-  require_device_memory(op, "grad_teacher", grad_teacher);
-  if (check_finite) {
-    checks::finite(op, "student", student, workspace.finite_scratch(), workspace.stream());
-    checks::finite(op, "teacher", teacher, workspace.finite_scratch(), workspace.stream());
-  }
-}
-
 /// Row-major C[m, n] = alpha op(A) op(B) + beta C with explicit row strides: A is stored
 /// [m, k] (or [k, m] when transpose_a) with rows lda apart, likewise B and C.
 template <class Scalar>
@@ -129,8 +100,8 @@ void gemm_strided(cublasHandle_t handle, bool transpose_a, bool transpose_b, int
                   Scalar alpha, const Scalar* a, std::ptrdiff_t lda, const Scalar* b,
                   std::ptrdiff_t ldb, Scalar beta, Scalar* c, std::ptrdiff_t ldc) {
   // Row-major C = op(A) op(B)  <=>  column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
-  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-       n, m, k, alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), beta, c,
+  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n,
+       m, k, alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), beta, c,
        static_cast<int>(ldc));
 }
 
@@ -152,9 +123,9 @@ inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOp
 /// `count` row-major contiguous products C_c[m, n] = alpha op(A_c) op(B_c) + beta C_c, the
 /// matrices of each operand stored back to back.
 template <class Scalar>
-void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m,
-                            int n, int k, Scalar alpha, const Scalar* a, const Scalar* b,
-                            Scalar beta, Scalar* c, int count) {
+void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n,
+                            int k, Scalar alpha, const Scalar* a, const Scalar* b, Scalar beta,
+                            Scalar* c, int count) {
   const int lda = transpose_a ? m : k;
   const int ldb = transpose_b ? k : n;
   gemm_batched(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
@@ -164,3 +135,31 @@ void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transp
 }
 
 }  // namespace ccl::gpu::baselines
+
+namespace ccl::loss::baselines::detail {
+
+/// A CUDA baseline's per-object resources (stream, cuBLAS handle, NaN-scan scratch, row losses).
+template <>
+struct Workspace<cuda> : gpu::baselines::BaselineWorkspace {};
+
+/// The device half of check_pair (pair_checks.hpp): device memory and the 32-bit limits, then
+/// the NaN/Inf scan on the call's stream.
+template <class Scalar>
+void check_pair_memory_and_values(const char* op, const EmbeddingView<const Scalar, cuda>& student,
+                                  const EmbeddingView<const Scalar, cuda>& teacher,
+                                  const EmbeddingView<Scalar, cuda>& grad_student,
+                                  const EmbeddingView<Scalar, cuda>& grad_teacher,
+                                  bool check_finite, Workspace<cuda>& workspace) {
+  gpu::baselines::require_int_shape(op, "student", student);
+  gpu::baselines::require_int_shape(op, "teacher", teacher);
+  gpu::require_device_memory(op, "student", student);
+  gpu::require_device_memory(op, "teacher", teacher);
+  gpu::require_device_memory(op, "grad_student", grad_student);
+  gpu::require_device_memory(op, "grad_teacher", grad_teacher);
+  if (check_finite) {
+    gpu::checks::finite(op, "student", student, workspace.finite_scratch(), workspace.stream());
+    gpu::checks::finite(op, "teacher", teacher, workspace.finite_scratch(), workspace.stream());
+  }
+}
+
+}  // namespace ccl::loss::baselines::detail

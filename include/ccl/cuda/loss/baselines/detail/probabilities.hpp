@@ -5,7 +5,8 @@
 //   both:       P_ij = K_ij / Σ_k K_ik
 // forward() keeps on the device what backward() needs; one object serves one side of one call.
 // The Gram matrix is one cuBLAS GEMM (B x B, as on the CPU); the rest are the small kernels of
-// kernels/baselines_pairwise.cuh.
+// kernels/baselines_pairwise.cuh. Below it, ProbabilityTerm<Scalar, ccl::cuda>: the PKT / IFD
+// term of ccl/loss/baselines/detail/probability_term.hpp on the device.
 
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/types.hpp>
@@ -15,10 +16,12 @@
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
 #include <ccl/cuda/loss/baselines/detail/pairwise.hpp>
 #include <ccl/loss/baselines/detail/probability_kernels.hpp>
+#include <ccl/loss/baselines/detail/probability_term.hpp>
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <limits>
 
 namespace ccl::gpu::baselines {
 
@@ -40,10 +43,10 @@ class DeviceProbabilities {
       norms_.resize(std::size_t(b));
       unit_.resize(std::size_t(b) * std::size_t(d));
       g_.resize(bb);
-      k::row_norms_kernel<Scalar><<<blocks_covering(b, k::warps_per_block),
-                                    32 * k::warps_per_block, 0, stream>>>(
-          x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
-          unit_.data());
+      k::row_norms_kernel<Scalar>
+          <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+              x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
+              unit_.data());
       CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
       gemm_strided<Scalar>(workspace.cublas(), false, true, b, b, d, Scalar(1), unit_.data(), d,
                            unit_.data(), d, Scalar(0), g_.data(), b);
@@ -85,10 +88,10 @@ class DeviceProbabilities {
     CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
     gemm_strided<Scalar>(workspace.cublas(), false, false, b, d, b, Scalar(1), sym_.data(), b,
                          unit_.data(), d, Scalar(0), grad_u_.data(), d);
-    k::cosine_rows_backward_kernel<Scalar><<<blocks_covering(b, k::warps_per_block),
-                                             32 * k::warps_per_block, 0, stream>>>(
-        x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
-        weight, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
+    k::cosine_rows_backward_kernel<Scalar>
+        <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+            x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
+            weight, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("cosine_rows_backward_kernel");
   }
 
@@ -100,3 +103,43 @@ class DeviceProbabilities {
 };
 
 }  // namespace ccl::gpu::baselines
+
+namespace ccl::loss::baselines::detail {
+
+template <class Scalar>
+class ProbabilityTerm<Scalar, cuda> {
+ public:
+  /// Returns the term (double) and adds weight · its gradients into the non-empty views.
+  double operator()(ProbabilityLoss loss, Kernel kernel, Scalar eps,
+                    const EmbeddingView<const Scalar, cuda>& student,
+                    const EmbeddingView<const Scalar, cuda>& teacher, Scalar weight,
+                    const EmbeddingView<Scalar, cuda>& grad_student,
+                    const EmbeddingView<Scalar, cuda>& grad_teacher, Workspace<cuda>& workspace) {
+    namespace k = gpu::kernels::baselines;
+    const int b = static_cast<int>(student.rows());
+    const Scalar inv_b2 = Scalar(1) / Scalar(Index(b) * Index(b));
+    const bool want_s = grad_student.data() != nullptr;
+    const bool want_t = grad_teacher.data() != nullptr;
+    s_.forward(student, kernel, eps, workspace);
+    t_.forward(teacher, kernel, eps, workspace);
+    const std::size_t bb = std::size_t(b) * std::size_t(b);
+    grad_ps_.resize(bb);
+    grad_pt_.resize(bb);
+    // PKT's eps sits inside the logs and ratios; IFD clamps at the smallest normal instead.
+    const bool pkt = loss == ProbabilityLoss::pkt;
+    k::probability_loss_kernel<Scalar><<<b, k::pair_threads, 0, workspace.stream()>>>(
+        s_.p(), t_.p(), b, pkt ? k::ProbabilityLoss::pkt : k::ProbabilityLoss::ifd,
+        pkt ? eps : std::numeric_limits<Scalar>::min(), inv_b2, want_s ? grad_ps_.data() : nullptr,
+        want_t ? grad_pt_.data() : nullptr, workspace.row_losses(std::size_t(b)));
+    CCL_CUDA_CHECK_LAUNCH("probability_loss_kernel");
+    if (want_s) s_.backward(student, grad_ps_.data(), weight, grad_student, workspace);
+    if (want_t) t_.backward(teacher, grad_pt_.data(), weight, grad_teacher, workspace);
+    return workspace.sum_row_losses(b) * double(inv_b2);
+  }
+
+ private:
+  gpu::baselines::DeviceProbabilities<Scalar> s_, t_;
+  gpu::DeviceBuffer<Scalar> grad_ps_, grad_pt_;
+};
+
+}  // namespace ccl::loss::baselines::detail
