@@ -17,6 +17,7 @@
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/nn/detail/no_parameters.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
@@ -68,7 +69,7 @@ class DropoutMask {
 
 // Written once for every backend; ccl::cuda needs <ccl/cuda/nn/dropout.hpp> (or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
-class Dropout {
+class Dropout : public detail::NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::Dropout<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
@@ -129,12 +130,6 @@ class Dropout {
 
   /// The mask of the last training forward (0 or 1/(1 − p) per element), for tests.
   const auto& mask() const { return mask_.values(); }
-
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
   double p_;

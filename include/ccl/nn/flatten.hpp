@@ -7,6 +7,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/nn/detail/no_parameters.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
@@ -17,7 +18,7 @@ namespace ccl::nn {
 // Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
 // <ccl/cuda/nn/flatten.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
-class Flatten {
+class Flatten : public detail::NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(
       is_backend_v<Backend>,
@@ -56,12 +57,6 @@ class Flatten {
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
     accumulate_elements(grad_y, *grad_x);
   }
-
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
   Shape<Rank> input_shape_{};

@@ -19,9 +19,11 @@
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/detail/im2col.hpp>
+#include <ccl/nn/detail/no_parameters.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
+#include <ccl/nn/tensor_ops.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -74,21 +76,144 @@ namespace detail {
 
 enum class PoolKind { max, average };
 
-/// The shared machinery of MaxPool and AvgPool: geometry, checks and the window loop. The
-/// primary template is the CPU layer; WindowPool<Scalar, Rank, Kind, ccl::cuda> is in
-/// <ccl/cuda/nn/pooling.hpp>.
+/// The output shape of pooling `options` over an input of shape `in` (throws naming `op` when the
+/// window does not fit).
+template <int Rank>
+Shape<Rank + 2> pool_output_shape(const char* op, const PoolOptions<Rank>& options,
+                                  const Shape<Rank + 2>& in) {
+  Shape<Rank> spatial{};
+  for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
+  const WindowGeometry g =
+      make_window_geometry(op, in[1], spatial, options.kernel(), options.stride(),
+                           options.padding(), uniform_shape<Rank>(1));
+  Shape<Rank + 2> out = in;
+  for (int i = 0; i < Rank; ++i) out[std::size_t(i + 2)] = g.out[std::size_t(3 - Rank + i)];
+  return out;
+}
+
+/// The window loop of MaxPool / AvgPool on one backend: the host version here (one task per
+/// (sample, channel) plane); the device kernels are the specialisation in
+/// <ccl/cuda/nn/pooling.hpp>. prepare() fixes the geometry of a forward; backward() uses the
+/// last forward's.
+template <class Scalar, int Rank, PoolKind Kind, class Backend>
+class WindowPoolEngine {
+  static_assert(
+      std::is_same_v<Backend, cpu>,
+      "ccl::nn::MaxPool / AvgPool<Scalar, Rank, ccl::cuda> need <ccl/cuda/nn/pooling.hpp>; "
+      "include it (or <ccl/cuda.hpp>)");
+  using Planes = Tensor<Scalar, Rank + 2>;
+
+ public:
+  void prepare(const char* op, const PoolOptions<Rank>& options, const Shape<Rank + 2>& in) {
+    Shape<Rank> spatial{};
+    for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
+    g_ = make_window_geometry(op, in[1], spatial, options.kernel(), options.stride(),
+                              options.padding(), uniform_shape<Rank>(1));
+    count_include_pad_ = options.count_include_pad();
+  }
+
+  void forward(const Planes& x, Planes& output) {
+    const WindowGeometry& g = g_;
+    const Index planes = x.batch() * x.channels(), in_p = g.in_size(), out_p = g.out_size();
+    if constexpr (Kind == PoolKind::max) argmax_.resize(std::size_t(planes * out_p));
+    // Planes (sample, channel) are independent: one task each.
+    parallel_for(0, planes, [&](Index plane, int) {
+      const Scalar* in = x.data() + plane * in_p;
+      Scalar* out = output.data() + plane * out_p;
+      for_each_window(g, [&](Index o, Index first[3], Index last[3]) {
+        if constexpr (Kind == PoolKind::max) {
+          Scalar best = -std::numeric_limits<Scalar>::infinity();
+          Index where = -1;
+          for (Index t = first[0]; t < last[0]; ++t)
+            for (Index h = first[1]; h < last[1]; ++h)
+              for (Index w = first[2]; w < last[2]; ++w) {
+                const Index i = (t * g.in[1] + h) * g.in[2] + w;
+                if (in[i] > best || std::isnan(in[i]) || where < 0) {
+                  best = in[i];
+                  where = i;
+                }
+              }
+          out[o] = best;
+          argmax_[std::size_t(plane * out_p + o)] = where;
+        } else {
+          Scalar sum = 0;
+          for (Index t = first[0]; t < last[0]; ++t)
+            for (Index h = first[1]; h < last[1]; ++h)
+              for (Index w = first[2]; w < last[2]; ++w) sum += in[(t * g.in[1] + h) * g.in[2] + w];
+          out[o] = sum / divisor(g, first, last);
+        }
+      });
+    });
+  }
+
+  /// Max: grad_x[argmax] += grad_y. Average: every input of the window gets grad_y / divisor.
+  void backward(const Planes& grad_y, Planes& grad_x) {
+    const WindowGeometry& g = g_;
+    const Index planes = grad_x.batch() * grad_x.channels(), in_p = g.in_size(),
+                out_p = g.out_size();
+    parallel_for(0, planes, [&](Index plane, int) {
+      Scalar* dx = grad_x.data() + plane * in_p;
+      const Scalar* dy = grad_y.data() + plane * out_p;
+      if constexpr (Kind == PoolKind::max) {
+        for (Index o = 0; o < out_p; ++o) dx[argmax_[std::size_t(plane * out_p + o)]] += dy[o];
+      } else {
+        for_each_window(g, [&](Index o, Index first[3], Index last[3]) {
+          const Scalar share = dy[o] / divisor(g, first, last);
+          for (Index t = first[0]; t < last[0]; ++t)
+            for (Index h = first[1]; h < last[1]; ++h)
+              for (Index w = first[2]; w < last[2]; ++w)
+                dx[(t * g.in[1] + h) * g.in[2] + w] += share;
+        });
+      }
+    });
+  }
+
+ private:
+  // Calls f(o, first, last) for every output position o with the window clipped to the input:
+  // input indices [first[a], last[a]) along each of the three lifted axes.
+  template <class F>
+  static void for_each_window(const WindowGeometry& g, F&& f) {
+    Index first[3], last[3];
+    Index o = 0;
+    for (Index t = 0; t < g.out[0]; ++t)
+      for (Index h = 0; h < g.out[1]; ++h)
+        for (Index w = 0; w < g.out[2]; ++w, ++o) {
+          const Index pos[3] = {t, h, w};
+          for (int a = 0; a < 3; ++a) {
+            const Index start = pos[a] * g.stride[std::size_t(a)] - g.padding[std::size_t(a)];
+            first[a] = std::max<Index>(start, 0);
+            last[a] = std::min<Index>(start + g.kernel[std::size_t(a)], g.in[std::size_t(a)]);
+          }
+          f(o, first, last);
+        }
+  }
+
+  Scalar divisor(const WindowGeometry& g, const Index first[3], const Index last[3]) const {
+    // In floor mode the window never leaves the padded input, so with count_include_pad the
+    // divisor is the full kernel size (PyTorch's pool_size).
+    if (count_include_pad_) return Scalar(g.kernel_size());
+    return Scalar((last[0] - first[0]) * (last[1] - first[1]) * (last[2] - first[2]));
+  }
+
+  WindowGeometry g_{};
+  bool count_include_pad_ = true;
+  std::vector<Index> argmax_;  // max pooling: the winning input position of each output
+};
+
+/// MaxPool and AvgPool, written once for both backends: options, checks, shapes and the calling
+/// convention here, the window loop in WindowPoolEngine<..., Backend>.
 template <class Scalar, int Rank, PoolKind Kind, class Backend = cpu>
-class WindowPool {
+class WindowPool : public NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::MaxPool / AvgPool<Scalar, Rank, ccl::cuda> live in "
-                "<ccl/cuda/nn/pooling.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::MaxPool / AvgPool: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
+                "include <ccl/cuda/nn/pooling.hpp> or <ccl/cuda.hpp>)");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank + 2>;
-  using Output = Tensor<Scalar, Rank + 2>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank + 2, Backend>;
+  using Output = Tensor<Scalar, Rank + 2, Backend>;
   static constexpr int spatial_rank = Rank;
   static constexpr int input_rank = Rank + 2;
   static constexpr int output_rank = Rank + 2;
@@ -116,51 +241,22 @@ class WindowPool {
   const PoolOptions<Rank>& options() const { return options_; }
 
   Shape<Rank + 2> output_shape(const Shape<Rank + 2>& in) const {
-    const WindowGeometry g = geometry(in);
-    Shape<Rank + 2> out = in;
-    for (int i = 0; i < Rank; ++i) out[std::size_t(i + 2)] = g.out[std::size_t(3 - Rank + i)];
-    return out;
+    return pool_output_shape(name, options_, in);
   }
 
   const Output& forward(const Input& x) {
-    if (&x == &output_) {  // pooling its own output again: resizing output_ would free x
-      const Input copy = x;
+    if (static_cast<const void*>(x.data()) == output_.data() && !x.empty()) {
+      // Pooling its own output again: resizing output_ would free x first.
+      Input copy;
+      copy.resize(x.shape());
+      copy_elements(x, copy);
       return forward(copy);
     }
     tensor_checks::non_empty(name, "input", x);
-    const WindowGeometry g = geometry(x.shape());
+    engine_.prepare(name, options_, x.shape());
     output_.resize(output_shape(x.shape()));
     input_shape_ = x.shape();
-    const Index planes = x.batch() * x.channels(), in_p = g.in_size(), out_p = g.out_size();
-    if constexpr (Kind == PoolKind::max) argmax_.resize(std::size_t(planes * out_p));
-    // Planes (sample, channel) are independent: one task each.
-    parallel_for(0, planes, [&](Index plane, int) {
-      const Scalar* in = x.data() + plane * in_p;
-      Scalar* out = output_.data() + plane * out_p;
-      for_each_window(g, [&](Index o, Index first[3], Index last[3]) {
-        if constexpr (Kind == PoolKind::max) {
-          Scalar best = -std::numeric_limits<Scalar>::infinity();
-          Index where = -1;
-          for (Index t = first[0]; t < last[0]; ++t)
-            for (Index h = first[1]; h < last[1]; ++h)
-              for (Index w = first[2]; w < last[2]; ++w) {
-                const Index i = (t * g.in[1] + h) * g.in[2] + w;
-                if (in[i] > best || std::isnan(in[i]) || where < 0) {
-                  best = in[i];
-                  where = i;
-                }
-              }
-          out[o] = best;
-          argmax_[std::size_t(plane * out_p + o)] = where;
-        } else {
-          Scalar sum = 0;
-          for (Index t = first[0]; t < last[0]; ++t)
-            for (Index h = first[1]; h < last[1]; ++h)
-              for (Index w = first[2]; w < last[2]; ++w) sum += in[(t * g.in[1] + h) * g.in[2] + w];
-          out[o] = sum / divisor(g, first, last);
-        }
-      });
-    });
+    engine_.forward(x, output_);
     return output_;
   }
 
@@ -173,70 +269,35 @@ class WindowPool {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
-    const WindowGeometry g = geometry(input_shape_);
-    const Index planes = input_shape_[0] * input_shape_[1], in_p = g.in_size(),
-                out_p = g.out_size();
-    parallel_for(0, planes, [&](Index plane, int) {
-      Scalar* dx = grad_x->data() + plane * in_p;
-      const Scalar* dy = grad_y.data() + plane * out_p;
-      if constexpr (Kind == PoolKind::max) {
-        for (Index o = 0; o < out_p; ++o) dx[argmax_[std::size_t(plane * out_p + o)]] += dy[o];
-      } else {
-        for_each_window(g, [&](Index o, Index first[3], Index last[3]) {
-          const Scalar share = dy[o] / divisor(g, first, last);
-          for (Index t = first[0]; t < last[0]; ++t)
-            for (Index h = first[1]; h < last[1]; ++h)
-              for (Index w = first[2]; w < last[2]; ++w)
-                dx[(t * g.in[1] + h) * g.in[2] + w] += share;
-        });
-      }
-    });
+    engine_.backward(grad_y, *grad_x);
   }
-
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
-  WindowGeometry geometry(const Shape<Rank + 2>& in) const {
-    Shape<Rank> spatial{};
-    for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
-    return make_window_geometry(name, in[1], spatial, options_.kernel(), options_.stride(),
-                                options_.padding(), uniform_shape<Rank>(1));
-  }
-
-  // Calls f(o, first, last) for every output position o with the window clipped to the input:
-  // input indices [first[a], last[a]) along each of the three lifted axes.
-  template <class F>
-  static void for_each_window(const WindowGeometry& g, F&& f) {
-    Index first[3], last[3];
-    Index o = 0;
-    for (Index t = 0; t < g.out[0]; ++t)
-      for (Index h = 0; h < g.out[1]; ++h)
-        for (Index w = 0; w < g.out[2]; ++w, ++o) {
-          const Index pos[3] = {t, h, w};
-          for (int a = 0; a < 3; ++a) {
-            const Index start = pos[a] * g.stride[std::size_t(a)] - g.padding[std::size_t(a)];
-            first[a] = std::max<Index>(start, 0);
-            last[a] = std::min<Index>(start + g.kernel[std::size_t(a)], g.in[std::size_t(a)]);
-          }
-          f(o, first, last);
-        }
-  }
-
-  Scalar divisor(const WindowGeometry& g, const Index first[3], const Index last[3]) const {
-    // In floor mode the window never leaves the padded input, so with count_include_pad the
-    // divisor is the full kernel size (PyTorch's pool_size).
-    if (options_.count_include_pad()) return Scalar(g.kernel_size());
-    return Scalar((last[0] - first[0]) * (last[1] - first[1]) * (last[2] - first[2]));
-  }
-
   PoolOptions<Rank> options_;
   Shape<Rank + 2> input_shape_{};
   Output output_;
-  std::vector<Index> argmax_;  // max pooling: the winning input position of each output
+  WindowPoolEngine<Scalar, Rank, Kind, Backend> engine_;
+};
+
+/// The per-channel mean of GlobalAvgPool on one backend (host version; the device one is in
+/// <ccl/cuda/nn/pooling.hpp>).
+template <class Scalar, int Rank, class Backend>
+struct GlobalAvgPoolEngine {
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::GlobalAvgPool<Scalar, Rank, ccl::cuda> needs <ccl/cuda/nn/pooling.hpp>; "
+                "include it (or <ccl/cuda.hpp>)");
+
+  void forward(const char* /*op*/, const Tensor<Scalar, Rank + 2>& x, Tensor<Scalar, 2>& output) {
+    output.flat() =
+        Eigen::Map<const RowMatrix<Scalar>>(x.data(), x.batch() * x.channels(), x.spatial_size())
+            .rowwise()
+            .mean();
+  }
+  void backward(const Tensor<Scalar, 2>& grad_y, Tensor<Scalar, Rank + 2>& grad_x) {
+    const Index rows = grad_x.batch() * grad_x.channels(), positions = grad_x.spatial_size();
+    Eigen::Map<RowMatrix<Scalar>>(grad_x.data(), rows, positions).colwise() +=
+        grad_y.flat() / Scalar(positions);
+  }
 };
 
 }  // namespace detail
@@ -246,24 +307,23 @@ using MaxPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::max, Backend>
 template <class Scalar, int Rank, class Backend = cpu>
 using AvgPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::average, Backend>;
 
-/// [N, C, spatial...] -> [N, C]: the mean over all spatial positions of each channel. The
-/// primary template is the CPU layer; GlobalAvgPool<Scalar, Rank, ccl::cuda> is in
-/// <ccl/cuda/nn/pooling.hpp>.
+/// [N, C, spatial...] -> [N, C]: the mean over all spatial positions of each channel, written
+/// once for both backends (the arithmetic in detail::GlobalAvgPoolEngine).
 template <class Scalar, int Rank, class Backend = cpu>
-class GlobalAvgPool {
+class GlobalAvgPool : public detail::NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::GlobalAvgPool<Scalar, Rank, ccl::cuda> lives in "
-                "<ccl/cuda/nn/pooling.hpp>; include it (or <ccl/cuda.hpp>)");
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::GlobalAvgPool: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
+                "include <ccl/cuda/nn/pooling.hpp> or <ccl/cuda.hpp>)");
   static_assert(Rank >= 1 && Rank <= 3,
                 "ccl::nn::GlobalAvgPool: Rank is the number of spatial "
                 "axes: 1, 2 or 3");
 
  public:
   using scalar_type = Scalar;
-  using backend_type = cpu;
-  using Input = Tensor<Scalar, Rank + 2>;
-  using Output = Tensor<Scalar, 2>;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank + 2, Backend>;
+  using Output = Tensor<Scalar, 2, Backend>;
   static constexpr int spatial_rank = Rank;
   static constexpr int input_rank = Rank + 2;
   static constexpr int output_rank = 2;
@@ -273,12 +333,8 @@ class GlobalAvgPool {
   const Output& forward(const Input& x) {
     tensor_checks::non_empty(name, "input", x);
     input_shape_ = x.shape();
-    const Index positions = x.spatial_size();
     output_.resize({x.batch(), x.channels()});
-    output_.flat() =
-        Eigen::Map<const RowMatrix<Scalar>>(x.data(), x.batch() * x.channels(), positions)
-            .rowwise()
-            .mean();
+    engine_.forward(name, x, output_);
     return output_;
   }
 
@@ -290,20 +346,13 @@ class GlobalAvgPool {
     tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
     if (grad_x == nullptr) return;
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
-    const Index rows = input_shape_[0] * input_shape_[1], positions = grad_x->spatial_size();
-    Eigen::Map<RowMatrix<Scalar>>(grad_x->data(), rows, positions).colwise() +=
-        grad_y.flat() / Scalar(positions);
+    engine_.backward(grad_y, *grad_x);
   }
-
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
   Shape<Rank + 2> input_shape_{};
   Output output_;
+  detail::GlobalAvgPoolEngine<Scalar, Rank, Backend> engine_;
 };
 
 }  // namespace ccl::nn

@@ -7,6 +7,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/nn/detail/no_parameters.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
@@ -17,7 +18,7 @@ namespace ccl::nn {
 // Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
 // <ccl/cuda/nn/relu.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
-class ReLU {
+class ReLU : public detail::NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::ReLU<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
@@ -52,12 +53,6 @@ class ReLU {
     tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
     relu_backward_elements(output_, grad_y, *grad_x);
   }
-
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
   Output output_;  // workspace returned by forward; its sign is the mask for backward

@@ -15,6 +15,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/nn/detail/no_parameters.hpp>
 #include <ccl/nn/layer.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/tensor.hpp>
@@ -30,7 +31,7 @@ namespace ccl::nn {
 /// y = x: the shortcut of a residual block that keeps the shape. Written once for every backend
 /// over nn/tensor_ops.hpp (ccl::cuda needs <ccl/cuda/nn/residual.hpp> or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
-class Identity {
+class Identity : public detail::NoParameters {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::Identity<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
@@ -63,11 +64,6 @@ class Identity {
       accumulate_elements(grad_y, *grad_x);
     }
   }
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) {}
-  template <class Visitor>
-  void for_each_parameter(Visitor&&) const {}
-  void zero_grad() {}
 
  private:
   Output output_;

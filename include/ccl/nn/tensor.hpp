@@ -57,48 +57,19 @@ Shape<Rank> uniform_shape(Index value) {
   return shape;
 }
 
-// The Backend argument says where the elements live. This primary template is the host tensor;
-// Tensor<Scalar, Rank, ccl::cuda> (device memory, same layout) is the specialisation in
-// <ccl/cuda/nn/tensor.hpp>.
-template <class Scalar, int Rank, class Backend = cpu>
-class Tensor {
-  CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::Tensor<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/tensor.hpp>; "
-                "include it (or <ccl/cuda.hpp>) for device tensors");
-  static_assert(Rank >= 1 && Rank <= 5,
-                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
-                "[N, C, H, W], [N, C, T, H, W])");
+namespace detail {
 
+/// The shape half of a tensor, the same on every backend: the extents and the PyTorch-layout
+/// accessors that every layer's checks and messages use.
+template <int Rank>
+class TensorShape {
  public:
-  using ScalarType = Scalar;
   using ShapeType = Shape<Rank>;
-  using FlatMap = Eigen::Map<Vector<Scalar>, Eigen::Aligned16>;
-  using ConstFlatMap = Eigen::Map<const Vector<Scalar>, Eigen::Aligned16>;
-  static constexpr int rank = Rank;
-
-  /// An empty tensor: every extent is 0.
-  Tensor() { shape_.fill(0); }
-
-  /// A zero-filled tensor of the given shape.
-  explicit Tensor(const ShapeType& shape) : shape_(checked(shape)) {
-    data_.setZero(shape_size(shape_));
-  }
-
-  /// A tensor of the given shape with every element equal to `value`.
-  Tensor(const ShapeType& shape, Scalar value) : shape_(checked(shape)) {
-    data_.setConstant(shape_size(shape_), value);
-  }
-
-  /// A copy of `shape_size(shape)` contiguous elements at `data` (C order).
-  Tensor(const ShapeType& shape, const Scalar* data) : shape_(checked(shape)) {
-    data_ = Eigen::Map<const Vector<Scalar>>(data, shape_size(shape_));
-  }
 
   const ShapeType& shape() const { return shape_; }
   Index dim(int axis) const { return shape_[static_cast<std::size_t>(axis)]; }
-  Index size() const { return data_.size(); }
-  bool empty() const { return data_.size() == 0; }
+  Index size() const { return shape_size(shape_); }
+  bool empty() const { return size() == 0; }
   std::string shape_string() const { return nn::shape_string(shape_); }
 
   /// N, the batch size (first axis).
@@ -120,6 +91,66 @@ class Tensor {
 
   /// The number of spatial positions per channel (1 for [N, D]).
   Index spatial_size() const { return shape_size(spatial()); }
+
+ protected:
+  /// An empty shape: every extent is 0.
+  TensorShape() { shape_.fill(0); }
+
+  static const ShapeType& checked(const ShapeType& shape) {
+    for (Index extent : shape)
+      require(extent >= 0, "Tensor: negative extent in shape ", nn::shape_string(shape));
+    return shape;
+  }
+
+  ShapeType shape_;
+};
+
+}  // namespace detail
+
+// The Backend argument says where the elements live. This primary template is the host tensor;
+// Tensor<Scalar, Rank, ccl::cuda> (device memory, same layout) is the specialisation in
+// <ccl/cuda/nn/tensor.hpp>.
+template <class Scalar, int Rank, class Backend = cpu>
+class Tensor : public detail::TensorShape<Rank> {
+  using Base = detail::TensorShape<Rank>;
+  using Base::checked;
+  using Base::shape_;
+
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(std::is_same_v<Backend, cpu>,
+                "ccl::nn::Tensor<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/tensor.hpp>; "
+                "include it (or <ccl/cuda.hpp>) for device tensors");
+  static_assert(Rank >= 1 && Rank <= 5,
+                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
+                "[N, C, H, W], [N, C, T, H, W])");
+
+ public:
+  using ScalarType = Scalar;
+  using ShapeType = Shape<Rank>;
+  using FlatMap = Eigen::Map<Vector<Scalar>, Eigen::Aligned16>;
+  using ConstFlatMap = Eigen::Map<const Vector<Scalar>, Eigen::Aligned16>;
+  static constexpr int rank = Rank;
+
+  /// An empty tensor: every extent is 0.
+  Tensor() = default;
+
+  /// A zero-filled tensor of the given shape.
+  explicit Tensor(const ShapeType& shape) {
+    shape_ = checked(shape);
+    data_.setZero(shape_size(shape_));
+  }
+
+  /// A tensor of the given shape with every element equal to `value`.
+  Tensor(const ShapeType& shape, Scalar value) {
+    shape_ = checked(shape);
+    data_.setConstant(shape_size(shape_), value);
+  }
+
+  /// A copy of `shape_size(shape)` contiguous elements at `data` (C order).
+  Tensor(const ShapeType& shape, const Scalar* data) {
+    shape_ = checked(shape);
+    data_ = Eigen::Map<const Vector<Scalar>>(data, shape_size(shape_));
+  }
 
   Scalar* data() { return data_.data(); }
   const Scalar* data() const { return data_.data(); }
@@ -200,13 +231,6 @@ class Tensor {
     return flat_index;
   }
 
-  static const ShapeType& checked(const ShapeType& shape) {
-    for (Index extent : shape)
-      require(extent >= 0, "Tensor: negative extent in shape ", nn::shape_string(shape));
-    return shape;
-  }
-
-  ShapeType shape_;
   Vector<Scalar> data_;
 };
 

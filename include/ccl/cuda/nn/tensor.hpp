@@ -26,7 +26,11 @@
 namespace ccl::nn {
 
 template <class Scalar, int Rank>
-class Tensor<Scalar, Rank, cuda> {
+class Tensor<Scalar, Rank, cuda> : public detail::TensorShape<Rank> {
+  using Base = detail::TensorShape<Rank>;
+  using Base::checked;
+  using Base::shape_;
+
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(Rank >= 1 && Rank <= 5,
                 "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
@@ -39,7 +43,7 @@ class Tensor<Scalar, Rank, cuda> {
   static constexpr int rank = Rank;
 
   /// An empty tensor: every extent is 0, no allocation.
-  Tensor() { shape_.fill(0); }
+  Tensor() = default;
 
   /// A zero-filled device tensor of the given shape (asynchronous on the settings' stream).
   explicit Tensor(const ShapeType& shape) {
@@ -51,25 +55,6 @@ class Tensor<Scalar, Rank, cuda> {
   Tensor& operator=(Tensor&&) noexcept = default;
   Tensor(const Tensor&) = delete;  // a device copy is explicit: gpu::copy
   Tensor& operator=(const Tensor&) = delete;
-
-  const ShapeType& shape() const { return shape_; }
-  Index dim(int axis) const { return shape_[static_cast<std::size_t>(axis)]; }
-  Index size() const { return shape_size(shape_); }
-  bool empty() const { return size() == 0; }
-  std::string shape_string() const { return nn::shape_string(shape_); }
-
-  Index batch() const { return shape_[0]; }
-  Index channels() const {
-    static_assert(Rank >= 2, "ccl::nn::Tensor::channels: a rank-1 tensor has no channel axis");
-    return shape_[1];
-  }
-  Shape<Rank - 2> spatial() const {
-    static_assert(Rank >= 2, "ccl::nn::Tensor::spatial: needs the layout [N, C, ...]");
-    Shape<Rank - 2> extents{};
-    for (int i = 0; i < Rank - 2; ++i) extents[std::size_t(i)] = shape_[std::size_t(i + 2)];
-    return extents;
-  }
-  Index spatial_size() const { return shape_size(spatial()); }
 
   /// Device pointers.
   Scalar* data() { return buffer_.data(); }
@@ -93,9 +78,7 @@ class Tensor<Scalar, Rank, cuda> {
   /// Changes the shape; the allocation only grows (cudaMalloc synchronises the device), so a
   /// layer's output buffer costs nothing after the first batch. The contents are unspecified.
   void resize(const ShapeType& shape) {
-    for (Index extent : shape)
-      require(extent >= 0, "Tensor: negative extent in shape ", nn::shape_string(shape));
-    buffer_.resize(static_cast<std::size_t>(shape_size(shape)));
+    buffer_.resize(static_cast<std::size_t>(shape_size(checked(shape))));
     shape_ = shape;
   }
 
@@ -103,7 +86,6 @@ class Tensor<Scalar, Rank, cuda> {
   void set_zero(cudaStream_t stream = gpu::settings().stream) { buffer_.zero(stream); }
 
  private:
-  ShapeType shape_;
   gpu::DeviceBuffer<Scalar> buffer_;
 };
 
