@@ -22,6 +22,7 @@
 // count and depends on the thread count by summation order only.
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/gemm.hpp>
 #include <ccl/core/parallel.hpp>
@@ -131,110 +132,59 @@ Shape<Rank + 2> conv_output_shape(const char* op, const ConvOptions<Rank>& optio
   return out;
 }
 
-}  // namespace detail
+/// The name PyTorch gives a convolution of `Rank` spatial axes.
+template <int Rank>
+constexpr const char* conv_name() {
+  return Rank == 1 ? "Conv1d" : Rank == 2 ? "Conv2d" : "Conv3d";
+}
 
-template <class Scalar, int Rank, class Backend = cpu>
-class ConvNd {
-  CCL_STATIC_ASSERT_SCALAR(Scalar);
+/// ConvNd's arithmetic on one backend: the host version here (im2col + ccl's GEMM, threads over
+/// samples or inside each product); the device one (cuDNN) is the specialisation in
+/// <ccl/cuda/nn/conv.hpp>. forward() keeps its own copy of x for backward(); the layer's
+/// parameters and output are passed in by ConvNd on every call.
+template <class Scalar, int Rank, class Backend>
+class ConvEngine {
   static_assert(std::is_same_v<Backend, cpu>,
-                "ccl::nn::ConvNd<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/conv.hpp>; "
-                "include it (or <ccl/cuda.hpp>) for the cuDNN convolution");
-  static_assert(Rank >= 1 && Rank <= 3,
-                "ccl::nn::ConvNd: Rank is the number of spatial axes: "
-                "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
-                "(Conv3d, [N, C, T, H, W])");
-
- public:
-  using scalar_type = Scalar;
-  using backend_type = cpu;
+                "ccl::nn::ConvNd<Scalar, Rank, ccl::cuda> needs <ccl/cuda/nn/conv.hpp>; include it "
+                "(or <ccl/cuda.hpp>) for the cuDNN convolution");
   using Input = Tensor<Scalar, Rank + 2>;
   using Output = Tensor<Scalar, Rank + 2>;
-  static constexpr int spatial_rank = Rank;
-  static constexpr int input_rank = Rank + 2;
-  static constexpr int output_rank = Rank + 2;
-  static constexpr const char* name = Rank == 1 ? "Conv1d" : Rank == 2 ? "Conv2d" : "Conv3d";
+  static constexpr const char* name = conv_name<Rank>();
 
-  /// Zero parameters; initialise with reset_parameters() or by writing weight().value.
-  explicit ConvNd(const ConvOptions<Rank>& options) : options_(options) {
-    detail::check_conv_options(name, options);
-    weight_ = Parameter<Scalar>("weight", options.out_channels(), fan_in());
-    if (options.bias()) bias_ = Parameter<Scalar>("bias", 1, options.out_channels(), ParameterRole::bias);
-  }
+ public:
+  explicit ConvEngine(const ConvOptions<Rank>& options) : options_(options) {}
 
-  /// PyTorch's default initialisation (init.hpp), weight first, then bias.
-  ConvNd(const ConvOptions<Rank>& options, Rng& rng) : ConvNd(options) { reset_parameters(rng); }
+  /// The im2col buffers' cap, in scalars (ConvNd::set_workspace_limit).
+  void set_workspace_limit(Index elements) { workspace_limit_ = elements; }
+  /// The host convolution is always deterministic for a given thread count.
+  void set_deterministic(bool /*on*/) {}
 
-  void reset_parameters(Rng& rng) {
-    init::pytorch_default(weight_.value, bias_.value, fan_in(), rng);
-  }
+  bool has_input() const { return !input_.empty(); }
+  const Shape<Rank + 2>& input_shape() const { return input_.shape(); }
 
-  const ConvOptions<Rank>& options() const { return options_; }
-  Index in_channels() const { return options_.in_channels(); }
-  Index out_channels() const { return options_.out_channels(); }
-  Index fan_in() const { return options_.in_channels() * shape_size(options_.kernel()); }
-  bool has_bias() const { return bias_.value.size() > 0; }
-
-  Parameter<Scalar>& weight() { return weight_; }
-  const Parameter<Scalar>& weight() const { return weight_; }
-  /// The bias parameter ([1, Cout]; [0, 0] when the layer has none).
-  Parameter<Scalar>& bias() { return bias_; }
-  const Parameter<Scalar>& bias() const { return bias_; }
-
-  /// The spatial extents of the output for an input of spatial extents `in` (PyTorch's floor
-  /// formula); throws when the dilated kernel is larger than the padded input.
-  Shape<Rank> output_spatial(const Shape<Rank>& in) const {
-    const auto g = geometry(in);
-    Shape<Rank> out{};
-    for (int i = 0; i < Rank; ++i) out[std::size_t(i)] = g.out[std::size_t(3 - Rank + i)];
-    return out;
-  }
-
-  /// The full output shape for an input shape [N, Cin, spatial...].
-  Shape<Rank + 2> output_shape(const Shape<Rank + 2>& in) const {
-    Shape<Rank> spatial{};
-    for (int i = 0; i < Rank; ++i) spatial[std::size_t(i)] = in[std::size_t(i + 2)];
-    const Shape<Rank> out_spatial = output_spatial(spatial);
-    Shape<Rank + 2> out{};
-    out[0] = in[0];
-    out[1] = out_channels();
-    for (int i = 0; i < Rank; ++i) out[std::size_t(i + 2)] = out_spatial[std::size_t(i)];
-    return out;
-  }
-
-  /// Whether forward scans x for NaN/Inf (on by default: one pass, cheap next to the GEMM).
-  void set_check_finite(bool on) { check_finite_ = on; }
-
-  /// Caps the im2col buffers at about `elements` scalars (default 2^24, 64 MiB in float): samples
-  /// (or a sample's output time steps) are processed in blocks that fit, but always at least one
-  /// sample (batched path) or one time step (a thread's sample) at a time.
-  void set_workspace_limit(Index elements) {
-    require(elements > 0, name, "::set_workspace_limit: the limit must be positive, got ",
-            elements);
-    workspace_limit_ = elements;
-  }
-
-  /// y = conv(x, W) + b for x of shape [N, Cin, spatial...]. The result lives in the layer and is
-  /// overwritten by the next forward.
-  const Output& forward(const Input& x) {
-    tensor_checks::non_empty(name, "input", x);
-    tensor_checks::channels(name, "input", x, in_channels());
-    if (check_finite_) tensor_checks::finite(name, "input", x);
+  /// y = conv(x, W) + b into `output`.
+  void forward(const Input& x, Parameter<Scalar>& layer_weight, Parameter<Scalar>& layer_bias,
+               bool check_finite, Output& output) {
+    weight_ = &layer_weight;
+    bias_ = &layer_bias;
+    output_ = &output;
+    if (check_finite) tensor_checks::finite(name, "input", x);
     const auto g = geometry(x.spatial());
     // Everything below reads the copy: x may be this layer's own output (a layer applied twice,
     // weights shared), which the resize of output_ can reallocate.
     input_.assign(x);
-    output_.resize(output_shape(input_.shape()));
+    output_->resize(conv_output_shape(name, options_, input_.shape()));
     columns_kept_ = false;  // forward_by_samples may keep this input's columns
     const Index batch = input_.batch(), in_size = g.channels * g.in_size(), out_p = g.out_size();
     const Index cout = out_channels();
     if (const int team = sample_team(batch); team > 0) {
       forward_by_samples(g, team);
-      return output_;
+      return;
     }
-    const auto weight = gemm_arg(weight_.value);
+    const auto weight = gemm_arg(weight_->value);
     if (g.pointwise()) {
       for (Index n = 0; n < batch; ++n) {
-        parallel_gemm(sample_matrix(output_.data(), n, cout, out_p), weight,
+        parallel_gemm(sample_matrix(output_->data(), n, cout, out_p), weight,
                       gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite,
                       gemm_scratch_);
       }
@@ -244,7 +194,7 @@ class ConvNd {
         const Index count = std::min(chunk, batch - n0);
         const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
         if (count == 1) {
-          parallel_gemm(sample_matrix(output_.data(), n0, cout, out_p), weight, gemm_arg(columns),
+          parallel_gemm(sample_matrix(output_->data(), n0, cout, out_p), weight, gemm_arg(columns),
                         Gemm::overwrite, gemm_scratch_);
         } else {
           auto product = product_.matrix(cout, count * out_p);
@@ -254,50 +204,39 @@ class ConvNd {
               0, count * cout,
               [&](Index task, int) {
                 const Index sample = task / cout, channel = task % cout;
-                sample_matrix(output_.data(), n0 + sample, cout, out_p).row(channel) =
+                sample_matrix(output_->data(), n0 + sample, cout, out_p).row(channel) =
                     product.row(channel).segment(sample * out_p, out_p);
               },
               8);
         }
       }
     }
-    if (has_bias()) {
+    if (options_.bias()) {
       parallel_for(
           0, batch * cout,
           [&](Index task, int) {
-            sample_matrix(output_.data(), task / cout, cout, out_p).row(task % cout).array() +=
-                bias_.value(0, task % cout);
+            sample_matrix(output_->data(), task / cout, cout, out_p).row(task % cout).array() +=
+                bias_->value(0, task % cout);
           },
           8);
     }
-    return output_;
   }
 
-  /// The output of the last forward.
-  const Output& output() const { return output_; }
-
-  /// Back-propagates grad_y = dL/dy (the shape of the last forward's output):
-  ///   grad W += dY colsᵀ,  grad b += Σ dY,  grad_x += col2im(Wᵀ dY)  (if grad_x is given; it
-  /// must have the input's shape).
-  void backward(const Output& grad_y, Input* grad_x = nullptr,
-                ParameterGradients mode = ParameterGradients::accumulate) {
-    require(!input_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x != nullptr)
-      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
-                                input_.shape());
-    const bool params = mode == ParameterGradients::accumulate;
-    if (!params && grad_x == nullptr) return;
+  /// grad W += dY colsᵀ, grad b += Σ dY (when `params`), grad_x += col2im(Wᵀ dY) (when given).
+  void backward(const Output& grad_y, Input* grad_x, bool params,
+                Parameter<Scalar>& layer_weight, Parameter<Scalar>& layer_bias) {
+    weight_ = &layer_weight;
+    bias_ = &layer_bias;
     const auto g = geometry(input_.spatial());
     const Index batch = input_.batch(), out_p = g.out_size();
     const Index cout = out_channels();
-    if (params && has_bias()) {
+    if (params && options_.bias()) {
       // One output channel per task, its samples summed in order: no shared writes.
       parallel_for(0, cout, [&](Index channel, int) {
         Scalar sum = 0;
         for (Index n = 0; n < batch; ++n)
           sum += const_sample(grad_y.data(), n, cout, out_p).row(channel).sum();
-        bias_.grad(0, channel) += sum;
+        bias_->grad(0, channel) += sum;
       });
     }
     if (const int team = sample_team(batch); team > 0) {
@@ -308,12 +247,12 @@ class ConvNd {
       for (Index n = 0; n < batch; ++n) {
         const auto dy = gemm_arg(const_sample(grad_y.data(), n, cout, out_p));
         if (params)
-          parallel_gemm(weight_.grad, dy,
+          parallel_gemm(weight_->grad, dy,
                         gemm_arg_transposed(const_sample(input_.data(), n, g.channels, out_p)),
                         Gemm::accumulate, gemm_scratch_);
         if (grad_x != nullptr)
           parallel_gemm(sample_matrix(grad_x->data(), n, g.channels, out_p),
-                        gemm_arg_transposed(weight_.value), dy, Gemm::accumulate, gemm_scratch_);
+                        gemm_arg_transposed(weight_->value), dy, Gemm::accumulate, gemm_scratch_);
       }
       return;
     }
@@ -337,23 +276,10 @@ class ConvNd {
     }
   }
 
-  template <class Visitor>
-  void for_each_parameter(Visitor&& visit) {
-    visit(weight_);
-    if (has_bias()) visit(bias_);
-  }
-  template <class Visitor>
-  void for_each_parameter(Visitor&& visit) const {
-    visit(weight_);
-    if (has_bias()) visit(bias_);
-  }
-
-  void zero_grad() {
-    weight_.zero_grad();
-    bias_.zero_grad();
-  }
-
  private:
+  Index in_channels() const { return options_.in_channels(); }
+  Index out_channels() const { return options_.out_channels(); }
+  Index fan_in() const { return options_.in_channels() * shape_size(options_.kernel()); }
   using SampleMap = Eigen::Map<RowMatrix<Scalar>>;
   using ConstSampleMap = Eigen::Map<const RowMatrix<Scalar>>;
 
@@ -419,27 +345,27 @@ class ConvNd {
     parallel_team(team, [&](int thread, int threads) {
       const auto [first, last] = sample_block(batch, thread, threads);
       for (Index n = first; n < last; ++n) {
-        auto y = sample_matrix(output_.data(), n, cout, out_p);
+        auto y = sample_matrix(output_->data(), n, cout, out_p);
         const Scalar* x = input_.data() + n * in_size;
         if (g.pointwise()) {
-          gemm(y, gemm_arg(weight_.value),
+          gemm(y, gemm_arg(weight_->value),
                gemm_arg(const_sample(input_.data(), n, g.channels, out_p)), Gemm::overwrite);
         } else if (columns_kept_) {
           SampleMap columns(kept_columns_.matrix(batch * rows, out_p).data() + n * rows * out_p,
                             rows, out_p);
           detail::im2col(g, x, columns.data(), out_p);
-          gemm(y, gemm_arg(weight_.value), gemm_arg(columns), Gemm::overwrite);
+          gemm(y, gemm_arg(weight_->value), gemm_arg(columns), Gemm::overwrite);
         } else {
           for (Index t0 = 0; t0 < steps; t0 += block) {
             const Index t1 = std::min(steps, t0 + block), width = (t1 - t0) * plane;
             SampleMap columns(thread_columns_[std::size_t(thread)].matrix(rows, width).data(), rows,
                               width);
             detail::im2col(g, x, columns.data(), width, t0, t1);
-            gemm(y.middleCols(t0 * plane, width), gemm_arg(weight_.value), gemm_arg(columns),
+            gemm(y.middleCols(t0 * plane, width), gemm_arg(weight_->value), gemm_arg(columns),
                  Gemm::overwrite);
           }
         }
-        if (has_bias()) y.colwise() += bias_.value.row(0).transpose();
+        if (options_.bias()) y.colwise() += bias_->value.row(0).transpose();
       }
     });
   }
@@ -475,7 +401,7 @@ class ConvNd {
                  Gemm::accumulate);
           if (grad_x != nullptr)
             gemm(sample_matrix(grad_x->data(), n, g.channels, out_p),
-                 gemm_arg_transposed(weight_.value), gemm_arg(dy), Gemm::accumulate);
+                 gemm_arg_transposed(weight_->value), gemm_arg(dy), Gemm::accumulate);
           continue;
         }
         if (params && columns_kept_) {
@@ -493,7 +419,7 @@ class ConvNd {
           }
           if (grad_x != nullptr) {
             SampleMap grad_columns(buffer + rows * width, rows, width);
-            gemm(grad_columns, gemm_arg_transposed(weight_.value), dy_block, Gemm::overwrite);
+            gemm(grad_columns, gemm_arg_transposed(weight_->value), dy_block, Gemm::overwrite);
             detail::col2im_add(g, grad_columns.data(), width, grad_x->data() + n * in_size, t0, t1);
           }
         }
@@ -503,7 +429,7 @@ class ConvNd {
       // Every thread adds all partial gradients, in thread order, over its own columns of dW.
       const Index begin = taps * thread / threads, end = taps * (thread + 1) / threads;
       for (int t = 0; t < threads; ++t)
-        weight_.grad.middleCols(begin, end - begin) +=
+        weight_->grad.middleCols(begin, end - begin) +=
             thread_weight_grads_[std::size_t(t)].matrix(cout, taps).middleCols(begin, end - begin);
     });
   }
@@ -535,12 +461,12 @@ class ConvNd {
     const Index out_p = g.out_size(), in_size = g.channels * g.in_size();
     if (params) {
       const auto columns = fill_columns(g, input_.data() + n0 * in_size, count);
-      parallel_gemm(weight_.grad, gemm_arg(dy), gemm_arg_transposed(columns), Gemm::accumulate,
+      parallel_gemm(weight_->grad, gemm_arg(dy), gemm_arg_transposed(columns), Gemm::accumulate,
                     gemm_scratch_);
     }
     if (grad_x == nullptr) return;
     auto grad_columns = columns_.matrix(g.column_rows(), count * out_p);
-    parallel_gemm(grad_columns, gemm_arg_transposed(weight_.value), gemm_arg(dy), Gemm::overwrite,
+    parallel_gemm(grad_columns, gemm_arg_transposed(weight_->value), gemm_arg(dy), Gemm::overwrite,
                   gemm_scratch_);
     const Scalar* data = grad_columns.data();
     const Index ld = grad_columns.cols(), channels = g.channels;
@@ -553,10 +479,11 @@ class ConvNd {
   }
 
   ConvOptions<Rank> options_;
-  Parameter<Scalar> weight_;
-  Parameter<Scalar> bias_{"bias", 0, 0, ParameterRole::bias};
-  Input input_;    // copy of the last forward's x, for dL/dW
-  Output output_;  // workspace returned by forward
+  // The layer's parameters and output during the current forward or backward call.
+  Parameter<Scalar>* weight_ = nullptr;
+  Parameter<Scalar>* bias_ = nullptr;
+  Input input_;  // copy of the last forward's x, for dL/dW
+  Output* output_ = nullptr;
   detail::Workspace<Scalar>
       columns_;  // im2col of a chunk (or its gradient), [Cin·prod(k), count·P]
   detail::Workspace<Scalar>
@@ -570,6 +497,154 @@ class ConvNd {
   detail::Workspace<Scalar> kept_columns_;
   bool columns_kept_ = false;
   Index workspace_limit_ = Index(1) << 24;
+};
+
+}  // namespace detail
+
+// Written once for both backends: options, parameters and their initialisation, shapes, checks
+// and the calling convention here; the arithmetic in detail::ConvEngine<..., Backend> (im2col and
+// ccl's GEMM on the CPU, cuDNN on ccl::cuda).
+template <class Scalar, int Rank, class Backend = cpu>
+class ConvNd {
+  CCL_STATIC_ASSERT_SCALAR(Scalar);
+  static_assert(is_backend_v<Backend>,
+                "ccl::nn::ConvNd: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda include "
+                "<ccl/cuda/nn/conv.hpp> or <ccl/cuda.hpp>)");
+  static_assert(Rank >= 1 && Rank <= 3,
+                "ccl::nn::ConvNd: Rank is the number of spatial axes: "
+                "1 (Conv1d, [N, C, L]), 2 (Conv2d, [N, C, H, W]) or 3 "
+                "(Conv3d, [N, C, T, H, W])");
+
+ public:
+  using scalar_type = Scalar;
+  using backend_type = Backend;
+  using Input = Tensor<Scalar, Rank + 2, Backend>;
+  using Output = Tensor<Scalar, Rank + 2, Backend>;
+  static constexpr int spatial_rank = Rank;
+  static constexpr int input_rank = Rank + 2;
+  static constexpr int output_rank = Rank + 2;
+  static constexpr const char* name = detail::conv_name<Rank>();
+
+  /// Zero parameters; initialise with reset_parameters(), by writing weight().value, or (device)
+  /// with gpu::copy_from_host.
+  explicit ConvNd(const ConvOptions<Rank>& options) : options_(options), engine_(options) {
+    detail::check_conv_options(name, options);
+    weight_ = Parameter<Scalar, Backend>("weight", options.out_channels(), fan_in());
+    if (options.bias())
+      bias_ = Parameter<Scalar, Backend>("bias", 1, options.out_channels(), ParameterRole::bias);
+  }
+
+  /// PyTorch's default initialisation (init.hpp), weight first, then bias.
+  ConvNd(const ConvOptions<Rank>& options, Rng& rng) : ConvNd(options) { reset_parameters(rng); }
+
+  /// Draws on the host with PyTorch's rules (a device layer uploads the draw, so a seed gives the
+  /// same weights on both backends).
+  void reset_parameters(Rng& rng) {
+    RowMatrix<Scalar> weight(out_channels(), fan_in());
+    RowMatrix<Scalar> bias(has_bias() ? 1 : 0, has_bias() ? out_channels() : 0);
+    init::pytorch_default(weight, bias, fan_in(), rng);
+    assign(weight_.value, ccl::view(weight));
+    if (has_bias()) assign(bias_.value, ccl::view(bias));
+  }
+
+  const ConvOptions<Rank>& options() const { return options_; }
+  Index in_channels() const { return options_.in_channels(); }
+  Index out_channels() const { return options_.out_channels(); }
+  Index fan_in() const { return options_.in_channels() * shape_size(options_.kernel()); }
+  bool has_bias() const { return options_.bias(); }
+
+  Parameter<Scalar, Backend>& weight() { return weight_; }
+  const Parameter<Scalar, Backend>& weight() const { return weight_; }
+  /// The bias parameter ([1, Cout]; [0, 0] when the layer has none).
+  Parameter<Scalar, Backend>& bias() { return bias_; }
+  const Parameter<Scalar, Backend>& bias() const { return bias_; }
+
+  /// The spatial extents of the output for an input of spatial extents `in` (PyTorch's floor
+  /// formula); throws when the dilated kernel is larger than the padded input.
+  Shape<Rank> output_spatial(const Shape<Rank>& in) const {
+    const auto g =
+        detail::make_window_geometry(name, in_channels(), in, options_.kernel(), options_.stride(),
+                                     options_.padding(), options_.dilation());
+    Shape<Rank> out{};
+    for (int i = 0; i < Rank; ++i) out[std::size_t(i)] = g.out[std::size_t(3 - Rank + i)];
+    return out;
+  }
+
+  /// The full output shape for an input shape [N, Cin, spatial...].
+  Shape<Rank + 2> output_shape(const Shape<Rank + 2>& in) const {
+    return detail::conv_output_shape(name, options_, in);
+  }
+
+  /// Whether forward scans x for NaN/Inf (on by default: one pass on the CPU, cheap next to the
+  /// GEMM; one kernel and a stream synchronisation on the device, so turn it off in tuned device
+  /// training loops).
+  void set_check_finite(bool on) { check_finite_ = on; }
+
+  /// Caps the workspace at about `elements` scalars. CPU: the im2col buffers (default 2^24,
+  /// 64 MiB in float): samples (or a sample's output time steps) are processed in blocks that
+  /// fit, but always at least one sample (batched path) or one time step (a thread's sample) at
+  /// a time. CUDA: cuDNN's workspace (default 2^26, 256 MiB in float), which bounds the
+  /// algorithms chosen.
+  void set_workspace_limit(Index elements) {
+    require(elements > 0, name, "::set_workspace_limit: the limit must be positive, got ",
+            elements);
+    engine_.set_workspace_limit(elements);
+  }
+
+  /// Device: whether only deterministic cuDNN algorithms are chosen when one fits (default true).
+  /// The CPU convolution is always deterministic.
+  void set_deterministic(bool on) { engine_.set_deterministic(on); }
+
+  /// y = conv(x, W) + b for x of shape [N, Cin, spatial...]. The result lives in the layer and is
+  /// overwritten by the next forward; x may be this layer's own output (the engine copies it
+  /// first).
+  const Output& forward(const Input& x) {
+    tensor_checks::non_empty(name, "input", x);
+    tensor_checks::channels(name, "input", x, in_channels());
+    engine_.forward(x, weight_, bias_, check_finite_, output_);
+    return output_;
+  }
+
+  /// The output of the last forward.
+  const Output& output() const { return output_; }
+
+  /// Back-propagates grad_y = dL/dy (the shape of the last forward's output):
+  ///   grad W += dY colsᵀ,  grad b += Σ dY,  grad_x += col2im(Wᵀ dY)  (if grad_x is given; it
+  /// must have the input's shape).
+  void backward(const Output& grad_y, Input* grad_x = nullptr,
+                ParameterGradients mode = ParameterGradients::accumulate) {
+    require(engine_.has_input(), name, "::backward: called before forward");
+    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
+    if (grad_x != nullptr)
+      tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
+                                engine_.input_shape());
+    const bool params = mode == ParameterGradients::accumulate;
+    if (!params && grad_x == nullptr) return;
+    engine_.backward(grad_y, grad_x, params, weight_, bias_);
+  }
+
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) {
+    visit(weight_);
+    if (has_bias()) visit(bias_);
+  }
+  template <class Visitor>
+  void for_each_parameter(Visitor&& visit) const {
+    visit(weight_);
+    if (has_bias()) visit(bias_);
+  }
+
+  void zero_grad() {
+    weight_.zero_grad();
+    bias_.zero_grad();
+  }
+
+ private:
+  ConvOptions<Rank> options_;
+  Parameter<Scalar, Backend> weight_;
+  Parameter<Scalar, Backend> bias_{"bias", 0, 0, ParameterRole::bias};
+  Output output_;  // workspace returned by forward
+  detail::ConvEngine<Scalar, Rank, Backend> engine_;
   bool check_finite_ = true;
 };
 
