@@ -8,6 +8,7 @@
 #include <ccl/loss/multiclass_nce.hpp>
 #include <ccl/loss/symmetric_kl.hpp>
 #include <ccl/nn/linear.hpp>
+#include <ccl/pipeline/bind.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
@@ -18,6 +19,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 using ccl::Index;
@@ -314,4 +316,37 @@ TEST_CASE("distillation through the pipeline learns a separable task", "[pipelin
   INFO("accuracy " << before << " -> " << after << ", loss " << first_loss << " -> " << last_loss);
   CHECK(last_loss < 0.85 * first_loss);  // the contrastive terms have a positive floor
   CHECK(after >= 0.85);  // chance is 0.25
+}
+
+TEST_CASE("Bind<Scalar, Backend> states the types once and builds the same pipeline",
+          "[pipeline][bind]") {
+  using P = Bind<double, ccl::cpu>;
+  CclObjectiveOptions options;
+  options.temperature = 0.5;
+  Fixture explicit_fx, bound_fx;  // same seeds: same data and the same initial weights
+  auto explicit_pipeline = make_pipeline(
+      explicit_fx.make_student(),
+      branch<ccl::Audio>(teacher::Precomputed<double>(Fixture::dim), explicit_fx.make_head(),
+                         CclObjective<double>(options)));
+  auto bound_pipeline = make_pipeline(
+      P::student(Encoder(Fixture::in, Fixture::dim, bound_fx.rng), Fixture::dim, Fixture::classes,
+                 bound_fx.rng),
+      branch<ccl::Audio>(P::make<teacher::Precomputed>(Fixture::dim),
+                         P::make<ccl::compose::Residual>(Fixture::dim, Fixture::dim,
+                                                         Fixture::classes, bound_fx.rng),
+                         P::make<CclObjective>(options)));
+  static_assert(std::is_same_v<decltype(bound_pipeline), decltype(explicit_pipeline)>,
+                "Bind builds the very types of the explicit declaration");
+
+  explicit_pipeline.zero_grad();
+  bound_pipeline.zero_grad();
+  const auto a = explicit_pipeline.step(explicit_fx.x, explicit_fx.y, explicit_fx.audio);
+  const auto b = bound_pipeline.step(bound_fx.x, bound_fx.y, bound_fx.audio);
+  CHECK(a.student_objective == b.student_objective);
+  CHECK(a.branches.at(0).head_total == b.branches.at(0).head_total);
+  std::vector<Matrix> ga, gb;
+  explicit_pipeline.for_each_student_parameter([&](auto& p) { ga.push_back(p.grad); });
+  bound_pipeline.for_each_student_parameter([&](auto& p) { gb.push_back(p.grad); });
+  REQUIRE(ga.size() == gb.size());
+  for (std::size_t i = 0; i < ga.size(); ++i) CHECK(ga[i] == gb[i]);
 }

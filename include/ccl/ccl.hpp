@@ -84,6 +84,7 @@
 #include <ccl/io/checkpoint.hpp>
 
 #include <ccl/pipeline/baseline_objectives.hpp>
+#include <ccl/pipeline/bind.hpp>
 #include <ccl/pipeline/branch.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
 #include <ccl/pipeline/encoder_traits.hpp>

@@ -13,6 +13,7 @@
 #include <ccl/io/checkpoint.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/optim/sgd.hpp>
+#include <ccl/pipeline/bind.hpp>
 #include <ccl/pipeline/ccl_objective.hpp>
 #include <ccl/pipeline/pipeline.hpp>
 #include <ccl/pipeline/teacher.hpp>
@@ -41,18 +42,19 @@ template <class Backend>
 using Head = ccl::compose::Residual<double, Backend>;
 
 // The same architecture for both backends: a Linear encoder, one audio branch with the
-// official CCL objective and missing-audio masking.
+// official CCL objective and missing-audio masking. The types are stated once, by Bind.
 template <class Backend>
 auto make_ccl_pipeline(std::uint64_t seed) {
+  using P = Bind<double, Backend>;
   ccl::Rng rng(seed);
-  Student<Encoder<Backend>, double, Backend> student(Encoder<Backend>(in, dim, rng), dim, classes,
-                                                     rng);
+  auto student = P::student(Encoder<Backend>(in, dim, rng), dim, classes, rng);
   CclObjectiveOptions options;
   options.temperature = 0.5;
+  auto head = P::template make<ccl::compose::Residual>(dim, dim, classes, rng);
+  static_assert(std::is_same_v<decltype(head), Head<Backend>>);
   return make_pipeline(std::move(student),
-                       branch<ccl::Audio>(teacher::Precomputed<double, Backend>(dim),
-                                          Head<Backend>(dim, dim, classes, rng),
-                                          CclObjective<double, Backend>(options)));
+                       branch<ccl::Audio>(P::template make<teacher::Precomputed>(dim),
+                                          std::move(head), P::template make<CclObjective>(options)));
 }
 
 using DevicePipeline = decltype(make_ccl_pipeline<ccl::cuda>(1));
