@@ -1,6 +1,9 @@
 #pragma once
 // Options shared by the row-softmax contrastive losses (instance NCE and multi-class NCE).
 
+#include <ccl/core/checks.hpp>
+#include <ccl/core/embedding_view.hpp>
+#include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
 
 namespace ccl::loss {
@@ -48,5 +51,26 @@ struct ContrastiveOptions {
   /// All-zero rows: F.normalize's semantics, or an error.
   ZeroRows zero_rows = ZeroRows::clamp;
 };
+
+namespace detail {
+
+/// The argument checks of a row-softmax contrastive loss, the same on every backend (the CUDA
+/// engine adds its memory and 32-bit checks after them).
+template <class Scalar, class Backend>
+void check_contrastive_arguments(const char* op, const EmbeddingView<const Scalar, Backend>& f,
+                                 const EmbeddingView<const Scalar, Backend>& g,
+                                 const EmbeddingView<Scalar, Backend>& grad_f,
+                                 const EmbeddingView<Scalar, Backend>& grad_g,
+                                 const ContrastiveOptions& options) {
+  checks::non_empty(op, "f", f);
+  checks::same_shape(op, "f", f, "g", g);
+  checks::gradient_shape(op, "f", f, "grad_f", grad_f);
+  checks::gradient_shape(op, "g", g, "grad_g", grad_g);
+  checks::temperature<Scalar>(op, options.temperature);
+  require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
+          options.tile_rows);
+}
+
+}  // namespace detail
 
 }  // namespace ccl::loss

@@ -62,16 +62,8 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::CrossEntropy<Scalar>, cpu> {
-  Scalar run(EmbeddingView<const Scalar> logits, LabelView labels,
-             const loss::CrossEntropyOptions& options, Scalar weight,
+  Scalar run(EmbeddingView<const Scalar> logits, LabelView labels, Scalar weight,
              EmbeddingView<Scalar> grad_logits) {
-    constexpr const char* op = "cross_entropy";
-    loss::detail::check_logits(op, "logits", logits);
-    checks::gradient_shape(op, "logits", logits, "grad_logits", grad_logits);
-    checks::labels_match(op, logits.rows(), labels);
-    checks::labels_in_range(op, labels, logits.cols());
-    if (options.check_finite) checks::finite(op, "logits", logits);
-
     const Index batch = logits.rows();
     const auto z = logits.matrix();
     const bool want_grad = grad_logits.data() != nullptr;
@@ -118,7 +110,16 @@ class CrossEntropy {
   /// Returns L and adds weight * dL/dz into grad_logits (skipped when it is empty).
   Scalar accumulate(EmbeddingView<const Scalar, Backend> logits, LabelView labels, Scalar weight,
                     EmbeddingView<Scalar, Backend> grad_logits) {
-    return impl_.run(logits, labels, options_, weight, grad_logits);
+    constexpr const char* op = "cross_entropy";
+    detail::check_logits(op, "logits", logits);
+    checks::gradient_shape(op, "logits", logits, "grad_logits", grad_logits);
+    checks::labels_match(op, logits.rows(), labels);
+    checks::labels_in_range(op, labels, logits.cols());
+    // The backend's memory and NaN checks (ops of core/backend_matrix.hpp).
+    require_backend_memory(op, "logits", logits);
+    require_backend_memory(op, "grad_logits", grad_logits);
+    if (options_.check_finite) check_finite(op, "logits", logits, scratch_);
+    return impl_.run(logits, labels, weight, grad_logits);
   }
 
   LogitLossResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> logits,
@@ -130,6 +131,7 @@ class CrossEntropy {
 
  private:
   Options options_;
+  OpScratch<Scalar, Backend> scratch_;  // the backend's NaN scan
   Implementation<ops::CrossEntropy<Scalar>, Backend> impl_;
 };
 

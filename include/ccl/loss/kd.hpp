@@ -49,17 +49,6 @@ struct Implementation<loss::ops::HintonKd<Scalar>, cpu> {
   Scalar run(EmbeddingView<const Scalar> student, EmbeddingView<const Scalar> teacher,
              const loss::HintonKdOptions& options, Scalar weight,
              EmbeddingView<Scalar> grad_student, EmbeddingView<Scalar> grad_teacher) {
-    constexpr const char* op = "hinton_kd";
-    loss::detail::check_logits(op, "student", student);
-    checks::same_shape(op, "student", student, "teacher", teacher);
-    checks::gradient_shape(op, "student", student, "grad_student", grad_student);
-    checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
-    checks::temperature<Scalar>(op, options.temperature);
-    if (options.check_finite) {
-      checks::finite(op, "student", student);
-      checks::finite(op, "teacher", teacher);
-    }
-
     const Index batch = student.rows();
     const Scalar t = Scalar(options.temperature);
     const Scalar inv_t = Scalar(1.0 / options.temperature);
@@ -89,12 +78,14 @@ struct Implementation<loss::ops::HintonKd<Scalar>, cpu> {
 
 namespace ccl::loss {
 
-/// Hinton KD as a pair-loss policy: `HintonKd<float> kd(4.0); kd.accumulate(z_s, z_t, {}, 0.9f, g_s, {});`
+/// Hinton KD as a pair-loss policy: `HintonKd<float> kd(4.0); kd.accumulate(z_s, z_t, {}, 0.9f,
+/// g_s, {});`
 template <class Scalar, class Backend = cpu>
 class HintonKd : public PairLossInterface<HintonKd<Scalar, Backend>, Scalar> {
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl::loss::HintonKd: the scalar type must be float or double");
-  static_assert(is_backend_v<Backend>, "ccl::loss::HintonKd: Backend must be ccl::cpu or ccl::cuda");
+  static_assert(is_backend_v<Backend>,
+                "ccl::loss::HintonKd: Backend must be ccl::cpu or ccl::cuda");
 
  public:
   using Options = HintonKdOptions;
@@ -113,11 +104,16 @@ class HintonKd : public PairLossInterface<HintonKd<Scalar, Backend>, Scalar> {
                     EmbeddingView<const Scalar, Backend> teacher, LabelView /*labels*/,
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
+    constexpr const char* op = "hinton_kd";
+    checks::temperature<Scalar>(op, options_.temperature);
+    detail::check_logit_pair(op, "student", "teacher", student, teacher, grad_student, grad_teacher,
+                             options_.check_finite, scratch_);
     return impl_.run(student, teacher, options_, weight, grad_student, grad_teacher);
   }
 
  private:
   Options options_;
+  OpScratch<Scalar, Backend> scratch_;  // the backend's NaN scan
   Implementation<ops::HintonKd<Scalar>, Backend> impl_;
 };
 

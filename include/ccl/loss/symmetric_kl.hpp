@@ -3,7 +3,8 @@
 // method.md §4.4), which aligns the student's class posterior with a composition head's:
 //
 //   p = softmax(z1), q = softmax(z2)   (row-wise, no temperature)
-//   L = w · (1/B) Σ_i Σ_c [ p_ic log(p_ic/q_ic + ε) + q_ic log(q_ic/p_ic + ε) ],   w = 0.5, ε = 1e-10.
+//   L = w · (1/B) Σ_i Σ_c [ p_ic log(p_ic/q_ic + ε) + q_ic log(q_ic/p_ic + ε) ],   w = 0.5, ε =
+//   1e-10.
 //
 // Despite the official name this is NOT the Jensen–Shannon divergence (which compares p and q
 // with their mixture ½(p + q)): it is w · (KL(p‖q) + KL(q‖p)), i.e. with w = ½ half the Jeffreys
@@ -88,18 +89,6 @@ struct Implementation<loss::ops::SymmetricKl<Scalar>, cpu> {
   Scalar run(EmbeddingView<const Scalar> z1, EmbeddingView<const Scalar> z2,
              const loss::SymmetricKlOptions& options, Scalar weight, EmbeddingView<Scalar> grad_z1,
              EmbeddingView<Scalar> grad_z2) {
-    constexpr const char* op = "symmetric_kl";
-    loss::detail::check_logits(op, "z1", z1);
-    checks::same_shape(op, "z1", z1, "z2", z2);
-    checks::gradient_shape(op, "z1", z1, "grad_z1", grad_z1);
-    checks::gradient_shape(op, "z2", z2, "grad_z2", grad_z2);
-    require(std::isfinite(options.weight) && options.weight >= 0, op,
-            ": weight must be finite and >= 0, got ", options.weight);
-    if (options.check_finite) {
-      checks::finite(op, "z1", z1);
-      checks::finite(op, "z2", z2);
-    }
-
     const bool official = options.numerics == loss::Numerics::official;
     const Scalar log_eps = Scalar(std::log(loss::detail::symmetric_kl_epsilon));
     const Index batch = z1.rows();
@@ -165,14 +154,21 @@ class SymmetricKl : public PairLossInterface<SymmetricKl<Scalar, Backend>, Scala
 
   /// Returns L(z1, z2) and adds weight * dL/dz1, weight * dL/dz2 into the non-empty views.
   /// `labels` is ignored (the divergence is label-free).
-  Scalar accumulate(EmbeddingView<const Scalar, Backend> z1, EmbeddingView<const Scalar, Backend> z2,
-                    LabelView /*labels*/, Scalar weight, EmbeddingView<Scalar, Backend> grad_z1,
+  Scalar accumulate(EmbeddingView<const Scalar, Backend> z1,
+                    EmbeddingView<const Scalar, Backend> z2, LabelView /*labels*/, Scalar weight,
+                    EmbeddingView<Scalar, Backend> grad_z1,
                     EmbeddingView<Scalar, Backend> grad_z2) {
+    constexpr const char* op = "symmetric_kl";
+    require(std::isfinite(options_.weight) && options_.weight >= 0, op,
+            ": weight must be finite and >= 0, got ", options_.weight);
+    detail::check_logit_pair(op, "z1", "z2", z1, z2, grad_z1, grad_z2, options_.check_finite,
+                             scratch_);
     return impl_.run(z1, z2, options_, weight, grad_z1, grad_z2);
   }
 
  private:
   Options options_;
+  OpScratch<Scalar, Backend> scratch_;  // the backend's NaN scan
   Implementation<ops::SymmetricKl<Scalar>, Backend> impl_;
 };
 

@@ -94,13 +94,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
              EmbeddingView<const Scalar, cuda> g, LabelView labels,
              const loss::ContrastiveOptions& options, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_f, EmbeddingView<Scalar, cuda> grad_g) {
-    checks::non_empty(op, "f", f);
-    checks::same_shape(op, "f", f, "g", g);
-    checks::gradient_shape(op, "f", f, "grad_f", grad_f);
-    checks::gradient_shape(op, "g", g, "grad_g", grad_g);
-    checks::temperature<Scalar>(op, options.temperature);
-    require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
-            options.tile_rows);
+    loss::detail::check_contrastive_arguments(op, f, g, grad_f, grad_g, options);
     require(f.rows() <= INT_MAX && f.cols() <= INT_MAX, op, ": shape ", f.shape(),
             " exceeds the CUDA backend's 32-bit row and column indices");
     gpu::require_device_memory(op, "f", f);

@@ -92,13 +92,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cp
   Scalar run(const char* op, EmbeddingView<const Scalar> f, EmbeddingView<const Scalar> g,
              LabelView labels, const loss::ContrastiveOptions& options, Scalar weight,
              EmbeddingView<Scalar> grad_f, EmbeddingView<Scalar> grad_g) {
-    checks::non_empty(op, "f", f);
-    checks::same_shape(op, "f", f, "g", g);
-    checks::gradient_shape(op, "f", f, "grad_f", grad_f);
-    checks::gradient_shape(op, "g", g, "grad_g", grad_g);
-    checks::temperature<Scalar>(op, options.temperature);
-    require(options.tile_rows >= 0, op, ": tile_rows must be >= 0 (0 = automatic), got ",
-            options.tile_rows);
+    loss::detail::check_contrastive_arguments(op, f, g, grad_f, grad_g, options);
     loss::detail::normalize_rows(f, f_unit_, f_norm_);
     loss::detail::normalize_rows(g, g_unit_, g_norm_);
     if (options.check_finite) {

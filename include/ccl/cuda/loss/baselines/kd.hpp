@@ -10,6 +10,7 @@
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/backend_matrix.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_rows.cuh>
@@ -26,29 +27,14 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::HintonKd<Scalar>, cuda> {
-  /// Returns T² · mean_i KL(p^t_i ‖ p^s_i) and adds weight · its gradients into the non-empty views.
+  /// Returns T² · mean_i KL(p^t_i ‖ p^s_i) and adds weight · its gradients into the non-empty
+  /// views.
   Scalar run(EmbeddingView<const Scalar, cuda> student, EmbeddingView<const Scalar, cuda> teacher,
              const loss::HintonKdOptions& options, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher) {
-    constexpr const char* op = "hinton_kd";
-    // loss::detail::check_logits, for device views.
-    require(student.rows() > 0, op, ": empty batch (student has shape ", student.shape(), ")");
-    require(student.cols() > 0, op, ": student has no classes (shape ", student.shape(), ")");
-    checks::same_shape(op, "student", student, "teacher", teacher);
-    checks::gradient_shape(op, "student", student, "grad_student", grad_student);
-    checks::gradient_shape(op, "teacher", teacher, "grad_teacher", grad_teacher);
-    checks::temperature<Scalar>(op, options.temperature);
-    gpu::baselines::require_int_shape(op, "student", student);
-    gpu::require_device_memory(op, "student", student);
-    gpu::require_device_memory(op, "teacher", teacher);
-    gpu::require_device_memory(op, "grad_student", grad_student);
-    gpu::require_device_memory(op, "grad_teacher", grad_teacher);
+    // The arguments were checked by HintonKd::accumulate (shapes, temperature, device memory,
+    // 32-bit extents, NaN/Inf).
     const cudaStream_t stream = workspace_.begin();
-    if (options.check_finite) {
-      gpu::checks::finite(op, "student", student, workspace_.finite_scratch(), stream);
-      gpu::checks::finite(op, "teacher", teacher, workspace_.finite_scratch(), stream);
-    }
-
     const int batch = static_cast<int>(student.rows());
     const Scalar t = Scalar(options.temperature);
     const Scalar inv_t = Scalar(1.0 / options.temperature);

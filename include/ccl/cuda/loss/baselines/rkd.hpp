@@ -155,7 +155,7 @@ class RkdArithmetic<Scalar, cuda> {
     cos_t_.resize(cb * std::size_t(b));
     sym_.resize(cb * std::size_t(b));
     grad_u_.resize(cb * std::size_t(std::max(ds, dt)));
-    angle_rows_.resize(std::size_t(b) * std::size_t(b));
+    double* angle_rows = angle_rows_.data(std::size_t(b) * std::size_t(b));
     for (int a0 = 0; a0 < b; a0 += chunk) {
       const int count = std::min(chunk, b - a0);
       directions(student, a0, count, unit_s_, norms_s_, cos_s_);
@@ -163,7 +163,7 @@ class RkdArithmetic<Scalar, cuda> {
       // cos_s_ becomes G = SmoothL1'(cos^s - cos^t) · wa when a gradient is wanted.
       k::rkd_angle_loss_kernel<Scalar><<<count * b, k::pair_threads, 0, stream>>>(
           cos_s_.data(), cos_t_.data(), b, wa, (want_s || want_t) ? cos_s_.data() : nullptr,
-          angle_rows_.data() + std::size_t(a0) * std::size_t(b));
+          angle_rows + std::size_t(a0) * std::size_t(b));
       CCL_CUDA_CHECK_LAUNCH("rkd_angle_loss_kernel");
       if (!want_s && !want_t) continue;
       k::symmetrize_kernel<Scalar>
@@ -173,15 +173,7 @@ class RkdArithmetic<Scalar, cuda> {
       if (want_s) directions_backward(a0, count, unit_s_, norms_s_, Scalar(1), grad_student);
       if (want_t) directions_backward(a0, count, unit_t_, norms_t_, Scalar(-1), grad_teacher);
     }
-    total_.resize(1);
-    gpu::kernels::sum_row_losses_kernel<>
-        <<<1, 256, 0, stream>>>(angle_rows_.data(), b * b, total_.data());
-    CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
-    double total = 0;
-    CCL_CUDA_CHECK(
-        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
-    CCL_CUDA_CHECK(cudaStreamSynchronize(stream));
-    return total;
+    return angle_rows_.sum(b * b, stream);
   }
 
   // U_a and cos_a = U_a U_aᵀ for the anchors a0 .. a0 + count - 1.
@@ -230,7 +222,7 @@ class RkdArithmetic<Scalar, cuda> {
   Index angle_chunk_ = 0;
   Side s_, t_;
   gpu::DeviceBuffer<Scalar> g_, unit_s_, unit_t_, norms_s_, norms_t_, cos_s_, cos_t_, sym_, grad_u_;
-  gpu::DeviceBuffer<double> angle_rows_, total_;
+  gpu::RowLosses angle_rows_;  // the angle term per (anchor, row)
 };
 
 }  // namespace detail

@@ -14,7 +14,7 @@
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/kernels/reduce.cuh>
+#include <ccl/cuda/row_losses.hpp>
 #include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
@@ -68,29 +68,16 @@ class BaselineWorkspace {
   DeviceBuffer<unsigned long long>& finite_scratch() { return finite_scratch_; }
 
   /// A device array of `count` doubles for per-row losses.
-  double* row_losses(std::size_t count) {
-    row_loss_.resize(count);
-    return row_loss_.data();
-  }
+  double* row_losses(std::size_t count) { return row_losses_.data(count); }
 
   /// Σ of the first `count` row losses, in double; synchronises the stream.
-  double sum_row_losses(int count) {
-    total_.resize(1);
-    kernels::sum_row_losses_kernel<>
-        <<<1, 256, 0, stream_>>>(row_loss_.data(), count, total_.data());
-    CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
-    double total = 0;
-    CCL_CUDA_CHECK(
-        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_));
-    CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    return total;
-  }
+  double sum_row_losses(int count) { return row_losses_.sum(count, stream_); }
 
  private:
   cudaStream_t stream_ = nullptr;
   std::optional<CublasHandle> cublas_;
   DeviceBuffer<unsigned long long> finite_scratch_;
-  DeviceBuffer<double> row_loss_, total_;
+  RowLosses row_losses_;
 };
 
 /// Row-major C[m, n] = alpha op(A) op(B) + beta C with explicit row strides: A is stored
