@@ -13,9 +13,16 @@
 //   table1 --full                            the documented full run: --tune --seeds 5
 //   table1 --methods baseline,CRD,CCL --modes AI --seeds 3
 //   table1 --quick                           a seconds-long smoke run on a tiny benchmark
+//   mpirun -np 4 table1 --methods CCL         each cell data-parallel over 4 ranks (parallel.hpp)
+//
+// Under an MPI launcher (R ranks; a build with MPI, parallel.hpp) rank 0 builds or loads the
+// benchmark and trains or loads the teachers and hands both to the other ranks, which read and
+// write no file: rank 0 alone prints, keeps the caches and writes the reports. The cells then
+// run one after another, each trained by all ranks together with the global batch --batch.
 
 #include "cells.hpp"
 #include "headroom.hpp"
+#include "parallel.hpp"
 #include "plots.hpp"
 #include "report.hpp"
 #include "run.hpp"
@@ -38,6 +45,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -137,9 +145,12 @@ double cpu_seconds() {
          1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
-/// Everything a cell's result depends on besides its own specification: the cache key.
+/// Everything a cell's result depends on besides its own specification: the cache key. A run on
+/// R > 1 ranks (or with --drop-last) has a key of its own: its float rounding differs from one
+/// process's, and a cell read back must be the very result the run would compute.
 std::string protocol_description(const ccl::data::BenchmarkConfig& b, const TeacherOptions& t,
-                                 const RunOptions& r, double validation_fraction, bool quick) {
+                                 const RunOptions& r, double validation_fraction, bool quick,
+                                 int ranks) {
   std::ostringstream out;
   out << "table1 protocol 2\n"
       << "benchmark seed " << b.seed << ", " << b.frames << "x" << b.height << "x" << b.width
@@ -155,7 +166,49 @@ std::string protocol_description(const ccl::data::BenchmarkConfig& b, const Teac
       << " cosine, head lr " << r.head_lr << ", dim " << r.dim << ", select "
       << to_string(r.select) << "\n"
       << "validation fraction " << validation_fraction << "\n";
+  if (ranks > 1 || r.drop_last)
+    out << "whole global batches only (drop_last), data-parallel over " << ranks << " rank(s)\n";
   return out.str();
+}
+
+/// Rank 0's benchmark on every rank (rank 0 builds or loads it; the others read no file).
+void share_benchmark(Communicator& comm, ccl::data::TriModalBenchmark& bench) {
+  if (comm.size() == 1) return;
+  ccl::data::Bytes bytes;
+  if (comm.lead()) bytes = ccl::data::encode_benchmark(bench);
+  broadcast_bytes(comm, bytes);
+  if (!comm.lead()) bench = ccl::data::decode_benchmark(bytes, "rank 0's benchmark");
+}
+
+/// Rank 0's teacher embeddings and accuracies on every rank.
+void share_teachers(Communicator& comm, Teachers& teachers) {
+  if (comm.size() == 1) return;
+  for (ClipTeachers* t : {&teachers.train, &teachers.test}) {
+    broadcast_matrix(comm, t->audio);
+    broadcast_matrix(comm, t->image_frames);
+  }
+  double figures[3] = {teachers.image_top1, teachers.audio_top1, teachers.audio_agreement};
+  comm.broadcast(figures, 3, 0);
+  teachers.image_top1 = figures[0];
+  teachers.audio_top1 = figures[1];
+  teachers.audio_agreement = figures[2];
+}
+
+/// Rank 0's result of a cell on every rank, through the cache's JSON form (lossless for doubles):
+/// the ranks then take every later decision (tuning's choice) on the same figures, whatever the
+/// last bits of their own copies.
+void share_cell(Communicator& comm, CellResult& result, const CellSpec& spec, Index epochs,
+                Index test_count, Index gallery_count) {
+  if (comm.size() == 1) return;
+  ccl::data::Bytes bytes;
+  if (comm.lead()) {
+    const std::string text = detail::cell_json(result).dump();
+    bytes.assign(text.begin(), text.end());
+  }
+  broadcast_bytes(comm, bytes);
+  if (!comm.lead())
+    result = detail::cell_from_json(nlohmann::json::parse(bytes.begin(), bytes.end()), spec, epochs,
+                                    test_count, gallery_count);
 }
 
 }  // namespace
@@ -220,14 +273,27 @@ int main(int argc, char** argv) {
   app.add_option("--validation-fraction", validation_fraction,
                  "share of each class's training clips held out for validation")->capture_default_str();
   app.add_flag("--full", full, "the documented full run: --tune and --seeds 5 (unless given)");
+  app.add_flag("--drop-last", run.drop_last,
+               "train on whole batches only (what a run on several ranks does): one process then "
+               "reproduces `mpirun -np R table1` up to rounding");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return run_on_ranks(argc, argv, "table1", [&](Communicator& comm) {
+    const int ranks = comm.size();
+    const bool lead = comm.lead();  // rank 0: prints, and reads and writes every file
     const auto start = std::chrono::steady_clock::now();
     const double cpu_start = cpu_seconds();
     // Cells run on their own threads, each single-threaded (cells.hpp).
     Eigen::initParallel();
     ccl::set_num_threads(1);
+    if (ranks > 1) {
+      // Each cell's collectives run on the one communicator in the same order on every rank:
+      // cells run one after another, every rank training each of them.
+      ccl::require(workers <= 1, "table1: --workers ", workers, " with ", ranks, " ranks: over "
+                   "several ranks the cells run one at a time, each data-parallel over all ranks "
+                   "(start more ranks instead)");
+      workers = 1;
+    }
     if (workers <= 0) workers = int(std::max(1u, std::thread::hardware_concurrency()));
     if (full) {
       tune = true;
@@ -259,20 +325,37 @@ int main(int argc, char** argv) {
       teacher.image_train_limit = 600;
       teacher.audio_epochs = 1;
     }
+    ccl::require(run.batch_size >= 1 && run.batch_size % ranks == 0, "table1: --batch ",
+                 run.batch_size, " is not a positive multiple of the ", ranks,
+                 " ranks (it is the global batch: each rank trains on its 1/R of it)");
     const std::filesystem::path cache = cache_dir;
-    std::filesystem::create_directories(cache);
+    if (lead) std::filesystem::create_directories(cache);
     const auto stamp = [&] { return seconds_since(start); };
-    const auto bench = ccl::data::load_or_build_benchmark(
-        config, cache / (quick ? "benchmark-quick.ccl" : "benchmark.ccl"), fashion,
-        [&](const std::string& message) { std::fprintf(stderr, "[%6.1f s] %s\n", stamp(), message.c_str()); });
-    std::fprintf(stderr, "[%6.1f s] benchmark: %lld classes, %lld training clips, %lld test clips\n",
-                 stamp(), static_cast<long long>(bench.class_names.size()),
-                 static_cast<long long>(bench.clips_train.count),
-                 static_cast<long long>(bench.clips_test.count));
+    const auto bench = [&] {
+      ccl::data::TriModalBenchmark b;
+      if (lead)
+        b = ccl::data::load_or_build_benchmark(
+            config, cache / (quick ? "benchmark-quick.ccl" : "benchmark.ccl"), fashion,
+            [&](const std::string& message) { std::fprintf(stderr, "[%6.1f s] %s\n", stamp(), message.c_str()); });
+      share_benchmark(comm, b);
+      return b;
+    }();
+    if (lead)
+      std::fprintf(stderr, "[%6.1f s] benchmark: %lld classes, %lld training clips, %lld test clips\n",
+                   stamp(), static_cast<long long>(bench.class_names.size()),
+                   static_cast<long long>(bench.clips_train.count),
+                   static_cast<long long>(bench.clips_test.count));
 
     teacher.dim = run.dim;
-    const Teachers teachers = prepare_teachers(bench, cache / (quick ? "quick" : "full"), teacher);
-    std::fprintf(stderr,
+    // The teachers train in rank 0 alone (their training is not data-parallel), which caches them.
+    const Teachers teachers = [&] {
+      Teachers t;
+      if (lead) t = prepare_teachers(bench, cache / (quick ? "quick" : "full"), teacher);
+      share_teachers(comm, t);
+      return t;
+    }();
+    if (lead)
+      std::fprintf(stderr,
                  "[%6.1f s] teachers: image top-1 %.1f%% (held-out Fashion-MNIST%s), audio top-1 "
                  "%.1f%% (held-out voices); the audio of test clips names the clip's class in "
                  "%.1f%% of clips that have audio\n",
@@ -282,38 +365,54 @@ int main(int argc, char** argv) {
     // The student fits part of the training clips and is validated on the rest (validation.hpp).
     const ValidationSplit split = make_validation_split(bench, teachers, validation_fraction);
     const Index classes = Index(bench.class_names.size());
-    const auto probes = headroom_probes(split.bench.clips_train, split.teachers.train,
-                                       split.bench.clips_test, split.teachers.test,
-                                       bench.clips_test, teachers.test, classes);
+    // The probes only inform rank 0's report.
+    const auto probes = lead ? headroom_probes(split.bench.clips_train, split.teachers.train,
+                                               split.bench.clips_test, split.teachers.test,
+                                               bench.clips_test, teachers.test, classes)
+                             : std::vector<ProbeResult>{};
     for (const auto& probe : probes)
       std::fprintf(stderr, "[%6.1f s] headroom: probe %-15s validation %.1f%%, test %.1f%%\n",
                    stamp(), probe.name.c_str(), 100 * probe.validation_top1, 100 * probe.test_top1);
 
-    const CellCache cells(cache, protocol_description(config, teacher, run, validation_fraction, quick),
-                          run.epochs, bench.clips_test.count, split.bench.clips_train.count);
-    std::fprintf(stderr, "[%6.1f s] %d workers; fit %lld clips, validate on %lld, test on %lld; "
-                 "finished cells are kept in %s\n", stamp(), workers,
-                 static_cast<long long>(split.bench.clips_train.count),
-                 static_cast<long long>(split.bench.clips_test.count),
-                 static_cast<long long>(bench.clips_test.count), cells.directory().string().c_str());
+    std::optional<CellCache> cells;  // rank 0's
+    if (lead)
+      cells.emplace(cache, protocol_description(config, teacher, run, validation_fraction, quick, ranks),
+                    run.epochs, bench.clips_test.count, split.bench.clips_train.count);
+    if (lead && ranks > 1)
+      std::fprintf(stderr, "[%6.1f s] %d ranks: one cell at a time, data-parallel (global batch %lld, "
+                   "%lld per rank)\n", stamp(), ranks, static_cast<long long>(run.batch_size),
+                   static_cast<long long>(run.batch_size / ranks));
+    if (lead)
+      std::fprintf(stderr, "[%6.1f s] %d workers; fit %lld clips, validate on %lld, test on %lld; "
+                   "finished cells are kept in %s\n", stamp(), workers,
+                   static_cast<long long>(split.bench.clips_train.count),
+                   static_cast<long long>(split.bench.clips_test.count),
+                   static_cast<long long>(bench.clips_test.count), cells->directory().string().c_str());
     std::mutex log_mutex;
     std::size_t done = 0, total = 0, reused = 0;
+    // Over several ranks run_one runs on one thread (workers == 1), in the same order everywhere.
     const auto run_one = [&](const CellSpec& spec) -> CellResult {
-      if (auto cached = cells.find(spec)) {
+      std::optional<CellResult> cached;
+      if (lead) cached = cells->find(spec);
+      if (rank_zero_says(comm, cached.has_value())) {  // every rank skips it, or every rank trains
+        CellResult r = lead ? *cached : CellResult{};
+        share_cell(comm, r, spec, run.epochs, bench.clips_test.count, split.bench.clips_train.count);
         std::lock_guard<std::mutex> lock(log_mutex);
         ++done;
         ++reused;
-        return *cached;
+        return r;
       }
-      Context ctx{split.bench, split.teachers, bench.clips_test, teachers.test, run};
+      Context ctx{split.bench, split.teachers, bench.clips_test, teachers.test, run, comm};
       ctx.options.seed = spec.seed;
       spec.point.apply(ctx.options);
       CellResult r = run_cell(spec.method, spec.mode, ctx);
       r.config = spec.point.label(spec.method);
-      cells.store(spec, r);
+      if (lead) cells->store(spec, r);
+      share_cell(comm, r, spec, run.epochs, bench.clips_test.count, split.bench.clips_train.count);
       std::lock_guard<std::mutex> lock(log_mutex);
       ++done;
-      std::fprintf(stderr,
+      if (lead)
+        std::fprintf(stderr,
                    "[%6.1f s] %3zu/%zu %-8s %-2s %-16s seed %llu: validation %.1f%%, test %.1f%% "
                    "(epoch %lld), R@1 %.1f%% (%.0f s)\n",
                    stamp(), done, total, to_string(spec.method), to_string(spec.mode),
@@ -336,11 +435,13 @@ int main(int argc, char** argv) {
               specs.push_back({m, tune_mode, point, run.seed + std::uint64_t(s)});
       done = reused = 0;
       total = specs.size();
-      std::fprintf(stderr, "[%6.1f s] tuning: %zu cells (%s teachers, %lld seed(s) per setting)\n",
-                   stamp(), total, to_string(tune_mode), static_cast<long long>(tune_seeds));
+      if (lead)
+        std::fprintf(stderr, "[%6.1f s] tuning: %zu cells (%s teachers, %lld seed(s) per setting)\n",
+                     stamp(), total, to_string(tune_mode), static_cast<long long>(tune_seeds));
       const auto results = run_cells(specs, workers, run_one);
-      std::fprintf(stderr, "[%6.1f s] tuning: %zu of %zu cells read back from the cache\n", stamp(),
-                   reused, total);
+      if (lead)
+        std::fprintf(stderr, "[%6.1f s] tuning: %zu of %zu cells read back from the cache\n", stamp(),
+                     reused, total);
       for (Method m : methods) {
         if (m == Method::baseline) continue;
         double best = -1;
@@ -358,8 +459,9 @@ int main(int argc, char** argv) {
             chosen[m] = point;
           }
         }
-        std::fprintf(stderr, "[%6.1f s] tune %-6s chose %s (validation top-1 %.1f%%)\n", stamp(),
-                     to_string(m), chosen[m].describe(m).c_str(), 100 * best);
+        if (lead)
+          std::fprintf(stderr, "[%6.1f s] tune %-6s chose %s (validation top-1 %.1f%%)\n", stamp(),
+                       to_string(m), chosen[m].describe(m).c_str(), 100 * best);
       }
     }
 
@@ -370,9 +472,11 @@ int main(int argc, char** argv) {
           specs.push_back({m, mode, chosen[m], run.seed + std::uint64_t(s)});
     done = reused = 0;
     total = specs.size();
-    std::fprintf(stderr, "[%6.1f s] Table 1: %zu cells\n", stamp(), total);
+    if (lead) std::fprintf(stderr, "[%6.1f s] Table 1: %zu cells\n", stamp(), total);
     Results results;
     for (const auto& r : run_cells(specs, workers, run_one)) results.add(r);
+    // The reports are rank 0's: the other ranks' part ends with the last cell.
+    if (!lead) return;
     std::fprintf(stderr, "[%6.1f s] Table 1: %zu of %zu cells read back from the cache\n", stamp(),
                  reused, total);
 
@@ -433,7 +537,8 @@ int main(int argc, char** argv) {
     record["options"] = {{"epochs", run.epochs}, {"batch", run.batch_size}, {"lr", run.lr},
                          {"head_lr", run.head_lr}, {"seeds", seeds}, {"select", to_string(run.select)},
                          {"tune", tune}, {"tune_seeds", tune_seeds}, {"tune_mode", to_string(tune_mode)},
-                         {"validation_fraction", validation_fraction}, {"workers", workers}};
+                         {"validation_fraction", validation_fraction}, {"workers", workers},
+                         {"ranks", ranks}, {"drop_last", run.drop_last || ranks > 1}};
     nlohmann::json grid = nlohmann::json::object(), settings = nlohmann::json::object();
     for (Method m : methods) {
       if (m == Method::baseline) continue;
@@ -457,9 +562,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "[%6.1f s] done: %s%s; average CPU use %.0f%% of %u cores\n", wall,
                  json_path.c_str(), plots_dir.empty() ? "" : (", " + plots_dir + "/").c_str(),
                  100 * utilisation, std::max(1u, std::thread::hardware_concurrency()));
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "table1: %s\n", e.what());
-    return 1;
-  }
+  });
 }

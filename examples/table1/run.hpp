@@ -5,8 +5,15 @@
 //
 // Every cell builds its own pipeline *type* (the branches differ per method and mode), so the
 // methods are compiled in separate translation units (run_<method>.cpp) that share this code.
+//
+// Over several ranks (parallel.hpp) a cell trains data-parallel: the Trainer shards every global
+// batch of --batch rows over the ranks, the student's BatchNorms are synchronised and the
+// branches' objectives see the global batch, so the cell equals a one-process run with the same
+// global batch up to float rounding. Rank 0 alone measures the test clips (every rank holds the
+// same student; main.cpp gives rank 0's result to the others).
 
 #include "datasets.hpp"
+#include "parallel.hpp"
 #include "student.hpp"
 #include "teachers.hpp"
 
@@ -86,6 +93,10 @@ struct RunOptions {
   bool ccl_paper_routing = false;
   double ccl_lambda = 0.5;
   Selection select = Selection::last;
+  /// Train on whole batches only: the last, incomplete batch of an epoch is dropped. What R > 1
+  /// ranks always do (every shard must have the same shape), so that one process can reproduce
+  /// them (--drop-last).
+  bool drop_last = false;
   ccl::pipeline::ProgressStyle progress = ccl::pipeline::ProgressStyle::none;
 };
 
@@ -98,6 +109,8 @@ struct Context {
   const ccl::data::ClipSet& test_clips;
   const ClipTeachers& test_teachers;
   RunOptions options;
+  /// The ranks the student trains over (one process: size 1, the single-process code path).
+  Communicator& comm;
 };
 
 /// One epoch of a cell's training curve.
@@ -134,8 +147,8 @@ using VideoStudent = ccl::pipeline::Student<VideoEncoder, float>;
 
 inline VideoStudent make_student(const Context& ctx, ccl::Rng& rng) {
   const auto o = student_options();
-  return VideoStudent(VideoEncoder(o, rng), o.embedding_dim(), Index(ctx.bench.class_names.size()),
-                      rng);
+  return VideoStudent(VideoEncoder(o, rng, ctx.comm), o.embedding_dim(),
+                      Index(ctx.bench.class_names.size()), rng);
 }
 
 namespace detail {
@@ -211,14 +224,21 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
   // recipe (method.md §5, whose MultiStep over 300 epochs we cannot afford here).
   ccl::optim::Scheduler<ccl::optim::Cosine> schedule(sgd, groups.student,
                                                      ccl::optim::Cosine{o.epochs, 0.0});
+  const Index ranks = ctx.comm.size();
+  ccl::require(o.batch_size % ranks == 0, "table1: the batch of ", o.batch_size,
+               " clips is not divisible by ", ranks,
+               " ranks (the batch is the global one: each rank trains on its 1/R of it)");
   ccl::pipeline::TrainerOptions t;
   t.epochs = o.epochs;
-  t.batch_size = o.batch_size;
+  t.batch_size = o.batch_size / ranks;  // rows per rank; with one rank, the whole batch
+  t.drop_last = o.drop_last;  // several ranks drop the last incomplete global batch regardless
   t.seed = o.seed;
   t.progress = o.progress;
   t.top_k = {1};
-  ccl::pipeline::Trainer trainer(pipeline, sgd, t);
+  ccl::pipeline::Trainer trainer(pipeline, sgd, t, ctx.comm);
   trainer.add_scheduler(schedule);
+  // Every rank holds the same student; the test clips are measured once, on rank 0.
+  const bool measure = ctx.comm.lead();
 
   CellResult result;
   result.method = method;
@@ -231,9 +251,9 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
     // change (best validation: when validation improves; best on test: every epoch).
     if (o.select == Selection::best_validation && r.eval.top(1) > best_validation) {
       best_validation = r.eval.top(1);
-      measure_on_test(pipeline, ctx, result);
+      if (measure) measure_on_test(pipeline, ctx, result);
       result.selected_epoch = r.epoch;
-    } else if (o.select == Selection::best_on_test) {
+    } else if (o.select == Selection::best_on_test && measure) {
       CellResult now;
       measure_on_test(pipeline, ctx, now);
       if (now.top1 > best_test) {
@@ -250,7 +270,7 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
   const ClipSet<Mode::none> validation(ctx.bench.clips_test, ctx.teachers.test, 0);
   trainer.fit(train, &validation);
   if (o.select == Selection::last) {
-    measure_on_test(pipeline, ctx, result);
+    if (measure) measure_on_test(pipeline, ctx, result);
     result.selected_epoch = o.epochs;
   }
   result.validation_top1 = result.curve.empty() ? 0.0 : result.curve.back().validation_top1;
@@ -261,6 +281,7 @@ CellResult train_and_evaluate(Pipeline& pipeline, const Context& ctx, Method met
 
 /// A baseline cell (method.md §8): the student's CE plus, per teacher, β·L(x_v, x_t) from the
 /// objective `make(rng)` builds; no composition. In AI mode the two teachers' terms are added.
+/// The objective runs on the global batch over several ranks (DataParallelObjective).
 template <class MakeObjective>
 CellResult run_with_objective(Method method, Mode mode, const Context& ctx, MakeObjective make) {
   using namespace ccl::pipeline;
@@ -269,7 +290,8 @@ CellResult run_with_objective(Method method, Mode mode, const Context& ctx, Make
   const Index d = ctx.options.dim;
   auto teacher_branch = [&](auto modality) {
     using Modality = decltype(modality);
-    return branch<Modality>(teacher::Precomputed<float>(d), NoComposition<float>{}, make(rng));
+    return branch<Modality>(teacher::Precomputed<float>(d), NoComposition<float>{},
+                            data_parallel(ctx.comm, make(rng)));
   };
   switch (mode) {
     case Mode::audio: {

@@ -2,7 +2,8 @@
 // composition heads, symmetric multi-class NCE (τ_audio = 0.5, τ_image = 0.1), the "JSD" between
 // the student's and each head's posteriors, and in AI mode the student's share halved. The tuning
 // grid (main.cpp) scales the loss weight, changes the temperatures or switches to the paper's
-// routing with λ (RunOptions).
+// routing with λ (RunOptions). Over several ranks the objective runs on the global batch
+// (parallel.hpp).
 
 #include "run.hpp"
 
@@ -25,7 +26,7 @@ auto ccl_branch(const Context& ctx, double tau, double loss_weight, ccl::Rng& rn
   const Index d = ctx.options.dim, classes = Index(ctx.bench.class_names.size());
   return branch<Modality>(teacher::Precomputed<float>(d),
                           ccl::compose::Residual<float>(d, d, classes, rng),
-                          CclObjective<float>(o));
+                          data_parallel(ctx.comm, CclObjective<float>(o)));
 }
 
 }  // namespace

@@ -7,8 +7,13 @@
 // models the encoder interface of ccl/pipeline/encoder_traits.hpp and keeps the network in
 // student.cpp, so it is compiled once; a forward or backward call costs one indirect call per
 // batch, and the arithmetic is the very same code (docs/performance.md, "Compile time").
+//
+// Over several ranks (parallel.hpp) every BatchNorm3d of the network is a dist::SyncBatchNorm3d,
+// which normalises by the global batch's statistics, so that R ranks train as one process with
+// the global batch; the weights are the same (the norm factory draws nothing from the Rng).
 
 #include "datasets.hpp"
+#include "parallel.hpp"
 
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
@@ -36,8 +41,11 @@ class VideoEncoder {
   using Input = ccl::nn::Tensor<float, 5>;   ///< [N, C, T, H, W] clips
   using Output = ccl::nn::Tensor<float, 2>;  ///< [N, D] embeddings
 
-  /// ccl::nn::encoders::r2plus1d<float>(o, rng): the same parameters from the same draws.
-  VideoEncoder(const ccl::nn::encoders::R2Plus1dOptions& o, ccl::Rng& rng);
+  /// ccl::nn::encoders::r2plus1d<float>(o, rng): the same parameters from the same draws. Its
+  /// BatchNorms are synchronised over `comm` when it has more than one rank; with one rank they
+  /// are the plain BatchNorm3d (SyncBatchNorm3d accumulates its statistics in double, which is
+  /// not bit-identical to the plain layer's float sums).
+  VideoEncoder(const ccl::nn::encoders::R2Plus1dOptions& o, ccl::Rng& rng, Communicator& comm);
   VideoEncoder(VideoEncoder&&) noexcept;
   VideoEncoder& operator=(VideoEncoder&&) noexcept;
   ~VideoEncoder();
