@@ -117,10 +117,9 @@ class Dropout : public detail::NoParameters {
   /// grad_x += grad_y ⊙ mask / (1 − p) in training mode, grad_x += grad_y in eval mode.
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
-    require(!output_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x == nullptr) return;
-    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+    if (!tensor_checks::backward_arguments(name, !output_.empty(), grad_y, output_.shape(), grad_x,
+                                           output_.shape()))
+      return;
     if (active_) {
       mask_.apply_backward(grad_y, *grad_x);
     } else {

@@ -51,10 +51,9 @@ class Flatten : public detail::NoParameters {
 
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
-    require(has_forward_, name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x == nullptr) return;
-    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    if (!tensor_checks::backward_arguments(name, has_forward_, grad_y, output_.shape(), grad_x,
+                                           input_shape_))
+      return;
     accumulate_elements(grad_y, *grad_x);
   }
 

@@ -265,10 +265,9 @@ class WindowPool : public NoParameters {
   /// Max: grad_x[argmax] += grad_y. Average: every input of the window gets grad_y / divisor.
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
-    require(!output_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x == nullptr) return;
-    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    if (!tensor_checks::backward_arguments(name, !output_.empty(), grad_y, output_.shape(), grad_x,
+                                           input_shape_))
+      return;
     engine_.backward(grad_y, *grad_x);
   }
 
@@ -342,10 +341,9 @@ class GlobalAvgPool : public detail::NoParameters {
 
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
-    require(!output_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x == nullptr) return;
-    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", input_shape_);
+    if (!tensor_checks::backward_arguments(name, !output_.empty(), grad_y, output_.shape(), grad_x,
+                                           input_shape_))
+      return;
     engine_.backward(grad_y, *grad_x);
   }
 

@@ -47,10 +47,9 @@ class ReLU : public detail::NoParameters {
   /// grad_x += grad_y where the output is positive (x > 0), 0 elsewhere.
   void backward(const Output& grad_y, Input* grad_x = nullptr,
                 ParameterGradients = ParameterGradients::accumulate) {
-    require(!output_.empty(), name, "::backward: called before forward");
-    tensor_checks::same_shape(name, "grad_y", grad_y, "the last forward's output", output_.shape());
-    if (grad_x == nullptr) return;
-    tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input", output_.shape());
+    if (!tensor_checks::backward_arguments(name, !output_.empty(), grad_y, output_.shape(), grad_x,
+                                           output_.shape()))
+      return;
     relu_backward_elements(output_, grad_y, *grad_x);
   }
 

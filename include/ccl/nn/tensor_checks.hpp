@@ -42,6 +42,21 @@ void same_shape(const char* op, const char* name, const Tensor<Scalar, Rank, Bac
 
 /// NaN or Inf in an input would otherwise surface as a NaN loss many steps later. One pass over
 /// the input: cheap next to a convolution, so the layers that dominate the cost do it.
+/// The arguments of a layer's backward: a forward happened, grad_y has the last output's shape
+/// and grad_x (when given) the last input's. Returns whether grad_x was given.
+template <class Scalar, int OutRank, int InRank, class Backend>
+bool backward_arguments(const char* op, bool has_forward,
+                        const Tensor<Scalar, OutRank, Backend>& grad_y,
+                        const Shape<OutRank>& output_shape,
+                        const Tensor<Scalar, InRank, Backend>* grad_x,
+                        const Shape<InRank>& input_shape) {
+  require(has_forward, op, "::backward: called before forward");
+  same_shape(op, "grad_y", grad_y, "the last forward's output", output_shape);
+  if (grad_x == nullptr) return false;
+  same_shape(op, "grad_x", *grad_x, "the last forward's input", input_shape);
+  return true;
+}
+
 template <class Scalar, int Rank>
 void finite(const char* op, const char* name, const Tensor<Scalar, Rank>& x) {
   // Vectorised, threaded fast path; the culprit is located (serially) only on failure.

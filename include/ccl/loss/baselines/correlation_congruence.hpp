@@ -72,7 +72,12 @@ class CorrelationRows {
 
 template <class Scalar, class Backend = cpu>
 class CorrelationCongruence
-    : public PairLossInterface<CorrelationCongruence<Scalar, Backend>, Scalar> {
+    : public PairLossInterface<CorrelationCongruence<Scalar, Backend>, Scalar>,
+      public detail::PairBaseline<CorrelationCongruenceOptions, Backend> {
+  using Base = detail::PairBaseline<CorrelationCongruenceOptions, Backend>;
+  using Base::options_;
+  using Base::workspace_;
+
   static_assert(
       is_backend_v<Backend>,
       "ccl::loss::baselines::CorrelationCongruence: Backend must be ccl::cpu or ccl::cuda (for "
@@ -85,10 +90,7 @@ class CorrelationCongruence
   using Options = CorrelationCongruenceOptions;
   static constexpr double default_beta = 0.02;
 
-  CorrelationCongruence() = default;
-  explicit CorrelationCongruence(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
+  using Base::Base;
 
   /// Returns L(e_s, e_t) and adds weight · dL/de into the non-empty views. Labels are ignored.
   Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
@@ -96,15 +98,11 @@ class CorrelationCongruence
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "correlation_congruence";
-    workspace_.begin();
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::must_match,
-                       options_.check_finite, workspace_);
+    this->begin_call(op, student, teacher, grad_student, grad_teacher, detail::Widths::must_match);
     return rows_(student, teacher, weight, grad_student, grad_teacher, workspace_);
   }
 
  private:
-  Options options_;
-  detail::Workspace<Backend> workspace_;
   detail::CorrelationRows<Scalar, Backend> rows_;
 };
 

@@ -53,7 +53,12 @@ struct FitNetRows {
 }  // namespace detail
 
 template <class Scalar, class Backend = cpu>
-class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
+class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar>,
+               public detail::PairBaseline<FitNetOptions, Backend> {
+  using Base = detail::PairBaseline<FitNetOptions, Backend>;
+  using Base::options_;
+  using Base::workspace_;
+
   static_assert(is_backend_v<Backend>,
                 "ccl::loss::baselines::FitNet: Backend must be ccl::cpu or ccl::cuda (for "
                 "ccl::cuda include <ccl/cuda/loss/baselines/fitnet.hpp> or <ccl/cuda.hpp>)");
@@ -64,10 +69,7 @@ class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
   using Options = FitNetOptions;
   static constexpr double default_beta = 100.0;
 
-  FitNet() = default;
-  explicit FitNet(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
+  using Base::Base;
 
   /// Returns L(r(f_s), f_t) and adds weight · dL/d· into the non-empty views. Labels are ignored.
   Scalar accumulate(EmbeddingView<const Scalar, Backend> regressed,
@@ -75,15 +77,12 @@ class FitNet : public PairLossInterface<FitNet<Scalar, Backend>, Scalar> {
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_regressed,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "fitnet";
-    workspace_.begin();
-    detail::check_pair(op, regressed, teacher, grad_regressed, grad_teacher,
-                       detail::Widths::must_match, options_.check_finite, workspace_);
+    this->begin_call(op, regressed, teacher, grad_regressed, grad_teacher,
+                     detail::Widths::must_match);
     return rows_(regressed, teacher, weight, grad_regressed, grad_teacher, workspace_);
   }
 
  private:
-  Options options_;
-  detail::Workspace<Backend> workspace_;
   detail::FitNetRows<Scalar, Backend> rows_;
 };
 

@@ -59,7 +59,12 @@ inline double ifd_layer_weight(int epoch, bool last_layer, double initial = 100.
 }
 
 template <class Scalar, class Backend = cpu>
-class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
+class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar>,
+            public detail::PairBaseline<IfdOptions, Backend> {
+  using Base = detail::PairBaseline<IfdOptions, Backend>;
+  using Base::options_;
+  using Base::workspace_;
+
   static_assert(is_backend_v<Backend>,
                 "ccl::loss::baselines::Ifd: Backend must be ccl::cpu or ccl::cuda (for "
                 "ccl::cuda include <ccl/cuda/loss/baselines/ifd.hpp> or <ccl/cuda.hpp>)");
@@ -69,10 +74,7 @@ class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
  public:
   using Options = IfdOptions;
 
-  Ifd() = default;
-  explicit Ifd(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
+  using Base::Base;
 
   /// Returns L(F_s, F_t) for one layer pair and adds weight · dL/dF into the non-empty views.
   /// Labels are ignored.
@@ -81,9 +83,7 @@ class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "ifd";
-    workspace_.begin();
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
-                       options_.check_finite, workspace_);
+    this->begin_call(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ);
     require(std::isfinite(options_.eps) && options_.eps > 0, op,
             ": eps must be positive and finite, got ", options_.eps);
     const Scalar eps = Scalar(options_.eps);
@@ -100,8 +100,6 @@ class Ifd : public PairLossInterface<Ifd<Scalar, Backend>, Scalar> {
   }
 
  private:
-  Options options_;
-  detail::Workspace<Backend> workspace_;
   detail::ProbabilityTerm<Scalar, Backend> term_;
 };
 

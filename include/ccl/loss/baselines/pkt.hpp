@@ -35,7 +35,12 @@ struct PktOptions {
 };
 
 template <class Scalar, class Backend = cpu>
-class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
+class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar>,
+            public detail::PairBaseline<PktOptions, Backend> {
+  using Base = detail::PairBaseline<PktOptions, Backend>;
+  using Base::options_;
+  using Base::workspace_;
+
   static_assert(is_backend_v<Backend>,
                 "ccl::loss::baselines::Pkt: Backend must be ccl::cpu or ccl::cuda (for "
                 "ccl::cuda include <ccl/cuda/loss/baselines/pkt.hpp> or <ccl/cuda.hpp>)");
@@ -47,10 +52,7 @@ class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
   /// RepDistiller's weight of the PKT term next to the cross-entropy.
   static constexpr double default_beta = 30000.0;
 
-  Pkt() = default;
-  explicit Pkt(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
+  using Base::Base;
 
   /// Returns L(f_s, f_t) and adds weight · dL/df into the non-empty views. Labels are ignored.
   Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
@@ -58,9 +60,7 @@ class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "pkt";
-    workspace_.begin();
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
-                       options_.check_finite, workspace_);
+    this->begin_call(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ);
     require(std::isfinite(options_.eps) && options_.eps > 0, op,
             ": eps must be positive and finite, got ", options_.eps);
     return Scalar(term_(detail::ProbabilityLoss::pkt, detail::Kernel::cosine, Scalar(options_.eps),
@@ -68,8 +68,6 @@ class Pkt : public PairLossInterface<Pkt<Scalar, Backend>, Scalar> {
   }
 
  private:
-  Options options_;
-  detail::Workspace<Backend> workspace_;
   detail::ProbabilityTerm<Scalar, Backend> term_;
 };
 

@@ -209,7 +209,12 @@ class RkdArithmetic {
 }  // namespace detail
 
 template <class Scalar, class Backend = cpu>
-class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
+class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar>,
+            public detail::PairBaseline<RkdOptions, Backend> {
+  using Base = detail::PairBaseline<RkdOptions, Backend>;
+  using Base::options_;
+  using Base::workspace_;
+
   static_assert(is_backend_v<Backend>,
                 "ccl::loss::baselines::Rkd: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
                 "include <ccl/cuda/loss/baselines/rkd.hpp> or <ccl/cuda.hpp>)");
@@ -220,10 +225,7 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
   using Options = RkdOptions;
   static constexpr double default_beta = 1.0;
 
-  Rkd() = default;
-  explicit Rkd(Options options) : options_(options) {}
-  const Options& options() const { return options_; }
-  Options& options() { return options_; }
+  using Base::Base;
   /// L_D and L_A of the last call, before w_d and w_a.
   const RkdTerms<Scalar>& terms() const { return terms_; }
   /// Anchors of the angle term per batched step on the device: 0 (the default) picks about 2^24
@@ -240,9 +242,7 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
                     Scalar weight, EmbeddingView<Scalar, Backend> grad_student,
                     EmbeddingView<Scalar, Backend> grad_teacher) {
     constexpr const char* op = "rkd";
-    workspace_.begin();
-    detail::check_pair(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ,
-                       options_.check_finite, workspace_);
+    this->begin_call(op, student, teacher, grad_student, grad_teacher, detail::Widths::may_differ);
     require(std::isfinite(options_.distance_weight) && std::isfinite(options_.angle_weight), op,
             ": distance_weight and angle_weight must be finite, got ", options_.distance_weight,
             " and ", options_.angle_weight);
@@ -254,9 +254,7 @@ class Rkd : public PairLossInterface<Rkd<Scalar, Backend>, Scalar> {
   }
 
  private:
-  Options options_;
   RkdTerms<Scalar> terms_;
-  detail::Workspace<Backend> workspace_;
   detail::RkdArithmetic<Scalar, Backend> arithmetic_;
 };
 

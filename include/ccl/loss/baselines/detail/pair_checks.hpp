@@ -75,4 +75,30 @@ void check_pair(const char* op, const EmbeddingView<const Scalar>& student,
   check_pair(op, student, teacher, grad_student, grad_teacher, widths, check_finite, none);
 }
 
+/// What every (student, teacher) baseline loss shares, written once for both backends: its
+/// options, the backend's workspace, and the start of a call (the argument checks). A loss derives
+/// from it (after PairLossInterface) and inherits its constructors.
+template <class Options, class Backend>
+class PairBaseline {
+ public:
+  PairBaseline() = default;
+  explicit PairBaseline(Options options) : options_(options) {}
+  const Options& options() const { return options_; }
+  Options& options() { return options_; }
+
+ protected:
+  template <class Scalar>
+  void begin_call(const char* op, const EmbeddingView<const Scalar, Backend>& student,
+                  const EmbeddingView<const Scalar, Backend>& teacher,
+                  const EmbeddingView<Scalar, Backend>& grad_student,
+                  const EmbeddingView<Scalar, Backend>& grad_teacher, Widths widths) {
+    workspace_.begin();
+    check_pair(op, student, teacher, grad_student, grad_teacher, widths, options_.check_finite,
+               workspace_);
+  }
+
+  Options options_;
+  Workspace<Backend> workspace_;
+};
+
 }  // namespace ccl::loss::baselines::detail
