@@ -91,6 +91,52 @@ inline NceConstants nce_constants(Index k_neg, Index dataset_size) {
   return {std::log(double(k_neg) * pn + 1e-7), std::log(double(k_neg) * pn)};
 }
 
+/// The checks of a batch against a contrast memory of width `dim`, the same on every backend:
+/// shapes and the bank's width, then the backend's memory (device pointers and 32-bit extents on
+/// CUDA), then NaN/Inf when asked (check_finite and require_backend_memory are the ops of
+/// core/backend_matrix.hpp; the CUDA overloads are found by argument-dependent lookup).
+template <class Scalar, class Backend>
+void check_memory_batch(const char* op, Index dim, const EmbeddingView<const Scalar, Backend>& e_s,
+                        const EmbeddingView<const Scalar, Backend>& e_t,
+                        const EmbeddingView<Scalar, Backend>& grad_s,
+                        const EmbeddingView<Scalar, Backend>& grad_t, bool scan_finite,
+                        OpScratch<Scalar, Backend>& scratch) {
+  checks::non_empty(op, "student", e_s);
+  checks::same_shape(op, "student", e_s, "teacher", e_t);
+  require(e_s.cols() == dim, op, ": embeddings have shape ", e_s.shape(), ", expected width ", dim,
+          " (the memory bank's)");
+  checks::gradient_shape(op, "student", e_s, "grad_student", grad_s);
+  checks::gradient_shape(op, "teacher", e_t, "grad_teacher", grad_t);
+  require_backend_memory(op, "student", e_s);
+  require_backend_memory(op, "teacher", e_t);
+  require_backend_memory(op, "grad_student", grad_s);
+  require_backend_memory(op, "grad_teacher", grad_t);
+  if (scan_finite) {
+    check_finite(op, "student", e_s, scratch);
+    check_finite(op, "teacher", e_t, scratch);
+  }
+}
+
+/// A batch's sample indices: one per row, each inside the dataset.
+inline void check_sample_indices(const char* op, const SampleIndices& indices, Index batch,
+                                 Index dataset_size) {
+  require(indices.size() == batch, op, ": ", indices.size(), " sample indices for a batch of ",
+          batch);
+  for (Index i = 0; i < batch; ++i) {
+    require(indices[i] >= 0 && indices[i] < dataset_size, op, ": index[", i, "] = ", indices[i],
+            " is outside the dataset [0, ", dataset_size, ")");
+  }
+}
+
+/// Contrast indices for a batch: [B, K + 1] with K >= 1, each inside the dataset.
+inline void check_contrast_indices(const char* op, const ContrastIndices& idx, Index batch,
+                                   Index dataset_size) {
+  require(idx.rows() == batch && idx.cols() >= 2, op, ": contrast indices have shape [", idx.rows(),
+          ", ", idx.cols(), "], expected [", batch, ", K + 1] with K >= 1");
+  require((idx.array() >= 0).all() && (idx.array() < dataset_size).all(), op,
+          ": a contrast index is outside the dataset [0, ", dataset_size, ")");
+}
+
 template <class Scalar>
 class MemoryContrast {
  public:
@@ -111,26 +157,12 @@ class MemoryContrast {
   double& z_teacher() { return z_t_; }
 
   void check_batch(const EmbeddingView<const Scalar>& e_s, const EmbeddingView<const Scalar>& e_t,
-                   const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) const {
-    checks::non_empty(op_, "student", e_s);
-    checks::same_shape(op_, "student", e_s, "teacher", e_t);
-    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(), ", expected width ",
-            dim(), " (the memory bank's)");
-    checks::gradient_shape(op_, "student", e_s, "grad_student", grad_s);
-    checks::gradient_shape(op_, "teacher", e_t, "grad_teacher", grad_t);
-    if (options_.check_finite) {
-      checks::finite(op_, "student", e_s);
-      checks::finite(op_, "teacher", e_t);
-    }
+                   const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) {
+    check_memory_batch(op_, dim(), e_s, e_t, grad_s, grad_t, options_.check_finite, scratch_);
   }
 
   void check_indices(const SampleIndices& indices, Index batch) const {
-    require(indices.size() == batch, op_, ": ", indices.size(), " sample indices for a batch of ",
-            batch);
-    for (Index i = 0; i < batch; ++i) {
-      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i,
-              "] = ", indices[i], " is outside the dataset [0, ", dataset_size(), ")");
-    }
+    check_sample_indices(op_, indices, batch, dataset_size());
   }
 
   /// L_s + L_t for given contrast indices; sets Z on the first NCE call; adds weight · dL/de.
@@ -138,10 +170,7 @@ class MemoryContrast {
                const ContrastIndices& idx, ContrastObjective objective, Scalar weight,
                const EmbeddingView<Scalar>& grad_s, const EmbeddingView<Scalar>& grad_t) {
     check_batch(e_s, e_t, grad_s, grad_t);
-    require(idx.rows() == e_s.rows() && idx.cols() >= 2, op_, ": contrast indices have shape [",
-            idx.rows(), ", ", idx.cols(), "], expected [", e_s.rows(), ", K + 1] with K >= 1");
-    require((idx.array() >= 0).all() && (idx.array() < dataset_size()).all(), op_,
-            ": a contrast index is outside the dataset [0, ", dataset_size(), ")");
+    check_contrast_indices(op_, idx, e_s.rows(), dataset_size());
     loss::detail::normalize_rows(e_s, unit_s_, norm_s_);
     loss::detail::normalize_rows(e_t, unit_t_, norm_t_);
     const double value_s = side(unit_s_, memory_t_, idx, objective, z_s_, scores_s_);
@@ -261,6 +290,7 @@ class MemoryContrast {
   double z_s_ = -1, z_t_ = -1;
   RowMatrix<Scalar> unit_s_, unit_t_, scores_s_, scores_t_, grad_unit_, all_scores_, coefficients_;
   GemmScratch<Scalar> gemm_scratch_;  // partial products of a depth-split GEMM
+  OpScratch<Scalar, cpu> scratch_;    // the ops' scratch (the NaN scan needs none on the CPU)
   Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> d_, e_, softplus_, sigmoid_;
   Vector<Scalar> norm_s_, norm_t_;
 };

@@ -14,6 +14,7 @@
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/backend_matrix.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/copy.hpp>
@@ -75,31 +76,12 @@ class DeviceMemoryContrast {
                    const EmbeddingView<const Scalar, cuda>& e_t,
                    const EmbeddingView<Scalar, cuda>& grad_s,
                    const EmbeddingView<Scalar, cuda>& grad_t) {
-    ccl::checks::non_empty(op_, "student", e_s);
-    ccl::checks::same_shape(op_, "student", e_s, "teacher", e_t);
-    require(e_s.cols() == dim(), op_, ": embeddings have shape ", e_s.shape(), ", expected width ",
-            dim(), " (the memory bank's)");
-    ccl::checks::gradient_shape(op_, "student", e_s, "grad_student", grad_s);
-    ccl::checks::gradient_shape(op_, "teacher", e_t, "grad_teacher", grad_t);
-    require_int_shape(op_, "student", e_s);
-    require_device_memory(op_, "student", e_s);
-    require_device_memory(op_, "teacher", e_t);
-    require_device_memory(op_, "grad_student", grad_s);
-    require_device_memory(op_, "grad_teacher", grad_t);
-    if (options_.check_finite) {
-      const cudaStream_t stream = workspace_.begin();
-      checks::finite(op_, "student", e_s, workspace_.finite_scratch(), stream);
-      checks::finite(op_, "teacher", e_t, workspace_.finite_scratch(), stream);
-    }
+    loss::baselines::detail::check_memory_batch(op_, dim(), e_s, e_t, grad_s, grad_t,
+                                                options_.check_finite, scratch_);
   }
 
   void check_indices(const loss::baselines::SampleIndices& indices, Index batch) const {
-    require(indices.size() == batch, op_, ": ", indices.size(), " sample indices for a batch of ",
-            batch);
-    for (Index i = 0; i < batch; ++i) {
-      require(indices[i] >= 0 && indices[i] < dataset_size(), op_, ": index[", i,
-              "] = ", indices[i], " is outside the dataset [0, ", dataset_size(), ")");
-    }
+    loss::baselines::detail::check_sample_indices(op_, indices, batch, dataset_size());
   }
 
   /// L_s + L_t for given contrast indices; sets Z on the first NCE call; adds weight · dL/de.
@@ -109,10 +91,7 @@ class DeviceMemoryContrast {
                const EmbeddingView<Scalar, cuda>& grad_s,
                const EmbeddingView<Scalar, cuda>& grad_t) {
     check_batch(e_s, e_t, grad_s, grad_t);
-    require(idx.rows() == e_s.rows() && idx.cols() >= 2, op_, ": contrast indices have shape [",
-            idx.rows(), ", ", idx.cols(), "], expected [", e_s.rows(), ", K + 1] with K >= 1");
-    require((idx.array() >= 0).all() && (idx.array() < dataset_size()).all(), op_,
-            ": a contrast index is outside the dataset [0, ", dataset_size(), ")");
+    loss::baselines::detail::check_contrast_indices(op_, idx, e_s.rows(), dataset_size());
     require(idx.cols() <= INT_MAX, op_, ": ", idx.cols(),
             " contrast columns exceed the CUDA backend's 32-bit indices");
     const cudaStream_t stream = workspace_.begin();
@@ -252,6 +231,7 @@ class DeviceMemoryContrast {
   DeviceMatrix<Scalar> memory_s_, memory_t_;
   double z_s_ = -1, z_t_ = -1;
   BaselineWorkspace workspace_;
+  OpScratch<Scalar, cuda> scratch_;  // the NaN scan of check_batch
   DeviceBuffer<long long> idx_, own_;
   std::vector<long long> own_host_;
   DeviceBuffer<Scalar> unit_s_, unit_t_, norm_s_, norm_t_, scores_s_, scores_t_, grad_unit_;
