@@ -8,15 +8,15 @@
 
 #include <string>
 
-namespace table1 {
-class Communicator;  // the run's ranks (table1/parallel.hpp): one process, or MPI_COMM_WORLD
+namespace ccl_examples {
+class Communicator;  // the run's ranks (../common/ranks.hpp): one process, or MPI_COMM_WORLD
 }
 
 namespace ucf51_train {
 
 /// Data-parallel over `comm`'s ranks when it has more than one (run_cpu.cpp).
 CellResult run_cell_cpu(Method method, Mode mode, const Config& config, Ucf51Source& data,
-                        table1::Communicator& comm);
+                        ccl_examples::Communicator& comm);
 
 /// Whether this program was built with the CUDA backend.
 bool cuda_built();

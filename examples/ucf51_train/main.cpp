@@ -23,7 +23,7 @@
 #include "entry.hpp"
 #include "source.hpp"
 #include "../common/ucf51_synthetic_layout.hpp"
-#include "../table1/parallel.hpp"
+#include "../common/ranks.hpp"
 
 #include <ccl/core/error.hpp>
 
@@ -269,7 +269,7 @@ std::string markdown(const std::map<std::string, json>& cells, const Config& c) 
   return out;
 }
 
-int run(Parsed parsed, table1::Communicator& comm) {
+int run(Parsed parsed, ccl_examples::Communicator& comm) {
   Config& c = parsed.config;
   const int ranks = comm.size();
   const bool lead = comm.lead();  // prints and writes every output
@@ -337,7 +337,7 @@ int run(Parsed parsed, table1::Communicator& comm) {
     }
     // A finished cell is read back; one with fewer epochs than asked continues from last.ckpt.
     // Rank 0 decides for every rank.
-    if (table1::rank_zero_says(comm,
+    if (ccl_examples::rank_zero_says(comm,
                                !cell.is_null() && cell.value("epochs", Index(-1)) == c.epochs)) {
       if (lead) std::cout << key << ": finished earlier (" << result_path.string() << ")\n";
     } else {
@@ -370,19 +370,19 @@ int run(Parsed parsed, table1::Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef CCL_TABLE1_MPI
+#ifdef CCL_EXAMPLES_MPI
   // Started by mpirun / srun: MPI_COMM_WORLD, and a rank that throws ends every rank
   // (dist::guard) instead of leaving them waiting in a collective.
-  if (table1::launched_by_mpi()) {
+  if (ccl_examples::launched_by_mpi()) {
     ccl::dist::environment env(argc, argv);
     return ccl::dist::guard([&] {
-      table1::Communicator comm{ccl::dist::mpi()};
+      ccl_examples::Communicator comm{ccl::dist::mpi()};
       run(parse(argc, argv), comm);
     });
   }
 #endif
   try {  // one process, which never calls MPI
-    table1::Communicator one;
+    ccl_examples::Communicator one;
     return run(parse(argc, argv), one);
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

@@ -1,12 +1,12 @@
 // The training template on the CPU backend (ccl::cpu), over the run's ranks: one process, or
-// MPI_COMM_WORLD under mpirun (the Table 1 example's run-time communicator, table1/parallel.hpp).
+// MPI_COMM_WORLD under mpirun (the examples' run-time communicator, ../common/ranks.hpp).
 //
 // With R > 1 ranks the student's BatchNorms are dist::SyncBatchNorm3d and the CCL objective runs
 // on the global batch (dist::GlobalObjective); with one rank the plain BatchNorm3d and the
 // objective itself, so that a one-process run is bit-identical to a build without MPI
-// (table1/student.hpp and table1/parallel.hpp say why the synchronised parts are not).
+// (../table1/student.hpp and ../common/ranks.hpp say why the synchronised parts are not).
 
-#include "../table1/parallel.hpp"
+#include "../common/ranks.hpp"
 #include "entry.hpp"
 #include "train.hpp"
 
@@ -21,7 +21,7 @@ namespace ucf51_train {
 
 namespace {
 
-using Communicator = table1::Communicator;
+using Communicator = ccl_examples::Communicator;
 
 /// r2plus1d's norm factory for the data-parallel student.
 struct MakeSyncBatchNorm {
@@ -106,7 +106,7 @@ struct RankParts<ccl::cpu, Communicator> {
   /// On the global batch over R > 1 ranks; on one rank the objective itself.
   template <class Objective>
   static auto objective(Communicator& comm, Objective objective) {
-    return table1::data_parallel(comm, std::move(objective));
+    return ccl_examples::data_parallel(comm, std::move(objective));
   }
   /// grad ← (1/R) Σ_r grad_r over the student's, the heads' and the objectives' parameters.
   template <class Pipeline>
