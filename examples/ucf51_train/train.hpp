@@ -293,8 +293,8 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
     detail::load_checkpoint(comm, last, last_path);
     if (lead)
       std::fprintf(stderr, "%s: resumed from %s after epoch %lld of %lld\n", name.c_str(),
-                 last_path.c_str(), static_cast<long long>(epoch),
-                 static_cast<long long>(c.epochs));
+                   last_path.c_str(), static_cast<long long>(epoch),
+                   static_cast<long long>(c.epochs));
   } else if (lead) {
     fs::remove(log_path);  // a fresh run starts a fresh log
     fs::remove(best_path);
@@ -376,7 +376,8 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
 
     schedule.step();
     ++epoch;
-    if (lead && val.correct > best_correct) {  // the official `save_model.pth`: best validation epoch
+    // The official `save_model.pth`: the best validation epoch (rank 0's, which validates).
+    if (lead && val.correct > best_correct) {
       best_correct = val.correct;
       best_epoch = epoch;
       best.save(best_path);
