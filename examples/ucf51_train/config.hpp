@@ -54,6 +54,9 @@ struct Config {
   std::vector<Index> milestones{150, 225};
   double gamma = 0.1;
   std::uint64_t seed = 1;
+  /// Train on whole batches only: an epoch's last, incomplete batch is skipped. What R > 1 ranks
+  /// always do (every shard must have the same shape), so that one process can reproduce them.
+  bool drop_last = false;
 
   // Evaluation.
   Index eval_batch = 48;           ///< clips per inference batch (validation and test)

@@ -8,9 +8,15 @@
 
 #include <string>
 
+namespace ccl_examples {
+class Communicator;  // the run's ranks (../common/ranks.hpp): one process, or MPI_COMM_WORLD
+}
+
 namespace ucf51_train {
 
-CellResult run_cell_cpu(Method method, Mode mode, const Config& config, Ucf51Source& data);
+/// Data-parallel over `comm`'s ranks when it has more than one (run_cpu.cpp).
+CellResult run_cell_cpu(Method method, Mode mode, const Config& config, Ucf51Source& data,
+                        ccl_examples::Communicator& comm);
 
 /// Whether this program was built with the CUDA backend.
 bool cuda_built();

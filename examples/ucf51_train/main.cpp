@@ -12,11 +12,18 @@
 // best.ckpt, log.jsonl, result.json}. Rerunning the same command resumes: finished cells are read
 // back, an unfinished one continues from its last checkpoint. docs/reproducing-table1.md has the
 // whole procedure.
+//
+// Under mpirun (built against ccl::mpi) the CPU backend trains every cell data-parallel over the
+// ranks, --batch-size being the global batch (train.hpp, run_cpu.cpp); rank 0 alone prints and
+// writes the outputs. The ranks read the dataset each (with --synthetic, rank 0 writes it first).
+//
+//   mpirun -np 4 ucf51_train --backend cpu --videos ... --audio ... --out run
 
 #include "config.hpp"
 #include "entry.hpp"
 #include "source.hpp"
 #include "../common/ucf51_synthetic_layout.hpp"
+#include "../common/ranks.hpp"
 
 #include <ccl/core/error.hpp>
 
@@ -54,7 +61,8 @@ namespace {
       << "             [--seed 1]\n"
       << "  eval:      [--eval-batch 32] [--test-model best|last|both]\n"
       << "  data:      [--threads N] [--no-prefetch] [--any-classes]\n"
-      << "  run:       [--no-resume] [--progress auto|bar|lines|none]\n"
+      << "  run:       [--no-resume] [--progress auto|bar|lines|none] [--drop-last]\n"
+      << "  under mpirun -np N (CPU backend): data-parallel, --batch-size the global batch\n"
       << "  --cuda-check                 print the CUDA device; exit status 0 when one is usable\n"
       << "  smoke run: --synthetic DIR   write a tiny 3-class layout into DIR and train on it\n";
   std::exit(2);
@@ -113,6 +121,7 @@ Parsed parse(int argc, char** argv) {
       else if (arg == "--threads") c.threads = std::stoi(value());
       else if (arg == "--no-prefetch") c.prefetch = false;
       else if (arg == "--no-resume") c.resume = false;
+      else if (arg == "--drop-last") c.drop_last = true;
       else if (arg == "--milestones") {
         c.milestones.clear();
         for (const auto& m : split_list(value())) c.milestones.push_back(std::stol(m));
@@ -260,26 +269,48 @@ std::string markdown(const std::map<std::string, json>& cells, const Config& c) 
   return out;
 }
 
-int run(Parsed parsed) {
+int run(Parsed parsed, ccl_examples::Communicator& comm) {
   Config& c = parsed.config;
+  const int ranks = comm.size();
+  const bool lead = comm.lead();  // prints and writes every output
+  // Configurations the ranks cannot run, raised on every rank before any work.
+  if (ranks > 1) {
+    ccl::require(c.backend != "cuda", "ucf51_train: --backend cuda runs in one process only; "
+                 "under mpirun (", ranks, " ranks) use --backend cpu (device pipelines over a "
+                 "communicator are not supported yet: docs/distributed.md)");
+    ccl::require(c.batch_size % ranks == 0, "ucf51_train: the batch of ", c.batch_size,
+                 " clips is not divisible by ", ranks,
+                 " ranks (--batch-size is the global batch: each rank trains on its 1/R of it)");
+  }
   if (!parsed.synthetic.empty()) {
-    const auto layout = ccl_examples::write_synthetic_layout(parsed.synthetic / "data", c.feature_dim);
+    const fs::path root = parsed.synthetic / "data";
+    // Rank 0 writes the layout, the others read it once it is there (a shared directory).
+    ccl_examples::SyntheticLayout layout{root / "videos", root / "audio", root / "image"};
+    if (lead) layout = ccl_examples::write_synthetic_layout(root, c.feature_dim);
+    comm.barrier();
     c.videos = layout.videos;
     c.audio = layout.audio;
     c.image = layout.image;
     c.any_classes = true;
   }
-  if (c.backend == "auto") c.backend = cuda_device_present() ? "cuda" : "cpu";
-  std::cout << "backend: " << c.backend
-            << (c.backend == "cuda" ? " (" + cuda_device_description() + ")" : std::string())
-            << "\n";
-  if (c.backend == "cpu" && c.student == "official")
-    std::cout << "note: the official student on the CPU takes about half a minute per step of 16 "
-                 "clips (docs/reproducing-table1.md)\n";
+  // The device is for one process only (above): several ranks train on the CPU.
+  if (c.backend == "auto") c.backend = ranks == 1 && cuda_device_present() ? "cuda" : "cpu";
+  if (lead) {
+    std::cout << "backend: " << c.backend
+              << (c.backend == "cuda" ? " (" + cuda_device_description() + ")" : std::string())
+              << (ranks > 1 ? ", data-parallel over " + std::to_string(ranks) + " ranks"
+                            : std::string())
+              << "\n";
+    if (c.backend == "cpu" && c.student == "official")
+      std::cout << "note: the official student on the CPU takes about half a minute per step of "
+                   "16 clips (docs/reproducing-table1.md)\n";
+  }
 
   Ucf51Source data(c);
-  std::cout << data.summary() << "\n" << std::flush;
-  fs::create_directories(c.out);
+  if (lead) {
+    std::cout << data.summary() << "\n" << std::flush;
+    fs::create_directories(c.out);
+  }
 
   std::vector<std::pair<Method, Mode>> cells;
   for (Method m : c.methods) {
@@ -300,21 +331,26 @@ int run(Parsed parsed) {
     const fs::path result_path = dir / "result.json";
     const std::string key = method == Method::baseline ? "baseline" : std::string("CCL-") + to_string(mode);
     json cell;
-    if (c.resume && fs::exists(result_path)) {
+    if (lead && c.resume && fs::exists(result_path)) {
       std::ifstream in(result_path);
       cell = json::parse(in);
     }
     // A finished cell is read back; one with fewer epochs than asked continues from last.ckpt.
-    if (!cell.is_null() && cell.value("epochs", Index(-1)) == c.epochs) {
-      std::cout << key << ": finished earlier (" << result_path.string() << ")\n";
+    // Rank 0 decides for every rank.
+    if (ccl_examples::rank_zero_says(comm,
+                               !cell.is_null() && cell.value("epochs", Index(-1)) == c.epochs)) {
+      if (lead) std::cout << key << ": finished earlier (" << result_path.string() << ")\n";
     } else {
-      std::cout << key << ": training " << c.epochs << " epochs on " << c.backend << "\n"
-                << std::flush;
+      if (lead)
+        std::cout << key << ": training " << c.epochs << " epochs on " << c.backend << "\n"
+                  << std::flush;
       const CellResult r = c.backend == "cuda" ? run_cell_cuda(method, mode, c, data)
-                                               : run_cell_cpu(method, mode, c, data);
+                                               : run_cell_cpu(method, mode, c, data, comm);
+      if (!lead) continue;  // rank 0 reports the cell
       cell = cell_json(r, dir);
       std::ofstream(result_path) << cell.dump(2) << "\n";
     }
+    if (!lead) continue;
     std::cout << key << ": best epoch " << cell["best_epoch"] << ", video-level test top-1 "
               << (cell["test_top1"].is_null() ? std::string("–")
                                               : percent(cell["test_top1"].get<double>()))
@@ -322,6 +358,7 @@ int run(Parsed parsed) {
     done[key] = cell;
     record["cells"].push_back(cell);
   }
+  if (!lead) return 0;
   const std::string table = markdown(done, c);
   std::ofstream(c.out / "table1.md") << table;
   std::ofstream(c.out / "ucf51_train.json") << record.dump(2) << "\n";
@@ -333,8 +370,20 @@ int run(Parsed parsed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse(argc, argv));
+#ifdef CCL_EXAMPLES_MPI
+  // Started by mpirun / srun: MPI_COMM_WORLD, and a rank that throws ends every rank
+  // (dist::guard) instead of leaving them waiting in a collective.
+  if (ccl_examples::launched_by_mpi()) {
+    ccl::dist::environment env(argc, argv);
+    return ccl::dist::guard([&] {
+      ccl_examples::Communicator comm{ccl::dist::mpi()};
+      run(parse(argc, argv), comm);
+    });
+  }
+#endif
+  try {  // one process, which never calls MPI
+    ccl_examples::Communicator one;
+    return run(parse(argc, argv), one);
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
     return 1;

@@ -170,6 +170,28 @@ std::string Ucf51Source::summary() const {
   return out.str();
 }
 
+ccl::data::ClipBatch training_shard(const ccl::data::ClipBatch& global, int rank, int ranks) {
+  const Index rows = global.clips.dim(0);
+  ccl::require(ranks > 0 && rows % ranks == 0, "ucf51_train: a batch of ", rows,
+               " clips cannot be split into ", ranks, " equal shards");
+  const Index count = rows / ranks, first = Index(rank) * count;
+  ccl::data::ClipBatch out = take_rows(global, first, count);
+  auto slice = [&](const ccl::RowMatrix<float>& m) -> ccl::RowMatrix<float> {
+    if (m.rows() == 0) return m;  // no such teacher in this layout
+    return m.middleRows(first, count);
+  };
+  out.audio = slice(global.audio);
+  out.image = slice(global.image);
+  if (!global.audio_missing.empty())
+    out.audio_missing.assign(global.audio_missing.begin() + first,
+                             global.audio_missing.begin() + first + count);
+  if (!global.clips_drawn.empty())
+    out.clips_drawn.assign(global.clips_drawn.begin() + first,
+                           global.clips_drawn.begin() + first + count);
+  out.image_frame = global.image_frame;
+  return out;
+}
+
 void Ucf51Source::start_epoch(Index batch_size, ccl::Rng& rng) {
   impl_->epoch.reset();  // an unfinished epoch's loader must finish before its successor starts
   impl_->epoch = std::make_unique<ccl::data::Ucf51Epoch>(

@@ -21,6 +21,10 @@ namespace ucf51_train {
 
 enum class EvalKind { validation, test };
 
+/// Rows [rank·B/R, (rank+1)·B/R) of a training batch of B rows (clips, labels, teacher features,
+/// videos, draws): one rank's shard of the global batch under mpirun. R must divide B.
+ccl::data::ClipBatch training_shard(const ccl::data::ClipBatch& global, int rank, int ranks);
+
 class Ucf51Source {
  public:
   explicit Ucf51Source(const Config& config);

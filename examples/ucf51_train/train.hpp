@@ -20,6 +20,15 @@
 // <cell>/best.ckpt (the student of the best validation epoch). <cell>/log.jsonl gets one line per
 // epoch. Backend-specific code is only BackendBatch (batch.hpp, batch_cuda.cuh); the calls to
 // host_view and the pipeline's device views are resolved by overloading on the backend.
+//
+// Over a communicator of R > 1 ranks (CPU only, run_cpu.cpp under mpirun) a cell trains
+// data-parallel: every rank draws the same global batch of --batch-size clips and trains on its
+// 1/R (an incomplete last batch is skipped), the parameter gradients are averaged, and the loss
+// and accuracy are the global batch's. What the student and the objective become on R ranks
+// (synchronised BatchNorms, the objective on the global batch) is RankParts' choice. Rank 0
+// alone reads and writes the cell's files (checkpoints, log), validates, tests and prints; every
+// rank loads rank 0's checkpoint bytes. With dist::single (one process, every CUDA run) the
+// code path is the one of before.
 
 #include "batch.hpp"
 #include "config.hpp"
@@ -29,6 +38,8 @@
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/dist/single.hpp>
+#include <ccl/io/atomic_file.hpp>
 #include <ccl/io/checkpoint.hpp>
 #include <ccl/modality/modality.hpp>
 #include <ccl/nn/encoders/r2plus1d.hpp>
@@ -45,7 +56,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -73,16 +86,34 @@ VideoStudent<Backend> make_student(const Config& c, Index classes, ccl::Rng& rng
                                o.embedding_dim(), classes, rng);
 }
 
+/// What training over the communicator `Comm` changes in a cell. This one is for one process
+/// (dist::single: the plain student, the objective itself, no gradient averaging); the CPU entry
+/// specialises it for its run-time communicator (run_cpu.cpp), before instantiating run_cell.
+template <class Backend, class Comm>
+struct RankParts {
+  static VideoStudent<Backend> student(const Config& c, Index classes, ccl::Rng& rng, Comm&) {
+    return make_student<Backend>(c, classes, rng);
+  }
+  template <class Objective>
+  static Objective objective(Comm&, Objective objective) {
+    return objective;
+  }
+  template <class Pipeline>
+  static void average_gradients(Comm&, Pipeline&) {}
+};
+
 /// One CCL branch: precomputed teacher features, a Residual head, the official objective.
-template <class Backend, class Modality>
-auto ccl_branch(Index dim, Index classes, double temperature, double loss_weight, ccl::Rng& rng) {
+template <class Backend, class Modality, class Comm>
+auto ccl_branch(Index dim, Index classes, double temperature, double loss_weight, ccl::Rng& rng,
+                Comm& comm) {
   using namespace ccl::pipeline;
   CclObjectiveOptions o;  // Routing::official
   o.temperature = temperature;
   o.loss_weight = loss_weight;
-  return branch<Modality>(teacher::Precomputed<float, Backend>(dim),
-                          ccl::compose::Residual<float, Backend>(dim, dim, classes, rng),
-                          CclObjective<float, Backend>(o));
+  return branch<Modality>(
+      teacher::Precomputed<float, Backend>(dim),
+      ccl::compose::Residual<float, Backend>(dim, dim, classes, rng),
+      RankParts<Backend, Comm>::objective(comm, CclObjective<float, Backend>(o)));
 }
 
 /// The teacher inputs of mode M, one per branch in branch order.
@@ -100,6 +131,39 @@ auto teacher_inputs(const BackendBatch<Backend>& batch) {
 }
 
 namespace detail {
+
+/// Rank 0's flag on every rank (a decision every rank must take alike).
+template <class Comm>
+bool rank_zero_says(Comm& comm, bool mine) {
+  if (comm.size() == 1) return mine;
+  std::int64_t flag = mine ? 1 : 0;
+  comm.broadcast(&flag, 1, 0);
+  return flag != 0;
+}
+
+/// The sums over ranks, rank 0's on every rank (so that every rank takes the same decisions).
+template <class Comm>
+void agreed_sums(Comm& comm, std::vector<double>& values) {
+  if (comm.size() == 1) return;
+  comm.all_reduce_sum(values.data(), Index(values.size()));
+  comm.broadcast(values.data(), Index(values.size()), 0);
+}
+
+/// Rank 0 reads the checkpoint file, every rank loads its bytes.
+template <class Comm>
+void load_checkpoint(Comm& comm, ccl::io::Checkpoint& checkpoint, const std::string& path) {
+  if (comm.size() == 1) return checkpoint.load(path);
+  std::vector<std::uint8_t> bytes;
+  if (comm.rank() == 0) bytes = ccl::io::read_file(path, "load_checkpoint");
+  std::int64_t size = std::int64_t(bytes.size());
+  comm.broadcast(&size, 1, 0);
+  std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
+  if (comm.rank() == 0 && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
+  comm.broadcast(words.data(), Index(words.size()), 0);
+  bytes.resize(std::size_t(size));
+  if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
+  checkpoint.from_bytes(bytes, path);
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -182,14 +246,20 @@ TestScores test(Pipeline& pipeline, Ucf51Source& data, const Config& c) {
 }  // namespace detail
 
 /// Trains one cell with mode M's teachers, then tests it. Resumes from <cell>/last.ckpt.
-template <class Backend, Mode M, class Pipeline>
-CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Ucf51Source& data) {
+template <class Backend, Mode M, class Pipeline, class Comm>
+CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Ucf51Source& data,
+                          Comm& comm) {
   namespace fs = std::filesystem;
   using detail::seconds_since;
   using Clock = std::chrono::steady_clock;
   const auto cell_start = Clock::now();
+  const int ranks = comm.size(), rank = comm.rank();
+  const bool lead = rank == 0;  // reads and writes the files, validates, tests, prints
+  ccl::require(c.batch_size % ranks == 0, "ucf51_train: the batch of ", c.batch_size,
+               " clips is not divisible by ", ranks,
+               " ranks (the batch is the global one: each rank trains on its 1/R of it)");
   const fs::path dir = cell_dir(c, method, M);
-  fs::create_directories(dir);
+  if (lead) fs::create_directories(dir);
   const std::string last_path = (dir / "last.ckpt").string();
   const std::string best_path = (dir / "best.ckpt").string();
   const std::string log_path = (dir / "log.jsonl").string();
@@ -219,12 +289,13 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
       .add_counter("best_correct", best_correct);
   best.add_module("student", pipeline.student()).add_counter("epoch", best_epoch);
 
-  if (c.resume && fs::exists(last_path)) {
-    last.load(last_path);
-    std::fprintf(stderr, "%s: resumed from %s after epoch %lld of %lld\n", name.c_str(),
-                 last_path.c_str(), static_cast<long long>(epoch),
-                 static_cast<long long>(c.epochs));
-  } else {
+  if (detail::rank_zero_says(comm, lead && c.resume && fs::exists(last_path))) {
+    detail::load_checkpoint(comm, last, last_path);
+    if (lead)
+      std::fprintf(stderr, "%s: resumed from %s after epoch %lld of %lld\n", name.c_str(),
+                   last_path.c_str(), static_cast<long long>(epoch),
+                   static_cast<long long>(c.epochs));
+  } else if (lead) {
     fs::remove(log_path);  // a fresh run starts a fresh log
     fs::remove(best_path);
   }
@@ -232,11 +303,13 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
   CellResult result;
   pipeline.for_each_student_parameter([&](auto& p) { result.student_parameters += p.size(); });
   pipeline.for_each_head_parameter([&](auto& p) { result.head_parameters += p.size(); });
-  std::fprintf(stderr, "%s: student %lld parameters (R(2+1)D + classifier), heads %lld\n",
-               name.c_str(), static_cast<long long>(result.student_parameters),
-               static_cast<long long>(result.head_parameters));
+  if (lead)
+    std::fprintf(stderr, "%s: student %lld parameters (R(2+1)D + classifier), heads %lld\n",
+                 name.c_str(), static_cast<long long>(result.student_parameters),
+                 static_cast<long long>(result.head_parameters));
 
-  ccl::pipeline::Progress progress(c.progress);
+  const auto style = lead ? c.progress : ccl::pipeline::ProgressStyle::none;
+  ccl::pipeline::Progress progress(style);
   ccl::RowMatrix<float> host_logits;
   while (epoch < c.epochs) {
     EpochRecord record;
@@ -250,7 +323,12 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
     detail::Scores train;
     while (!data.epoch_done()) {
       const auto wait_start = Clock::now();
-      const BackendBatch<Backend> batch(data.next_training_batch());
+      ccl::data::ClipBatch clips = data.next_training_batch();
+      // Every rank holds the same global batch (the same epoch order and draws); R > 1 ranks
+      // skip an incomplete one, whose shards would differ in size.
+      if (clips.clips.dim(0) < c.batch_size && (ranks > 1 || c.drop_last)) continue;
+      if (ranks > 1) clips = training_shard(clips, rank, ranks);
+      const BackendBatch<Backend> batch(std::move(clips));
       record.data_wait_seconds += seconds_since(wait_start);
       sgd.zero_grad();
       const auto result = std::apply(
@@ -258,35 +336,54 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
             return pipeline.step(batch.input(), batch.labels(), teachers...);
           },
           teacher_inputs<M>(batch));
+      RankParts<Backend, Comm>::average_gradients(comm, pipeline);
       sgd.step();
-      ccl::require(std::isfinite(double(result.student_objective)), "ucf51_train: ", name,
-                   ": the loss became ", double(result.student_objective), " at epoch ",
-                   epoch + 1, ", batch ", batches + 1);
-      loss_sum += double(result.student_objective);
+      double step_loss = double(result.student_objective);
+      if (ranks == 1) {
+        train.add(host_view(result.logits, host_logits), batch.labels());  // synchronises the step
+      } else {
+        // The global batch's figures: the mean of the ranks' objectives (each one's is its
+        // shard's cross-entropy plus the branches' global terms) and the summed counts.
+        detail::Scores shard;
+        shard.add(host_view(result.logits, host_logits), batch.labels());
+        std::vector<double> sums{step_loss, double(shard.rows), double(shard.correct)};
+        detail::agreed_sums(comm, sums);
+        step_loss = sums[0] / double(ranks);
+        train.rows += Index(std::llround(sums[1]));
+        train.correct += Index(std::llround(sums[2]));
+      }
+      ccl::require(std::isfinite(step_loss), "ucf51_train: ", name, ": the loss became ",
+                   step_loss, " at epoch ", epoch + 1, ", batch ", batches + 1);
+      loss_sum += step_loss;
       ++batches;
-      train.add(host_view(result.logits, host_logits), batch.labels());  // synchronises the step
       progress.update(train.rows, loss_sum / double(batches), train.top1(),
                       seconds_since(epoch_start));
     }
+    ccl::require(batches > 0, "ucf51_train: ", name, ": epoch ", epoch + 1,
+                 " had no whole batch of ", c.batch_size, " clips (", data.train_videos(),
+                 " training videos); lower --batch-size");
     record.loss = loss_sum / double(batches);
     record.train_top1 = train.top1();
     record.seconds = seconds_since(epoch_start);
 
+    // Every rank holds the same student (inference communicates nothing): rank 0 validates.
     const auto val_start = Clock::now();
-    const detail::Scores val = detail::validate<Backend>(pipeline, data, c);
+    const detail::Scores val =
+        lead ? detail::validate<Backend>(pipeline, data, c) : detail::Scores{};
     record.val_seconds = seconds_since(val_start);
     record.val_top1 = val.top1();
     record.val_loss = val.mean_loss();
 
     schedule.step();
     ++epoch;
-    if (val.correct > best_correct) {  // the official `save_model.pth`: best validation epoch
+    // The official `save_model.pth`: the best validation epoch (rank 0's, which validates).
+    if (lead && val.correct > best_correct) {
       best_correct = val.correct;
       best_epoch = epoch;
       best.save(best_path);
     }
     progress.end_epoch(record.loss, record.train_top1, 1, record.val_top1, record.seconds);
-    if (c.progress != ccl::pipeline::ProgressStyle::none) {  // is the data loader keeping up?
+    if (style != ccl::pipeline::ProgressStyle::none) {  // is the data loader keeping up?
       std::fprintf(stderr, "  %s: lr %g, waited %.1f s of %.1f s for batches, validation %.1f s\n",
                    name.c_str(), record.lr, record.data_wait_seconds, record.seconds,
                    record.val_seconds);
@@ -301,14 +398,17 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
         .add("seconds", record.seconds)
         .add("data_wait_seconds", record.data_wait_seconds)
         .add("val_seconds", record.val_seconds);
-    std::ofstream(log_path, std::ios::app) << line.str() << '\n';
-    last.save(last_path);  // after the log line: a resumed epoch's line is logged again
+    if (lead) {
+      std::ofstream(log_path, std::ios::app) << line.str() << '\n';
+      last.save(last_path);  // after the log line: a resumed epoch's line is logged again
+    }
   }
 
   result.method = method;
   result.mode = M;
   result.epochs = epoch;
   result.best_epoch = best_epoch;
+  if (!lead) return result;  // rank 0 tests; the other ranks' results are not reported
   const bool have_best = best_epoch > 0 && fs::exists(best_path);
   if (c.test_model != "best" || !have_best) {  // the live model is the last epoch's
     const auto t = detail::test<Backend>(pipeline, data, c);
@@ -330,8 +430,8 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
 }
 
 /// One cell of Table 1 on `Backend`: the baseline (mode ignored) or CCL with mode's teachers.
-template <class Backend>
-CellResult run_cell(Method method, Mode mode, const Config& c, Ucf51Source& data) {
+template <class Backend, class Comm>
+CellResult run_cell(Method method, Mode mode, const Config& c, Ucf51Source& data, Comm& comm) {
   const auto o = student_options(c);
   ccl::require(method == Method::baseline || o.embedding_dim() == c.feature_dim,
                "ucf51_train: the ", c.student, " student embeds in ", o.embedding_dim(),
@@ -341,34 +441,41 @@ CellResult run_cell(Method method, Mode mode, const Config& c, Ucf51Source& data
                "ucf51_train: mode ", to_string(mode),
                " needs image-teacher features (--image DIR, tools/extract_image_features.py)");
   ccl::Rng rng(c.seed);
-  auto student = make_student<Backend>(c, data.classes(), rng);
+  auto student = RankParts<Backend, Comm>::student(c, data.classes(), rng, comm);
   if (method == Method::baseline) {
     auto pipeline = ccl::pipeline::make_pipeline(std::move(student));
-    return train_and_test<Backend, Mode::none>(pipeline, method, c, data);
+    return train_and_test<Backend, Mode::none>(pipeline, method, c, data, comm);
   }
   using ccl::pipeline::make_pipeline;
   const Index d = c.feature_dim, k = data.classes();
   switch (mode) {
     case Mode::audio: {
-      auto audio = ccl_branch<Backend, ccl::Audio>(d, k, 0.5, 1.0, rng);
+      auto audio = ccl_branch<Backend, ccl::Audio>(d, k, 0.5, 1.0, rng, comm);
       auto p = make_pipeline(std::move(student), std::move(audio));
-      return train_and_test<Backend, Mode::audio>(p, method, c, data);
+      return train_and_test<Backend, Mode::audio>(p, method, c, data, comm);
     }
     case Mode::image: {
-      auto image = ccl_branch<Backend, ccl::Image>(d, k, 0.1, 1.0, rng);
+      auto image = ccl_branch<Backend, ccl::Image>(d, k, 0.1, 1.0, rng, comm);
       auto p = make_pipeline(std::move(student), std::move(image));
-      return train_and_test<Backend, Mode::image>(p, method, c, data);
+      return train_and_test<Backend, Mode::image>(p, method, c, data, comm);
     }
     case Mode::both: {
       // Named first: argument evaluation order is unspecified, the rng draws must not be.
-      auto audio = ccl_branch<Backend, ccl::Audio>(d, k, 0.5, 0.5, rng);
-      auto image = ccl_branch<Backend, ccl::Image>(d, k, 0.1, 0.5, rng);
+      auto audio = ccl_branch<Backend, ccl::Audio>(d, k, 0.5, 0.5, rng, comm);
+      auto image = ccl_branch<Backend, ccl::Image>(d, k, 0.1, 0.5, rng, comm);
       auto p = make_pipeline(std::move(student), std::move(audio), std::move(image));
-      return train_and_test<Backend, Mode::both>(p, method, c, data);
+      return train_and_test<Backend, Mode::both>(p, method, c, data, comm);
     }
     case Mode::none: break;
   }
   throw ccl::error("ucf51_train: CCL needs at least one teacher (mode A, I or AI)");
+}
+
+/// One process (every device run): run_cell over dist::single.
+template <class Backend>
+CellResult run_cell(Method method, Mode mode, const Config& c, Ucf51Source& data) {
+  ccl::dist::single one;
+  return run_cell<Backend>(method, mode, c, data, one);
 }
 
 }  // namespace ucf51_train
