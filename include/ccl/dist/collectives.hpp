@@ -43,22 +43,30 @@ constexpr bool staged() {
   return !std::is_same_v<Memory, Backend>;
 }
 
+/// Runs an in-place collective `run(pointer, count)` on `data`, through a host copy when the
+/// communicator does not work on the view's memory.
+template <class Comm, class T, class Backend, class Collective>
+void in_place(const char* op, EmbeddingView<T, Backend> data, Collective&& run) {
+  require_contiguous(op, "data", data);
+  if (data.empty()) return;
+  if constexpr (staged<Comm, Backend>()) {
+    RowMatrix<T> host(data.rows(), data.cols());
+    copy_to_host(EmbeddingView<const T, Backend>(data), mutable_view(host));
+    run(host.data(), Index(host.size()));
+    copy_from_host(view(host), data);
+  } else {
+    run(data.data(), data.rows() * data.cols());
+  }
+}
+
 }  // namespace detail
 
 /// data ← Σ over ranks of every rank's data (same shape on every rank).
 template <class Comm, class T, class Backend>
 void all_reduce_sum(Comm& comm, EmbeddingView<T, Backend> data) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  detail::require_contiguous("dist::all_reduce_sum", "data", data);
-  if (data.empty()) return;
-  if constexpr (detail::staged<Comm, Backend>()) {
-    RowMatrix<T> host(data.rows(), data.cols());
-    copy_to_host(EmbeddingView<const T, Backend>(data), mutable_view(host));
-    comm.all_reduce_sum(host.data(), Index(host.size()));
-    copy_from_host(view(host), data);
-  } else {
-    comm.all_reduce_sum(data.data(), data.rows() * data.cols());
-  }
+  detail::in_place<Comm>("dist::all_reduce_sum", data,
+                         [&](T* values, Index count) { comm.all_reduce_sum(values, count); });
 }
 
 /// gathered = every rank's `local` stacked in rank order ([R·rows, cols]; same shape everywhere).
@@ -87,16 +95,8 @@ void all_gather(Comm& comm, EmbeddingView<const T, Backend> local,
 template <class Comm, class T, class Backend>
 void broadcast(Comm& comm, EmbeddingView<T, Backend> data, int root) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  detail::require_contiguous("dist::broadcast", "data", data);
-  if (data.empty()) return;
-  if constexpr (detail::staged<Comm, Backend>()) {
-    RowMatrix<T> host(data.rows(), data.cols());
-    copy_to_host(EmbeddingView<const T, Backend>(data), mutable_view(host));
-    comm.broadcast(host.data(), Index(host.size()), root);
-    copy_from_host(view(host), data);
-  } else {
-    comm.broadcast(data.data(), data.rows() * data.cols(), root);
-  }
+  detail::in_place<Comm>("dist::broadcast", data,
+                         [&](T* values, Index count) { comm.broadcast(values, count, root); });
 }
 
 }  // namespace ccl::dist
