@@ -236,6 +236,9 @@ if has_phase build; then
     # grep -c reads everything: with pipefail, grep -q would make cmake die of SIGPIPE.
     cmake --build "$build" --target help 2> /dev/null | grep -c bench_cuda_r2plus1d_step \
       > /dev/null && targets+=(bench_cuda_r2plus1d_step)
+    # Device data-parallel training (needs MPI on this machine; NCCL for its --nccl half).
+    cmake --build "$build" --target help 2> /dev/null | grep -c test_dist_device \
+      > /dev/null && targets+=(test_dist_device)
     # The standalone-header check needs no GPU (machines without one run it); on a GPU machine
     # it is left out unless STANDALONE=1, to keep the build within the time budget.
     standalone=${STANDALONE:-$((1 - gpu))}
@@ -271,6 +274,14 @@ if has_phase test; then
     if grep -q "cuda.gpu .*Skipped" "$out/ctest.log"; then
       note "test: cuda.gpu was SKIPPED although nvidia-smi sees a GPU"
       failed=1
+    fi
+    # A device pipeline trained data-parallel (mpirun, 1 and 2 ranks; NCCL at 2 ranks needs 2
+    # GPUs and reports itself skipped on one).
+    if [ -x "$build/tests/cuda/test_dist_device" ]; then
+      run_phase ctest_dist 90 60 "$out/ctest_dist.log" \
+        ctest --test-dir "$build" -L gpu-dist --output-on-failure --timeout 60
+    else
+      note "test: test_dist_device not built (no MPI here): device data-parallel training not run"
     fi
   else
     # Without a device: the header check and the [host] tests; cuda.gpu reports itself skipped.

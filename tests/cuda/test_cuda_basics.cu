@@ -175,6 +175,45 @@ TEST_CASE("the device NaN/Inf scan names the first bad element like the CPU chec
                       "ccl: op: x[3, 2] = nan is not finite");
 }
 
+TEST_CASE("the device ops of data-parallel code equal their host versions", "[gpu][cuda][ops]") {
+  CCL_REQUIRE_CUDA_DEVICE();
+  using ccl::mutable_view;
+  using ccl::view;
+  RowMatrix<float> x = ccl::testing::random_matrix<float>(3, 5, 31);
+  x(2, 4) = 3.0e38f;
+  const auto dx = ccl::gpu::to_device(x);
+  // convert_into: float -> a column block of a double matrix, and back scaled.
+  ccl::gpu::DeviceMatrix<double> wide(3, 7);
+  wide.zero();
+  ccl::convert_into(dx.view(), wide.mutable_view().middle_cols(1, 5));
+  RowMatrix<double> host_wide = RowMatrix<double>::Zero(3, 7);
+  ccl::convert_into(view(x), mutable_view(host_wide).middle_cols(1, 5));
+  CHECK(ccl::gpu::to_host(wide) == host_wide);
+  ccl::gpu::DeviceMatrix<float> back(3, 5);
+  ccl::convert_into(wide.view().middle_cols(1, 5), back.mutable_view(), 4.0);
+  RowMatrix<float> host_back(3, 5);
+  ccl::convert_into(view(host_wide).middle_cols(1, 5), mutable_view(host_back), 4.0);
+  const RowMatrix<float> device_back = ccl::gpu::to_host(back);
+  CHECK(std::isinf(device_back(2, 4)));
+  CHECK(device_back.topLeftCorner(2, 5) == host_back.topLeftCorner(2, 5));
+  // first_non_finite: the same flat index as the host scan.
+  ccl::OpScratch<float, ccl::cuda> scratch;
+  ccl::OpScratch<float, ccl::cpu> host_scratch;
+  CHECK(ccl::first_non_finite(back.view(), scratch) == 2 * 5 + 4);
+  CHECK(ccl::first_non_finite(view(host_back), host_scratch) == 2 * 5 + 4);
+  CHECK(ccl::first_non_finite(dx.view().middle_rows(0, 2), scratch) == -1);
+  // Staging copies through column blocks.
+  RowMatrix<float> staged = RowMatrix<float>::Zero(3, 2);
+  ccl::copy_to_host(dx.view().middle_cols(3, 2), mutable_view(staged));
+  CHECK(staged == x.middleCols(3, 2));
+  ccl::gpu::DeviceMatrix<float> target(3, 5);
+  target.zero();
+  ccl::copy_from_host(view(staged), target.mutable_view().middle_cols(0, 2));
+  const RowMatrix<float> round_trip = ccl::gpu::to_host(target);
+  CHECK(round_trip.leftCols(2) == x.middleCols(3, 2));
+  CHECK(round_trip.rightCols(3).isZero());
+}
+
 #if defined(CCL_CUDA_HAS_CUDNN)
 TEST_CASE("a cuDNN handle is created and bound to a stream", "[gpu][cuda][cudnn]") {
   CCL_REQUIRE_CUDA_DEVICE();

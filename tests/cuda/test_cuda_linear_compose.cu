@@ -178,9 +178,8 @@ TEST_CASE("row-wise device ops check shapes and indices before touching memory",
   auto bv = ccl::gpu::mutable_device_view(b.data(), 2, 5);
   REQUIRE_THROWS_WITH(ccl::gpu::add<float>(av, av, bv),
                       Catch::Contains("gpu::add: out has shape [2, 5]"));
-  REQUIRE_THROWS_WITH(ccl::gpu::column_block(av, 2, 3),
-                      Catch::Contains("gpu::column_block: columns [2, 5)"));
-  const auto block = ccl::gpu::column_block(av, 1, 2);
+  REQUIRE_THROWS_WITH(av.middle_cols(2, 3), Catch::Contains("EmbeddingView: columns [2, 5)"));
+  const auto block = av.middle_cols(1, 2);
   CHECK(block.data() == a.data() + 1);
   CHECK(block.row_stride() == 4);
   CHECK(block.cols() == 2);
@@ -371,7 +370,7 @@ TEMPLATE_TEST_CASE("row-wise device ops match the CPU", "[gpu][cuda][compose]", 
   CHECK(ccl::gpu::to_host(grad) ==
         RowMatrix<Scalar>(b.array() + (a.array() > 0).select(b.array(), Scalar(0))));
   ccl::gpu::DeviceMatrix<Scalar> concat;
-  ccl::gpu::concat_columns<Scalar>(ad.view(), ccl::gpu::column_block(bd.view(), 0, 5), concat);
+  ccl::gpu::concat_columns<Scalar>(ad.view(), bd.view().middle_cols(0, 5), concat);
   RowMatrix<Scalar> concat_ref(rows, cols + 5);
   concat_ref << a, b.leftCols(5);
   CHECK(ccl::gpu::to_host(concat) == concat_ref);

@@ -19,6 +19,12 @@
 //   matmul(out, a, Operand::as_is, b, Operand::transposed, Gemm::overwrite, scratch);
 //   add_to_rows(out, row);      add_column_sums(sums, x);       add_into(out, a, b);
 //   check_finite(op, name, view, scratch);      require_backend_memory(op, name, view);
+//   first_non_finite(view, scratch);            // the scan's flat index, or -1
+//
+// and what data-parallel code (ccl/dist/) moves data with:
+//
+//   convert_into(source, target, scale);        // target = To(double(source) * scale)
+//   copy_from_host(host_view, target);  copy_to_host(view, host_target);   // staging
 //
 // Overload resolution on the view's backend picks the implementation (the CUDA overloads are in
 // <ccl/cuda/backend_matrix.hpp>, found by argument-dependent lookup on ccl::EmbeddingView), so
@@ -33,6 +39,7 @@
 #include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/types.hpp>
 
+#include <cmath>
 #include <type_traits>
 
 namespace ccl {
@@ -137,6 +144,45 @@ template <class T>
 void check_finite(const char* op, const char* name, const EmbeddingView<T, cpu>& v,
                   OpScratch<std::remove_const_t<T>, cpu>& /*scratch*/) {
   checks::finite(op, name, v);
+}
+
+/// The flat index (row · cols + col) of the first NaN/Inf of `v`, or -1 when every element is
+/// finite (the CUDA overload scans on the device and reads one index back).
+template <class T>
+Index first_non_finite(const EmbeddingView<T, cpu>& v,
+                       OpScratch<std::remove_const_t<T>, cpu>& /*scratch*/) {
+  for (Index i = 0; i < v.rows(); ++i) {
+    const T* row = v.data() + i * v.row_stride();
+    for (Index j = 0; j < v.cols(); ++j)
+      if (!std::isfinite(row[j])) return i * v.cols() + j;
+  }
+  return -1;
+}
+
+/// target = To(double(source) · scale) element by element (same shapes): the converting copy of
+/// buffers that sum in double whatever the element type (dist::average_gradients).
+template <class From, class To>
+void convert_into(EmbeddingView<const From, cpu> source, EmbeddingView<To, cpu> target,
+                  double scale = 1.0) {
+  require(target.rows() == source.rows() && target.cols() == source.cols(),
+          "convert_into: target has shape ", target.shape(), ", source ", source.shape());
+  for (Index i = 0; i < source.rows(); ++i) {
+    const From* in = source.data() + i * source.row_stride();
+    To* out = target.data() + i * target.row_stride();
+    for (Index j = 0; j < source.cols(); ++j) out[j] = To(double(in[j]) * scale);
+  }
+}
+
+/// target = source between host memory and a view of the backend (same shapes): a copy here, an
+/// upload (copy_from_host) or a download that returns once the data is on the host
+/// (copy_to_host) on CUDA. For staging a backend's data through a host-memory transport.
+template <class Scalar>
+void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target) {
+  copy_into(source, target);
+}
+template <class Scalar>
+void copy_to_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target) {
+  copy_into(source, target);
 }
 
 /// Checks that a view points to memory of its backend: nothing to check for host views; the

@@ -30,9 +30,9 @@ template <class T, class Backend = cpu>
 class EmbeddingView {
  public:
   using Scalar = std::remove_const_t<T>;
-  using MatrixMap = Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMatrix<Scalar>,
-                                                  RowMatrix<Scalar>>,
-                               Eigen::Unaligned, Eigen::OuterStride<>>;
+  using MatrixMap =
+      Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMatrix<Scalar>, RowMatrix<Scalar>>,
+                 Eigen::Unaligned, Eigen::OuterStride<>>;
 
   static_assert(is_supported_scalar_v<Scalar>,
                 "ccl: the scalar type must be float (training) or double (gradient checks)");
@@ -47,8 +47,8 @@ class EmbeddingView {
     require(rows >= 0 && cols >= 0, "EmbeddingView: negative shape [", rows, ", ", cols, "]");
     require(row_stride_ >= cols, "EmbeddingView: row stride ", row_stride_,
             " is smaller than the row length ", cols);
-    require(data != nullptr || rows * cols == 0, "EmbeddingView: null data for shape [", rows,
-            ", ", cols, "]");
+    require(data != nullptr || rows * cols == 0, "EmbeddingView: null data for shape [", rows, ", ",
+            cols, "]");
   }
 
   /// Views an Eigen matrix, Map, Ref or row block without copying.
@@ -67,16 +67,18 @@ class EmbeddingView {
                   "ccl: embeddings must be row-major [B, D] (ccl::RowMatrix<T> or "
                   "Eigen::Matrix<T, Dynamic, Dynamic, RowMajor>); a column-major matrix would "
                   "need a copy");
-    static_assert(std::is_const_v<T> || !std::is_const_v<std::remove_reference_t<
-                                            decltype(*matrix.data())>>,
-                  "ccl: cannot write gradients through a view of a const matrix");
+    static_assert(
+        std::is_const_v<T> || !std::is_const_v<std::remove_reference_t<decltype(*matrix.data())>>,
+        "ccl: cannot write gradients through a view of a const matrix");
   }
 
   /// Conversion from a mutable view to a read-only one.
   template <class U, class = std::enable_if_t<std::is_const_v<T> &&
-                                               std::is_same_v<U, std::remove_const_t<T>>>>
+                                              std::is_same_v<U, std::remove_const_t<T>>>>
   EmbeddingView(EmbeddingView<U, Backend> other)  // NOLINT(google-explicit-constructor)
-      : data_(other.data()), rows_(other.rows()), cols_(other.cols()),
+      : data_(other.data()),
+        rows_(other.rows()),
+        cols_(other.cols()),
         row_stride_(other.row_stride()) {}
 
   T* data() const { return data_; }
@@ -90,6 +92,16 @@ class EmbeddingView {
   EmbeddingView middle_rows(Index first, Index count) const {
     return EmbeddingView(data_ + first * row_stride_, count, cols_, row_stride_);
   }
+
+  /// Columns [first, first + count) as a view of the same memory (strided rows).
+  EmbeddingView middle_cols(Index first, Index count) const {
+    require(first >= 0 && count >= 0 && first + count <= cols_, "EmbeddingView: columns [", first,
+            ", ", first + count, ") of a view of shape ", shape());
+    return EmbeddingView(data_ + first, rows_, count, row_stride_);
+  }
+
+  /// Whether the rows follow each other without gaps (one block of rows·cols elements).
+  bool contiguous() const { return row_stride_ == cols_ || rows_ <= 1; }
 
   /// The Eigen view of the same memory (host backend only).
   MatrixMap matrix() const {
@@ -107,8 +119,10 @@ class EmbeddingView {
   static Index row_stride_of(const M& matrix) {
     using Plain = std::decay_t<M>;
     if constexpr (bool(Plain::Flags & Eigen::RowMajorBit)) {
-      require(matrix.innerStride() == 1, "EmbeddingView: the elements of a row must be contiguous"
-              " (inner stride ", matrix.innerStride(), ")");
+      require(matrix.innerStride() == 1,
+              "EmbeddingView: the elements of a row must be contiguous"
+              " (inner stride ",
+              matrix.innerStride(), ")");
       return matrix.outerStride();
     } else {
       return matrix.innerStride();  // a single column: one element per row

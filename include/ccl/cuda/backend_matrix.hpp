@@ -218,4 +218,41 @@ void require_backend_memory(const char* op, const char* name, const EmbeddingVie
   gpu::require_device_memory(op, name, v);
 }
 
+/// The device scan of check_finite, returning the first flat index (or -1) instead of throwing.
+template <class T>
+Index first_non_finite(const EmbeddingView<T, cuda>& v,
+                       OpScratch<std::remove_const_t<T>, cuda>& scratch) {
+  return gpu::checks::first_non_finite(v, scratch.finite, gpu::settings().stream);
+}
+
+/// target = To(double(source) · scale) on the device (one elementwise kernel).
+template <class From, class To>
+void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda> target,
+                  double scale = 1.0) {
+  constexpr const char* op = "convert_into";
+  require(target.rows() == source.rows() && target.cols() == source.cols(), op,
+          ": target has shape ", target.shape(), ", source ", source.shape());
+  if (source.empty()) return;
+  require_backend_memory(op, "source", source);
+  require_backend_memory(op, "target", target);
+  const long long count = static_cast<long long>(source.rows()) * source.cols();
+  gpu::kernels::convert_rows_kernel<From, To>
+      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
+         gpu::settings().stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
+                                   int(source.rows()), int(source.cols()), scale, target.data(),
+                                   gpu::detail::stride(target.row_stride()));
+  CCL_CUDA_CHECK_LAUNCH("convert_rows_kernel");
+}
+
+/// Host -> device (asynchronous; the host data may be reused at once) and device -> host
+/// (returns when the data is on the host).
+template <class Scalar>
+void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cuda> target) {
+  gpu::copy<Scalar>(source, target);
+}
+template <class Scalar>
+void copy_to_host(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, cpu> target) {
+  gpu::copy<Scalar>(source, target);
+}
+
 }  // namespace ccl

@@ -18,13 +18,13 @@
 
 namespace ccl::gpu::checks {
 
-/// Throws ccl::error naming op, argument, element and value if the view holds a NaN or Inf.
-/// `scratch` is a one-element workspace reused across calls; synchronises `stream`.
+/// The flat index (row · cols + col) of the first NaN/Inf of the view, or -1 when every element is
+/// finite. `scratch` is a one-element workspace reused across calls; synchronises `stream`.
 template <class T>
-void finite(const char* op, const char* name, const EmbeddingView<T, cuda>& view,
-            DeviceBuffer<unsigned long long>& scratch, cudaStream_t stream) {
+Index first_non_finite(const EmbeddingView<T, cuda>& view,
+                       DeviceBuffer<unsigned long long>& scratch, cudaStream_t stream) {
   using Scalar = std::remove_const_t<T>;
-  if (view.empty()) return;
+  if (view.empty()) return -1;
   scratch.resize(1);
   const unsigned long long none = ~0ull;
   CCL_CUDA_CHECK(
@@ -40,9 +40,18 @@ void finite(const char* op, const char* name, const EmbeddingView<T, cuda>& view
   CCL_CUDA_CHECK(
       cudaMemcpyAsync(&first, scratch.data(), sizeof(first), cudaMemcpyDeviceToHost, stream));
   CCL_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (first == none) return;
-  const Index row = static_cast<Index>(first / static_cast<unsigned long long>(view.cols()));
-  const Index col = static_cast<Index>(first % static_cast<unsigned long long>(view.cols()));
+  return first == none ? Index(-1) : static_cast<Index>(first);
+}
+
+/// Throws ccl::error naming op, argument, element and value if the view holds a NaN or Inf.
+/// `scratch` is a one-element workspace reused across calls; synchronises `stream`.
+template <class T>
+void finite(const char* op, const char* name, const EmbeddingView<T, cuda>& view,
+            DeviceBuffer<unsigned long long>& scratch, cudaStream_t stream) {
+  using Scalar = std::remove_const_t<T>;
+  const Index first = first_non_finite(view, scratch, stream);
+  if (first < 0) return;
+  const Index row = first / view.cols(), col = first % view.cols();
   Scalar value{};
   CCL_CUDA_CHECK(cudaMemcpy(&value, view.data() + row * view.row_stride() + col, sizeof(Scalar),
                             cudaMemcpyDeviceToHost));

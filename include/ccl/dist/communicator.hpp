@@ -13,7 +13,15 @@
 // single-process loss on that concatenation. Implementations: dist::single (no dependency),
 // dist::mpi (<ccl/dist/mpi.hpp>), dist::nccl (<ccl/dist/nccl.hpp>, device buffers).
 // Failures of the underlying library become ccl::error naming the call.
+//
+// Memory: a communicator's collectives read and write the memory of its `memory_space` (host
+// memory, ccl::cpu, unless the type declares `using memory_space = ccl::cuda;` as dist::nccl
+// does). Code written once for both backends moves backend data through <ccl/dist/collectives.hpp>,
+// which stages it through the host when the two differ; host-side bookkeeping (flags, counts,
+// metrics, checkpoint bytes) goes through host_communicator(comm): the communicator itself, or
+// the host communicator a device one was bootstrapped from (`comm.host()`, dist::nccl's MPI).
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/types.hpp>
 
 #include <cstdint>
@@ -44,7 +52,39 @@ struct has_topology<C, std::void_t<decltype(int(std::declval<const C&>().rank())
                                    decltype(int(std::declval<const C&>().size())),
                                    decltype(std::declval<C&>().barrier())>> : std::true_type {};
 
+template <class C, class = void>
+struct memory_space {
+  using type = cpu;
+};
+template <class C>
+struct memory_space<C, std::void_t<typename C::memory_space>> {
+  using type = typename C::memory_space;
+};
+
+template <class C, class = void>
+struct has_host_side : std::false_type {};
+template <class C>
+struct has_host_side<C, std::void_t<decltype(std::declval<C&>().host())>> : std::true_type {};
+
 }  // namespace detail
+
+/// The memory a communicator's collectives work on: ccl::cpu (host) or ccl::cuda (device).
+template <class C>
+using memory_space_t = typename detail::memory_space<C>::type;
+
+/// The communicator for host data (flags, counts, metrics, bytes) over the same ranks: `comm`
+/// itself when it works on host memory, else the host communicator it exposes as `host()`.
+template <class C>
+auto& host_communicator(C& comm) {
+  if constexpr (detail::has_host_side<C>::value) {
+    return comm.host();
+  } else {
+    static_assert(std::is_same_v<memory_space_t<C>, cpu>,
+                  "ccl::dist::host_communicator: a device communicator must expose the host "
+                  "communicator of the same ranks as host() (dist::nccl returns its MPI)");
+    return comm;
+  }
+}
 
 /// True when C models the communicator concept above.
 template <class C>

@@ -26,12 +26,19 @@
 // Cost: the branch (losses and composition head) runs on R·B rows on every rank; three
 // all-gathers per step (the shapes, then (D_v + C + D_t) values and 2 integers per row). The head
 // is small next to the student's encoder.
+//
+// Written once for both backends: with a device objective (ccl::cuda) the rows are packed,
+// gathered and unpacked as device matrices — in device memory over dist::nccl, staged through
+// the host over dist::mpi (dist/collectives.hpp) — while the shapes, labels and dataset indices
+// travel through host_communicator(comm).
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/dist/collectives.hpp>
 #include <ccl/dist/communicator.hpp>
 
 #include <algorithm>
@@ -64,17 +71,17 @@ struct terms_scalar<Terms<Scalar>> {
   using type = Scalar;
 };
 
-/// Gathers `rows` rows of `cols` values from every rank (row counts may differ; `counts` holds
-/// every rank's) into the compact global matrix, rank order. Pads to the largest count.
-template <class Comm, class T>
-std::vector<T> gather_rows(Comm& comm, const T* local, Index rows, Index cols,
-                           const std::vector<std::int64_t>& counts) {
+/// Gathers `rows` rows of `cols` host integers from every rank (row counts may differ; `counts`
+/// holds every rank's) into the compact global matrix, rank order. Pads to the largest count.
+template <class Comm>
+std::vector<std::int64_t> gather_host_rows(Comm& comm, const std::int64_t* local, Index rows,
+                                           Index cols, const std::vector<std::int64_t>& counts) {
   const Index most = *std::max_element(counts.begin(), counts.end());
-  std::vector<T> padded(std::size_t(most * cols), T(0));
+  std::vector<std::int64_t> padded(std::size_t(most * cols), 0);
   std::copy(local, local + rows * cols, padded.begin());
-  std::vector<T> all(std::size_t(most * cols) * counts.size());
+  std::vector<std::int64_t> all(std::size_t(most * cols) * counts.size());
   comm.all_gather(padded.data(), most * cols, all.data());
-  std::vector<T> compact;
+  std::vector<std::int64_t> compact;
   compact.reserve(all.size());
   for (std::size_t r = 0; r < counts.size(); ++r) {
     const auto first = all.begin() + std::ptrdiff_t(std::size_t(most * cols) * r);
@@ -90,13 +97,12 @@ template <class Comm, class Objective,
 class GlobalObjective {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(std::is_same_v<backend_of_t<Objective>, cpu>,
-                "ccl::dist::GlobalObjective: the wrapped objective must use the host backend "
-                "(ccl::cpu); device pipelines gather on the device through dist::nccl, which this "
-                "wrapper does not do yet");
 
  public:
-  using backend_type = cpu;
+  using backend_type = backend_of_t<Objective>;
+  using Backend = backend_type;
+  using View = EmbeddingView<const Scalar, Backend>;
+  using MutableView = EmbeddingView<Scalar, Backend>;
   using objective_type = Objective;
   using Terms = typename Objective::Terms;
   /// Every rank must call accumulate at every step, also with no row of its own (a branch whose
@@ -119,11 +125,10 @@ class GlobalObjective {
   }
 
   template <class Composition>
-  Terms accumulate(Composition& composition, EmbeddingView<const Scalar> x_v,
-                   EmbeddingView<const Scalar> z_v, EmbeddingView<const Scalar> x_t,
-                   LabelView labels, EmbeddingView<Scalar> grad_x_v,
-                   EmbeddingView<Scalar> grad_z_v) {
+  Terms accumulate(Composition& composition, View x_v, View z_v, View x_t, LabelView labels,
+                   MutableView grad_x_v, MutableView grad_z_v) {
     const char* op = "dist::GlobalObjective";
+    auto& host = host_communicator(*comm_);
     const Index b = x_v.rows(), ranks = comm_->size();
     require(z_v.rows() == b && x_t.rows() == b && labels.size() == b, op, ": x_v has ", b,
             " rows, z_v ", z_v.rows(), ", x_t ", x_t.rows(), " and there are ", labels.size(),
@@ -134,7 +139,7 @@ class GlobalObjective {
     const std::int64_t mine[5] = {b, x_v.cols(), z_v.cols(), x_t.cols(),
                                   with_indices ? std::int64_t(indices_.size()) : b};
     std::vector<std::int64_t> shapes(std::size_t(5 * ranks));
-    comm_->all_gather(mine, 5, shapes.data());
+    host.all_gather(mine, 5, shapes.data());
     std::vector<std::int64_t> counts(static_cast<std::size_t>(ranks));
     for (Index r = 0; r < ranks; ++r) {
       const std::int64_t* theirs = shapes.data() + 5 * r;
@@ -154,21 +159,36 @@ class GlobalObjective {
     // No rank has a row (every teacher missing): no term, as in one process. Every rank agrees.
     if (total == 0) return Terms{};
 
-    // Two all-gathers: each row's [x_v | z_v | x_t] values, then its [label, dataset index].
+    // Two all-gathers: each row's [x_v | z_v | x_t] values (rows padded to the largest shard),
+    // then its [label, dataset index].
     const Index dv = x_v.cols(), c = z_v.cols(), dt = x_t.cols(), width = dv + c + dt;
-    RowMatrix<Scalar> rows(b, width);
-    rows << x_v.matrix(), z_v.matrix(), x_t.matrix();
-    const auto all = detail::gather_rows(*comm_, rows.data(), b, width, counts);
-    const Eigen::Map<const RowMatrix<Scalar>> global(all.data(), total, width);
-    x_v_ = global.leftCols(dv);
-    z_v_ = global.middleCols(dv, c);
-    x_t_ = global.rightCols(dt);
+    const Index most = *std::max_element(counts.begin(), counts.end());
+    set_zero(local_rows_, most, width);
+    if (b > 0) {
+      const MutableView local = mutable_view(local_rows_).middle_rows(0, b);
+      copy_into(x_v, local.middle_cols(0, dv));
+      copy_into(z_v, local.middle_cols(dv, c));
+      copy_into(x_t, local.middle_cols(dv + c, dt));
+    }
+    set_zero(gathered_rows_, most * ranks, width);
+    all_gather(*comm_, view(local_rows_), mutable_view(gathered_rows_));
+    set_zero(x_v_, total, dv);
+    set_zero(z_v_, total, c);
+    set_zero(x_t_, total, dt);
+    for (Index r = 0, first = 0; r < ranks; first += counts[std::size_t(r)], ++r) {
+      const View theirs = view(gathered_rows_).middle_rows(r * most, counts[std::size_t(r)]);
+      const Index n = theirs.rows();
+      if (n == 0) continue;
+      copy_into(theirs.middle_cols(0, dv), mutable_view(x_v_).middle_rows(first, n));
+      copy_into(theirs.middle_cols(dv, c), mutable_view(z_v_).middle_rows(first, n));
+      copy_into(theirs.middle_cols(dv + c, dt), mutable_view(x_t_).middle_rows(first, n));
+    }
     std::vector<std::int64_t> tags(std::size_t(2 * b), 0);
     for (Index i = 0; i < b; ++i) {
       tags[std::size_t(2 * i)] = labels[i];
       if constexpr (with_indices) tags[std::size_t(2 * i + 1)] = indices_[std::size_t(i)];
     }
-    const auto all_tags = detail::gather_rows(*comm_, tags.data(), b, 2, counts);
+    const auto all_tags = detail::gather_host_rows(host, tags.data(), b, 2, counts);
     labels_.resize(std::size_t(total));
     std::vector<Index> indices(with_indices ? std::size_t(total) : 0);
     for (Index i = 0; i < total; ++i) {
@@ -180,16 +200,17 @@ class GlobalObjective {
       indices_.clear();  // indices describe one step only
     }
 
-    grad_x_v_ = RowMatrix<Scalar>::Zero(total, x_v.cols());
-    grad_z_v_ = RowMatrix<Scalar>::Zero(total, z_v.cols());
-    auto terms = objective_.accumulate(
-        composition, EmbeddingView<const Scalar>(x_v_), EmbeddingView<const Scalar>(z_v_),
-        EmbeddingView<const Scalar>(x_t_), LabelView(labels_), EmbeddingView<Scalar>(grad_x_v_),
-        EmbeddingView<Scalar>(grad_z_v_));
+    set_zero(grad_x_v_, total, dv);
+    set_zero(grad_z_v_, total, c);
+    auto terms =
+        objective_.accumulate(composition, view(x_v_), view(z_v_), view(x_t_), LabelView(labels_),
+                              mutable_view(grad_x_v_), mutable_view(grad_z_v_));
     // This rank's rows, scaled by R (see the header comment).
     const Scalar scale = Scalar(ranks);
-    if (grad_x_v.data() != nullptr) grad_x_v.matrix() += scale * grad_x_v_.middleRows(offset, b);
-    if (grad_z_v.data() != nullptr) grad_z_v.matrix() += scale * grad_z_v_.middleRows(offset, b);
+    if (grad_x_v.data() != nullptr)
+      add_scaled(grad_x_v, scale, view(grad_x_v_).middle_rows(offset, b));
+    if (grad_z_v.data() != nullptr)
+      add_scaled(grad_z_v, scale, view(grad_z_v_).middle_rows(offset, b));
     return terms;
   }
 
@@ -216,7 +237,8 @@ class GlobalObjective {
   std::vector<std::int64_t> labels_;
   // The global batch and its gradients; members so that the views the objective keeps (the
   // composition's inputs) outlive accumulate, as the pipeline's own workspaces do.
-  RowMatrix<Scalar> x_v_, z_v_, x_t_, grad_x_v_, grad_z_v_;
+  backend_matrix_t<Scalar, Backend> x_v_, z_v_, x_t_, grad_x_v_, grad_z_v_;
+  backend_matrix_t<Scalar, Backend> local_rows_, gathered_rows_;  // [x_v | z_v | x_t] per row
 };
 
 /// GlobalObjective<Comm, Objective> without spelling the types.

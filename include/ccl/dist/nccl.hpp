@@ -1,11 +1,16 @@
 #pragma once
 // dist::nccl: the communicator over NCCL, device buffers (pointers from cudaMalloc or
 // ccl::cuda buffers), bootstrapped through MPI (rank 0's ncclUniqueId is broadcast with MPI_Bcast).
-// Needs the targets ccl::nccl and ccl::mpi. Collectives are enqueued on `stream` and the call
-// waits for it, so a returned call has its result in device memory like dist::mpi's in host memory.
+// Needs the targets ccl::nccl and ccl::mpi. Collectives are enqueued on a stream (see the
+// constructors) and the call waits for it, so a returned call has its result in device memory
+// like dist::mpi's in host memory.
+// Host data (flags, counts, metrics, checkpoint bytes) goes through host(), the MPI communicator it
+// was bootstrapped from, which must outlive it; dist::host_communicator picks it.
 
+#include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/settings.hpp>
 #include <ccl/dist/communicator.hpp>
 #include <ccl/dist/mpi.hpp>
 
@@ -49,9 +54,16 @@ ncclDataType_t nccl_type() {
 
 class nccl {
  public:
+  /// Its collectives take device pointers.
+  using memory_space = cuda;
+
   /// One GPU per rank: `device` is this rank's CUDA device (e.g. local rank % device count).
-  nccl(mpi& bootstrap, int device, cudaStream_t stream = nullptr)
-      : rank_(bootstrap.rank()), size_(bootstrap.size()), stream_(stream) {
+  /// The collectives run on the stream ccl's own device ops use at the time of each call
+  /// (gpu::settings().stream), so they are ordered after the kernels that produced their data.
+  nccl(mpi& bootstrap, int device) : nccl(bootstrap, device, nullptr) { follow_settings_ = true; }
+  /// The same on a fixed `stream`: ordering it against the stream of ccl's ops is the caller's.
+  nccl(mpi& bootstrap, int device, cudaStream_t stream)
+      : host_(&bootstrap), rank_(bootstrap.rank()), size_(bootstrap.size()), stream_(stream) {
     detail::check_cuda_for_nccl(cudaSetDevice(device), "cudaSetDevice");
     ncclUniqueId id{};
     if (rank_ == 0) detail::check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -66,18 +78,20 @@ class nccl {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
+  /// The host communicator of the same ranks (the bootstrap).
+  mpi& host() { return *host_; }
 
   template <class T>
   void all_reduce_sum(T* data, Index count) {
     detail::check_nccl(ncclAllReduce(data, data, std::size_t(count), detail::nccl_type<T>(),
-                                     ncclSum, comm_, stream_),
+                                     ncclSum, comm_, stream()),
                        "ncclAllReduce");
     wait();
   }
   template <class T>
   void all_gather(const T* local, Index count, T* gathered) {
     detail::check_nccl(
-        ncclAllGather(local, gathered, std::size_t(count), detail::nccl_type<T>(), comm_, stream_),
+        ncclAllGather(local, gathered, std::size_t(count), detail::nccl_type<T>(), comm_, stream()),
         "ncclAllGather");
     wait();
   }
@@ -85,9 +99,9 @@ class nccl {
   void broadcast(T* data, Index count, int root) {
     require(root >= 0 && root < size_, "dist::nccl::broadcast: root ", root, " is not a rank of ",
             size_);
-    detail::check_nccl(
-        ncclBroadcast(data, data, std::size_t(count), detail::nccl_type<T>(), root, comm_, stream_),
-        "ncclBroadcast");
+    detail::check_nccl(ncclBroadcast(data, data, std::size_t(count), detail::nccl_type<T>(), root,
+                                     comm_, stream()),
+                       "ncclBroadcast");
     wait();
   }
   /// A one-element all-reduce on the stream: returns when every rank reached it.
@@ -104,13 +118,16 @@ class nccl {
   }
 
  private:
+  cudaStream_t stream() const { return follow_settings_ ? gpu::settings().stream : stream_; }
   void wait() {
-    detail::check_cuda_for_nccl(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    detail::check_cuda_for_nccl(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
   }
 
+  mpi* host_;
   int rank_;
   int size_;
   cudaStream_t stream_;
+  bool follow_settings_ = false;
   ncclComm_t comm_ = nullptr;
 };
 

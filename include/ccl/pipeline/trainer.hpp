@@ -45,6 +45,10 @@
 // (dist::GlobalObjective) and the student's BatchNorms are synchronised
 // (dist::SyncBatchNormNd). fit() and evaluate() are collective: every rank calls them. Without a
 // communicator (dist::single) nothing of this runs and the Trainer behaves as a 1-process one.
+// A device pipeline (ccl::cuda) trains the same way over dist::nccl (gradients and the global
+// batch all-reduced/gathered in device memory; flags, metrics and checkpoint bytes through its
+// MPI bootstrap) or over dist::mpi (device data staged through the host). dist::SyncBatchNormNd is
+// host-only: a device student keeps per-rank BatchNorm statistics (docs/distributed.md).
 
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
@@ -167,11 +171,6 @@ struct has_prefetch<Set, std::void_t<decltype(std::declval<const Set&>().prefetc
 template <class Pipeline, class Optimizer, class Comm = dist::single>
 class Trainer {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  static_assert(std::is_same_v<Comm, dist::single> ||
-                    std::is_same_v<typename Pipeline::Backend, cpu>,
-                "ccl::pipeline::Trainer: training over a communicator needs a host (ccl::cpu) "
-                "pipeline; dist::GlobalObjective, dist::SyncBatchNormNd and the gradient "
-                "averaging are host-only so far (docs/distributed.md)");
 
  public:
   using Scalar = typename Pipeline::Scalar;
@@ -411,11 +410,15 @@ class Trainer {
     checkpoint_.from_bytes(bytes, options_.checkpoint_path);
   }
 
+  /// The communicator of host data (flags, metrics, checkpoint bytes): comm_ itself, or the MPI
+  /// communicator a device one (dist::nccl) was bootstrapped from.
+  auto& host_comm() { return dist::host_communicator(*comm_); }
+
   /// Rank 0's value of a flag, on every rank.
   bool rank_zero_agrees(bool mine) {
     if (comm_->size() == 1) return mine;
     std::int64_t flag = mine ? 1 : 0;
-    comm_->broadcast(&flag, 1, 0);
+    host_comm().broadcast(&flag, 1, 0);
     return flag != 0;
   }
 
@@ -448,10 +451,10 @@ class Trainer {
   /// Rank 0's bytes on every rank (packed into int64 words: the communicator's element types).
   void broadcast_bytes(std::vector<std::uint8_t>& bytes) {
     std::int64_t size = std::int64_t(bytes.size());
-    comm_->broadcast(&size, 1, 0);
+    host_comm().broadcast(&size, 1, 0);
     std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
     if (comm_->rank() == 0 && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
-    comm_->broadcast(words.data(), Index(words.size()), 0);
+    host_comm().broadcast(words.data(), Index(words.size()), 0);
     bytes.resize(std::size_t(size));
     if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
   }
@@ -460,14 +463,15 @@ class Trainer {
   /// all-reduce rounds identically on every rank, and decisions taken on these figures (model
   /// selection, early stopping, a non-finite loss) must be the same everywhere.
   std::vector<double> agreed_sums(std::vector<double> values) {
-    comm_->all_reduce_sum(values.data(), Index(values.size()));
-    comm_->broadcast(values.data(), Index(values.size()), 0);
+    host_comm().all_reduce_sum(values.data(), Index(values.size()));
+    host_comm().broadcast(values.data(), Index(values.size()), 0);
     return values;
   }
 
   /// The trainable parameters (the student's, then the heads' and objectives'), for
   /// dist::average_gradients.
   struct TrainableParameters {
+    using backend_type = Backend;
     Pipeline* pipeline;
     template <class Visit>
     void for_each_parameter(Visit&& visit) {
@@ -519,12 +523,11 @@ class Trainer {
       pipeline_.set_batch_indices(indices);
       optimizer_.zero_grad();
       const auto result = run_step(batch);
-      // Compiled only for a communicator: a device pipeline's Trainer (dist::single) must not
-      // instantiate the host gradient averaging.
+      // Compiled only for a communicator: a 1-process Trainer has nothing to average.
       if constexpr (!std::is_same_v<Comm, dist::single>) {
         if (ranks > 1) {
           TrainableParameters trainable{&pipeline_};
-          dist::average_gradients(*comm_, trainable);
+          average_gradients_(*comm_, trainable);
         }
       }
       optimizer_.step();
@@ -613,6 +616,7 @@ class Trainer {
   Pipeline& pipeline_;
   Optimizer& optimizer_;
   dist::single single_;  // the communicator of a 1-process Trainer
+  dist::GradientAverager<Backend> average_gradients_;
   Comm* comm_;
   TrainerOptions options_;
   Rng rng_;

@@ -53,6 +53,20 @@ __global__ void accumulate_rows_kernel(const Scalar* __restrict__ x, std::ptrdif
   }
 }
 
+/// out = To(double(x) · scale): the converting copy of dist::average_gradients' double buckets.
+template <class From, class To>
+__global__ void convert_rows_kernel(const From* __restrict__ x, std::ptrdiff_t x_stride, int rows,
+                                    int cols, double scale, To* __restrict__ out,
+                                    std::ptrdiff_t out_stride) {
+  const long long count = static_cast<long long>(rows) * cols;
+  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
+       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+    int i, j;
+    split_index(k, cols, i, j);
+    out[i * out_stride + j] = static_cast<To>(static_cast<double>(x[i * x_stride + j]) * scale);
+  }
+}
+
 /// out = max(x, 0) (out may alias x).
 template <class Scalar>
 __global__ void relu_rows_kernel(const Scalar* x, std::ptrdiff_t x_stride, int rows, int cols,

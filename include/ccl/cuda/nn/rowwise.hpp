@@ -1,10 +1,11 @@
 #pragma once
 // Row-wise operations on [B, D] device views that the device layers and compositions are built
 // from: sums and scaled accumulation, ReLU and its backward pass, column blocks (the halves of a
-// concatenation [x_t ; x_v] are strided views of it), and row L2 normalisation with PyTorch's
-// F.normalize semantics and its backward pass (the same kernels as the contrastive losses).
-// Every function checks shapes and that each view is device memory, then queues its kernel on
-// gpu::settings().stream without synchronising. Kernels: kernels/rowwise.cuh, normalize.cuh.
+// concatenation [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2
+// normalisation with PyTorch's F.normalize semantics and its backward pass (the same kernels as the
+// contrastive losses). Every function checks shapes and that each view is device memory, then
+// queues its kernel on gpu::settings().stream without synchronising. Kernels: kernels/rowwise.cuh,
+// normalize.cuh.
 
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
@@ -36,14 +37,6 @@ void require_int_shape(const char* op, const char* name, const EmbeddingView<T, 
 inline std::ptrdiff_t stride(Index s) { return static_cast<std::ptrdiff_t>(s); }
 
 }  // namespace detail
-
-/// Columns [first, first + count) of a view, as a strided view of the same memory.
-template <class T>
-EmbeddingView<T, cuda> column_block(const EmbeddingView<T, cuda>& v, Index first, Index count) {
-  require(first >= 0 && count >= 0 && first + count <= v.cols(), "gpu::column_block: columns [",
-          first, ", ", first + count, ") of a view of shape ", v.shape());
-  return EmbeddingView<T, cuda>(v.data() + first, v.rows(), count, v.row_stride());
-}
 
 /// out = a + b (same shapes; out may be strided).
 template <class Scalar>
@@ -127,8 +120,8 @@ void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Sca
                     DeviceMatrix<Scalar>& out) {
   ccl::checks::same_rows("gpu::concat_columns", "a", a, "b", b);
   out.resize(a.rows(), a.cols() + b.cols());
-  gpu::copy<Scalar>(a, gpu::column_block(out.mutable_view(), 0, a.cols()));
-  gpu::copy<Scalar>(b, gpu::column_block(out.mutable_view(), a.cols(), b.cols()));
+  gpu::copy<Scalar>(a, out.mutable_view().middle_cols(0, a.cols()));
+  gpu::copy<Scalar>(b, out.mutable_view().middle_cols(a.cols(), b.cols()));
 }
 
 /// unit = x / max(‖x‖, 1e-12) row by row (contiguous, resized) and norms = the clamped norms,

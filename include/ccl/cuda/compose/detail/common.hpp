@@ -44,10 +44,9 @@ class ConcatInput<Scalar, cuda> {
                 const EmbeddingView<Scalar, cuda>& grad_teacher,
                 const EmbeddingView<Scalar, cuda>& grad_student) {
     const Index student_dim = concat_.cols() - teacher_dim_;
-    const EmbeddingView<const Scalar, cuda> left =
-        gpu::column_block(grad_concat.view(), 0, teacher_dim_);
+    const EmbeddingView<const Scalar, cuda> left = grad_concat.view().middle_cols(0, teacher_dim_);
     const EmbeddingView<const Scalar, cuda> right =
-        gpu::column_block(grad_concat.view(), teacher_dim_, student_dim);
+        grad_concat.view().middle_cols(teacher_dim_, student_dim);
     if (given(grad_teacher)) half_backward(left, unit_t_, norm_t_, grad_teacher);
     if (given(grad_student)) half_backward(right, unit_v_, norm_v_, grad_student);
   }
