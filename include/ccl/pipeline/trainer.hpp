@@ -56,6 +56,7 @@
 #include <ccl/core/types.hpp>
 #include <ccl/dist/communicator.hpp>
 #include <ccl/dist/gradients.hpp>
+#include <ccl/dist/rank_zero.hpp>
 #include <ccl/dist/sampler.hpp>
 #include <ccl/dist/single.hpp>
 #include <ccl/io/atomic_file.hpp>
@@ -70,8 +71,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <exception>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -414,58 +413,16 @@ class Trainer {
   /// communicator a device one (dist::nccl) was bootstrapped from.
   auto& host_comm() { return dist::host_communicator(*comm_); }
 
-  /// Rank 0's value of a flag, on every rank.
-  bool rank_zero_agrees(bool mine) {
-    if (comm_->size() == 1) return mine;
-    std::int64_t flag = mine ? 1 : 0;
-    host_comm().broadcast(&flag, 1, 0);
-    return flag != 0;
-  }
-
-  /// Runs `body` on rank 0 only (files). A failure there becomes a ccl::error on every rank, with
-  /// rank 0's message, instead of leaving the others waiting in the next collective.
+  bool rank_zero_agrees(bool mine) { return dist::rank_zero_value(host_comm(), mine); }
   template <class Body>
   void on_rank_zero(const char* what, Body&& body) {
-    if (comm_->size() == 1) {
-      body();
-      return;
-    }
-    std::string message;
-    if (comm_->rank() == 0) {
-      try {
-        body();
-      } catch (const std::exception& e) {
-        message = e.what();
-        if (message.empty()) message = "unknown error";
-      } catch (...) {
-        message = "an exception that is not a std::exception";
-      }
-    }
-    std::vector<std::uint8_t> text(message.begin(), message.end());
-    broadcast_bytes(text);
-    if (!text.empty())
-      throw error(ccl::detail::concat("Trainer: rank 0 failed to ", what, ": ",
-                                      std::string(text.begin(), text.end())));
+    dist::on_rank_zero(host_comm(), "Trainer", what, std::forward<Body>(body));
   }
-
-  /// Rank 0's bytes on every rank (packed into int64 words: the communicator's element types).
   void broadcast_bytes(std::vector<std::uint8_t>& bytes) {
-    std::int64_t size = std::int64_t(bytes.size());
-    host_comm().broadcast(&size, 1, 0);
-    std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
-    if (comm_->rank() == 0 && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
-    host_comm().broadcast(words.data(), Index(words.size()), 0);
-    bytes.resize(std::size_t(size));
-    if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
+    dist::broadcast_bytes(host_comm(), bytes);
   }
-
-  /// Element-wise sums over ranks, then rank 0's result broadcast: MPI does not promise that an
-  /// all-reduce rounds identically on every rank, and decisions taken on these figures (model
-  /// selection, early stopping, a non-finite loss) must be the same everywhere.
   std::vector<double> agreed_sums(std::vector<double> values) {
-    host_comm().all_reduce_sum(values.data(), Index(values.size()));
-    host_comm().broadcast(values.data(), Index(values.size()), 0);
-    return values;
+    return dist::agreed_sums(host_comm(), std::move(values));
   }
 
   /// The trainable parameters (the student's, then the heads' and objectives'), for
