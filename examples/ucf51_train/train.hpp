@@ -198,7 +198,8 @@ Scores validate(Pipeline& pipeline, Ucf51Source& data, const Config& c) {
   data.start_evaluation(EvalKind::validation, c.eval_batch);
   while (!data.evaluation_done()) {
     const BackendBatch<Backend> batch(data.next_evaluation_batch());
-    scores.add(host_view(pipeline.predict(batch.input()), host_logits), batch.labels());
+    scores.add(host_view(pipeline.predict(batch.input()), host_logits, pipeline.execution()),
+               batch.labels());
   }
   return scores;
 }
@@ -222,7 +223,8 @@ TestScores test(Pipeline& pipeline, Ucf51Source& data, const Config& c) {
   data.start_evaluation(EvalKind::test, c.eval_batch);
   while (!data.evaluation_done()) {
     const BackendBatch<Backend> batch(data.next_evaluation_batch());
-    const auto logits = host_view(pipeline.predict(batch.input()), host_logits).matrix();
+    const auto logits =
+        host_view(pipeline.predict(batch.input()), host_logits, pipeline.execution()).matrix();
     for (Index r = 0; r < logits.rows(); ++r) {
       Video& v = videos[batch.videos()[std::size_t(r)]];
       v.label = batch.labels()[std::size_t(r)];
@@ -267,7 +269,10 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
                                ? std::string("baseline")
                                : std::string("CCL-") + to_string(M);
 
+  // Where the backend's work runs (on CUDA: the default stream, and TF32 as --tf32 says).
+  pipeline.set_execution(execution_for<Backend>(c.tf32));
   ccl::optim::Sgd<float, Backend> sgd;
+  sgd.set_execution(pipeline.execution());
   const ccl::optim::SgdOptions student_sgd{c.lr, c.momentum, 0.0, c.weight_decay, false};
   const ccl::optim::SgdOptions head_sgd{c.head_lr, c.momentum, 0.0, c.weight_decay, false};
   const auto groups = ccl::pipeline::add_optimizer_groups(sgd, pipeline, student_sgd, head_sgd);

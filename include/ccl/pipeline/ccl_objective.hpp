@@ -129,6 +129,12 @@ class CclObjective {
 
   const Options& options() const { return options_; }
 
+  /// The objective's losses and workspaces run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, nce_, posterior_, ce_);
+    rebind_execution(execution_, execution);
+  }
+
   /// Computes the branch's terms for a batch (x_v, z_v from the student, x_t from the teacher),
   /// runs `composition` forward, adds the student-side gradients into grad_x_v and grad_z_v
   /// (including the path through the head's input) and accumulates the head's parameter
@@ -183,7 +189,7 @@ class CclObjective {
       zero(tmp_b_, batch, z_tv.cols());
       terms.posterior = posterior_.accumulate(z_v, z_tv, labels, Scalar(1), mutable_view(tmp_a_),
                                               mutable_view(tmp_b_));
-      add_scaled(grad_z_v, Scalar(w.posterior.student), view(tmp_a_));
+      add_scaled(grad_z_v, Scalar(w.posterior.student), view(tmp_a_), execution_);
       route(tmp_b_, w.posterior, student_z_tv_, head_z_tv_);
     }
     if (w.composed_ce.active()) {
@@ -215,12 +221,12 @@ class CclObjective {
   }
 
  private:
-  static void zero(Workspace& m, Index rows, Index cols) { set_zero(m, rows, cols); }
+  void zero(Workspace& m, Index rows, Index cols) { set_zero(m, rows, cols, execution_); }
 
-  static void route(const Workspace& grad_tv, const TermWeights& w, Workspace& student,
-                    Workspace& head) {
-    if (w.student != 0) add_scaled(mutable_view(student), Scalar(w.student), view(grad_tv));
-    if (w.head != 0) add_scaled(mutable_view(head), Scalar(w.head), view(grad_tv));
+  void route(const Workspace& grad_tv, const TermWeights& w, Workspace& student, Workspace& head) {
+    if (w.student != 0)
+      add_scaled(mutable_view(student), Scalar(w.student), view(grad_tv), execution_);
+    if (w.head != 0) add_scaled(mutable_view(head), Scalar(w.head), view(grad_tv), execution_);
   }
 
   // A contrastive term between `a` and `b` where exactly one of them is x_tv (the other is x_v or
@@ -244,11 +250,13 @@ class CclObjective {
     }
     const Workspace& grad_tv = composed_first ? tmp_a_ : tmp_b_;
     route(grad_tv, w, student_x_tv_, head_x_tv_);
-    if (!composed_first && want_a) add_scaled(grad_x_v, Scalar(w.student), view(tmp_a_));
+    if (!composed_first && want_a)
+      add_scaled(grad_x_v, Scalar(w.student), view(tmp_a_), execution_);
     return value;
   }
 
   Options options_;
+  Execution<Backend> execution_;
   loss::MultiClassNce<Scalar, Backend> nce_;
   loss::SymmetricKl<Scalar, Backend> posterior_;
   loss::CrossEntropy<Scalar, Backend> ce_;

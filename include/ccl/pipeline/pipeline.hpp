@@ -21,6 +21,7 @@
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/row_mask.hpp>
 #include <ccl/core/types.hpp>
@@ -121,8 +122,8 @@ class Pipeline {
     student_.set_training(true);
     const StudentOutput<Scalar, Backend> out = student_.forward(input);
     checks::labels_match("Pipeline::step", out.embedding.rows(), labels);
-    set_zero(grad_x_v_, out.embedding.rows(), out.embedding.cols());
-    set_zero(grad_z_v_, out.logits.rows(), out.logits.cols());
+    set_zero(grad_x_v_, out.embedding.rows(), out.embedding.cols(), execution_);
+    set_zero(grad_z_v_, out.logits.rows(), out.logits.cols(), execution_);
 
     StepResult<Scalar, Backend> result;
     result.student_ce = ce_.accumulate(out.logits, labels, Scalar(1), mutable_view(grad_z_v_));
@@ -204,9 +205,22 @@ class Pipeline {
   }
 
   void zero_grad() {
-    for_each_student_parameter([](auto& p) { p.zero_grad(); });
-    for_each_head_parameter([](auto& p) { p.zero_grad(); });
+    for_each_student_parameter([this](auto& p) { p.zero_grad(execution_); });
+    for_each_head_parameter([this](auto& p) { p.zero_grad(execution_); });
   }
+
+  /// Runs every part — student, teachers, compositions, objectives — and the pipeline's own ops
+  /// with `execution` (core/execution.hpp): on ccl::cuda, `set_execution({stream.get()})` moves
+  /// the whole step onto `stream`. The new stream waits for the work already queued on the old.
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(student_, execution);
+    boost::hana::for_each(branches_, [&](auto& branch) {
+      set_executions(execution, branch.teacher, branch.composition, branch.objective);
+    });
+    ccl::set_execution(ce_, execution);
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
 
   Student& student() { return student_; }
   template <std::size_t I>
@@ -258,7 +272,7 @@ class Pipeline {
                       (branch.name() + " teacher embeddings").c_str(), x_t);
     const Index batch = x_t.rows();
     std::vector<Index> rows;
-    if (branch.options.mask_missing) rows = available_rows(x_t);
+    if (branch.options.mask_missing) rows = available_rows(x_t, execution_);
     const bool masked = branch.options.mask_missing && Index(rows.size()) < batch;
     if (!masked) {
       report.rows = batch;
@@ -278,22 +292,22 @@ class Pipeline {
     // A compact batch of the rows that have a teacher (ccl/core/row_mask.hpp explains why the
     // rows are removed rather than zero-weighted).
     const Index kept = Index(rows.size());
-    set_zero(x_v_rows_, kept, out.embedding.cols());
-    set_zero(z_v_rows_, kept, out.logits.cols());
-    set_zero(x_t_rows_, kept, x_t.cols());
-    gather_rows(out.embedding, rows, mutable_view(x_v_rows_));
-    gather_rows(out.logits, rows, mutable_view(z_v_rows_));
-    gather_rows(x_t, rows, mutable_view(x_t_rows_));
+    set_zero(x_v_rows_, kept, out.embedding.cols(), execution_);
+    set_zero(z_v_rows_, kept, out.logits.cols(), execution_);
+    set_zero(x_t_rows_, kept, x_t.cols(), execution_);
+    gather_rows(out.embedding, rows, mutable_view(x_v_rows_), execution_);
+    gather_rows(out.logits, rows, mutable_view(z_v_rows_), execution_);
+    gather_rows(x_t, rows, mutable_view(x_t_rows_), execution_);
     labels_rows_ = gather_labels(labels, rows);
     pass_indices(branch.objective, batch, &rows);
-    set_zero(grad_x_v_rows_, kept, out.embedding.cols());
-    set_zero(grad_z_v_rows_, kept, out.logits.cols());
+    set_zero(grad_x_v_rows_, kept, out.embedding.cols(), execution_);
+    set_zero(grad_z_v_rows_, kept, out.logits.cols(), execution_);
     auto terms = branch.objective.accumulate(branch.composition, view(x_v_rows_),
                                              view(z_v_rows_), view(x_t_rows_), labels_rows_,
                                              mutable_view(grad_x_v_rows_),
                                              mutable_view(grad_z_v_rows_));
-    scatter_add_rows(view(grad_x_v_rows_), rows, mutable_view(grad_x_v_));
-    scatter_add_rows(view(grad_z_v_rows_), rows, mutable_view(grad_z_v_));
+    scatter_add_rows(view(grad_x_v_rows_), rows, mutable_view(grad_x_v_), execution_);
+    scatter_add_rows(view(grad_z_v_rows_), rows, mutable_view(grad_z_v_), execution_);
     report.student_total = terms.student_total;
     report.head_total = terms.head_total;
     return report;
@@ -302,6 +316,7 @@ class Pipeline {
   Student student_;
   boost::hana::tuple<Branches...> branches_;
   loss::CrossEntropy<Scalar, Backend> ce_;
+  Execution<Backend> execution_;
   backend_matrix_t<Scalar, Backend> grad_x_v_, grad_z_v_;
   backend_matrix_t<Scalar, Backend> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_,
       grad_z_v_rows_;
