@@ -187,7 +187,7 @@ void run_step(benchmark::State& state, const StepShape& shape) {
     state.counters["device_MiB"] = device_mib;
     state.counters["parameters"] = double(parameters);
     state.counters["batch"] = double(batch);
-    state.counters["tf32"] = settings.allow_tf32 ? 1 : 0;
+    state.counters["tf32"] = execution.allow_tf32 ? 1 : 0;
     state.counters["loss"] = loss;
     state.SetLabel(ccl::gpu::device_name(0));
   } catch (const std::exception& e) {

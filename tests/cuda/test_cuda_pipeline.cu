@@ -52,9 +52,10 @@ auto make_ccl_pipeline(std::uint64_t seed) {
   options.temperature = 0.5;
   auto head = P::template make<ccl::compose::Residual>(dim, dim, classes, rng);
   static_assert(std::is_same_v<decltype(head), Head<Backend>>);
-  return make_pipeline(std::move(student),
-                       branch<ccl::Audio>(P::template make<teacher::Precomputed>(dim),
-                                          std::move(head), P::template make<CclObjective>(options)));
+  return make_pipeline(
+      std::move(student),
+      branch<ccl::Audio>(P::template make<teacher::Precomputed>(dim), std::move(head),
+                         P::template make<CclObjective>(options)));
 }
 
 using DevicePipeline = decltype(make_ccl_pipeline<ccl::cuda>(1));
@@ -72,16 +73,17 @@ struct Inputs {
 TEST_CASE("a device pipeline instantiates: every backend boundary type-checks",
           "[host][cuda][pipeline]") {
   static_assert(std::is_same_v<DevicePipeline::Backend, ccl::cuda>);
-  static_assert(std::is_same_v<ccl::backend_matrix_t<float, ccl::cuda>,
-                               ccl::gpu::DeviceMatrix<float>>);
+  static_assert(
+      std::is_same_v<ccl::backend_matrix_t<float, ccl::cuda>, ccl::gpu::DeviceMatrix<float>>);
   // Taking the addresses forces the member templates to be instantiated (compiled and linked)
   // without running them, which needs a device.
   auto step = &DevicePipeline::step<DeviceView, DeviceView>;
   auto predict = &DevicePipeline::predict<DeviceView>;
   CHECK(step != nullptr);
   CHECK(predict != nullptr);
-  SUCCEED("Pipeline<Student<Linear<double, cuda>>, Branch<Audio, Precomputed<cuda>, "
-          "Residual<cuda>, CclObjective<cuda>>> compiles");
+  SUCCEED(
+      "Pipeline<Student<Linear<double, cuda>>, Branch<Audio, Precomputed<cuda>, "
+      "Residual<cuda>, CclObjective<cuda>>> compiles");
 }
 
 TEST_CASE("one CCL step on the GPU equals the CPU step: objectives and every gradient",

@@ -102,7 +102,8 @@ class Residual {
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
                               grad_tv_, scratch_.execution);
     // x_tv = x_t + r: the identity path into the teacher ...
-    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
+    if (detail::given(grad_teacher))
+      add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
     // ... and W_1 into both halves of the concatenation.
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
     if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim(), scratch_.execution);

@@ -79,8 +79,10 @@ class Sum {
     detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
                               grad_tv_, scratch_.execution);
-    if (detail::given(grad_student)) add_scaled(grad_student, Scalar(1), view(grad_tv_), scratch_.execution);
-    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
+    if (detail::given(grad_student))
+      add_scaled(grad_student, Scalar(1), view(grad_tv_), scratch_.execution);
+    if (detail::given(grad_teacher))
+      add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
   }
 
   template <class Visitor>
@@ -105,8 +107,8 @@ class Sum {
             "compose::Sum: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
     require(teacher_dim == student_dim,
-            "compose::Sum: x_t + x_v needs teacher_dim == student_dim, got ", teacher_dim,
-            " and ", student_dim);
+            "compose::Sum: x_t + x_v needs teacher_dim == student_dim, got ", teacher_dim, " and ",
+            student_dim);
     return teacher_dim;
   }
 

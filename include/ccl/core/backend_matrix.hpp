@@ -97,7 +97,8 @@ void copy_into(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cp
 /// (synchronising) and views that. For metrics and logs that read a few values per batch.
 template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cpu> source,
-                                           RowMatrix<Scalar>& /*scratch*/, const Execution<cpu>& = {}) {
+                                           RowMatrix<Scalar>& /*scratch*/,
+                                           const Execution<cpu>& = {}) {
   return source;
 }
 

@@ -26,7 +26,7 @@ struct Execution {
                 "ccl::Execution: the argument must be a backend tag (ccl::cpu or ccl::cuda)");
   static_assert(std::is_same_v<Backend, cpu>,
                 "ccl::Execution<ccl::cuda> lives in <ccl/cuda/execution.hpp>; include it (or "
-                "<ccl/cuda.hpp>) in a translation unit compiled by nvcc");
+                "<ccl/cuda.hpp>)");
 };
 
 template <>
@@ -44,9 +44,10 @@ namespace detail {
 template <class Part, class Exec, class = void>
 struct accepts_execution : std::false_type {};
 template <class Part, class Exec>
-struct accepts_execution<Part, Exec,
-                         std::void_t<decltype(std::declval<Part&>().set_execution(
-                             std::declval<const Exec&>()))>> : std::true_type {};
+struct accepts_execution<
+    Part, Exec,
+    std::void_t<decltype(std::declval<Part&>().set_execution(std::declval<const Exec&>()))>>
+    : std::true_type {};
 }  // namespace detail
 
 /// Hands `execution` to `part`. Host parts have nothing to take and may omit the member; a part

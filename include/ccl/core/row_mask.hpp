@@ -68,8 +68,8 @@ void gather_rows(EmbeddingView<const T> source, const std::vector<Index>& rows,
   constexpr const char* op = "gather_rows";
   detail::check_row_indices(op, rows, source.rows());
   require(target.rows() == Index(rows.size()) && target.cols() == source.cols(), op,
-          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ",
-          source.cols(), "]");
+          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ", source.cols(),
+          "]");
   auto out = target.matrix();
   const auto in = source.matrix();
   for (std::size_t k = 0; k < rows.size(); ++k) out.row(Index(k)) = in.row(rows[k]);
@@ -96,8 +96,8 @@ void scatter_add_rows(EmbeddingView<const T> compact, const std::vector<Index>& 
   constexpr const char* op = "scatter_add_rows";
   detail::check_row_indices(op, rows, target.rows());
   require(compact.rows() == Index(rows.size()) && compact.cols() == target.cols(), op,
-          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ",
-          target.cols(), "] (one row per index, target's width)");
+          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ", target.cols(),
+          "] (one row per index, target's width)");
   auto out = target.matrix();
   const auto in = compact.matrix();
   for (std::size_t k = 0; k < rows.size(); ++k) out.row(rows[k]) += in.row(Index(k));

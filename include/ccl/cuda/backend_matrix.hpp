@@ -22,10 +22,10 @@
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <cublas_v2.h>
@@ -78,7 +78,8 @@ EmbeddingView<Scalar, cuda> mutable_view(DeviceMatrix<Scalar>& matrix) {
 }
 
 template <class Scalar>
-void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols, const Execution<cuda>& execution) {
+void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols,
+              const Execution<cuda>& execution) {
   matrix.resize(rows, cols);
   matrix.zero(execution.stream);
 }
@@ -140,14 +141,16 @@ void copy_into(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, c
 
 template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cuda> source,
-                                           RowMatrix<Scalar>& scratch, const Execution<cuda>& execution) {
+                                           RowMatrix<Scalar>& scratch,
+                                           const Execution<cuda>& execution) {
   scratch.resize(source.rows(), source.cols());
   gpu::copy<Scalar>(source, ccl::mutable_view(scratch), execution.stream);  // synchronises it
   return ccl::view(scratch);
 }
 
 template <class T>
-std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, const Execution<cuda>& execution) {
+std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x,
+                                  const Execution<cuda>& execution) {
   return gpu::available_rows(x, execution.stream);
 }
 
@@ -195,8 +198,8 @@ void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cu
   const long long count = static_cast<long long>(out.rows()) * out.cols();
   gpu::kernels::accumulate_rows_kernel<Scalar>
       <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         execution.stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1),
-                                   out.data(), static_cast<std::ptrdiff_t>(out.row_stride()));
+         execution.stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1), out.data(),
+                             static_cast<std::ptrdiff_t>(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
 }
 
@@ -255,8 +258,8 @@ void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda
   gpu::kernels::convert_rows_kernel<From, To>
       <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
          execution.stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
-                                   int(source.rows()), int(source.cols()), scale, target.data(),
-                                   gpu::detail::stride(target.row_stride()));
+                             int(source.rows()), int(source.cols()), scale, target.data(),
+                             gpu::detail::stride(target.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("convert_rows_kernel");
 }
 

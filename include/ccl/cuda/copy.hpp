@@ -69,8 +69,7 @@ void copy(EmbeddingView<const T, cuda> source, EmbeddingView<T, cuda> target,
 
 /// A device copy of host embeddings: `auto f_dev = ccl::gpu::to_device(f);`.
 template <class T>
-DeviceMatrix<T> to_device(EmbeddingView<const T, cpu> source,
-                          cudaStream_t stream = nullptr) {
+DeviceMatrix<T> to_device(EmbeddingView<const T, cpu> source, cudaStream_t stream = nullptr) {
   DeviceMatrix<T> result(source.rows(), source.cols());
   copy<T>(source, result.mutable_view(), stream);
   return result;

@@ -187,7 +187,8 @@ class GlobalObjective {
       if (n == 0) continue;
       copy_into(theirs.middle_cols(0, dv), mutable_view(x_v_).middle_rows(first, n), execution_);
       copy_into(theirs.middle_cols(dv, c), mutable_view(z_v_).middle_rows(first, n), execution_);
-      copy_into(theirs.middle_cols(dv + c, dt), mutable_view(x_t_).middle_rows(first, n), execution_);
+      copy_into(theirs.middle_cols(dv + c, dt), mutable_view(x_t_).middle_rows(first, n),
+                execution_);
     }
     std::vector<std::int64_t> tags(std::size_t(2 * b), 0);
     for (Index i = 0; i < b; ++i) {

@@ -38,7 +38,7 @@ struct LogitLossResult {
 
   /// A result with a zero gradient shaped like the logits (what operator() accumulates into).
   static LogitLossResult zeros(const EmbeddingView<const Scalar, Backend>& logits,
-                               const Execution<Backend>& execution) {
+                               const Execution<Backend>& execution = {}) {
     LogitLossResult result;
     result.grad_logits = detail::zeros_like(logits, execution);
     return result;

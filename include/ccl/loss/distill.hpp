@@ -37,7 +37,7 @@ struct DistillResult {
   static DistillResult zeros(const EmbeddingView<const Scalar, Backend>& student,
                              const EmbeddingView<const Scalar, Backend>& teacher,
                              const EmbeddingView<const Scalar, Backend>& composed,
-                             const Execution<Backend>& execution) {
+                             const Execution<Backend>& execution = {}) {
     DistillResult result;
     result.grad_student = detail::zeros_like(student, execution);
     result.grad_teacher = detail::zeros_like(teacher, execution);
@@ -94,8 +94,7 @@ class Distill {
                                             EmbeddingView<const Scalar, Backend> teacher,
                                             EmbeddingView<const Scalar, Backend> composed,
                                             LabelView labels) {
-    auto result =
-        DistillResult<Scalar, Backend>::zeros(student, teacher, composed, execution());
+    auto result = DistillResult<Scalar, Backend>::zeros(student, teacher, composed, execution());
     result.value =
         accumulate(student, teacher, composed, labels, Scalar(1), result.grad_student_view(),
                    result.grad_teacher_view(), result.grad_composed_view(), &result);

@@ -51,7 +51,7 @@ struct PairLossResult {
   /// A result with zero gradients shaped like f and g (what operator() accumulates into).
   static PairLossResult zeros(const EmbeddingView<const Scalar, Backend>& f,
                               const EmbeddingView<const Scalar, Backend>& g,
-                              const Execution<Backend>& execution) {
+                              const Execution<Backend>& execution = {}) {
     PairLossResult result;
     result.grad_f = detail::zeros_like(f, execution);
     result.grad_g = detail::zeros_like(g, execution);
@@ -105,8 +105,8 @@ class PairLossInterface {
                                              LabelView labels = {}) {
     auto& loss = static_cast<Derived&>(*this);
     auto result = PairLossResult<Scalar, Backend>::zeros(f, g, execution_of<Backend>(loss));
-    result.value = loss.accumulate(
-        f, g, labels, Scalar(1), result.grad_f_view(), result.grad_g_view());
+    result.value =
+        loss.accumulate(f, g, labels, Scalar(1), result.grad_f_view(), result.grad_g_view());
     return result;
   }
 };

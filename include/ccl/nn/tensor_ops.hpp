@@ -25,7 +25,8 @@
 namespace ccl::nn {
 
 template <class Scalar, int From, int To>
-void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to, const Execution<cpu>& = {}) {
+void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to,
+                   const Execution<cpu>& = {}) {
   auto y = to.flat();
   const auto x = from.flat();
   parallel_chunks(y.size(), [&](Index first, Index last) {
@@ -34,7 +35,8 @@ void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to, con
 }
 
 template <class Scalar, int From, int To>
-void accumulate_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to, const Execution<cpu>& = {}) {
+void accumulate_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to,
+                         const Execution<cpu>& = {}) {
   auto dx = to.flat();
   const auto dy = from.flat();
   parallel_chunks(dx.size(), [&](Index first, Index last) {
@@ -56,7 +58,8 @@ void add_elements(const Tensor<Scalar, Rank>& a, const Tensor<Scalar, Rank>& b,
 
 /// PyTorch's rule: the derivative at 0 is 0; NaN propagates.
 template <class Scalar, int Rank>
-void relu_elements(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out, const Execution<cpu>& = {}) {
+void relu_elements(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out,
+                   const Execution<cpu>& = {}) {
   const auto in = x.flat();
   auto y = out.flat();
   parallel_chunks(x.size(), [&](Index first, Index last) {

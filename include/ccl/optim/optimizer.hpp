@@ -200,8 +200,8 @@ class Optimizer {
 
   /// One update of every parameter of every group from its current gradient (Update::apply on
   /// the host; on the device one kernel per parameter, queued on the optimiser's execution stream
-  /// without synchronising). Every parameter takes part, even one whose gradient is zero (weight decay
-  /// and momentum still move it): leave frozen parameters out of the optimiser.
+  /// without synchronising). Every parameter takes part, even one whose gradient is zero (weight
+  /// decay and momentum still move it): leave frozen parameters out of the optimiser.
   void step() {
     for (Group& group : groups_) {
       const Options without_decay = detail::without_weight_decay(group.options);

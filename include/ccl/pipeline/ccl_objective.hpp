@@ -24,6 +24,7 @@
 // views and the gradient workspaces live in device memory, and the composition must be a device
 // composition (include <ccl/cuda.hpp>).
 
+#include <ccl/compose/composition.hpp>
 #include <ccl/core/backend.hpp>
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
@@ -31,7 +32,6 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/compose/composition.hpp>
 #include <ccl/loss/contrastive_options.hpp>
 #include <ccl/loss/cross_entropy.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
@@ -113,8 +113,10 @@ class CclObjective {
   CclObjective() : CclObjective(Options{}) {}
   explicit CclObjective(Options options) : options_(options) {
     checks::temperature<Scalar>("CclObjective", options.temperature);
-    require(options.lambda >= 0 && options.lambda <= 1, "CclObjective: lambda must lie in [0, 1],"
-            " got ", options.lambda);
+    require(options.lambda >= 0 && options.lambda <= 1,
+            "CclObjective: lambda must lie in [0, 1],"
+            " got ",
+            options.lambda);
     require(std::isfinite(options.loss_weight) && options.loss_weight >= 0,
             "CclObjective: loss_weight must be >= 0, got ", options.loss_weight);
     loss::ContrastiveOptions nce;
@@ -156,7 +158,8 @@ class CclObjective {
     const auto x_tv = out.composed;
     const auto z_tv = out.logits;
     require(x_tv.cols() == x_v.cols(), "CclObjective: the composition yields ", x_tv.cols(),
-            "-d embeddings but the student's are ", x_v.cols(), "-d; the contrastive terms "
+            "-d embeddings but the student's are ", x_v.cols(),
+            "-d; the contrastive terms "
             "compare them directly");
     require(z_tv.cols() == z_v.cols(), "CclObjective: the composition's classifier has ",
             z_tv.cols(), " classes but the student's has ", z_v.cols());
@@ -168,16 +171,16 @@ class CclObjective {
     Terms terms;
 
     if (w.student_composed.active()) {
-      terms.student_composed = pair(x_v, x_tv, labels, w.symmetric, w.student_composed, grad_x_v,
-                                    x_v.cols());
+      terms.student_composed =
+          pair(x_v, x_tv, labels, w.symmetric, w.student_composed, grad_x_v, x_v.cols());
     }
     if (w.student_teacher.active()) {
       // The teacher is frozen: only x_v receives this term's gradient.
-      terms.student_teacher = nce_.accumulate(x_v, x_t, labels, Scalar(w.student_teacher.student),
-                                              grad_x_v, {});
+      terms.student_teacher =
+          nce_.accumulate(x_v, x_t, labels, Scalar(w.student_teacher.student), grad_x_v, {});
       if (w.symmetric) {
-        terms.student_teacher += nce_.accumulate(x_t, x_v, labels,
-                                                 Scalar(w.student_teacher.student), {}, grad_x_v);
+        terms.student_teacher +=
+            nce_.accumulate(x_t, x_v, labels, Scalar(w.student_teacher.student), {}, grad_x_v);
       }
     }
     if (w.composed_teacher.active()) {
@@ -207,16 +210,16 @@ class CclObjective {
     composition.backward(view(student_x_tv_), view(student_z_tv_), grad_x_v, {},
                          nn::ParameterGradients::skip);
 
-    terms.student_total = Scalar(
-        w.student_composed.student * terms.student_composed +
-        w.student_teacher.student * terms.student_teacher +
-        w.composed_teacher.student * terms.composed_teacher +
-        w.posterior.student * terms.posterior + w.composed_ce.student * terms.composed_ce);
-    terms.head_total = Scalar(
-        w.student_composed.head * terms.student_composed +
-        w.student_teacher.head * terms.student_teacher +
-        w.composed_teacher.head * terms.composed_teacher + w.posterior.head * terms.posterior +
-        w.composed_ce.head * terms.composed_ce);
+    terms.student_total =
+        Scalar(w.student_composed.student * terms.student_composed +
+               w.student_teacher.student * terms.student_teacher +
+               w.composed_teacher.student * terms.composed_teacher +
+               w.posterior.student * terms.posterior + w.composed_ce.student * terms.composed_ce);
+    terms.head_total =
+        Scalar(w.student_composed.head * terms.student_composed +
+               w.student_teacher.head * terms.student_teacher +
+               w.composed_teacher.head * terms.composed_teacher +
+               w.posterior.head * terms.posterior + w.composed_ce.head * terms.composed_ce);
     return terms;
   }
 

@@ -14,10 +14,10 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/cross_entropy.cuh>
 #include <ccl/cuda/loss/pair_loss.hpp>
 #include <ccl/cuda/row_losses.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/cross_entropy.hpp>
 
@@ -31,9 +31,7 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::CrossEntropy<Scalar>, cuda> {
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   /// Returns L and adds weight * dL/dz into grad_logits (skipped when it is empty).
   Scalar run(EmbeddingView<const Scalar, cuda> logits, LabelView labels, Scalar weight,

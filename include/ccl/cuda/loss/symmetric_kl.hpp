@@ -14,9 +14,9 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/symmetric_kl.cuh>
 #include <ccl/cuda/row_losses.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/symmetric_kl.hpp>
 
@@ -30,9 +30,7 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::SymmetricKl<Scalar>, cuda> {
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   /// Returns L(z1, z2) and adds weight * dL/dz1, weight * dL/dz2 into the non-empty views.
   Scalar run(EmbeddingView<const Scalar, cuda> z1, EmbeddingView<const Scalar, cuda> z2,

@@ -27,11 +27,11 @@
 #include <ccl/cuda/cudnn.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/batch_norm.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/batch_norm.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 
@@ -62,9 +62,7 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
   using Planes = Tensor<Scalar, SpatialRank + 2, cuda>;
 
  public:
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   /// cuDNN's minimum eps, and γ = 1, β = 0 as device constants when the layer is not affine
   /// (cuDNN always reads a scale and a shift).

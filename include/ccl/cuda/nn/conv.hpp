@@ -28,11 +28,11 @@
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/cudnn.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/nn/detail/conv_plan.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/conv.hpp>
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
@@ -53,9 +53,7 @@ class ConvEngine<Scalar, Rank, cuda> {
 
   /// cuDNN's workspace cap, in scalars (ConvNd::set_workspace_limit).
   /// The stream, and TF32 for the algorithms planned from now on.
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   void set_workspace_limit(Index elements) {
     workspace_limit_ = elements;
@@ -220,7 +218,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   // The layer's parameters and output during the current forward or backward call.
   Parameter<Scalar, cuda>* weight_ = nullptr;
   Parameter<Scalar, cuda>* bias_ = nullptr;
-  Input input_;    // device copy of the last forward's x, for dL/dW
+  Input input_;  // device copy of the last forward's x, for dL/dW
   Output* output_ = nullptr;
   gpu::TensorDescriptor x_desc_, y_desc_, bias_desc_;
   gpu::FilterDescriptor w_desc_;

@@ -13,11 +13,11 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/philox.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/dropout.hpp>
 
 #include <cstddef>
@@ -28,9 +28,7 @@ namespace ccl::nn::detail {
 template <class Scalar>
 class DropoutMask<Scalar, cuda> {
  public:
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   void draw(Rng& rng, double p, Scalar scale, Index count) {
     values_.resize(std::size_t(count));
@@ -47,8 +45,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = x.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(x.data(), values_.data(), out.data(), n);
+        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
+            x.data(), values_.data(), out.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_kernel");
   }
 
@@ -58,8 +56,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = grad_y.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_accumulate_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(grad_y.data(), values_.data(), grad_x.data(), n);
+        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
+            grad_y.data(), values_.data(), grad_x.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_accumulate_kernel");
   }
 

@@ -15,12 +15,12 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/pooling.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/pooling.hpp>
@@ -64,9 +64,7 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
   using Planes = Tensor<Scalar, Rank + 2, cuda>;
 
  public:
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   void prepare(const char* op, const PoolOptions<Rank>& options, const Shape<Rank + 2>& in) {
     geometry_ = gpu::detail::pool_geometry(op, options, in);
@@ -78,7 +76,7 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     gpu::nn_kernels::pool_forward_kernel<Scalar, is_max>
         <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
            execution_.stream>>>(x.data(), geometry_, planes, output.data(),
-                                     is_max ? argmax_.data() : nullptr);
+                                is_max ? argmax_.data() : nullptr);
     CCL_CUDA_CHECK_LAUNCH("pool_forward_kernel");
   }
 
@@ -87,8 +85,8 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     const long long total = planes * geometry_.in_size();
     gpu::nn_kernels::pool_backward_kernel<Scalar, is_max>
         <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_,
-                                     planes, grad_x.data());
+           execution_.stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_, planes,
+                                grad_x.data());
     CCL_CUDA_CHECK_LAUNCH("pool_backward_kernel");
   }
 
@@ -100,9 +98,7 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
 
 template <class Scalar, int Rank>
 struct GlobalAvgPoolEngine<Scalar, Rank, cuda> {
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   void forward(const char* op, const Tensor<Scalar, Rank + 2, cuda>& x,
                Tensor<Scalar, 2, cuda>& output) {

@@ -4,8 +4,8 @@
 // concatenation [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2
 // normalisation with PyTorch's F.normalize semantics and its backward pass (the same kernels as the
 // contrastive losses). Every function checks shapes and that each view is device memory, then
-// queues its kernel on the given stream without synchronising. Kernels: kernels/rowwise.cuh,
-// normalize.cuh.
+// queues its kernel on the given stream (default: the legacy default stream) without
+// synchronising. Kernels: kernels/rowwise.cuh, normalize.cuh.
 
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
@@ -15,9 +15,9 @@
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/normalize.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <climits>
@@ -41,7 +41,7 @@ inline std::ptrdiff_t stride(Index s) { return static_cast<std::ptrdiff_t>(s); }
 /// out = a + b (same shapes; out may be strided).
 template <class Scalar>
 void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> b,
-         EmbeddingView<Scalar, cuda> out, cudaStream_t stream) {
+         EmbeddingView<Scalar, cuda> out, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::add";
   ccl::checks::same_shape(op, "a", a, "b", b);
   ccl::checks::same_shape(op, "a", a, "out", out);
@@ -60,8 +60,8 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
 
 /// out += alpha · x (same shapes).
 template <class Scalar>
-void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
-                Scalar alpha, cudaStream_t stream) {
+void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out, Scalar alpha,
+                cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::accumulate";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
@@ -79,7 +79,7 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
 /// out = max(x, 0); out may be x itself.
 template <class Scalar>
 void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
-          cudaStream_t stream) {
+          cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::relu";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
@@ -97,7 +97,7 @@ void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
 /// grad_x += grad_y where y = relu(x) > 0 (y is the forward's output).
 template <class Scalar>
 void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scalar, cuda> grad_y,
-                   EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream) {
+                   EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::relu_backward";
   ccl::checks::same_shape(op, "y", y, "grad_y", grad_y);
   ccl::checks::same_shape(op, "y", y, "grad_x", grad_x);
@@ -118,7 +118,7 @@ void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scal
 /// out = [a ; b] column-wise: out is [B, Da + Db] (resized), two strided device copies.
 template <class Scalar>
 void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> b,
-                    DeviceMatrix<Scalar>& out, cudaStream_t stream) {
+                    DeviceMatrix<Scalar>& out, cudaStream_t stream = nullptr) {
   ccl::checks::same_rows("gpu::concat_columns", "a", a, "b", b);
   out.resize(a.rows(), a.cols() + b.cols());
   gpu::copy<Scalar>(a, out.mutable_view().middle_cols(0, a.cols()), stream);
@@ -129,7 +129,7 @@ void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Sca
 /// exactly F.normalize; the same kernel as the contrastive losses.
 template <class Scalar>
 void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& unit,
-                    DeviceBuffer<Scalar>& norms, cudaStream_t stream) {
+                    DeviceBuffer<Scalar>& norms, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows";
   detail::require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
@@ -150,7 +150,7 @@ void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& u
 template <class Scalar>
 void normalize_rows_backward(const DeviceMatrix<Scalar>& unit, const DeviceBuffer<Scalar>& norms,
                              const DeviceMatrix<Scalar>& grad_unit, Scalar weight,
-                             EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream) {
+                             EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows_backward";
   ccl::checks::same_shape(op, "unit", unit.view(), "grad_unit", grad_unit.view());
   ccl::checks::same_shape(op, "unit", unit.view(), "grad_x", grad_x);

@@ -12,10 +12,10 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/row_index.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <cuda_runtime_api.h>
@@ -29,7 +29,7 @@ namespace ccl::gpu {
 /// Indices of the rows of a device batch that are not all zero, in increasing order (the rule
 /// of ccl::available_rows). Synchronises `stream`.
 template <class T>
-std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, cudaStream_t stream) {
+std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, cudaStream_t stream = nullptr) {
   using Scalar = std::remove_const_t<T>;
   constexpr const char* op = "gpu::available_rows";
   std::vector<Index> rows;
@@ -64,7 +64,7 @@ inline void upload_rows(const std::vector<Index>& rows, DeviceBuffer<long long>&
 /// target[k] = source[rows[k]]; target must be [rows.size(), source.cols()].
 template <class Scalar>
 void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Index>& rows,
-                 EmbeddingView<Scalar, cuda> target, cudaStream_t stream) {
+                 EmbeddingView<Scalar, cuda> target, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gather_rows";
   ccl::detail::check_row_indices(op, rows, source.rows());
   require(target.rows() == Index(rows.size()) && target.cols() == source.cols(), op,
@@ -88,7 +88,7 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
 /// The rows of source listed in `rows`, as a new [rows.size(), D] device matrix.
 template <class Scalar>
 DeviceMatrix<Scalar> gather_rows(EmbeddingView<const Scalar, cuda> source,
-                                 const std::vector<Index>& rows, cudaStream_t stream) {
+                                 const std::vector<Index>& rows, cudaStream_t stream = nullptr) {
   DeviceMatrix<Scalar> out(Index(rows.size()), source.cols());
   gpu::gather_rows<Scalar>(source, rows, out.mutable_view(), stream);
   return out;
@@ -97,7 +97,7 @@ DeviceMatrix<Scalar> gather_rows(EmbeddingView<const Scalar, cuda> source,
 /// target[rows[k]] += compact[k]: rows not listed receive nothing. Indices must be distinct.
 template <class Scalar>
 void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vector<Index>& rows,
-                      EmbeddingView<Scalar, cuda> target, cudaStream_t stream) {
+                      EmbeddingView<Scalar, cuda> target, cudaStream_t stream = nullptr) {
   constexpr const char* op = "scatter_add_rows";
   ccl::detail::check_row_indices(op, rows, target.rows());
   require(compact.rows() == Index(rows.size()) && compact.cols() == target.cols(), op,

@@ -6,9 +6,9 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/tensor_ops.hpp>
 
 #include <cuda_runtime_api.h>
@@ -18,19 +18,21 @@
 namespace ccl::nn {
 
 template <class Scalar, int From, int To>
-void copy_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, To, cuda>& to, const Execution<cuda>& execution) {
+void copy_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, To, cuda>& to,
+                   const Execution<cuda>& execution) {
   if (from.empty() || static_cast<const void*>(from.data()) == to.data()) return;
   CCL_CUDA_CHECK(cudaMemcpyAsync(to.data(), from.data(), std::size_t(from.size()) * sizeof(Scalar),
                                  cudaMemcpyDeviceToDevice, execution.stream));
 }
 
 template <class Scalar, int From, int To>
-void accumulate_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, To, cuda>& to, const Execution<cuda>& execution) {
+void accumulate_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, To, cuda>& to,
+                         const Execution<cuda>& execution) {
   const long long n = from.size();
   if (n == 0) return;
   gpu::nn_kernels::accumulate_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-         execution.stream>>>(from.data(), to.data(), n);
+      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
+          from.data(), to.data(), n);
   CCL_CUDA_CHECK_LAUNCH("accumulate_kernel");
 }
 
@@ -42,18 +44,19 @@ void add_elements(const Tensor<Scalar, Rank, cuda>& a, const Tensor<Scalar, Rank
   const long long n = a.size();
   if (n == 0) return;
   gpu::nn_kernels::add_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-         execution.stream>>>(a.data(), b.data(), out.data(), n);
+      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
+          a.data(), b.data(), out.data(), n);
   CCL_CUDA_CHECK_LAUNCH("add_kernel");
 }
 
 template <class Scalar, int Rank>
-void relu_elements(const Tensor<Scalar, Rank, cuda>& x, Tensor<Scalar, Rank, cuda>& out, const Execution<cuda>& execution) {
+void relu_elements(const Tensor<Scalar, Rank, cuda>& x, Tensor<Scalar, Rank, cuda>& out,
+                   const Execution<cuda>& execution) {
   const long long n = x.size();
   if (n == 0) return;
   gpu::nn_kernels::relu_forward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-         execution.stream>>>(x.data(), out.data(), n);
+      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
+          x.data(), out.data(), n);
   CCL_CUDA_CHECK_LAUNCH("relu_forward_kernel");
 }
 
@@ -64,8 +67,8 @@ void relu_backward_elements(const Tensor<Scalar, Rank, cuda>& y,
   const long long n = y.size();
   if (n == 0) return;
   gpu::nn_kernels::relu_backward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-         execution.stream>>>(y.data(), grad_y.data(), grad_x.data(), n);
+      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
+          y.data(), grad_y.data(), grad_x.data(), n);
   CCL_CUDA_CHECK_LAUNCH("relu_backward_kernel");
 }
 

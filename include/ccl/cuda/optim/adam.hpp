@@ -7,11 +7,11 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/optim.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/optim/adam.hpp>
 
 #include <cuda_runtime_api.h>

@@ -15,6 +15,6 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/cuda/backend_matrix.hpp>
-#include <ccl/cuda/parameter.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/parameter.hpp>
 #include <ccl/optim/optimizer.hpp>

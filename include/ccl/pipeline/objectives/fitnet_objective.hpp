@@ -99,8 +99,7 @@ class FitNetObjective {
     zero_elements(grad_input_, execution_);
     regressor_.backward(grad_regressed_, &grad_input_);  // also accumulates the regressor's grads
     // alpha = 1 is exact, so on the CPU this is the plain `+=` it always was.
-    if (grad_x_v.data() != nullptr)
-      add_scaled(grad_x_v, Scalar(1), View(grad_input_), execution_);
+    if (grad_x_v.data() != nullptr) add_scaled(grad_x_v, Scalar(1), View(grad_input_), execution_);
     return detail::make_terms(value, beta_, /*has_modules=*/true);
   }
 

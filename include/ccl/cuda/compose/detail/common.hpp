@@ -12,9 +12,9 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/device_matrix.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/nn/linear.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
-#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/views.hpp>
 
 namespace ccl::compose::detail {
@@ -23,9 +23,7 @@ namespace ccl::compose::detail {
 template <class Scalar>
 class ConcatInput<Scalar, cuda> {
  public:
-  void set_execution(const Execution<cuda>& execution) {
-    rebind_execution(execution_, execution);
-  }
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
 
   void forward(const EmbeddingView<const Scalar, cuda>& teacher,
                const EmbeddingView<const Scalar, cuda>& student, bool normalize) {
@@ -66,7 +64,8 @@ class ConcatInput<Scalar, cuda> {
     // The normalisation kernel reads a contiguous gradient: copy the column block out first.
     grad_unit_.resize(grad_half.rows(), grad_half.cols());
     gpu::copy<Scalar>(grad_half, grad_unit_.mutable_view(), execution_.stream);
-    gpu::normalize_rows_backward<Scalar>(unit, norms, grad_unit_, Scalar(1), grad_x, execution_.stream);
+    gpu::normalize_rows_backward<Scalar>(unit, norms, grad_unit_, Scalar(1), grad_x,
+                                         execution_.stream);
   }
 
   Execution<cuda> execution_;

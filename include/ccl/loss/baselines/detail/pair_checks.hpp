@@ -12,8 +12,8 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
-#include <ccl/core/execution.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/execution.hpp>
 
 #include <type_traits>
 

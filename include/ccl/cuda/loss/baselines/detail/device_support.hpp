@@ -14,8 +14,8 @@
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/row_losses.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/row_losses.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
 
