@@ -21,7 +21,7 @@
 // in use after the warm-up step, inputs, activations, workspaces and momentum buffers included),
 // parameters, tf32, loss (the last step's).
 //
-// TF32: gpu::settings().allow_tf32 for cuBLAS and cuDNN (tf32:1) or strict FP32 math (tf32:0).
+// TF32: Execution<cuda>::allow_tf32 for cuBLAS and cuDNN (tf32:1) or strict FP32 math (tf32:0).
 
 #include "bench_support.hpp"
 
@@ -45,8 +45,8 @@
 
 namespace {
 
-using ccl::Index;
 using ccl::cuda;
+using ccl::Index;
 namespace cb = ccl::bench;
 namespace enc = ccl::nn::encoders;
 
@@ -79,10 +79,10 @@ double used_device_mib() {
   return double(total - free) / double(1 << 20);
 }
 
-/// Events around one step on the settings' stream; elapsed milliseconds once it has finished.
+/// Events around one step on the step's stream; elapsed milliseconds once it has finished.
 class StepTimer {
  public:
-  StepTimer() {
+  explicit StepTimer(cudaStream_t stream) : stream_(stream) {
     CCL_CUDA_CHECK(cudaEventCreate(&start_));
     CCL_CUDA_CHECK(cudaEventCreate(&stop_));
   }
@@ -92,9 +92,9 @@ class StepTimer {
     (void)cudaEventDestroy(start_);
     (void)cudaEventDestroy(stop_);
   }
-  void start() { CCL_CUDA_CHECK(cudaEventRecord(start_, ccl::gpu::settings().stream)); }
+  void start() { CCL_CUDA_CHECK(cudaEventRecord(start_, stream_)); }
   double stop() {
-    CCL_CUDA_CHECK(cudaEventRecord(stop_, ccl::gpu::settings().stream));
+    CCL_CUDA_CHECK(cudaEventRecord(stop_, stream_));
     CCL_CUDA_CHECK(cudaEventSynchronize(stop_));
     float ms = 0;
     CCL_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
@@ -102,14 +102,14 @@ class StepTimer {
   }
 
  private:
+  cudaStream_t stream_ = nullptr;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
 void run_step(benchmark::State& state, const StepShape& shape) {
   const Index batch = state.range(0);
-  ccl::gpu::Settings settings;
-  settings.allow_tf32 = state.range(1) != 0;
-  ccl::gpu::ScopedSettings scope(settings);
+  ccl::Execution<cuda> execution;
+  execution.allow_tf32 = state.range(1) != 0;
   const enc::R2Plus1dOptions& o = shape.options;
 
   try {
@@ -132,6 +132,7 @@ void run_step(benchmark::State& state, const StepShape& shape) {
         .add("encoder", encoder)
         .add("classifier", classifier);
     ccl::loss::CrossEntropy<float, cuda> ce;
+    ccl::set_executions(execution, encoder, classifier, sgd, ce);
 
     // Inputs in [-1, 1) from bench_support's generator (the peer draws the same values).
     const Index per_clip = o.in_channels * shape.frames * shape.size * shape.size;
@@ -139,7 +140,7 @@ void run_step(benchmark::State& state, const StepShape& shape) {
     const ccl::nn::Tensor<float, 5> host_clips(
         {batch, o.in_channels, shape.frames, shape.size, shape.size}, values.data());
     ccl::nn::Tensor<float, 5, cuda> clips;
-    ccl::gpu::copy(host_clips, clips);
+    ccl::gpu::copy(host_clips, clips, execution.stream);
     std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
     for (Index i = 0; i < batch; ++i) labels[std::size_t(i)] = i % shape.classes;
     ccl::gpu::DeviceMatrix<float> grad_logits(batch, shape.classes);
@@ -150,20 +151,20 @@ void run_step(benchmark::State& state, const StepShape& shape) {
       sgd.zero_grad();
       const auto& embedding = encoder.forward(clips);
       const auto& logits = classifier.forward(embedding.view());
-      grad_logits.zero();
+      grad_logits.zero(execution.stream);
       loss = ce.accumulate(logits.view(), labels, 1.0f, grad_logits.mutable_view());
       // The classification step has no embedding loss: dL/dx_v comes from the classifier alone.
-      grad_embedding.set_zero();
+      grad_embedding.set_zero(execution.stream);
       classifier.backward(grad_logits.view(), grad_embedding.mutable_view());
       encoder.backward(grad_embedding);
       sgd.step();
     };
-    StepTimer timer;
+    StepTimer timer(execution.stream);
     timer.start();
     step();  // warm-up: cuDNN plans, workspaces, momentum buffers
     const double first_ms = timer.stop();
     step();
-    CCL_CUDA_CHECK(cudaStreamSynchronize(settings.stream));
+    CCL_CUDA_CHECK(cudaStreamSynchronize(execution.stream));
     const double device_mib = used_device_mib() - used_before;
 
     std::vector<double> event_ms, wall_ms;
@@ -186,7 +187,7 @@ void run_step(benchmark::State& state, const StepShape& shape) {
     state.counters["device_MiB"] = device_mib;
     state.counters["parameters"] = double(parameters);
     state.counters["batch"] = double(batch);
-    state.counters["tf32"] = settings.allow_tf32 ? 1 : 0;
+    state.counters["tf32"] = execution.allow_tf32 ? 1 : 0;
     state.counters["loss"] = loss;
     state.SetLabel(ccl::gpu::device_name(0));
   } catch (const std::exception& e) {

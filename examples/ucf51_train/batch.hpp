@@ -14,6 +14,7 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/data/ucf51_dataset.hpp>
 
@@ -23,6 +24,13 @@
 #include <vector>
 
 namespace ucf51_train {
+
+/// Where the backend's work runs: nothing to choose on the CPU; on CUDA (batch_cuda.cuh) the
+/// default stream, with TF32 products when `tf32`.
+template <class Backend>
+ccl::Execution<Backend> execution_for(bool /*tf32*/) {
+  return {};
+}
 
 template <class Backend>
 struct BackendBatch {

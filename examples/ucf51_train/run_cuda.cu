@@ -6,7 +6,6 @@
 #include "train.hpp"
 
 #include <ccl/cuda/device.hpp>
-#include <ccl/cuda/settings.hpp>
 
 #include <string>
 
@@ -26,7 +25,6 @@ std::string cuda_device_description() {
 CellResult run_cell_cuda(Method method, Mode mode, const Config& config, Ucf51Source& data) {
   ccl::require(cuda_device_present(), "ucf51_train: --backend cuda, but ",
                cuda_device_description());
-  ccl::gpu::settings().allow_tf32 = config.tf32;
   CellResult result = run_cell<ccl::cuda>(method, mode, config, data);
   result.backend = "cuda";
   return result;

@@ -198,7 +198,8 @@ Scores validate(Pipeline& pipeline, Ucf51Source& data, const Config& c) {
   data.start_evaluation(EvalKind::validation, c.eval_batch);
   while (!data.evaluation_done()) {
     const BackendBatch<Backend> batch(data.next_evaluation_batch());
-    scores.add(host_view(pipeline.predict(batch.input()), host_logits), batch.labels());
+    scores.add(host_view(pipeline.predict(batch.input()), host_logits, pipeline.execution()),
+               batch.labels());
   }
   return scores;
 }
@@ -222,7 +223,8 @@ TestScores test(Pipeline& pipeline, Ucf51Source& data, const Config& c) {
   data.start_evaluation(EvalKind::test, c.eval_batch);
   while (!data.evaluation_done()) {
     const BackendBatch<Backend> batch(data.next_evaluation_batch());
-    const auto logits = host_view(pipeline.predict(batch.input()), host_logits).matrix();
+    const auto logits =
+        host_view(pipeline.predict(batch.input()), host_logits, pipeline.execution()).matrix();
     for (Index r = 0; r < logits.rows(); ++r) {
       Video& v = videos[batch.videos()[std::size_t(r)]];
       v.label = batch.labels()[std::size_t(r)];
@@ -263,11 +265,13 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
   const std::string last_path = (dir / "last.ckpt").string();
   const std::string best_path = (dir / "best.ckpt").string();
   const std::string log_path = (dir / "log.jsonl").string();
-  const std::string name = method == Method::baseline
-                               ? std::string("baseline")
-                               : std::string("CCL-") + to_string(M);
+  const std::string name =
+      method == Method::baseline ? std::string("baseline") : std::string("CCL-") + to_string(M);
 
+  // Where the backend's work runs (on CUDA: the default stream, and TF32 as --tf32 says).
+  pipeline.set_execution(execution_for<Backend>(c.tf32));
   ccl::optim::Sgd<float, Backend> sgd;
+  sgd.set_execution(pipeline.execution());
   const ccl::optim::SgdOptions student_sgd{c.lr, c.momentum, 0.0, c.weight_decay, false};
   const ccl::optim::SgdOptions head_sgd{c.head_lr, c.momentum, 0.0, c.weight_decay, false};
   const auto groups = ccl::pipeline::add_optimizer_groups(sgd, pipeline, student_sgd, head_sgd);
@@ -340,20 +344,21 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
       sgd.step();
       double step_loss = double(result.student_objective);
       if (ranks == 1) {
-        train.add(host_view(result.logits, host_logits), batch.labels());  // synchronises the step
+        // Synchronises the step.
+        train.add(host_view(result.logits, host_logits, pipeline.execution()), batch.labels());
       } else {
         // The global batch's figures: the mean of the ranks' objectives (each one's is its
         // shard's cross-entropy plus the branches' global terms) and the summed counts.
         detail::Scores shard;
-        shard.add(host_view(result.logits, host_logits), batch.labels());
+        shard.add(host_view(result.logits, host_logits, pipeline.execution()), batch.labels());
         std::vector<double> sums{step_loss, double(shard.rows), double(shard.correct)};
         detail::agreed_sums(comm, sums);
         step_loss = sums[0] / double(ranks);
         train.rows += Index(std::llround(sums[1]));
         train.correct += Index(std::llround(sums[2]));
       }
-      ccl::require(std::isfinite(step_loss), "ucf51_train: ", name, ": the loss became ",
-                   step_loss, " at epoch ", epoch + 1, ", batch ", batches + 1);
+      ccl::require(std::isfinite(step_loss), "ucf51_train: ", name, ": the loss became ", step_loss,
+                   " at epoch ", epoch + 1, ", batch ", batches + 1);
       loss_sum += step_loss;
       ++batches;
       progress.update(train.rows, loss_sum / double(batches), train.top1(),
@@ -423,8 +428,8 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
     result.test_videos = t.videos;
     result.test_windows = t.windows;
   }
-  result.test_top1 = c.test_model != "last" && have_best ? result.test_top1_best
-                                                         : result.test_top1_last;
+  result.test_top1 =
+      c.test_model != "last" && have_best ? result.test_top1_best : result.test_top1_last;
   result.seconds = seconds_since(cell_start);
   return result;
 }
@@ -466,7 +471,8 @@ CellResult run_cell(Method method, Mode mode, const Config& c, Ucf51Source& data
       auto p = make_pipeline(std::move(student), std::move(audio), std::move(image));
       return train_and_test<Backend, Mode::both>(p, method, c, data, comm);
     }
-    case Mode::none: break;
+    case Mode::none:
+      break;
   }
   throw ccl::error("ucf51_train: CCL needs at least one teacher (mode A, I or AI)");
 }

@@ -24,9 +24,9 @@
 #include <ccl/cuda/device.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/stream.hpp>
 #include <ccl/cuda/views.hpp>
 #if defined(CCL_CUDA_HAS_CUDNN)

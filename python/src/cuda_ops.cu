@@ -11,10 +11,10 @@
 namespace ccl_python::cuda_ops {
 namespace {
 
-/// Makes placement.device current and ccl's per-thread stream the caller's, for one call.
+/// Makes placement.device current for one call.
 class ScopedPlacement {
  public:
-  explicit ScopedPlacement(Placement placement) : settings_(settings_for(placement)) {
+  explicit ScopedPlacement(Placement placement) {
     CCL_CUDA_CHECK(cudaGetDevice(&saved_device_));
     CCL_CUDA_CHECK(cudaSetDevice(placement.device));
   }
@@ -23,14 +23,15 @@ class ScopedPlacement {
   ~ScopedPlacement() { (void)cudaSetDevice(saved_device_); }
 
  private:
-  static ccl::gpu::Settings settings_for(Placement placement) {
-    ccl::gpu::Settings settings = ccl::gpu::settings();
-    settings.stream = reinterpret_cast<cudaStream_t>(placement.stream);
-    return settings;
-  }
-  ccl::gpu::ScopedSettings settings_;
   int saved_device_ = 0;
 };
+
+/// The caller's stream (PyTorch's current stream) as the execution of ccl's objects.
+ccl::Execution<ccl::cuda> execution_of(Placement placement) {
+  ccl::Execution<ccl::cuda> execution;
+  execution.stream = reinterpret_cast<cudaStream_t>(placement.stream);
+  return execution;
+}
 
 template <class T>
 ccl::EmbeddingView<T, ccl::cuda> view(DeviceMatrix<T> m) {
@@ -46,7 +47,9 @@ ccl::loss::ContrastiveOptions contrastive(const PairLossSpec& spec) {
 
 template <class Loss, class Scalar>
 Scalar run(Loss loss, DeviceMatrix<const Scalar> f, DeviceMatrix<const Scalar> g,
-           ccl::LabelView labels, DeviceMatrix<Scalar> grad_f, DeviceMatrix<Scalar> grad_g) {
+           ccl::LabelView labels, DeviceMatrix<Scalar> grad_f, DeviceMatrix<Scalar> grad_g,
+           Placement placement) {
+  loss.set_execution(execution_of(placement));
   return loss.accumulate(view(f), view(g), labels, Scalar(1), view(grad_f), view(grad_g));
 }
 
@@ -61,23 +64,24 @@ Scalar pair_loss(const PairLossSpec& spec, DeviceMatrix<const Scalar> f,
   ScopedPlacement scope(placement);
   switch (spec.kind) {
     case PairLoss::multiclass_nce:
-      return run(MultiClassNce<Scalar, cuda>(contrastive(spec)), f, g, labels, grad_f, grad_g);
+      return run(MultiClassNce<Scalar, cuda>(contrastive(spec)), f, g, labels, grad_f, grad_g,
+                 placement);
     case PairLoss::instance_nce:
-      return run(InstanceNce<Scalar, cuda>(contrastive(spec)), f, g, {}, grad_f, grad_g);
+      return run(InstanceNce<Scalar, cuda>(contrastive(spec)), f, g, {}, grad_f, grad_g, placement);
     case PairLoss::symmetric_multiclass_nce:
       return run(symmetric(MultiClassNce<Scalar, cuda>(contrastive(spec))), f, g, labels, grad_f,
-                 grad_g);
+                 grad_g, placement);
     case PairLoss::symmetric_instance_nce:
-      return run(symmetric(InstanceNce<Scalar, cuda>(contrastive(spec))), f, g, {}, grad_f,
-                 grad_g);
+      return run(symmetric(InstanceNce<Scalar, cuda>(contrastive(spec))), f, g, {}, grad_f, grad_g,
+                 placement);
     case PairLoss::symmetric_kl: {
       SymmetricKlOptions options;
       options.weight = spec.parameter;
       options.numerics = spec.numerics;
-      return run(SymmetricKl<Scalar, cuda>(options), f, g, {}, grad_f, grad_g);
+      return run(SymmetricKl<Scalar, cuda>(options), f, g, {}, grad_f, grad_g, placement);
     }
     case PairLoss::hinton_kd:
-      return run(HintonKd<Scalar, cuda>(spec.parameter), f, g, {}, grad_f, grad_g);
+      return run(HintonKd<Scalar, cuda>(spec.parameter), f, g, {}, grad_f, grad_g, placement);
   }
   throw ccl::error("ccl: unknown pair loss");
 }
@@ -87,6 +91,7 @@ Scalar cross_entropy(DeviceMatrix<const Scalar> logits, ccl::LabelView labels,
                      DeviceMatrix<Scalar> grad, Placement placement) {
   ScopedPlacement scope(placement);
   ccl::loss::CrossEntropy<Scalar, ccl::cuda> loss;
+  loss.set_execution(execution_of(placement));
   return loss.accumulate(view(logits), labels, Scalar(1), view(grad));
 }
 
@@ -113,6 +118,7 @@ DeviceResidualHead<Scalar>::DeviceResidualHead(DeviceMatrix<const Scalar> w1,
                w1.cols, "], expected [teacher_dim, teacher_dim + student_dim]");
   ScopedPlacement scope(placement_);
   state_ = std::make_unique<State>(w1.rows, w1.cols - w1.rows, w2.rows, normalize);
+  state_->head.set_execution(execution_of(placement_));
   // set_weight/set_bias check the shapes against the head and the values for NaN/Inf.
   state_->head.residual().set_weight(view(w1));
   state_->head.residual().set_bias(view(b1));
@@ -144,8 +150,9 @@ void DeviceResidualHead<Scalar>::forward(DeviceMatrix<const Scalar> teacher,
   ScopedPlacement scope(placement_);
   const auto out = state_->head.forward(view(teacher), view(student));
   // Copied out of the head's workspace so that the outputs outlive it.
-  ccl::gpu::copy<Scalar>(out.composed, view(composed));
-  ccl::gpu::copy<Scalar>(out.logits, view(logits));
+  const cudaStream_t stream = execution_of(placement_).stream;
+  ccl::gpu::copy<Scalar>(out.composed, view(composed), stream);
+  ccl::gpu::copy<Scalar>(out.logits, view(logits), stream);
 }
 
 template <class Scalar>
@@ -162,10 +169,11 @@ void DeviceResidualHead<Scalar>::backward(
   head.zero_grad();
   head.backward(view(grad_composed), view(grad_logits), optional(grad_student),
                 optional(grad_teacher));
-  ccl::gpu::copy<Scalar>(head.residual().weight().grad.view(), view(grad_w1));
-  ccl::gpu::copy<Scalar>(head.residual().bias().grad.view(), view(grad_b1));
-  ccl::gpu::copy<Scalar>(head.classifier().weight().grad.view(), view(grad_w2));
-  ccl::gpu::copy<Scalar>(head.classifier().bias().grad.view(), view(grad_b2));
+  const cudaStream_t stream = execution_of(placement_).stream;
+  ccl::gpu::copy<Scalar>(head.residual().weight().grad.view(), view(grad_w1), stream);
+  ccl::gpu::copy<Scalar>(head.residual().bias().grad.view(), view(grad_b1), stream);
+  ccl::gpu::copy<Scalar>(head.classifier().weight().grad.view(), view(grad_w2), stream);
+  ccl::gpu::copy<Scalar>(head.classifier().bias().grad.view(), view(grad_b2), stream);
 }
 
 template class DeviceResidualHead<float>;
@@ -193,10 +201,10 @@ template float pair_loss<float>(const PairLossSpec&, DeviceMatrix<const float>,
                                 DeviceMatrix<const float>, ccl::LabelView, DeviceMatrix<float>,
                                 DeviceMatrix<float>, Placement);
 template double pair_loss<double>(const PairLossSpec&, DeviceMatrix<const double>,
-                                  DeviceMatrix<const double>, ccl::LabelView,
-                                  DeviceMatrix<double>, DeviceMatrix<double>, Placement);
-template float cross_entropy<float>(DeviceMatrix<const float>, ccl::LabelView,
-                                    DeviceMatrix<float>, Placement);
+                                  DeviceMatrix<const double>, ccl::LabelView, DeviceMatrix<double>,
+                                  DeviceMatrix<double>, Placement);
+template float cross_entropy<float>(DeviceMatrix<const float>, ccl::LabelView, DeviceMatrix<float>,
+                                    Placement);
 template double cross_entropy<double>(DeviceMatrix<const double>, ccl::LabelView,
                                       DeviceMatrix<double>, Placement);
 

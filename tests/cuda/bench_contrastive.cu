@@ -179,13 +179,13 @@ int main(int argc, char** argv) {
     const double input_mib = 4.0 * double(batch) * args.dim * sizeof(float) / (1 << 20);
     for (Variant& v : variants) {
       if (!v.active) continue;
-      ccl::gpu::Settings settings;
-      settings.contrastive = v.algorithm;
-      settings.allow_tf32 = v.tf32;
-      ccl::gpu::ScopedSettings scope(settings);
+      ccl::Execution<ccl::cuda> execution;
+      execution.contrastive = v.algorithm;
+      execution.allow_tf32 = v.tf32;
       try {
         const double before = free_mib();
         ccl::loss::MultiClassNce<float, ccl::cuda> loss(args.tau);
+        loss.set_execution(execution);
         float value = 0;
         auto call = [&] {
           value = loss.accumulate(f.view(), g.view(), labels, 1.0f, grad_f.mutable_view(),
@@ -231,15 +231,17 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  std::printf("\n| algorithm | largest B measured | sweep stopped by | B that memory would allow |\n");
+  std::printf(
+      "\n| algorithm | largest B measured | sweep stopped by | B that memory would allow |\n");
   std::printf("|---|---|---|---|\n");
   std::string summary;
   for (const Variant& v : variants) {
     std::printf("| %s | %ld | %s | ~%.0f |\n", v.name, v.largest, v.stopped.c_str(),
                 v.memory_bound);
     if (!summary.empty()) summary += ",\n  ";
-    summary += "{\"algorithm\": " + json_string(v.name) + ", \"largest_B\": " +
-               std::to_string(v.largest) + ", \"stopped\": " + json_string(v.stopped) +
+    summary += "{\"algorithm\": " + json_string(v.name) +
+               ", \"largest_B\": " + std::to_string(v.largest) +
+               ", \"stopped\": " + json_string(v.stopped) +
                ", \"memory_bound_B\": " + std::to_string(long(v.memory_bound)) + "}";
   }
   if (!args.json.empty()) {
@@ -247,8 +249,8 @@ int main(int argc, char** argv) {
       std::fprintf(out,
                    "{\"device\": %s, \"dim\": %d, \"tau\": %g, \"max_call_ms\": %g,\n"
                    " \"results\": [\n  %s],\n \"sweep\": [\n  %s]}\n",
-                   json_string(device).c_str(), args.dim, args.tau, args.max_call_ms,
-                   rows.c_str(), summary.c_str());
+                   json_string(device).c_str(), args.dim, args.tau, args.max_call_ms, rows.c_str(),
+                   summary.c_str());
       std::fclose(out);
     } else {
       std::fprintf(stderr, "bench_cuda_contrastive: cannot write %s\n", args.json.c_str());

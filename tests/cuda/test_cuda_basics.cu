@@ -4,6 +4,9 @@
 // compare device results with host data.
 
 #include <ccl/cuda.hpp>
+#include <ccl/loss/distill.hpp>
+#include <ccl/loss/symmetric.hpp>
+#include <ccl/pipeline/teacher.hpp>
 
 #include "support.cuh"
 
@@ -84,18 +87,46 @@ TEST_CASE("device views wrap raw pointers and refuse host memory by name", "[hos
                       Catch::Contains("my_op: f (shape [3, 4]) points to host memory"));
 }
 
-TEST_CASE("settings are per thread and restored by ScopedSettings", "[host][cuda][settings]") {
-  const auto before = ccl::gpu::settings();
-  {
-    ccl::gpu::Settings fused;
-    fused.contrastive = ccl::gpu::ContrastiveAlgorithm::fused;
-    fused.allow_tf32 = true;
-    ccl::gpu::ScopedSettings scope(fused);
-    CHECK(ccl::gpu::settings().contrastive == ccl::gpu::ContrastiveAlgorithm::fused);
-    CHECK(ccl::gpu::settings().allow_tf32);
-  }
-  CHECK(ccl::gpu::settings().contrastive == before.contrastive);
-  CHECK(ccl::gpu::settings().allow_tf32 == before.allow_tf32);
+TEST_CASE("device components take their execution from set_execution, not a global",
+          "[host][cuda][execution]") {
+  using ccl::cuda;
+  using Exec = ccl::Execution<cuda>;
+  // Every device component a pipeline is built from accepts an execution (ccl::set_execution
+  // refuses to compile for one that does not, so a missed part cannot silently stay on the
+  // default stream).
+  using ccl::detail::accepts_execution;
+  static_assert(accepts_execution<ccl::nn::Linear<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::Conv3d<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::BatchNorm3d<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::ReLU<float, 5, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::Dropout<float, 2, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::MaxPool<float, 3, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::GlobalAvgPool<float, 3, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::nn::Flatten<float, 3, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::compose::Residual<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::compose::Gated<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::loss::CrossEntropy<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::loss::baselines::Rkd<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::loss::baselines::Crd<float, cuda>, Exec>::value);
+  static_assert(accepts_execution<ccl::optim::Sgd<float, cuda>, Exec>::value);
+  // Host-only parts need none: the host has nothing to choose.
+  static_assert(!accepts_execution<ccl::pipeline::teacher::Precomputed<float>, Exec>::value);
+
+  // Building the losses touches no device, so the hand-over can be checked here. The stream stays
+  // the default one: switching streams waits for the old one, which needs a device.
+  Exec fused;
+  fused.contrastive = ccl::gpu::ContrastiveAlgorithm::fused;
+  fused.allow_tf32 = true;
+  ccl::loss::MultiClassNce<float, cuda> nce(0.5);
+  CHECK(nce.execution().contrastive == ccl::gpu::ContrastiveAlgorithm::cublas);
+  CHECK_FALSE(nce.execution().allow_tf32);
+  ccl::loss::Distill<ccl::loss::Symmetric<ccl::loss::MultiClassNce<float, cuda>>, float> distill(
+      ccl::loss::symmetric(ccl::loss::MultiClassNce<float, cuda>(0.5)), 0.5);
+  distill.set_execution(fused);
+  CHECK(distill.execution().contrastive == ccl::gpu::ContrastiveAlgorithm::fused);
+  CHECK(distill.inner().inner().execution().allow_tf32);
+  // Another object keeps its own: nothing is shared through the thread.
+  CHECK(nce.execution().contrastive == ccl::gpu::ContrastiveAlgorithm::cublas);
 }
 
 TEST_CASE("buffers allocate, grow only when needed, and zero", "[gpu][cuda][raii]") {
@@ -179,18 +210,19 @@ TEST_CASE("the device ops of data-parallel code equal their host versions", "[gp
   CCL_REQUIRE_CUDA_DEVICE();
   using ccl::mutable_view;
   using ccl::view;
+  const ccl::Execution<ccl::cuda> on_default;  // the legacy default stream, as to_device/to_host
   RowMatrix<float> x = ccl::testing::random_matrix<float>(3, 5, 31);
   x(2, 4) = 3.0e38f;
   const auto dx = ccl::gpu::to_device(x);
   // convert_into: float -> a column block of a double matrix, and back scaled.
   ccl::gpu::DeviceMatrix<double> wide(3, 7);
   wide.zero();
-  ccl::convert_into(dx.view(), wide.mutable_view().middle_cols(1, 5));
+  ccl::convert_into(dx.view(), wide.mutable_view().middle_cols(1, 5), 1.0, on_default);
   RowMatrix<double> host_wide = RowMatrix<double>::Zero(3, 7);
   ccl::convert_into(view(x), mutable_view(host_wide).middle_cols(1, 5));
   CHECK(ccl::gpu::to_host(wide) == host_wide);
   ccl::gpu::DeviceMatrix<float> back(3, 5);
-  ccl::convert_into(wide.view().middle_cols(1, 5), back.mutable_view(), 4.0);
+  ccl::convert_into(wide.view().middle_cols(1, 5), back.mutable_view(), 4.0, on_default);
   RowMatrix<float> host_back(3, 5);
   ccl::convert_into(view(host_wide).middle_cols(1, 5), mutable_view(host_back), 4.0);
   const RowMatrix<float> device_back = ccl::gpu::to_host(back);
@@ -204,11 +236,11 @@ TEST_CASE("the device ops of data-parallel code equal their host versions", "[gp
   CHECK(ccl::first_non_finite(dx.view().middle_rows(0, 2), scratch) == -1);
   // Staging copies through column blocks.
   RowMatrix<float> staged = RowMatrix<float>::Zero(3, 2);
-  ccl::copy_to_host(dx.view().middle_cols(3, 2), mutable_view(staged));
+  ccl::copy_to_host(dx.view().middle_cols(3, 2), mutable_view(staged), on_default);
   CHECK(staged == x.middleCols(3, 2));
   ccl::gpu::DeviceMatrix<float> target(3, 5);
   target.zero();
-  ccl::copy_from_host(view(staged), target.mutable_view().middle_cols(0, 2));
+  ccl::copy_from_host(view(staged), target.mutable_view().middle_cols(0, 2), on_default);
   const RowMatrix<float> round_trip = ccl::gpu::to_host(target);
   CHECK(round_trip.leftCols(2) == x.middleCols(3, 2));
   CHECK(round_trip.rightCols(3).isZero());

@@ -69,7 +69,8 @@ Outcome<Scalar> on_cpu(Loss loss, const RowMatrix<Scalar>& f, const RowMatrix<Sc
 }
 
 template <class Loss, class Scalar>
-Outcome<Scalar> on_gpu(Loss loss, const RowMatrix<Scalar>& f, const RowMatrix<Scalar>& g,
+Outcome<Scalar> on_gpu(const ccl::Execution<ccl::cuda>& execution, Loss loss,
+                       const RowMatrix<Scalar>& f, const RowMatrix<Scalar>& g,
                        const std::vector<int>& labels, Scalar weight,
                        const RowMatrix<Scalar>& start, bool want_f = true, bool want_g = true) {
   const auto df = ccl::gpu::to_device(f);
@@ -77,6 +78,7 @@ Outcome<Scalar> on_gpu(Loss loss, const RowMatrix<Scalar>& f, const RowMatrix<Sc
   auto grad_f = ccl::gpu::to_device(start);
   auto grad_g = ccl::gpu::to_device(start);
   Outcome<Scalar> out;
+  loss.set_execution(execution);
   out.value =
       loss.accumulate(df.view(), dg.view(), labels, weight,
                       want_f ? grad_f.mutable_view() : ccl::EmbeddingView<Scalar, ccl::cuda>{},
@@ -105,8 +107,8 @@ std::vector<int> labels_with_classes(Index batch, int classes, std::uint64_t see
   return labels;
 }
 
-ccl::gpu::Settings with(ContrastiveAlgorithm algorithm, bool tf32 = false) {
-  ccl::gpu::Settings s;
+ccl::Execution<ccl::cuda> with(ContrastiveAlgorithm algorithm, bool tf32 = false) {
+  ccl::Execution<ccl::cuda> s;
   s.contrastive = algorithm;
   s.allow_tf32 = tf32;
   return s;
@@ -166,10 +168,10 @@ TEMPLATE_TEST_CASE("multi-class NCE on the GPU matches the CPU backend", "[gpu][
   ContrastiveOptions options;
   options.temperature = tau;
   options.numerics = numerics;
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto cpu = on_cpu(MultiClassNce<Scalar>(options), f, g, labels, Scalar(0.75), start);
-  const auto gpu =
-      on_gpu(MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(0.75), start);
+  const auto gpu = on_gpu(execution, MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels,
+                          Scalar(0.75), start);
   const bool ill_conditioned = numerics == Numerics::official && tau < 0.1;
   const Tolerance official_tol =
       std::is_same_v<Scalar, double> ? Tolerance{1e-6, 1e-5} : Tolerance{2e-2, 5e-2};
@@ -187,9 +189,10 @@ TEMPLATE_TEST_CASE("instance NCE on the GPU matches the CPU backend", "[gpu][cud
   const auto f = ccl::testing::random_matrix<Scalar>(batch, 24, 10 + batch);
   const auto g = ccl::testing::random_matrix<Scalar>(batch, 24, 20 + batch);
   const RowMatrix<Scalar> start = RowMatrix<Scalar>::Zero(batch, 24);
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto cpu = on_cpu(InstanceNce<Scalar>(tau), f, g, {}, Scalar(1), start);
-  const auto gpu = on_gpu(InstanceNce<Scalar, ccl::cuda>(tau), f, g, {}, Scalar(1), start);
+  const auto gpu =
+      on_gpu(execution, InstanceNce<Scalar, ccl::cuda>(tau), f, g, {}, Scalar(1), start);
   require_close(gpu, cpu, tolerance<Scalar>());
 }
 
@@ -212,10 +215,10 @@ TEMPLATE_TEST_CASE("dominant rows (p > 1/2) use the same stable forms as the CPU
   ContrastiveOptions options;
   options.temperature = 0.02;  // p_top ≈ 1: 1 - p_top underflows without the stable forms
   const RowMatrix<Scalar> start = RowMatrix<Scalar>::Zero(batch, 8);
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto cpu = on_cpu(MultiClassNce<Scalar>(options), f, g, labels, Scalar(1), start);
   const auto gpu =
-      on_gpu(MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(1), start);
+      on_gpu(execution, MultiClassNce<Scalar, ccl::cuda>(options), f, g, labels, Scalar(1), start);
   REQUIRE(std::isfinite(gpu.value));
   require_close(gpu, cpu, tolerance<Scalar>());
 }
@@ -228,9 +231,10 @@ TEST_CASE("TF32 similarities stay within the stated tolerance", "[gpu][cuda][con
   const auto g = ccl::testing::random_matrix<float>(96, 64, 32);
   const auto labels = labels_with_classes(96, 6, 33);
   const RowMatrix<float> start = RowMatrix<float>::Zero(96, 64);
-  ccl::gpu::ScopedSettings scope(with(algorithm, /*tf32=*/true));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm, /*tf32=*/true);
   const auto cpu = on_cpu(MultiClassNce<float>(0.5), f, g, labels, 1.0f, start);
-  const auto gpu = on_gpu(MultiClassNce<float, ccl::cuda>(0.5), f, g, labels, 1.0f, start);
+  const auto gpu =
+      on_gpu(execution, MultiClassNce<float, ccl::cuda>(0.5), f, g, labels, 1.0f, start);
   require_close(gpu, cpu, tolerance<float>(/*tf32=*/true));
 }
 
@@ -244,9 +248,10 @@ TEST_CASE("cuBLAS tiles of any height give the same result", "[gpu][cuda][contra
   ContrastiveOptions options;
   options.tile_rows = tile;
   const RowMatrix<double> start = RowMatrix<double>::Zero(70, 9);
-  ccl::gpu::ScopedSettings scope(with(ContrastiveAlgorithm::cublas));
+  const ccl::Execution<ccl::cuda> execution = with(ContrastiveAlgorithm::cublas);
   const auto cpu = on_cpu(MultiClassNce<double>(options), f, g, labels, 1.0, start);
-  const auto gpu = on_gpu(MultiClassNce<double, ccl::cuda>(options), f, g, labels, 1.0, start);
+  const auto gpu =
+      on_gpu(execution, MultiClassNce<double, ccl::cuda>(options), f, g, labels, 1.0, start);
   require_close(gpu, cpu, tolerance<double>());
 }
 
@@ -255,14 +260,14 @@ TEST_CASE("only requested gradients are written; strided views are honoured",
   CCL_REQUIRE_CUDA_DEVICE();
   const auto algorithm = GENERATE(ContrastiveAlgorithm::cublas, ContrastiveAlgorithm::fused);
   INFO(name(algorithm));
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto f = ccl::testing::random_matrix<double>(20, 6, 51);
   const auto g = ccl::testing::random_matrix<double>(20, 6, 52);
   const auto labels = labels_with_classes(20, 3, 53);
   const auto start = ccl::testing::random_matrix<double>(20, 6, 54);
   const auto cpu = on_cpu(MultiClassNce<double>(0.3), f, g, labels, 2.0, start, false, true);
-  const auto gpu =
-      on_gpu(MultiClassNce<double, ccl::cuda>(0.3), f, g, labels, 2.0, start, false, true);
+  const auto gpu = on_gpu(execution, MultiClassNce<double, ccl::cuda>(0.3), f, g, labels, 2.0,
+                          start, false, true);
   CHECK(gpu.grad_f == start);  // not requested: untouched
   require_close(gpu, cpu, tolerance<double>());
 
@@ -278,6 +283,7 @@ TEST_CASE("only requested gradients are written; strided views are honoured",
   auto dgrad_f = ccl::gpu::to_device(wide_grad);
   auto dgrad_g = ccl::gpu::to_device(wide_grad);
   MultiClassNce<double, ccl::cuda> loss(0.3);
+  loss.set_execution(execution);
   const double value = loss.accumulate(ccl::gpu::device_view(df.data(), 20, 6, 10),
                                        ccl::gpu::device_view(dg.data(), 20, 6, 10), labels, 2.0,
                                        ccl::gpu::mutable_device_view(dgrad_f.data(), 20, 6, 10),
@@ -296,22 +302,25 @@ TEST_CASE("batches without negatives and bad inputs behave as on the CPU",
   CCL_REQUIRE_CUDA_DEVICE();
   const auto algorithm = GENERATE(ContrastiveAlgorithm::cublas, ContrastiveAlgorithm::fused);
   INFO(name(algorithm));
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto f = ccl::testing::random_matrix<double>(9, 4, 61);
   const auto g = ccl::testing::random_matrix<double>(9, 4, 62);
   const std::vector<int> one_class(9, 3);
   const RowMatrix<double> start = RowMatrix<double>::Zero(9, 4);
   const auto cpu = on_cpu(MultiClassNce<double>(0.5), f, g, one_class, 1.0, start);
-  const auto gpu = on_gpu(MultiClassNce<double, ccl::cuda>(0.5), f, g, one_class, 1.0, start);
+  const auto gpu =
+      on_gpu(execution, MultiClassNce<double, ccl::cuda>(0.5), f, g, one_class, 1.0, start);
   require_close(gpu, cpu, tolerance<double>());
 
   ContrastiveOptions raise;
   raise.empty_negatives = EmptyNegatives::raise;
   const auto df = ccl::gpu::to_device(f);
   MultiClassNce<double, ccl::cuda> strict(raise);
+  strict.set_execution(execution);
   REQUIRE_THROWS_WITH(strict.accumulate(df.view(), df.view(), one_class, 1.0, {}, {}),
                       Catch::Contains("no row has a negative"));
   MultiClassNce<double, ccl::cuda> loss(0.5);
+  loss.set_execution(execution);
   REQUIRE_THROWS_WITH(loss.accumulate(df.view(), df.view(), std::vector<int>(5, 0), 1.0, {}, {}),
                       "ccl: multiclass_nce: 5 labels for a batch of 9");
   RowMatrix<double> nan_f = f;
@@ -331,9 +340,10 @@ TEST_CASE("a larger batch: fused and cuBLAS agree with the CPU in float",
   const auto g = ccl::testing::random_matrix<float>(batch, 128, 72);
   const auto labels = labels_with_classes(batch, 51, 73);
   const RowMatrix<float> start = RowMatrix<float>::Zero(batch, 128);
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const auto cpu = on_cpu(MultiClassNce<float>(0.1), f, g, labels, 1.0f, start);
-  const auto gpu = on_gpu(MultiClassNce<float, ccl::cuda>(0.1), f, g, labels, 1.0f, start);
+  const auto gpu =
+      on_gpu(execution, MultiClassNce<float, ccl::cuda>(0.1), f, g, labels, 1.0f, start);
   require_close(gpu, cpu, tolerance<float>());
 }
 
@@ -342,7 +352,7 @@ TEST_CASE("edge values as on the CPU: huge finite rows, tiny temperatures, zero 
   CCL_REQUIRE_CUDA_DEVICE();
   const auto algorithm = GENERATE(ContrastiveAlgorithm::cublas, ContrastiveAlgorithm::fused);
   INFO(name(algorithm));
-  ccl::gpu::ScopedSettings scope(with(algorithm));
+  const ccl::Execution<ccl::cuda> execution = with(algorithm);
   const std::vector<int> labels{0, 1, 0, 2, 1, 2};
   const RowMatrix<float> start = RowMatrix<float>::Zero(6, 5);
 
@@ -355,7 +365,8 @@ TEST_CASE("edge values as on the CPU: huge finite rows, tiny temperatures, zero 
   f.row(1) *= 1e20f;
   f.row(4) = f.row(4) / f.row(4).cwiseAbs().maxCoeff() * std::numeric_limits<float>::max();
   const auto cpu = on_cpu(MultiClassNce<float>(0.5), f, g, labels, 1.0f, start);
-  const auto gpu = on_gpu(MultiClassNce<float, ccl::cuda>(0.5), f, g, labels, 1.0f, start);
+  const auto gpu =
+      on_gpu(execution, MultiClassNce<float, ccl::cuda>(0.5), f, g, labels, 1.0f, start);
   require_close(gpu, cpu, tolerance<float>());
   const auto ordinary = on_cpu(MultiClassNce<float>(0.5), f_ordinary, g, labels, 1.0f, start);
   CHECK(std::abs(gpu.value - ordinary.value) <= 1e-5 * std::abs(ordinary.value));
@@ -367,6 +378,7 @@ TEST_CASE("edge values as on the CPU: huge finite rows, tiny temperatures, zero 
   const auto df = ccl::gpu::to_device(f_ordinary);
   const auto dg = ccl::gpu::to_device(g);
   MultiClassNce<float, ccl::cuda> tiny(1e-39);
+  tiny.set_execution(execution);
   REQUIRE_THROWS_WITH(tiny.accumulate(df.view(), dg.view(), labels, 1.0f, {}, {}),
                       Catch::Contains("too small for float"));
 
@@ -375,12 +387,13 @@ TEST_CASE("edge values as on the CPU: huge finite rows, tiny temperatures, zero 
   zero_row.row(3).setZero();
   const auto clamp_cpu = on_cpu(MultiClassNce<float>(0.5), zero_row, g, labels, 1.0f, start);
   const auto clamp_gpu =
-      on_gpu(MultiClassNce<float, ccl::cuda>(0.5), zero_row, g, labels, 1.0f, start);
+      on_gpu(execution, MultiClassNce<float, ccl::cuda>(0.5), zero_row, g, labels, 1.0f, start);
   require_close(clamp_gpu, clamp_cpu, tolerance<float>());
   ContrastiveOptions raise;
   raise.zero_rows = ccl::loss::ZeroRows::raise;
   const auto dzero = ccl::gpu::to_device(zero_row);
   MultiClassNce<float, ccl::cuda> strict(raise);
+  strict.set_execution(execution);
   REQUIRE_THROWS_WITH(strict.accumulate(dzero.view(), dg.view(), labels, 1.0f, {}, {}),
                       Catch::Contains("f row 3 has norm <= 1e-12"));
 }

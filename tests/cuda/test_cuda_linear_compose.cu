@@ -176,19 +176,19 @@ TEST_CASE("row-wise device ops check shapes and indices before touching memory",
   std::vector<float> a(12), b(10);
   const auto av = ccl::gpu::device_view(a.data(), 3, 4);
   auto bv = ccl::gpu::mutable_device_view(b.data(), 2, 5);
-  REQUIRE_THROWS_WITH(ccl::gpu::add<float>(av, av, bv),
+  REQUIRE_THROWS_WITH(ccl::gpu::add<float>(av, av, bv, nullptr),
                       Catch::Contains("gpu::add: out has shape [2, 5]"));
   REQUIRE_THROWS_WITH(av.middle_cols(2, 3), Catch::Contains("EmbeddingView: columns [2, 5)"));
   const auto block = av.middle_cols(1, 2);
   CHECK(block.data() == a.data() + 1);
   CHECK(block.row_stride() == 4);
   CHECK(block.cols() == 2);
-  REQUIRE_THROWS_WITH(ccl::gpu::gather_rows<float>(av, {0, 3}, bv),
+  REQUIRE_THROWS_WITH(ccl::gpu::gather_rows<float>(av, {0, 3}, bv, nullptr),
                       "ccl: gather_rows: row index 3 (entry 1) is outside a batch of 3");
-  REQUIRE_THROWS_WITH(ccl::gpu::scatter_add_rows<float>(av, {0, 1, 2}, bv),
+  REQUIRE_THROWS_WITH(ccl::gpu::scatter_add_rows<float>(av, {0, 1, 2}, bv, nullptr),
                       Catch::Contains("scatter_add_rows: row index 2 (entry 2)"));
   REQUIRE_THROWS_WITH(
-      ccl::gpu::accumulate<float>(av, ccl::gpu::mutable_device_view(a.data(), 3, 4)),
+      ccl::gpu::accumulate<float>(av, ccl::gpu::mutable_device_view(a.data(), 3, 4), 1.0f, nullptr),
       Catch::Contains("gpu::accumulate: x (shape [3, 4]) points to host memory"));
 }
 

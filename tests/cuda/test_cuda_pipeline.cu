@@ -52,9 +52,10 @@ auto make_ccl_pipeline(std::uint64_t seed) {
   options.temperature = 0.5;
   auto head = P::template make<ccl::compose::Residual>(dim, dim, classes, rng);
   static_assert(std::is_same_v<decltype(head), Head<Backend>>);
-  return make_pipeline(std::move(student),
-                       branch<ccl::Audio>(P::template make<teacher::Precomputed>(dim),
-                                          std::move(head), P::template make<CclObjective>(options)));
+  return make_pipeline(
+      std::move(student),
+      branch<ccl::Audio>(P::template make<teacher::Precomputed>(dim), std::move(head),
+                         P::template make<CclObjective>(options)));
 }
 
 using DevicePipeline = decltype(make_ccl_pipeline<ccl::cuda>(1));
@@ -72,26 +73,33 @@ struct Inputs {
 TEST_CASE("a device pipeline instantiates: every backend boundary type-checks",
           "[host][cuda][pipeline]") {
   static_assert(std::is_same_v<DevicePipeline::Backend, ccl::cuda>);
-  static_assert(std::is_same_v<ccl::backend_matrix_t<float, ccl::cuda>,
-                               ccl::gpu::DeviceMatrix<float>>);
+  static_assert(
+      std::is_same_v<ccl::backend_matrix_t<float, ccl::cuda>, ccl::gpu::DeviceMatrix<float>>);
   // Taking the addresses forces the member templates to be instantiated (compiled and linked)
   // without running them, which needs a device.
   auto step = &DevicePipeline::step<DeviceView, DeviceView>;
   auto predict = &DevicePipeline::predict<DeviceView>;
   CHECK(step != nullptr);
   CHECK(predict != nullptr);
-  SUCCEED("Pipeline<Student<Linear<double, cuda>>, Branch<Audio, Precomputed<cuda>, "
-          "Residual<cuda>, CclObjective<cuda>>> compiles");
+  SUCCEED(
+      "Pipeline<Student<Linear<double, cuda>>, Branch<Audio, Precomputed<cuda>, "
+      "Residual<cuda>, CclObjective<cuda>>> compiles");
 }
 
 TEST_CASE("one CCL step on the GPU equals the CPU step: objectives and every gradient",
           "[gpu][cuda][pipeline]") {
   CCL_REQUIRE_CUDA_DEVICE();
+  // Also on a non-blocking stream of its own: a part left on the default stream would race it.
+  const bool own_stream = GENERATE(false, true);
+  INFO((own_stream ? "on a non-blocking stream" : "on the default stream"));
   const Inputs data;
+  ccl::gpu::Stream stream;
   auto host = make_ccl_pipeline<ccl::cpu>(5);
   auto device = make_ccl_pipeline<ccl::cuda>(5);
-  const auto x = ccl::gpu::to_device(data.x);
-  const auto audio = ccl::gpu::to_device(data.audio);
+  if (own_stream) device.set_execution({stream.get()});
+  const cudaStream_t s = device.execution().stream;
+  const auto x = ccl::gpu::to_device(data.x, s);
+  const auto audio = ccl::gpu::to_device(data.audio, s);
 
   host.zero_grad();
   device.zero_grad();
@@ -110,7 +118,7 @@ TEST_CASE("one CCL step on the GPU equals the CPU step: objectives and every gra
   std::vector<std::string> names;
   auto take_host = [&](ccl::Parameter<double, ccl::cpu>& p) { host_grads.push_back(p.grad); };
   auto take_device = [&](ccl::Parameter<double, ccl::cuda>& p) {
-    device_grads.push_back(ccl::gpu::to_host(p.grad));
+    device_grads.push_back(ccl::gpu::to_host(p.grad, s));
     names.push_back(p.name);
   };
   host.for_each_student_parameter(take_host);

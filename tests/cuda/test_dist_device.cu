@@ -84,10 +84,12 @@ struct Data {
   }
 };
 
-/// Batches of either backend: a device dataset uploads in load(), as a user's would.
+/// Batches of either backend: a device dataset uploads in load(), as a user's would, on the
+/// pipeline's stream.
 template <class Backend>
 struct Set {
   const Data* data;
+  ccl::Execution<Backend> execution;
   using View = ccl::EmbeddingView<const double, Backend>;
   struct Batch {
     ccl::backend_matrix_t<double, Backend> x_storage, audio_storage;
@@ -107,8 +109,8 @@ struct Set {
       ab.row(r) = data->audio.row(indices[std::size_t(r)]);
       b.labels.push_back(data->y[std::size_t(indices[std::size_t(r)])]);
     }
-    assign(b.x_storage, view(xb));
-    assign(b.audio_storage, view(ab));
+    assign(b.x_storage, view(xb), execution);
+    assign(b.audio_storage, view(ab), execution);
     b.input = view(b.x_storage);
     b.teacher_inputs = std::make_tuple(View(view(b.audio_storage)));
     return b;
@@ -122,7 +124,11 @@ struct Run {
 
 template <class Backend, class Comm>
 Run train(Comm& comm, const Data& data) {
+  // The device run queues everything on a non-blocking stream of its own: a part left on the
+  // default stream would race it.
+  std::conditional_t<std::is_same_v<Backend, ccl::cuda>, ccl::gpu::Stream, int> stream{};
   auto pipeline = make_ccl_pipeline<Backend>(&comm);
+  if constexpr (std::is_same_v<Backend, ccl::cuda>) pipeline.set_execution({stream.get()});
   ccl::optim::Sgd<double, Backend> sgd;
   ccl::optim::SgdOptions sgd_options;
   sgd_options.lr = 0.2;
@@ -137,7 +143,7 @@ Run train(Comm& comm, const Data& data) {
   options.top_k = {1, 2};
   options.progress = ProgressStyle::none;
   options.selection.metric = SelectBy::accuracy;
-  const Set<Backend> set{&data};
+  const Set<Backend> set{&data, pipeline.execution()};
   Run run;
   if constexpr (std::is_same_v<Comm, ccl::dist::single>) {
     Trainer trainer(pipeline, sgd, options);
@@ -149,7 +155,7 @@ Run train(Comm& comm, const Data& data) {
   auto take = [&](auto& p) {
     using ccl::view;
     RowMatrix<double> scratch;
-    const auto values = ccl::host_view(view(p.value), scratch);
+    const auto values = ccl::host_view(view(p.value), scratch, pipeline.execution());
     for (Index i = 0; i < values.rows(); ++i)
       for (Index j = 0; j < values.cols(); ++j)
         run.parameters.push_back(values.data()[i * values.row_stride() + j]);

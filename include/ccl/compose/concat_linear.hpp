@@ -98,9 +98,9 @@ class ConcatLinear {
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
-                              grad_tv_);
+                              grad_tv_, scratch_.execution);
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim());
+    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim(), scratch_.execution);
     linear_.backward(view(grad_tv_),
                      inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{}, mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
@@ -120,6 +120,11 @@ class ConcatLinear {
   void zero_grad() {
     linear_.zero_grad();
     classifier_.zero_grad();
+  }
+
+  /// Runs every op of the composition with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, linear_, classifier_, input_, scratch_);
   }
 
  private:

@@ -45,7 +45,7 @@ struct GateMix {
 
   static void forward(const RowMatrix<Scalar>& a, const RowMatrix<Scalar>& teacher,
                       const RowMatrix<Scalar>& student, RowMatrix<Scalar>& gate,
-                      RowMatrix<Scalar>& composed) {
+                      RowMatrix<Scalar>& composed, const Execution<cpu>& = {}) {
     // σ(a) = 1 / (1 + e^{-a}) saturates to 0 or 1 without NaN for any finite a.
     gate = (1 + (-a.array()).exp()).inverse().matrix();
     composed = (gate.array() * teacher.array() + (1 - gate.array()) * student.array()).matrix();
@@ -54,7 +54,7 @@ struct GateMix {
   static void backward(const RowMatrix<Scalar>& grad_tv, const RowMatrix<Scalar>& gate,
                        const RowMatrix<Scalar>& teacher, const RowMatrix<Scalar>& student,
                        RowMatrix<Scalar>& grad_gate, EmbeddingView<Scalar> grad_teacher,
-                       EmbeddingView<Scalar> grad_student) {
+                       EmbeddingView<Scalar> grad_student, const Execution<cpu>& = {}) {
     const auto g = gate.array();
     if (given(grad_teacher)) grad_teacher.matrix().array() += grad_tv.array() * g;
     if (given(grad_student)) grad_student.matrix().array() += grad_tv.array() * (1 - g);
@@ -118,11 +118,12 @@ class Gated {
                          options_.check_finite, scratch_);
     batch_ = teacher.rows();
     // Copies: backward needs x_t − x_v even if the caller reuses its buffers.
-    assign(teacher_, teacher);
-    assign(student_, student);
+    assign(teacher_, teacher, scratch_.execution);
+    assign(student_, student, scratch_.execution);
     input_.forward(teacher, student, options_.normalize);
     detail::GateMix<Scalar, Backend>::forward(gate_.forward(view(input_.value())), teacher_,
-                                              student_, gate_values_, composed_);
+                                              student_, gate_values_, composed_,
+                                              scratch_.execution);
     const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
@@ -137,11 +138,12 @@ class Gated {
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
-                              grad_tv_);
+                              grad_tv_, scratch_.execution);
     detail::GateMix<Scalar, Backend>::backward(grad_tv_, gate_values_, teacher_, student_,
-                                               grad_gate_, grad_teacher, grad_student);
+                                               grad_gate_, grad_teacher, grad_student,
+                                               scratch_.execution);
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) set_zero(grad_concat_, batch_, 2 * teacher_dim());
+    if (inputs) set_zero(grad_concat_, batch_, 2 * teacher_dim(), scratch_.execution);
     gate_.backward(view(grad_gate_),
                    inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{}, mode);
     if (inputs) input_.backward(grad_concat_, grad_teacher, grad_student);
@@ -161,6 +163,11 @@ class Gated {
   void zero_grad() {
     gate_.zero_grad();
     classifier_.zero_grad();
+  }
+
+  /// Runs every op of the composition with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, gate_, classifier_, input_, scratch_);
   }
 
  private:

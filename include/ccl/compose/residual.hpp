@@ -85,7 +85,7 @@ class Residual {
     input_.forward(teacher, student, options_.normalize);
     const backend_matrix_t<Scalar, Backend>& r = residual_.forward(view(input_.value()));
     composed_.resize(batch_, composed_dim());
-    add_into(mutable_view(composed_), teacher, view(r));
+    add_into(mutable_view(composed_), teacher, view(r), scratch_.execution);
     const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
@@ -100,12 +100,13 @@ class Residual {
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
-                              grad_tv_);
+                              grad_tv_, scratch_.execution);
     // x_tv = x_t + r: the identity path into the teacher ...
-    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_));
+    if (detail::given(grad_teacher))
+      add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
     // ... and W_1 into both halves of the concatenation.
     const bool inputs = detail::given(grad_teacher) || detail::given(grad_student);
-    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim());
+    if (inputs) set_zero(grad_concat_, batch_, teacher_dim() + student_dim(), scratch_.execution);
     residual_.backward(view(grad_tv_),
                        inputs ? mutable_view(grad_concat_) : EmbeddingView<Scalar, Backend>{},
                        mode);
@@ -126,6 +127,11 @@ class Residual {
   void zero_grad() {
     residual_.zero_grad();
     classifier_.zero_grad();
+  }
+
+  /// Runs every op of the composition with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, residual_, classifier_, input_, scratch_);
   }
 
  private:

@@ -63,7 +63,7 @@ class Sum {
                          options_.check_finite, scratch_);
     batch_ = teacher.rows();
     composed_.resize(batch_, composed_dim());
-    add_into(mutable_view(composed_), teacher, student);
+    add_into(mutable_view(composed_), teacher, student, scratch_.execution);
     const backend_matrix_t<Scalar, Backend>& logits = classifier_.forward(view(composed_));
     return {view(composed_), view(logits)};
   }
@@ -78,9 +78,11 @@ class Sum {
                            grad_student, student_dim(), grad_teacher, teacher_dim());
     detail::require_backend_gradients(op, grad_composed, grad_logits, grad_student, grad_teacher);
     detail::composed_gradient(classifier_, grad_composed, grad_logits, mode, batch_, composed_dim(),
-                              grad_tv_);
-    if (detail::given(grad_student)) add_scaled(grad_student, Scalar(1), view(grad_tv_));
-    if (detail::given(grad_teacher)) add_scaled(grad_teacher, Scalar(1), view(grad_tv_));
+                              grad_tv_, scratch_.execution);
+    if (detail::given(grad_student))
+      add_scaled(grad_student, Scalar(1), view(grad_tv_), scratch_.execution);
+    if (detail::given(grad_teacher))
+      add_scaled(grad_teacher, Scalar(1), view(grad_tv_), scratch_.execution);
   }
 
   template <class Visitor>
@@ -94,14 +96,19 @@ class Sum {
 
   void zero_grad() { classifier_.zero_grad(); }
 
+  /// Runs every op of the composition with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, classifier_, scratch_);
+  }
+
  private:
   static Index checked(Index teacher_dim, Index student_dim, Index classes) {
     require(teacher_dim > 0 && student_dim > 0 && classes > 0,
             "compose::Sum: teacher_dim, student_dim and classes must be positive, got ",
             teacher_dim, ", ", student_dim, ", ", classes);
     require(teacher_dim == student_dim,
-            "compose::Sum: x_t + x_v needs teacher_dim == student_dim, got ", teacher_dim,
-            " and ", student_dim);
+            "compose::Sum: x_t + x_v needs teacher_dim == student_dim, got ", teacher_dim, " and ",
+            student_dim);
     return teacher_dim;
   }
 

@@ -9,13 +9,14 @@
 //   assign(m, source_view);                        // m = source (resized)
 //   copy_into(source_view, target_view);           // target = source (same shape)
 //   host_view(view, scratch);                      // a host view of the data (a copy on CUDA)
-//   host_copy(m);  restore_from_host(m, decoded);  zero_elements(m);   // checkpoints, optimiser
-//                                                                      // state
+//   host_copy(m);  restore_from_host(m, decoded);  restore_zeros(m);   // checkpoints
+//   zero_elements(m);                              // keeps the shape (optimiser state)
 //
 //
 // and the compute vocabulary that layers and composition heads are written once over:
 //
 //   OpScratch<S, B> scratch;   // what the ops keep between calls (GEMM partials, cuBLAS handle)
+//                              // and the Execution they run with (scratch.execution)
 //   matmul(out, a, Operand::as_is, b, Operand::transposed, Gemm::overwrite, scratch);
 //   add_to_rows(out, row);      add_column_sums(sums, x);       add_into(out, a, b);
 //   check_finite(op, name, view, scratch);      require_backend_memory(op, name, view);
@@ -26,6 +27,10 @@
 //   convert_into(source, target, scale);        // target = To(double(source) * scale)
 //   copy_from_host(host_view, target);  copy_to_host(view, host_target);   // staging
 //
+// Every op runs where the component's Execution<B> says (core/execution.hpp): the ops that keep
+// scratch read it from scratch.execution, the others take it as their last argument, which host
+// code may omit (the host has nothing to choose) and device code must give (its stream).
+//
 // Overload resolution on the view's backend picks the implementation (the CUDA overloads are in
 // <ccl/cuda/backend_matrix.hpp>, found by argument-dependent lookup on ccl::EmbeddingView), so
 // the algorithms that use them contain no #ifdef and no backend test. Each CPU version is the
@@ -35,6 +40,7 @@
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/gemm.hpp>
 #include <ccl/core/parallel_gemm.hpp>
 #include <ccl/core/types.hpp>
@@ -57,14 +63,14 @@ using backend_matrix_t = typename BackendMatrix<Scalar, Backend>::type;
 
 /// Resizes to [rows, cols] and zeroes every element.
 template <class Scalar>
-void set_zero(RowMatrix<Scalar>& matrix, Index rows, Index cols) {
+void set_zero(RowMatrix<Scalar>& matrix, Index rows, Index cols, const Execution<cpu>& = {}) {
   matrix.setZero(rows, cols);
 }
 
 /// target += alpha * source (same shape; either may be a strided row block).
 template <class Scalar>
 void add_scaled(EmbeddingView<Scalar, cpu> target, Scalar alpha,
-                EmbeddingView<const Scalar, cpu> source) {
+                EmbeddingView<const Scalar, cpu> source, const Execution<cpu>& = {}) {
   require(target.rows() == source.rows() && target.cols() == source.cols(),
           "add_scaled: target has shape ", target.shape(), ", source ", source.shape());
   if (alpha == Scalar(0) || target.empty()) return;
@@ -73,13 +79,15 @@ void add_scaled(EmbeddingView<Scalar, cpu> target, Scalar alpha,
 
 /// matrix = source, resizing the matrix (the CUDA overload also uploads a host view).
 template <class Scalar>
-void assign(RowMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cpu> source) {
+void assign(RowMatrix<Scalar>& matrix, EmbeddingView<const Scalar, cpu> source,
+            const Execution<cpu>& = {}) {
   matrix = source.matrix();
 }
 
 /// target = source (same shape; either may be a strided row block).
 template <class Scalar>
-void copy_into(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target) {
+void copy_into(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target,
+               const Execution<cpu>& = {}) {
   require(target.rows() == source.rows() && target.cols() == source.cols(),
           "copy_into: target has shape ", target.shape(), ", source ", source.shape());
   target.matrix() = source.matrix();
@@ -89,7 +97,8 @@ void copy_into(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cp
 /// (synchronising) and views that. For metrics and logs that read a few values per batch.
 template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cpu> source,
-                                           RowMatrix<Scalar>& /*scratch*/) {
+                                           RowMatrix<Scalar>& /*scratch*/,
+                                           const Execution<cpu>& = {}) {
   return source;
 }
 
@@ -102,6 +111,8 @@ struct OpScratch {
                 "ccl::OpScratch<Scalar, ccl::cuda> lives in <ccl/cuda/backend_matrix.hpp>; "
                 "include it (or <ccl/cuda.hpp>) in a translation unit compiled by nvcc");
   GemmScratch<Scalar> gemm;
+  Execution<cpu> execution;
+  void set_execution(const Execution<cpu>& e) { rebind_execution(execution, e); }
 };
 
 /// How matmul reads an operand: as stored, or transposed.
@@ -121,21 +132,23 @@ void matmul(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> a, 
 
 /// out[i, :] += row for every row i (row: [1, out.cols()]): a bias.
 template <class Scalar>
-void add_to_rows(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> row) {
+void add_to_rows(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> row,
+                 const Execution<cpu>& = {}) {
   if (out.empty()) return;
   out.matrix().rowwise() += row.matrix().row(0);
 }
 
 /// sums[0, j] += Σ_i x[i, j] (sums: [1, x.cols()]): a bias gradient.
 template <class Scalar>
-void add_column_sums(EmbeddingView<Scalar, cpu> sums, EmbeddingView<const Scalar, cpu> x) {
+void add_column_sums(EmbeddingView<Scalar, cpu> sums, EmbeddingView<const Scalar, cpu> x,
+                     const Execution<cpu>& = {}) {
   sums.matrix().row(0) += x.matrix().colwise().sum();
 }
 
 /// out = a + b (same shapes).
 template <class Scalar>
 void add_into(EmbeddingView<Scalar, cpu> out, EmbeddingView<const Scalar, cpu> a,
-              EmbeddingView<const Scalar, cpu> b) {
+              EmbeddingView<const Scalar, cpu> b, const Execution<cpu>& = {}) {
   out.matrix() = a.matrix() + b.matrix();
 }
 
@@ -163,7 +176,7 @@ Index first_non_finite(const EmbeddingView<T, cpu>& v,
 /// buffers that sum in double whatever the element type (dist::average_gradients).
 template <class From, class To>
 void convert_into(EmbeddingView<const From, cpu> source, EmbeddingView<To, cpu> target,
-                  double scale = 1.0) {
+                  double scale = 1.0, const Execution<cpu>& = {}) {
   require(target.rows() == source.rows() && target.cols() == source.cols(),
           "convert_into: target has shape ", target.shape(), ", source ", source.shape());
   for (Index i = 0; i < source.rows(); ++i) {
@@ -177,11 +190,13 @@ void convert_into(EmbeddingView<const From, cpu> source, EmbeddingView<To, cpu> 
 /// upload (copy_from_host) or a download that returns once the data is on the host
 /// (copy_to_host) on CUDA. For staging a backend's data through a host-memory transport.
 template <class Scalar>
-void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target) {
+void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target,
+                    const Execution<cpu>& = {}) {
   copy_into(source, target);
 }
 template <class Scalar>
-void copy_to_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target) {
+void copy_to_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cpu> target,
+                  const Execution<cpu>& = {}) {
   copy_into(source, target);
 }
 
@@ -204,9 +219,16 @@ void restore_from_host(RowMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
   target.swap(decoded);
 }
 
+/// Zeroes every element, keeping the shape, as a checkpoint restore does (a gradient after a
+/// load; synchronous with the whole device on CUDA, like restore_from_host).
+template <class Scalar>
+void restore_zeros(RowMatrix<Scalar>& matrix) {
+  matrix.setZero();
+}
+
 /// Zeroes every element, keeping the shape.
 template <class Scalar>
-void zero_elements(RowMatrix<Scalar>& matrix) {
+void zero_elements(RowMatrix<Scalar>& matrix, const Execution<cpu>& = {}) {
   matrix.setZero();
 }
 

@@ -12,6 +12,7 @@
 // on biases and normalisation parameters" (optim::WeightDecayOn::weights_only) need to know.
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/types.hpp>
 
 #include <cstdint>
@@ -64,7 +65,7 @@ struct Parameter {
   Index rows() const { return value.rows(); }
   Index cols() const { return value.cols(); }
   Index size() const { return value.size(); }
-  void zero_grad() { grad.setZero(value.rows(), value.cols()); }
+  void zero_grad(const Execution<cpu>& = {}) { grad.setZero(value.rows(), value.cols()); }
 };
 
 namespace detail {

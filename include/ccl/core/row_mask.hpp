@@ -18,6 +18,7 @@
 
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 
@@ -31,7 +32,7 @@ namespace ccl {
 /// every entry also handles signed features whose entries happen to cancel. A NaN entry counts
 /// as present, so the branch's own finiteness checks report it instead of hiding it.
 template <class T>
-std::vector<Index> available_rows(const EmbeddingView<T, cpu>& x) {
+std::vector<Index> available_rows(const EmbeddingView<T, cpu>& x, const Execution<cpu>& = {}) {
   std::vector<Index> rows;
   rows.reserve(static_cast<std::size_t>(x.rows()));
   for (Index i = 0; i < x.rows(); ++i) {
@@ -63,12 +64,12 @@ inline void check_row_indices(const char* op, const std::vector<Index>& rows, In
 /// target[k] = source[rows[k]]; target must be [rows.size(), source.cols()].
 template <class T>
 void gather_rows(EmbeddingView<const T> source, const std::vector<Index>& rows,
-                 EmbeddingView<T> target) {
+                 EmbeddingView<T> target, const Execution<cpu>& = {}) {
   constexpr const char* op = "gather_rows";
   detail::check_row_indices(op, rows, source.rows());
   require(target.rows() == Index(rows.size()) && target.cols() == source.cols(), op,
-          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ",
-          source.cols(), "]");
+          ": target has shape ", target.shape(), ", expected [", rows.size(), ", ", source.cols(),
+          "]");
   auto out = target.matrix();
   const auto in = source.matrix();
   for (std::size_t k = 0; k < rows.size(); ++k) out.row(Index(k)) = in.row(rows[k]);
@@ -91,12 +92,12 @@ RowMatrix<typename M::Scalar> gather_rows(const M& source, const std::vector<Ind
 /// gradient. Indices must be distinct (as available_rows returns them).
 template <class T>
 void scatter_add_rows(EmbeddingView<const T> compact, const std::vector<Index>& rows,
-                      EmbeddingView<T> target) {
+                      EmbeddingView<T> target, const Execution<cpu>& = {}) {
   constexpr const char* op = "scatter_add_rows";
   detail::check_row_indices(op, rows, target.rows());
   require(compact.rows() == Index(rows.size()) && compact.cols() == target.cols(), op,
-          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ",
-          target.cols(), "] (one row per index, target's width)");
+          ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ", target.cols(),
+          "] (one row per index, target's width)");
   auto out = target.matrix();
   const auto in = compact.matrix();
   for (std::size_t k = 0; k < rows.size(); ++k) out.row(rows[k]) += in.row(Index(k));

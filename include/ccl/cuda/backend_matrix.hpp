@@ -2,7 +2,7 @@
 // The CUDA side of <ccl/core/backend_matrix.hpp>: BackendMatrix<Scalar, ccl::cuda> is
 // gpu::DeviceMatrix, with set_zero / add_scaled / assign and ccl::view / ccl::mutable_view
 // overloads for it, so code written once over backend_matrix_t (the pipeline's gradient
-// workspaces) runs on the device unchanged. Every operation is asynchronous on the settings'
+// workspaces) runs on the device unchanged. Every operation is asynchronous on its execution's
 // stream. The missing-teacher row operations of core/row_mask.hpp are forwarded here into
 // namespace ccl as well, so that the same unqualified calls find the device versions
 // (ccl/cuda/nn/rowwise_mask.hpp) by argument-dependent lookup.
@@ -22,10 +22,10 @@
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <cublas_v2.h>
@@ -47,13 +47,16 @@ template <class Scalar>
 struct OpScratch<Scalar, cuda> {
   std::optional<gpu::CublasHandle> cublas;
   gpu::DeviceBuffer<unsigned long long> finite;  // the NaN scan's first-index flag
+  Execution<cuda> execution;                     // the owner's stream, TF32 and algorithm
 
-  // Created on first use (cublasCreate is not free) and bound to the current settings on each
-  // call, so a ScopedSettings change of stream or TF32 takes effect at once.
+  void set_execution(const Execution<cuda>& e) { rebind_execution(execution, e); }
+
+  // Created on first use (cublasCreate is not free) and bound to the execution on each call, so
+  // a set_execution between calls takes effect at once.
   cublasHandle_t handle() {
     if (!cublas) cublas.emplace();
-    cublas->set_stream(gpu::settings().stream);
-    cublas->set_tf32(gpu::settings().allow_tf32);
+    cublas->set_stream(execution.stream);
+    cublas->set_tf32(execution.allow_tf32);
     return cublas->get();
   }
 };
@@ -75,35 +78,46 @@ EmbeddingView<Scalar, cuda> mutable_view(DeviceMatrix<Scalar>& matrix) {
 }
 
 template <class Scalar>
-void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols) {
+void set_zero(DeviceMatrix<Scalar>& matrix, Index rows, Index cols,
+              const Execution<cuda>& execution) {
   matrix.resize(rows, cols);
-  matrix.zero(settings().stream);
+  matrix.zero(execution.stream);
 }
 
 /// matrix = source, resized; the source is a device view or a host one (an upload).
 template <class Scalar, class From>
-void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, From> source) {
+void assign(DeviceMatrix<Scalar>& matrix, EmbeddingView<const Scalar, From> source,
+            const Execution<cuda>& execution) {
   matrix.resize(source.rows(), source.cols());
-  copy<Scalar>(source, matrix.mutable_view());
+  copy<Scalar>(source, matrix.mutable_view(), execution.stream);
 }
 
 /// Checkpoint hooks (io/checkpoint_sections.hpp): a device tensor is saved from a host copy and
-/// restored by one upload; both synchronise nothing beyond the copy itself.
+/// restored by one upload. Checkpoints are rare and know no component's stream, so both wait for
+/// the whole device first (every stream's writes are then visible) and copy synchronously.
 template <class Scalar>
 RowMatrix<Scalar> host_copy(const DeviceMatrix<Scalar>& value) {
-  return to_host(value);
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
+  return to_host(value, nullptr);
 }
 
 template <class Scalar>
 void restore_from_host(DeviceMatrix<Scalar>& target, RowMatrix<Scalar>& decoded) {
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
   target.resize(decoded.rows(), decoded.cols());
-  copy<Scalar>(ccl::view(decoded), target.mutable_view());
-  CCL_CUDA_CHECK(cudaStreamSynchronize(settings().stream));  // `decoded` dies after the commit
+  copy<Scalar>(ccl::view(decoded), target.mutable_view(), nullptr);
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());  // `decoded` dies after the commit
 }
 
 template <class Scalar>
-void zero_elements(DeviceMatrix<Scalar>& matrix) {
-  matrix.zero(settings().stream);
+void restore_zeros(DeviceMatrix<Scalar>& matrix) {
+  matrix.zero(nullptr);
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+template <class Scalar>
+void zero_elements(DeviceMatrix<Scalar>& matrix, const Execution<cuda>& execution) {
+  matrix.zero(execution.stream);
 }
 
 }  // namespace gpu
@@ -112,41 +126,44 @@ void zero_elements(DeviceMatrix<Scalar>& matrix) {
 
 template <class Scalar>
 void add_scaled(EmbeddingView<Scalar, cuda> target, Scalar alpha,
-                EmbeddingView<const Scalar, cuda> source) {
+                EmbeddingView<const Scalar, cuda> source, const Execution<cuda>& execution) {
   require(target.rows() == source.rows() && target.cols() == source.cols(),
           "add_scaled: target has shape ", target.shape(), ", source ", source.shape());
   if (alpha == Scalar(0) || target.empty()) return;
-  gpu::accumulate<Scalar>(source, target, alpha);
+  gpu::accumulate<Scalar>(source, target, alpha, execution.stream);
 }
 
 template <class Scalar>
-void copy_into(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, cuda> target) {
-  gpu::copy<Scalar>(source, target);
+void copy_into(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, cuda> target,
+               const Execution<cuda>& execution) {
+  gpu::copy<Scalar>(source, target, execution.stream);
 }
 
 template <class Scalar>
 EmbeddingView<const Scalar, cpu> host_view(EmbeddingView<const Scalar, cuda> source,
-                                           RowMatrix<Scalar>& scratch) {
+                                           RowMatrix<Scalar>& scratch,
+                                           const Execution<cuda>& execution) {
   scratch.resize(source.rows(), source.cols());
-  gpu::copy<Scalar>(source, ccl::mutable_view(scratch));  // synchronises the stream
+  gpu::copy<Scalar>(source, ccl::mutable_view(scratch), execution.stream);  // synchronises it
   return ccl::view(scratch);
 }
 
 template <class T>
-std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x) {
-  return gpu::available_rows(x);
+std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x,
+                                  const Execution<cuda>& execution) {
+  return gpu::available_rows(x, execution.stream);
 }
 
 template <class Scalar>
 void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Index>& rows,
-                 EmbeddingView<Scalar, cuda> target) {
-  gpu::gather_rows<Scalar>(source, rows, target);
+                 EmbeddingView<Scalar, cuda> target, const Execution<cuda>& execution) {
+  gpu::gather_rows<Scalar>(source, rows, target, execution.stream);
 }
 
 template <class Scalar>
 void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vector<Index>& rows,
-                      EmbeddingView<Scalar, cuda> target) {
-  gpu::scatter_add_rows<Scalar>(compact, rows, target);
+                      EmbeddingView<Scalar, cuda> target, const Execution<cuda>& execution) {
+  gpu::scatter_add_rows<Scalar>(compact, rows, target, execution.stream);
 }
 
 /// cuBLAS product of row-major views. cuBLAS is column-major, and a row-major [r, c] view with
@@ -175,40 +192,42 @@ void matmul(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a
 
 /// out[i, :] += row for every row i: the accumulate kernel reading the row with stride 0.
 template <class Scalar>
-void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> row) {
+void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> row,
+                 const Execution<cuda>& execution) {
   if (out.empty()) return;
   const long long count = static_cast<long long>(out.rows()) * out.cols();
   gpu::kernels::accumulate_rows_kernel<Scalar>
       <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         gpu::settings().stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1),
-                                   out.data(), static_cast<std::ptrdiff_t>(out.row_stride()));
+         execution.stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1), out.data(),
+                             static_cast<std::ptrdiff_t>(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
 }
 
 /// sums[0, j] += Σ_i x[i, j], deterministic (kernels/rowwise.cuh).
 template <class Scalar>
-void add_column_sums(EmbeddingView<Scalar, cuda> sums, EmbeddingView<const Scalar, cuda> x) {
+void add_column_sums(EmbeddingView<Scalar, cuda> sums, EmbeddingView<const Scalar, cuda> x,
+                     const Execution<cuda>& execution) {
   if (x.empty()) return;
   const int cols = int(x.cols());
   const dim3 block(gpu::kernels::column_sum_columns, gpu::kernels::column_sum_lanes);
   const int blocks =
       (cols + gpu::kernels::column_sum_columns - 1) / gpu::kernels::column_sum_columns;
-  gpu::kernels::column_sums_add_kernel<Scalar><<<blocks, block, 0, gpu::settings().stream>>>(
+  gpu::kernels::column_sums_add_kernel<Scalar><<<blocks, block, 0, execution.stream>>>(
       x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), int(x.rows()), cols, sums.data());
   CCL_CUDA_CHECK_LAUNCH("column_sums_add_kernel");
 }
 
 template <class Scalar>
 void add_into(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a,
-              EmbeddingView<const Scalar, cuda> b) {
-  gpu::add<Scalar>(a, b, out);
+              EmbeddingView<const Scalar, cuda> b, const Execution<cuda>& execution) {
+  gpu::add<Scalar>(a, b, out, execution.stream);
 }
 
-/// The device NaN/Inf scan (reads one flag back: synchronises the settings' stream).
+/// The device NaN/Inf scan (reads one flag back: synchronises the execution's stream).
 template <class T>
 void check_finite(const char* op, const char* name, const EmbeddingView<T, cuda>& v,
                   OpScratch<std::remove_const_t<T>, cuda>& scratch) {
-  gpu::checks::finite(op, name, v, scratch.finite, gpu::settings().stream);
+  gpu::checks::finite(op, name, v, scratch.finite, scratch.execution.stream);
 }
 
 /// Device memory, and extents within the kernels' 32-bit indices.
@@ -222,13 +241,13 @@ void require_backend_memory(const char* op, const char* name, const EmbeddingVie
 template <class T>
 Index first_non_finite(const EmbeddingView<T, cuda>& v,
                        OpScratch<std::remove_const_t<T>, cuda>& scratch) {
-  return gpu::checks::first_non_finite(v, scratch.finite, gpu::settings().stream);
+  return gpu::checks::first_non_finite(v, scratch.finite, scratch.execution.stream);
 }
 
 /// target = To(double(source) · scale) on the device (one elementwise kernel).
 template <class From, class To>
 void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda> target,
-                  double scale = 1.0) {
+                  double scale, const Execution<cuda>& execution) {
   constexpr const char* op = "convert_into";
   require(target.rows() == source.rows() && target.cols() == source.cols(), op,
           ": target has shape ", target.shape(), ", source ", source.shape());
@@ -238,21 +257,23 @@ void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda
   const long long count = static_cast<long long>(source.rows()) * source.cols();
   gpu::kernels::convert_rows_kernel<From, To>
       <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         gpu::settings().stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
-                                   int(source.rows()), int(source.cols()), scale, target.data(),
-                                   gpu::detail::stride(target.row_stride()));
+         execution.stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
+                             int(source.rows()), int(source.cols()), scale, target.data(),
+                             gpu::detail::stride(target.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("convert_rows_kernel");
 }
 
 /// Host -> device (asynchronous; the host data may be reused at once) and device -> host
 /// (returns when the data is on the host).
 template <class Scalar>
-void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cuda> target) {
-  gpu::copy<Scalar>(source, target);
+void copy_from_host(EmbeddingView<const Scalar, cpu> source, EmbeddingView<Scalar, cuda> target,
+                    const Execution<cuda>& execution) {
+  gpu::copy<Scalar>(source, target, execution.stream);
 }
 template <class Scalar>
-void copy_to_host(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, cpu> target) {
-  gpu::copy<Scalar>(source, target);
+void copy_to_host(EmbeddingView<const Scalar, cuda> source, EmbeddingView<Scalar, cpu> target,
+                  const Execution<cuda>& execution) {
+  gpu::copy<Scalar>(source, target, execution.stream);
 }
 
 }  // namespace ccl

@@ -1,6 +1,7 @@
 #pragma once
-// Stream: an owning, move-only CUDA stream. Ops run on the stream of gpu::settings() (the legacy
-// default stream unless the caller sets one); a Stream object is the usual way to provide one.
+// Stream: an owning, move-only CUDA stream. A component's ops run on the stream of its
+// Execution<cuda> (the legacy default stream unless set_execution gives another); a Stream object
+// is the usual way to provide one.
 
 #include <ccl/cuda/error.hpp>
 

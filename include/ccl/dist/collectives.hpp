@@ -2,9 +2,13 @@
 // Collectives on a backend's matrices, for code written once for the host and the device
 // (dist::average_gradients, dist::broadcast_parameters, dist::GlobalObjective):
 //
-//   dist::all_reduce_sum(comm, mutable_view(bucket));              // in place, Σ over ranks
-//   dist::all_gather(comm, view(local), mutable_view(gathered));   // [R·rows, cols], rank order
-//   dist::broadcast(comm, mutable_view(values), root);
+//   dist::all_reduce_sum(comm, mutable_view(bucket), execution);   // in place, Σ over ranks
+//   dist::all_gather(comm, view(local), mutable_view(gathered), execution);   // [R·rows, cols]
+//   dist::broadcast(comm, mutable_view(values), root, execution);
+//
+// `execution` is the caller's (core/execution.hpp): the staging copies run on its stream. A
+// device communicator runs on its own stream, which must be the data's (Trainer::set_execution
+// hands the pipeline's execution to it).
 //
 // When the communicator works on the memory the views live in (dist::mpi or dist::single and host
 // views; dist::nccl and device views) the call passes the pointers through. When it does not (a
@@ -18,6 +22,7 @@
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/dist/communicator.hpp>
 
@@ -46,14 +51,15 @@ constexpr bool staged() {
 /// Runs an in-place collective `run(pointer, count)` on `data`, through a host copy when the
 /// communicator does not work on the view's memory.
 template <class Comm, class T, class Backend, class Collective>
-void in_place(const char* op, EmbeddingView<T, Backend> data, Collective&& run) {
+void in_place(const char* op, EmbeddingView<T, Backend> data, const Execution<Backend>& execution,
+              Collective&& run) {
   require_contiguous(op, "data", data);
   if (data.empty()) return;
   if constexpr (staged<Comm, Backend>()) {
     RowMatrix<T> host(data.rows(), data.cols());
-    copy_to_host(EmbeddingView<const T, Backend>(data), mutable_view(host));
+    copy_to_host(EmbeddingView<const T, Backend>(data), mutable_view(host), execution);
     run(host.data(), Index(host.size()));
-    copy_from_host(view(host), data);
+    copy_from_host(view(host), data, execution);
   } else {
     run(data.data(), data.rows() * data.cols());
   }
@@ -63,16 +69,17 @@ void in_place(const char* op, EmbeddingView<T, Backend> data, Collective&& run) 
 
 /// data ← Σ over ranks of every rank's data (same shape on every rank).
 template <class Comm, class T, class Backend>
-void all_reduce_sum(Comm& comm, EmbeddingView<T, Backend> data) {
+void all_reduce_sum(Comm& comm, EmbeddingView<T, Backend> data,
+                    const Execution<Backend>& execution) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  detail::in_place<Comm>("dist::all_reduce_sum", data,
+  detail::in_place<Comm>("dist::all_reduce_sum", data, execution,
                          [&](T* values, Index count) { comm.all_reduce_sum(values, count); });
 }
 
 /// gathered = every rank's `local` stacked in rank order ([R·rows, cols]; same shape everywhere).
 template <class Comm, class T, class Backend>
 void all_gather(Comm& comm, EmbeddingView<const T, Backend> local,
-                EmbeddingView<T, Backend> gathered) {
+                EmbeddingView<T, Backend> gathered, const Execution<Backend>& execution) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
   const char* op = "dist::all_gather";
   detail::require_contiguous(op, "local", local);
@@ -83,9 +90,9 @@ void all_gather(Comm& comm, EmbeddingView<const T, Backend> local,
   if (local.empty()) return;
   if constexpr (detail::staged<Comm, Backend>()) {
     RowMatrix<T> mine(local.rows(), local.cols()), all(gathered.rows(), gathered.cols());
-    copy_to_host(local, mutable_view(mine));
+    copy_to_host(local, mutable_view(mine), execution);
     comm.all_gather(mine.data(), Index(mine.size()), all.data());
-    copy_from_host(view(all), gathered);
+    copy_from_host(view(all), gathered, execution);
   } else {
     comm.all_gather(local.data(), local.rows() * local.cols(), gathered.data());
   }
@@ -93,9 +100,10 @@ void all_gather(Comm& comm, EmbeddingView<const T, Backend> local,
 
 /// data ← rank `root`'s data on every rank.
 template <class Comm, class T, class Backend>
-void broadcast(Comm& comm, EmbeddingView<T, Backend> data, int root) {
+void broadcast(Comm& comm, EmbeddingView<T, Backend> data, int root,
+               const Execution<Backend>& execution) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  detail::in_place<Comm>("dist::broadcast", data,
+  detail::in_place<Comm>("dist::broadcast", data, execution,
                          [&](T* values, Index count) { comm.broadcast(values, count, root); });
 }
 

@@ -116,6 +116,12 @@ class GlobalObjective {
   const Objective& objective() const { return objective_; }
   Comm& communicator() { return *comm_; }
 
+  /// The gathers, copies and the wrapped objective run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(objective_, execution);
+    rebind_execution(execution_, execution);
+  }
+
   /// Declared only when the wrapped objective keeps per-sample state (memory banks): the
   /// pipeline then passes this rank's dataset indices, gathered with the rows in accumulate.
   template <class O = Objective,
@@ -163,25 +169,26 @@ class GlobalObjective {
     // then its [label, dataset index].
     const Index dv = x_v.cols(), c = z_v.cols(), dt = x_t.cols(), width = dv + c + dt;
     const Index most = *std::max_element(counts.begin(), counts.end());
-    set_zero(local_rows_, most, width);
+    set_zero(local_rows_, most, width, execution_);
     if (b > 0) {
       const MutableView local = mutable_view(local_rows_).middle_rows(0, b);
-      copy_into(x_v, local.middle_cols(0, dv));
-      copy_into(z_v, local.middle_cols(dv, c));
-      copy_into(x_t, local.middle_cols(dv + c, dt));
+      copy_into(x_v, local.middle_cols(0, dv), execution_);
+      copy_into(z_v, local.middle_cols(dv, c), execution_);
+      copy_into(x_t, local.middle_cols(dv + c, dt), execution_);
     }
-    set_zero(gathered_rows_, most * ranks, width);
-    all_gather(*comm_, view(local_rows_), mutable_view(gathered_rows_));
-    set_zero(x_v_, total, dv);
-    set_zero(z_v_, total, c);
-    set_zero(x_t_, total, dt);
+    set_zero(gathered_rows_, most * ranks, width, execution_);
+    all_gather(*comm_, view(local_rows_), mutable_view(gathered_rows_), execution_);
+    set_zero(x_v_, total, dv, execution_);
+    set_zero(z_v_, total, c, execution_);
+    set_zero(x_t_, total, dt, execution_);
     for (Index r = 0, first = 0; r < ranks; first += counts[std::size_t(r)], ++r) {
       const View theirs = view(gathered_rows_).middle_rows(r * most, counts[std::size_t(r)]);
       const Index n = theirs.rows();
       if (n == 0) continue;
-      copy_into(theirs.middle_cols(0, dv), mutable_view(x_v_).middle_rows(first, n));
-      copy_into(theirs.middle_cols(dv, c), mutable_view(z_v_).middle_rows(first, n));
-      copy_into(theirs.middle_cols(dv + c, dt), mutable_view(x_t_).middle_rows(first, n));
+      copy_into(theirs.middle_cols(0, dv), mutable_view(x_v_).middle_rows(first, n), execution_);
+      copy_into(theirs.middle_cols(dv, c), mutable_view(z_v_).middle_rows(first, n), execution_);
+      copy_into(theirs.middle_cols(dv + c, dt), mutable_view(x_t_).middle_rows(first, n),
+                execution_);
     }
     std::vector<std::int64_t> tags(std::size_t(2 * b), 0);
     for (Index i = 0; i < b; ++i) {
@@ -200,17 +207,17 @@ class GlobalObjective {
       indices_.clear();  // indices describe one step only
     }
 
-    set_zero(grad_x_v_, total, dv);
-    set_zero(grad_z_v_, total, c);
+    set_zero(grad_x_v_, total, dv, execution_);
+    set_zero(grad_z_v_, total, c, execution_);
     auto terms =
         objective_.accumulate(composition, view(x_v_), view(z_v_), view(x_t_), LabelView(labels_),
                               mutable_view(grad_x_v_), mutable_view(grad_z_v_));
     // This rank's rows, scaled by R (see the header comment).
     const Scalar scale = Scalar(ranks);
     if (grad_x_v.data() != nullptr)
-      add_scaled(grad_x_v, scale, view(grad_x_v_).middle_rows(offset, b));
+      add_scaled(grad_x_v, scale, view(grad_x_v_).middle_rows(offset, b), execution_);
     if (grad_z_v.data() != nullptr)
-      add_scaled(grad_z_v, scale, view(grad_z_v_).middle_rows(offset, b));
+      add_scaled(grad_z_v, scale, view(grad_z_v_).middle_rows(offset, b), execution_);
     return terms;
   }
 
@@ -233,6 +240,7 @@ class GlobalObjective {
  private:
   Comm* comm_;
   Objective objective_;
+  Execution<Backend> execution_;
   std::vector<Index> indices_;
   std::vector<std::int64_t> labels_;
   // The global batch and its gradients; members so that the views the objective keeps (the

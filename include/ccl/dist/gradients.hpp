@@ -74,7 +74,7 @@ class GradientAverager {
       if (size == 0) return;
       if (!packed_.empty() && filled_ + size > options_.bucket_elements) flush(comm);
       if (buffer_.cols() < filled_ + size)  // nothing packed then: the bucket was just flushed
-        set_zero(buffer_, 1, std::max(options_.bucket_elements, size));
+        set_zero(buffer_, 1, std::max(options_.bucket_elements, size), scratch_.execution);
       const auto grad = detail::as_row(p.grad);
       using GradView = std::decay_t<decltype(grad)>;
       using Scalar = std::remove_const_t<typename GradView::Scalar>;
@@ -83,15 +83,19 @@ class GradientAverager {
                     "the model's backend_type (a model without one counts as ccl::cpu); declare "
                     "`using backend_type = ccl::cuda;` in a device model");
       convert_into(EmbeddingView<const Scalar, Backend>(grad),
-                   mutable_view(buffer_).middle_cols(filled_, size));
+                   mutable_view(buffer_).middle_cols(filled_, size), 1.0, scratch_.execution);
       packed_.push_back({p.name, filled_, size});
-      write_back_.push_back([grad, inverse](EmbeddingView<const double, Backend> sums) {
-        convert_into(sums, grad, inverse);
+      write_back_.push_back([this, grad, inverse](EmbeddingView<const double, Backend> sums) {
+        convert_into(sums, grad, inverse, scratch_.execution);
       });
       filled_ += size;
     });
     flush(comm);
   }
+
+  /// The packing, scans and staging run with `execution` (core/execution.hpp): the stream of the
+  /// model whose gradients are averaged.
+  void set_execution(const Execution<Backend>& execution) { scratch_.set_execution(execution); }
 
  private:
   struct Packed {
@@ -103,7 +107,7 @@ class GradientAverager {
   void flush(Comm& comm) {
     if (packed_.empty()) return;
     const auto bucket = mutable_view(buffer_).middle_cols(0, filled_);
-    all_reduce_sum(comm, bucket);
+    all_reduce_sum(comm, bucket, scratch_.execution);
     const EmbeddingView<const double, Backend> sums = bucket;
     const Index bad = first_non_finite(sums, scratch_);
     for (const Packed& p : packed_)
@@ -137,11 +141,15 @@ void average_gradients(Comm& comm, Model& model, GradientSyncOptions options = {
   average(comm, model);
 }
 
-/// Every rank's parameter values become rank `root`'s (call once after construction).
+/// Every rank's parameter values become rank `root`'s (call once after construction). A device
+/// model's copies run on `execution`'s stream: the model's (default: the legacy default stream,
+/// right for a model that has not been given another).
 template <class Comm, class Model>
-void broadcast_parameters(Comm& comm, Model& model, int root = 0) {
+void broadcast_parameters(Comm& comm, Model& model, int root = 0,
+                          const Execution<backend_of_t<Model>>& execution = {}) {
   CCL_STATIC_ASSERT_COMMUNICATOR(Comm);
-  model.for_each_parameter([&](auto& p) { broadcast(comm, detail::as_row(p.value), root); });
+  model.for_each_parameter(
+      [&](auto& p) { broadcast(comm, detail::as_row(p.value), root, execution); });
 }
 
 }  // namespace ccl::dist

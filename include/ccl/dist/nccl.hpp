@@ -10,7 +10,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/cuda/settings.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/dist/communicator.hpp>
 #include <ccl/dist/mpi.hpp>
 
@@ -58,11 +58,10 @@ class nccl {
   using memory_space = cuda;
 
   /// One GPU per rank: `device` is this rank's CUDA device (e.g. local rank % device count).
-  /// The collectives run on the stream ccl's own device ops use at the time of each call
-  /// (gpu::settings().stream), so they are ordered after the kernels that produced their data.
-  nccl(mpi& bootstrap, int device) : nccl(bootstrap, device, nullptr) { follow_settings_ = true; }
-  /// The same on a fixed `stream`: ordering it against the stream of ccl's ops is the caller's.
-  nccl(mpi& bootstrap, int device, cudaStream_t stream)
+  /// The collectives run on `stream`; give it the stream of the pipeline whose data they move
+  /// (set_execution, which the Trainer calls with its pipeline's execution), so they are ordered
+  /// after the kernels that produced that data.
+  nccl(mpi& bootstrap, int device, cudaStream_t stream = nullptr)
       : host_(&bootstrap), rank_(bootstrap.rank()), size_(bootstrap.size()), stream_(stream) {
     detail::check_cuda_for_nccl(cudaSetDevice(device), "cudaSetDevice");
     ncclUniqueId id{};
@@ -80,6 +79,12 @@ class nccl {
   int size() const { return size_; }
   /// The host communicator of the same ranks (the bootstrap).
   mpi& host() { return *host_; }
+
+  /// Runs the next collectives on `execution`'s stream (core/execution.hpp).
+  void set_execution(const Execution<cuda>& execution) {
+    if (execution.stream != stream_) wait();
+    stream_ = execution.stream;
+  }
 
   template <class T>
   void all_reduce_sum(T* data, Index count) {
@@ -118,7 +123,7 @@ class nccl {
   }
 
  private:
-  cudaStream_t stream() const { return follow_settings_ ? gpu::settings().stream : stream_; }
+  cudaStream_t stream() const { return stream_; }
   void wait() {
     detail::check_cuda_for_nccl(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
   }
@@ -127,7 +132,6 @@ class nccl {
   int rank_;
   int size_;
   cudaStream_t stream_;
-  bool follow_settings_ = false;
   ncclComm_t comm_ = nullptr;
 };
 

@@ -144,7 +144,7 @@ void stage_tensor_list(ByteReader& in, Module& module, bool parameters,
     commits.push_back([target, grad, decoded] {
       restore_from_host(*target, *decoded);
       // Gradients are not saved: a resumed step starts from zero like a fresh one.
-      if (grad != nullptr) zero_elements(*grad);
+      if (grad != nullptr) restore_zeros(*grad);
     });
   });
   for (const auto& entry : stored) {

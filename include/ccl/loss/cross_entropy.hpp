@@ -37,9 +37,10 @@ struct LogitLossResult {
   backend_matrix_t<Scalar, Backend> grad_logits;  ///< dL/dz, same shape as the logits
 
   /// A result with a zero gradient shaped like the logits (what operator() accumulates into).
-  static LogitLossResult zeros(const EmbeddingView<const Scalar, Backend>& logits) {
+  static LogitLossResult zeros(const EmbeddingView<const Scalar, Backend>& logits,
+                               const Execution<Backend>& execution = {}) {
     LogitLossResult result;
-    result.grad_logits = detail::zeros_like(logits);
+    result.grad_logits = detail::zeros_like(logits, execution);
     return result;
   }
   EmbeddingView<Scalar, Backend> grad_logits_view() { return mutable_view(grad_logits); }
@@ -124,10 +125,16 @@ class CrossEntropy {
 
   LogitLossResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> logits,
                                               LabelView labels) {
-    auto result = LogitLossResult<Scalar, Backend>::zeros(logits);
+    auto result = LogitLossResult<Scalar, Backend>::zeros(logits, scratch_.execution);
     result.value = accumulate(logits, labels, Scalar(1), result.grad_logits_view());
     return result;
   }
+
+  /// The scans and the backend's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, scratch_, impl_);
+  }
+  const Execution<Backend>& execution() const { return scratch_.execution; }
 
  private:
   Options options_;

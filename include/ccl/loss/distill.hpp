@@ -36,11 +36,12 @@ struct DistillResult {
   /// Zero gradients shaped like the three inputs (what operator() accumulates into).
   static DistillResult zeros(const EmbeddingView<const Scalar, Backend>& student,
                              const EmbeddingView<const Scalar, Backend>& teacher,
-                             const EmbeddingView<const Scalar, Backend>& composed) {
+                             const EmbeddingView<const Scalar, Backend>& composed,
+                             const Execution<Backend>& execution = {}) {
     DistillResult result;
-    result.grad_student = detail::zeros_like(student);
-    result.grad_teacher = detail::zeros_like(teacher);
-    result.grad_composed = detail::zeros_like(composed);
+    result.grad_student = detail::zeros_like(student, execution);
+    result.grad_teacher = detail::zeros_like(teacher, execution);
+    result.grad_composed = detail::zeros_like(composed, execution);
     return result;
   }
   EmbeddingView<Scalar, Backend> grad_student_view() { return mutable_view(grad_student); }
@@ -63,6 +64,9 @@ class Distill {
 
   double lambda() const { return lambda_; }
   Loss& inner() { return loss_; }
+
+  void set_execution(const Execution<Backend>& execution) { ccl::set_execution(loss_, execution); }
+  Execution<Backend> execution() const { return execution_of<Backend>(loss_); }
 
   /// Returns the weighted value and adds weight * its gradients into the non-empty views.
   Scalar accumulate(EmbeddingView<const Scalar, Backend> student,
@@ -90,7 +94,7 @@ class Distill {
                                             EmbeddingView<const Scalar, Backend> teacher,
                                             EmbeddingView<const Scalar, Backend> composed,
                                             LabelView labels) {
-    auto result = DistillResult<Scalar, Backend>::zeros(student, teacher, composed);
+    auto result = DistillResult<Scalar, Backend>::zeros(student, teacher, composed, execution());
     result.value =
         accumulate(student, teacher, composed, labels, Scalar(1), result.grad_student_view(),
                    result.grad_teacher_view(), result.grad_composed_view(), &result);

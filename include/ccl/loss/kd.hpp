@@ -111,6 +111,12 @@ class HintonKd : public PairLossInterface<HintonKd<Scalar, Backend>, Scalar> {
     return impl_.run(student, teacher, options_, weight, grad_student, grad_teacher);
   }
 
+  /// The scans and the backend's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, scratch_, impl_);
+  }
+  const Execution<Backend>& execution() const { return scratch_.execution; }
+
  private:
   Options options_;
   OpScratch<Scalar, Backend> scratch_;  // the backend's NaN scan

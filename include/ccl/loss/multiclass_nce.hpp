@@ -47,7 +47,15 @@ class MultiClassNce : public PairLossInterface<MultiClassNce<Scalar, Backend>, S
     return engine_.run("multiclass_nce", f, g, labels, options_, weight, grad_f, grad_g);
   }
 
+  /// The engine's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(engine_, execution);
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
+
  private:
+  Execution<Backend> execution_;
   Options options_;
   Implementation<ops::RowSoftmaxContrastive<Scalar, detail::MultiClassNceRows<Scalar>>, Backend>
       engine_;

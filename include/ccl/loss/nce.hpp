@@ -71,7 +71,15 @@ class InstanceNce : public PairLossInterface<InstanceNce<Scalar, Backend>, Scala
     return engine_.run("instance_nce", f, g, labels, options_, weight, grad_f, grad_g);
   }
 
+  /// The engine's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(engine_, execution);
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
+
  private:
+  Execution<Backend> execution_;
   Options options_;
   Implementation<ops::RowSoftmaxContrastive<Scalar, detail::InstanceNceRows<Scalar>>, Backend>
       engine_;

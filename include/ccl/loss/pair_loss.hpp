@@ -18,6 +18,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
 
@@ -30,9 +31,10 @@ namespace detail {
 /// Zeros shaped like x, in x's backend memory (set_zero is the backend op of
 /// core/backend_matrix.hpp; the CUDA overload is found by argument-dependent lookup).
 template <class Scalar, class Backend>
-backend_matrix_t<Scalar, Backend> zeros_like(const EmbeddingView<const Scalar, Backend>& x) {
+backend_matrix_t<Scalar, Backend> zeros_like(const EmbeddingView<const Scalar, Backend>& x,
+                                             const Execution<Backend>& execution) {
   backend_matrix_t<Scalar, Backend> matrix;
-  set_zero(matrix, x.rows(), x.cols());
+  set_zero(matrix, x.rows(), x.cols(), execution);
   return matrix;
 }
 }  // namespace detail
@@ -48,10 +50,11 @@ struct PairLossResult {
 
   /// A result with zero gradients shaped like f and g (what operator() accumulates into).
   static PairLossResult zeros(const EmbeddingView<const Scalar, Backend>& f,
-                              const EmbeddingView<const Scalar, Backend>& g) {
+                              const EmbeddingView<const Scalar, Backend>& g,
+                              const Execution<Backend>& execution = {}) {
     PairLossResult result;
-    result.grad_f = detail::zeros_like(f);
-    result.grad_g = detail::zeros_like(g);
+    result.grad_f = detail::zeros_like(f, execution);
+    result.grad_g = detail::zeros_like(g, execution);
     return result;
   }
   EmbeddingView<Scalar, Backend> grad_f_view() { return mutable_view(grad_f); }
@@ -90,7 +93,8 @@ using loss_backend_t = typename loss_backend<T>::type;
 
 }  // namespace detail
 
-/// Implements operator() for a loss that provides accumulate(); used as a CRTP base.
+/// Implements operator() for a loss that provides accumulate() and execution() (the Execution its
+/// ops run with, which the result's zeroing uses too); used as a CRTP base.
 template <class Derived, class Scalar, class Backend = detail::loss_backend_t<Derived>>
 class PairLossInterface {
  public:
@@ -99,9 +103,10 @@ class PairLossInterface {
   PairLossResult<Scalar, Backend> operator()(EmbeddingView<const Scalar, Backend> f,
                                              EmbeddingView<const Scalar, Backend> g,
                                              LabelView labels = {}) {
-    auto result = PairLossResult<Scalar, Backend>::zeros(f, g);
-    result.value = static_cast<Derived&>(*this).accumulate(
-        f, g, labels, Scalar(1), result.grad_f_view(), result.grad_g_view());
+    auto& loss = static_cast<Derived&>(*this);
+    auto result = PairLossResult<Scalar, Backend>::zeros(f, g, execution_of<Backend>(loss));
+    result.value =
+        loss.accumulate(f, g, labels, Scalar(1), result.grad_f_view(), result.grad_g_view());
     return result;
   }
 };

@@ -35,6 +35,9 @@ class Symmetric : public PairLossInterface<Symmetric<Loss, Scalar, Backend>, Sca
     return forward + backward;
   }
 
+  void set_execution(const Execution<Backend>& execution) { ccl::set_execution(loss_, execution); }
+  Execution<Backend> execution() const { return execution_of<Backend>(loss_); }
+
  private:
   Loss loss_;
 };

@@ -166,6 +166,12 @@ class SymmetricKl : public PairLossInterface<SymmetricKl<Scalar, Backend>, Scala
     return impl_.run(z1, z2, options_, weight, grad_z1, grad_z2);
   }
 
+  /// The scans and the backend's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, scratch_, impl_);
+  }
+  const Execution<Backend>& execution() const { return scratch_.execution; }
+
  private:
   Options options_;
   OpScratch<Scalar, Backend> scratch_;  // the backend's NaN scan

@@ -225,11 +225,11 @@ class BatchNorm {
     const RowMatrix<Scalar> zeros = RowMatrix<Scalar>::Zero(1, c);
     if (options.affine()) {
       weight_ = Parameter<Scalar, Backend>("weight", 1, c, ParameterRole::normalization);
-      assign(weight_.value, ccl::view(ones));
+      assign(weight_.value, ccl::view(ones), execution_);
       bias_ = Parameter<Scalar, Backend>("bias", 1, c, ParameterRole::normalization);
     }
-    assign(running_mean_, ccl::view(zeros));
-    assign(running_var_, ccl::view(ones));
+    assign(running_mean_, ccl::view(zeros), execution_);
+    assign(running_var_, ccl::view(ones), execution_);
   }
   explicit BatchNorm(Index channels) : BatchNorm(BatchNormOptions(channels)) {}
 
@@ -315,12 +315,19 @@ class BatchNorm {
   }
 
   void zero_grad() {
-    weight_.zero_grad();
-    bias_.zero_grad();
+    weight_.zero_grad(execution_);
+    bias_.zero_grad(execution_);
+  }
+
+  /// The engine's kernels and the gradient zeroing run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(engine_, execution);
+    rebind_execution(execution_, execution);
   }
 
  private:
   BatchNormOptions options_;
+  Execution<Backend> execution_;
   Parameter<Scalar, Backend> weight_{"weight", 0, 0, ParameterRole::normalization};
   Parameter<Scalar, Backend> bias_{"bias", 0, 0, ParameterRole::normalization};
   backend_matrix_t<Scalar, Backend> running_mean_;

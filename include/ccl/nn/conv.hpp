@@ -73,8 +73,8 @@ class ConvNd {
     RowMatrix<Scalar> weight(out_channels(), fan_in());
     RowMatrix<Scalar> bias(has_bias() ? 1 : 0, has_bias() ? out_channels() : 0);
     init::pytorch_default(weight, bias, fan_in(), rng);
-    assign(weight_.value, ccl::view(weight));
-    if (has_bias()) assign(bias_.value, ccl::view(bias));
+    assign(weight_.value, ccl::view(weight), execution_);
+    if (has_bias()) assign(bias_.value, ccl::view(bias), execution_);
   }
 
   const ConvOptions<Rank>& options() const { return options_; }
@@ -165,12 +165,20 @@ class ConvNd {
   }
 
   void zero_grad() {
-    weight_.zero_grad();
-    bias_.zero_grad();
+    weight_.zero_grad(execution_);
+    bias_.zero_grad(execution_);
+  }
+
+  /// The engine's kernels, uploads and gradient zeroing run with `execution`
+  /// (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(engine_, execution);
+    rebind_execution(execution_, execution);
   }
 
  private:
   ConvOptions<Rank> options_;
+  Execution<Backend> execution_;
   Parameter<Scalar, Backend> weight_;
   Parameter<Scalar, Backend> bias_{"bias", 0, 0, ParameterRole::bias};
   Output output_;  // workspace returned by forward

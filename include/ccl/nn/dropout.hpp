@@ -69,7 +69,7 @@ class DropoutMask {
 
 // Written once for every backend; ccl::cuda needs <ccl/cuda/nn/dropout.hpp> (or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
-class Dropout : public detail::NoParameters {
+class Dropout : public detail::NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::Dropout<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
@@ -95,6 +95,12 @@ class Dropout : public detail::NoParameters {
   void eval() { training_ = false; }
   bool is_training() const { return training_; }
 
+  /// The copies and the mask's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    rebind_execution(this->execution_, execution);
+    ccl::set_execution(mask_, execution);
+  }
+
   /// The generator of the masks (save its state() with a checkpoint; reseed by assignment).
   Rng& rng() { return rng_; }
 
@@ -102,7 +108,7 @@ class Dropout : public detail::NoParameters {
     output_.resize(x.shape());
     active_ = training_ && p_ > 0;
     if (!active_) {
-      copy_elements(x, output_);
+      copy_elements(x, output_, this->execution_);
       return output_;
     }
     // p = 1 drops everything; 0 * x (not x / 0) keeps the output finite, as in PyTorch.
@@ -123,7 +129,7 @@ class Dropout : public detail::NoParameters {
     if (active_) {
       mask_.apply_backward(grad_y, *grad_x);
     } else {
-      accumulate_elements(grad_y, *grad_x);
+      accumulate_elements(grad_y, *grad_x, this->execution_);
     }
   }
 

@@ -18,7 +18,7 @@ namespace ccl::nn {
 // Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
 // <ccl/cuda/nn/flatten.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
-class Flatten : public detail::NoParameters {
+class Flatten : public detail::NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(
       is_backend_v<Backend>,
@@ -42,7 +42,7 @@ class Flatten : public detail::NoParameters {
   const Output& forward(const Input& x) {
     input_shape_ = x.shape();
     output_.resize(output_shape(x.shape()));
-    copy_elements(x, output_);
+    copy_elements(x, output_, this->execution_);
     has_forward_ = true;
     return output_;
   }
@@ -54,7 +54,7 @@ class Flatten : public detail::NoParameters {
     if (!tensor_checks::backward_arguments(name, has_forward_, grad_y, output_.shape(), grad_x,
                                            input_shape_))
       return;
-    accumulate_elements(grad_y, *grad_x);
+    accumulate_elements(grad_y, *grad_x, this->execution_);
   }
 
  private:

@@ -12,6 +12,8 @@
 //   for_each_parameter(visit), zero_grad()
 // and optionally
 //   set_training(bool) / is_training()             BatchNorm, Dropout and containers of them
+//   set_execution(const Execution<Backend>&)       where its ops run (core/execution.hpp);
+//                                                  required of every ccl::cuda layer
 //   for_each_buffer(visit(name, buffer&))          non-trainable state (running statistics):
 //                                                  RowMatrix<Scalar> on the CPU,
 //                                                  gpu::DeviceMatrix<Scalar> for ccl::cuda layers

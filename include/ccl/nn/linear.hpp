@@ -86,11 +86,11 @@ class Linear {
     const double bound = 1.0 / std::sqrt(double(in_features()));
     RowMatrix<Scalar> w(out_features(), in_features());
     rng.fill_uniform(w, -bound, bound);
-    assign(weight_.value, ccl::view(w));
+    assign(weight_.value, ccl::view(w), scratch_.execution);
     if (has_bias()) {
       RowMatrix<Scalar> b(1, out_features());
       rng.fill_uniform(b, -bound, bound);
-      assign(bias_.value, ccl::view(b));
+      assign(bias_.value, ccl::view(b), scratch_.execution);
     }
   }
 
@@ -110,7 +110,7 @@ class Linear {
             w.shape(), ", expected [", out_features(), ", ", in_features(), "] ([out, in])");
     require_backend_memory("Linear::set_weight", "weight", w);
     check_finite("Linear::set_weight", "weight", w, scratch_);
-    copy_into(w, mutable_view(weight_.value));
+    copy_into(w, mutable_view(weight_.value), scratch_.execution);
   }
 
   /// Sets b from a [1, out] row or an [out, 1] column.
@@ -122,7 +122,7 @@ class Linear {
     check_finite("Linear::set_bias", "bias", b, scratch_);
     // Either layout as a column of `out` elements, one per row of the copy.
     const ConstView column(b.data(), out_features(), 1, b.rows() == 1 ? 1 : b.row_stride());
-    copy_into(column, MutableView(bias_.value.data(), out_features(), 1, 1));
+    copy_into(column, MutableView(bias_.value.data(), out_features(), 1, 1), scratch_.execution);
   }
 
   /// Whether forward scans x for NaN/Inf (on by default: O(B*in), cheap next to the GEMM; on
@@ -137,11 +137,11 @@ class Linear {
             x.rows(), ", ", in_features(), "] (in_features = ", in_features(), ")");
     require_backend_memory("Linear::forward", "x", x);
     if (check_finite_) check_finite("Linear::forward", "x", x, scratch_);
-    assign(input_, x);
+    assign(input_, x, scratch_.execution);
     output_.resize(x.rows(), out_features());
     matmul(mutable_view(output_), view(input_), Operand::as_is, view(weight_.value),
            Operand::transposed, Gemm::overwrite, scratch_);
-    if (has_bias()) add_to_rows(mutable_view(output_), view(bias_.value));
+    if (has_bias()) add_to_rows(mutable_view(output_), view(bias_.value), scratch_.execution);
     return output_;
   }
 
@@ -166,7 +166,7 @@ class Linear {
     if (mode == ParameterGradients::accumulate) {
       matmul(mutable_view(weight_.grad), grad_y, Operand::transposed, view(input_), Operand::as_is,
              Gemm::accumulate, scratch_);
-      if (has_bias()) add_column_sums(mutable_view(bias_.grad), grad_y);
+      if (has_bias()) add_column_sums(mutable_view(bias_.grad), grad_y, scratch_.execution);
     }
     if (grad_x.data() != nullptr) {
       matmul(grad_x, grad_y, Operand::as_is, view(weight_.value), Operand::as_is, Gemm::accumulate,
@@ -186,9 +186,13 @@ class Linear {
   }
 
   void zero_grad() {
-    weight_.zero_grad();
-    bias_.zero_grad();
+    weight_.zero_grad(scratch_.execution);
+    bias_.zero_grad(scratch_.execution);
   }
+
+  /// Runs the layer's products, copies and scans with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) { scratch_.set_execution(execution); }
+  const Execution<Backend>& execution() const { return scratch_.execution; }
 
  private:
   Parameter<Scalar, Backend> weight_;

@@ -203,7 +203,7 @@ class WindowPoolEngine {
 /// MaxPool and AvgPool, written once for both backends: options, checks, shapes and the calling
 /// convention here, the window loop in WindowPoolEngine<..., Backend>.
 template <class Scalar, int Rank, PoolKind Kind, class Backend = cpu>
-class WindowPool : public NoParameters {
+class WindowPool : public NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::MaxPool / AvgPool: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
@@ -249,7 +249,7 @@ class WindowPool : public NoParameters {
       // Pooling its own output again: resizing output_ would free x first.
       Input copy;
       copy.resize(x.shape());
-      copy_elements(x, copy);
+      copy_elements(x, copy, this->execution_);
       return forward(copy);
     }
     tensor_checks::non_empty(name, "input", x);
@@ -269,6 +269,12 @@ class WindowPool : public NoParameters {
                                            input_shape_))
       return;
     engine_.backward(grad_y, *grad_x);
+  }
+
+  /// The copies and the engine's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    rebind_execution(this->execution_, execution);
+    ccl::set_execution(engine_, execution);
   }
 
  private:
@@ -309,7 +315,7 @@ using AvgPool = detail::WindowPool<Scalar, Rank, detail::PoolKind::average, Back
 /// [N, C, spatial...] -> [N, C]: the mean over all spatial positions of each channel, written
 /// once for both backends (the arithmetic in detail::GlobalAvgPoolEngine).
 template <class Scalar, int Rank, class Backend = cpu>
-class GlobalAvgPool : public detail::NoParameters {
+class GlobalAvgPool : public detail::NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::GlobalAvgPool: Backend must be ccl::cpu or ccl::cuda (for ccl::cuda "
@@ -345,6 +351,12 @@ class GlobalAvgPool : public detail::NoParameters {
                                            input_shape_))
       return;
     engine_.backward(grad_y, *grad_x);
+  }
+
+  /// The engine's kernels run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    rebind_execution(this->execution_, execution);
+    ccl::set_execution(engine_, execution);
   }
 
  private:

@@ -18,7 +18,7 @@ namespace ccl::nn {
 // Written once for every backend over the tensor ops of nn/tensor_ops.hpp; ccl::cuda needs
 // <ccl/cuda/nn/relu.hpp> (or <ccl/cuda.hpp>), which brings their device versions.
 template <class Scalar, int Rank, class Backend = cpu>
-class ReLU : public detail::NoParameters {
+class ReLU : public detail::NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::ReLU<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda (for "
@@ -38,7 +38,7 @@ class ReLU : public detail::NoParameters {
     // x may be this layer's own output: the op is element-wise, so in place is fine, and a
     // resize to the same shape keeps the allocation.
     output_.resize(x.shape());
-    relu_elements(x, output_);
+    relu_elements(x, output_, this->execution_);
     return output_;
   }
 
@@ -50,7 +50,7 @@ class ReLU : public detail::NoParameters {
     if (!tensor_checks::backward_arguments(name, !output_.empty(), grad_y, output_.shape(), grad_x,
                                            output_.shape()))
       return;
-    relu_backward_elements(output_, grad_y, *grad_x);
+    relu_backward_elements(output_, grad_y, *grad_x, this->execution_);
   }
 
  private:

@@ -31,7 +31,7 @@ namespace ccl::nn {
 /// y = x: the shortcut of a residual block that keeps the shape. Written once for every backend
 /// over nn/tensor_ops.hpp (ccl::cuda needs <ccl/cuda/nn/residual.hpp> or <ccl/cuda.hpp>).
 template <class Scalar, int Rank, class Backend = cpu>
-class Identity : public detail::NoParameters {
+class Identity : public detail::NoParameters<Backend> {
   CCL_STATIC_ASSERT_SCALAR(Scalar);
   static_assert(is_backend_v<Backend>,
                 "ccl::nn::Identity<Scalar, Rank, Backend>: Backend must be ccl::cpu or ccl::cuda "
@@ -50,7 +50,7 @@ class Identity : public detail::NoParameters {
   const Output& forward(const Input& x) {
     if (&x != &output_) {
       output_.resize(x.shape());
-      copy_elements(x, output_);
+      copy_elements(x, output_, this->execution_);
     }
     return output_;
   }
@@ -61,7 +61,7 @@ class Identity : public detail::NoParameters {
     if (grad_x != nullptr) {
       tensor_checks::same_shape(name, "grad_x", *grad_x, "the last forward's input",
                                 output_.shape());
-      accumulate_elements(grad_y, *grad_x);
+      accumulate_elements(grad_y, *grad_x, this->execution_);
     }
   }
 
@@ -115,7 +115,7 @@ class Residual {
     require(a.shape() == b.shape(), name, ": the main branch produces shape ", a.shape_string(),
             " but the shortcut produces ", b.shape_string(), " for input ", x.shape_string(),
             " (a block that changes channels or strides needs a projection shortcut)");
-    add_elements(a, b, output_);
+    add_elements(a, b, output_, execution_);
     return output_;
   }
 
@@ -153,9 +153,16 @@ class Residual {
     shortcut_.zero_grad();
   }
 
+  /// Both branches and the join run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<backend_type>& execution) {
+    set_executions(execution, main_, shortcut_);
+    rebind_execution(execution_, execution);
+  }
+
  private:
   Main main_;
   Shortcut shortcut_;
+  Execution<backend_type> execution_;
   Output output_;
   bool training_ = true;
 };

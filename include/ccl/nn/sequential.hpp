@@ -18,12 +18,14 @@
 // layers (<ccl/cuda/nn/...>) runs on the device unchanged; mixing backends does not compile.
 
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/layer.hpp>
 #include <ccl/nn/linear.hpp>
 #include <ccl/nn/tensor.hpp>
 #include <ccl/nn/tensor_linear.hpp>
+#include <ccl/nn/tensor_ops.hpp>
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/integral_constant.hpp>
@@ -183,6 +185,13 @@ class Sequential {
     for_each_layer([](auto& layer, std::size_t) { layer.zero_grad(); });
   }
 
+  /// Every layer, and the zeroing of the gradients between them, runs with `execution`
+  /// (core/execution.hpp).
+  void set_execution(const Execution<backend_type>& execution) {
+    for_each_layer([&](auto& layer, std::size_t) { ccl::set_execution(layer, execution); });
+    rebind_execution(execution_, execution);
+  }
+
  private:
   template <class F>
   void for_each_layer(F&& f) {
@@ -235,13 +244,14 @@ class Sequential {
     } else {
       auto& buffer = grads_[boost::hana::size_c<I>];
       buffer.resize(layers_[boost::hana::size_c<I - 1>].output().shape());
-      buffer.set_zero();
+      zero_elements(buffer, execution_);
       layer.backward(grad, &buffer, mode);
       backward_from<I - 1>(buffer, grad_x, mode);
     }
   }
 
   boost::hana::tuple<Layers...> layers_;
+  Execution<backend_type> execution_;
   boost::hana::tuple<typename Layers::Input...> grads_;  // dL/d(input of layer I), I >= 1
   bool training_ = true;
 };

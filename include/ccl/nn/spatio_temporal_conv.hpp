@@ -23,6 +23,7 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
@@ -31,6 +32,7 @@
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/relu.hpp>
 #include <ccl/nn/tensor.hpp>
+#include <ccl/nn/tensor_ops.hpp>
 
 #include <string>
 #include <type_traits>
@@ -192,6 +194,13 @@ class SpatioTemporalConv {
     temporal_conv_.zero_grad();
   }
 
+  /// Every part, and the zeroing of the backward workspaces, runs with `execution`
+  /// (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, spatial_conv_, bn_, relu_, temporal_conv_);
+    rebind_execution(execution_, execution);
+  }
+
  private:
   static const SpatioTemporalConvOptions& checked(const SpatioTemporalConvOptions& o) {
     require(o.in_channels() > 0 && o.out_channels() > 0, name,
@@ -223,9 +232,9 @@ class SpatioTemporalConv {
   static void prefix(const std::string& text, Module& module) {
     module.for_each_parameter([&](auto& p) { p.name = text + p.name; });
   }
-  static void zeroed(Tensor<Scalar, 5, Backend>& t, const Shape<5>& shape) {
+  void zeroed(Tensor<Scalar, 5, Backend>& t, const Shape<5>& shape) {
     t.resize(shape);
-    t.set_zero();
+    zero_elements(t, execution_);
   }
 
   SpatioTemporalConvOptions options_;
@@ -234,6 +243,7 @@ class SpatioTemporalConv {
   ReLU<Scalar, 5, Backend> relu_;
   ConvNd<Scalar, 3, Backend> temporal_conv_;
   Tensor<Scalar, 5, Backend> grad_a_, grad_b_, grad_c_;  // backward workspaces
+  Execution<Backend> execution_;
 };
 
 }  // namespace ccl::nn

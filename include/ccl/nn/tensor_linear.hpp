@@ -46,7 +46,7 @@ class TensorLinear {
   const Output& forward(const Input& x) {
     const backend_matrix_t<Scalar, Backend>& y = linear_.forward(x);
     output_.resize({y.rows(), y.cols()});
-    copy_into(view(y), output_.mutable_view());
+    copy_into(view(y), output_.mutable_view(), linear_.execution());
     return output_;
   }
 
@@ -68,6 +68,7 @@ class TensorLinear {
     linear_.for_each_parameter(visit);
   }
   void zero_grad() { linear_.zero_grad(); }
+  void set_execution(const Execution<Backend>& execution) { linear_.set_execution(execution); }
 
  private:
   Linear<Scalar, Backend> linear_;

@@ -9,11 +9,15 @@
 //   add_elements(a, b, out)            out = a + b (out resized)
 //   relu_elements(x, out)              out = max(x, 0) (out already sized; may be x)
 //   relu_backward_elements(y, dy, dx)  dx += dy where y > 0
+//   zero_elements(t)                   t = 0 (shape kept)
+//
+// Each takes the layer's Execution last (host layers may omit it; device layers pass their stream).
 //
 // Element counts must agree; the layers check shapes before calling. The tensors may differ in
 // rank (Flatten), never in scalar or backend.
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/parallel.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/nn/tensor.hpp>
@@ -21,7 +25,8 @@
 namespace ccl::nn {
 
 template <class Scalar, int From, int To>
-void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to) {
+void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to,
+                   const Execution<cpu>& = {}) {
   auto y = to.flat();
   const auto x = from.flat();
   parallel_chunks(y.size(), [&](Index first, Index last) {
@@ -30,7 +35,8 @@ void copy_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to) {
 }
 
 template <class Scalar, int From, int To>
-void accumulate_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to) {
+void accumulate_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& to,
+                         const Execution<cpu>& = {}) {
   auto dx = to.flat();
   const auto dy = from.flat();
   parallel_chunks(dx.size(), [&](Index first, Index last) {
@@ -40,7 +46,7 @@ void accumulate_elements(const Tensor<Scalar, From>& from, Tensor<Scalar, To>& t
 
 template <class Scalar, int Rank>
 void add_elements(const Tensor<Scalar, Rank>& a, const Tensor<Scalar, Rank>& b,
-                  Tensor<Scalar, Rank>& out) {
+                  Tensor<Scalar, Rank>& out, const Execution<cpu>& = {}) {
   out.resize(a.shape());
   auto sum = out.flat();
   const auto left = a.flat(), right = b.flat();
@@ -52,7 +58,8 @@ void add_elements(const Tensor<Scalar, Rank>& a, const Tensor<Scalar, Rank>& b,
 
 /// PyTorch's rule: the derivative at 0 is 0; NaN propagates.
 template <class Scalar, int Rank>
-void relu_elements(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out) {
+void relu_elements(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out,
+                   const Execution<cpu>& = {}) {
   const auto in = x.flat();
   auto y = out.flat();
   parallel_chunks(x.size(), [&](Index first, Index last) {
@@ -62,7 +69,7 @@ void relu_elements(const Tensor<Scalar, Rank>& x, Tensor<Scalar, Rank>& out) {
 
 template <class Scalar, int Rank>
 void relu_backward_elements(const Tensor<Scalar, Rank>& y, const Tensor<Scalar, Rank>& grad_y,
-                            Tensor<Scalar, Rank>& grad_x) {
+                            Tensor<Scalar, Rank>& grad_x, const Execution<cpu>& = {}) {
   auto dx = grad_x.flat();
   const auto out = y.flat();
   const auto dy = grad_y.flat();
@@ -71,6 +78,11 @@ void relu_backward_elements(const Tensor<Scalar, Rank>& y, const Tensor<Scalar, 
     dx.segment(first, n).array() +=
         (out.segment(first, n).array() > Scalar(0)).select(dy.segment(first, n).array(), Scalar(0));
   });
+}
+
+template <class Scalar, int Rank>
+void zero_elements(Tensor<Scalar, Rank>& t, const Execution<cpu>& = {}) {
+  t.set_zero();
 }
 
 }  // namespace ccl::nn

@@ -47,6 +47,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
 
@@ -198,9 +199,9 @@ class Optimizer {
   }
 
   /// One update of every parameter of every group from its current gradient (Update::apply on
-  /// the host; on the device one kernel per parameter, queued on the settings' stream without
-  /// synchronising). Every parameter takes part, even one whose gradient is zero (weight decay
-  /// and momentum still move it): leave frozen parameters out of the optimiser.
+  /// the host; on the device one kernel per parameter, queued on the optimiser's execution stream
+  /// without synchronising). Every parameter takes part, even one whose gradient is zero (weight
+  /// decay and momentum still move it): leave frozen parameters out of the optimiser.
   void step() {
     for (Group& group : groups_) {
       const Options without_decay = detail::without_weight_decay(group.options);
@@ -211,7 +212,7 @@ class Optimizer {
                 p.value.cols(), "] but gradient [", p.grad.rows(), ", ", p.grad.cols(), "]");
         dispatch<UpdateStep<Update>>(
             Backend{}, detail::options_for(group.options, without_decay, group.decay_on, p.role), p,
-            entry.state);
+            entry.state, execution_);
       }
     }
   }
@@ -219,8 +220,15 @@ class Optimizer {
   /// Sets every gradient of every group to zero.
   void zero_grad() {
     for (Group& group : groups_)
-      for (Entry& entry : group.entries) entry.parameter->zero_grad();
+      for (Entry& entry : group.entries) entry.parameter->zero_grad(execution_);
   }
+
+  /// The update kernels, gradient zeroing and state uploads run with `execution`
+  /// (core/execution.hpp); give it the stream of the model it steps.
+  void set_execution(const Execution<Backend>& execution) {
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
 
   Index group_count() const { return Index(groups_.size()); }
   Index parameter_count() const {
@@ -330,7 +338,7 @@ class Optimizer {
           if (source.buffers[b].size() == 0) {
             target.buffers[b] = backend_matrix_t<Scalar, Backend>();
           } else {
-            assign(target.buffers[b], ccl::view(source.buffers[b]));
+            assign(target.buffers[b], ccl::view(source.buffers[b]), execution_);
           }
         }
       }
@@ -388,6 +396,7 @@ class Optimizer {
   }
 
   std::vector<Group> groups_;
+  Execution<Backend> execution_;
   std::set<std::string> keys_;
   std::set<const void*> addresses_;
 };
@@ -401,7 +410,7 @@ template <class Update>
 struct Implementation<optim::UpdateStep<Update>, cpu> {
   template <class Scalar>
   static void run(const typename Update::Options& options, Parameter<Scalar>& parameter,
-                  optim::ParameterState<Scalar>& state) {
+                  optim::ParameterState<Scalar>& state, const Execution<cpu>& /*execution*/) {
     Update::apply(options, parameter, state);
   }
 };

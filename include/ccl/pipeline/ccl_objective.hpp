@@ -24,6 +24,7 @@
 // views and the gradient workspaces live in device memory, and the composition must be a device
 // composition (include <ccl/cuda.hpp>).
 
+#include <ccl/compose/composition.hpp>
 #include <ccl/core/backend.hpp>
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/checks.hpp>
@@ -31,7 +32,6 @@
 #include <ccl/core/error.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/types.hpp>
-#include <ccl/compose/composition.hpp>
 #include <ccl/loss/contrastive_options.hpp>
 #include <ccl/loss/cross_entropy.hpp>
 #include <ccl/loss/multiclass_nce.hpp>
@@ -113,8 +113,10 @@ class CclObjective {
   CclObjective() : CclObjective(Options{}) {}
   explicit CclObjective(Options options) : options_(options) {
     checks::temperature<Scalar>("CclObjective", options.temperature);
-    require(options.lambda >= 0 && options.lambda <= 1, "CclObjective: lambda must lie in [0, 1],"
-            " got ", options.lambda);
+    require(options.lambda >= 0 && options.lambda <= 1,
+            "CclObjective: lambda must lie in [0, 1],"
+            " got ",
+            options.lambda);
     require(std::isfinite(options.loss_weight) && options.loss_weight >= 0,
             "CclObjective: loss_weight must be >= 0, got ", options.loss_weight);
     loss::ContrastiveOptions nce;
@@ -128,6 +130,12 @@ class CclObjective {
   }
 
   const Options& options() const { return options_; }
+
+  /// The objective's losses and workspaces run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, nce_, posterior_, ce_);
+    rebind_execution(execution_, execution);
+  }
 
   /// Computes the branch's terms for a batch (x_v, z_v from the student, x_t from the teacher),
   /// runs `composition` forward, adds the student-side gradients into grad_x_v and grad_z_v
@@ -150,7 +158,8 @@ class CclObjective {
     const auto x_tv = out.composed;
     const auto z_tv = out.logits;
     require(x_tv.cols() == x_v.cols(), "CclObjective: the composition yields ", x_tv.cols(),
-            "-d embeddings but the student's are ", x_v.cols(), "-d; the contrastive terms "
+            "-d embeddings but the student's are ", x_v.cols(),
+            "-d; the contrastive terms "
             "compare them directly");
     require(z_tv.cols() == z_v.cols(), "CclObjective: the composition's classifier has ",
             z_tv.cols(), " classes but the student's has ", z_v.cols());
@@ -162,16 +171,16 @@ class CclObjective {
     Terms terms;
 
     if (w.student_composed.active()) {
-      terms.student_composed = pair(x_v, x_tv, labels, w.symmetric, w.student_composed, grad_x_v,
-                                    x_v.cols());
+      terms.student_composed =
+          pair(x_v, x_tv, labels, w.symmetric, w.student_composed, grad_x_v, x_v.cols());
     }
     if (w.student_teacher.active()) {
       // The teacher is frozen: only x_v receives this term's gradient.
-      terms.student_teacher = nce_.accumulate(x_v, x_t, labels, Scalar(w.student_teacher.student),
-                                              grad_x_v, {});
+      terms.student_teacher =
+          nce_.accumulate(x_v, x_t, labels, Scalar(w.student_teacher.student), grad_x_v, {});
       if (w.symmetric) {
-        terms.student_teacher += nce_.accumulate(x_t, x_v, labels,
-                                                 Scalar(w.student_teacher.student), {}, grad_x_v);
+        terms.student_teacher +=
+            nce_.accumulate(x_t, x_v, labels, Scalar(w.student_teacher.student), {}, grad_x_v);
       }
     }
     if (w.composed_teacher.active()) {
@@ -183,7 +192,7 @@ class CclObjective {
       zero(tmp_b_, batch, z_tv.cols());
       terms.posterior = posterior_.accumulate(z_v, z_tv, labels, Scalar(1), mutable_view(tmp_a_),
                                               mutable_view(tmp_b_));
-      add_scaled(grad_z_v, Scalar(w.posterior.student), view(tmp_a_));
+      add_scaled(grad_z_v, Scalar(w.posterior.student), view(tmp_a_), execution_);
       route(tmp_b_, w.posterior, student_z_tv_, head_z_tv_);
     }
     if (w.composed_ce.active()) {
@@ -201,26 +210,26 @@ class CclObjective {
     composition.backward(view(student_x_tv_), view(student_z_tv_), grad_x_v, {},
                          nn::ParameterGradients::skip);
 
-    terms.student_total = Scalar(
-        w.student_composed.student * terms.student_composed +
-        w.student_teacher.student * terms.student_teacher +
-        w.composed_teacher.student * terms.composed_teacher +
-        w.posterior.student * terms.posterior + w.composed_ce.student * terms.composed_ce);
-    terms.head_total = Scalar(
-        w.student_composed.head * terms.student_composed +
-        w.student_teacher.head * terms.student_teacher +
-        w.composed_teacher.head * terms.composed_teacher + w.posterior.head * terms.posterior +
-        w.composed_ce.head * terms.composed_ce);
+    terms.student_total =
+        Scalar(w.student_composed.student * terms.student_composed +
+               w.student_teacher.student * terms.student_teacher +
+               w.composed_teacher.student * terms.composed_teacher +
+               w.posterior.student * terms.posterior + w.composed_ce.student * terms.composed_ce);
+    terms.head_total =
+        Scalar(w.student_composed.head * terms.student_composed +
+               w.student_teacher.head * terms.student_teacher +
+               w.composed_teacher.head * terms.composed_teacher +
+               w.posterior.head * terms.posterior + w.composed_ce.head * terms.composed_ce);
     return terms;
   }
 
  private:
-  static void zero(Workspace& m, Index rows, Index cols) { set_zero(m, rows, cols); }
+  void zero(Workspace& m, Index rows, Index cols) { set_zero(m, rows, cols, execution_); }
 
-  static void route(const Workspace& grad_tv, const TermWeights& w, Workspace& student,
-                    Workspace& head) {
-    if (w.student != 0) add_scaled(mutable_view(student), Scalar(w.student), view(grad_tv));
-    if (w.head != 0) add_scaled(mutable_view(head), Scalar(w.head), view(grad_tv));
+  void route(const Workspace& grad_tv, const TermWeights& w, Workspace& student, Workspace& head) {
+    if (w.student != 0)
+      add_scaled(mutable_view(student), Scalar(w.student), view(grad_tv), execution_);
+    if (w.head != 0) add_scaled(mutable_view(head), Scalar(w.head), view(grad_tv), execution_);
   }
 
   // A contrastive term between `a` and `b` where exactly one of them is x_tv (the other is x_v or
@@ -244,11 +253,13 @@ class CclObjective {
     }
     const Workspace& grad_tv = composed_first ? tmp_a_ : tmp_b_;
     route(grad_tv, w, student_x_tv_, head_x_tv_);
-    if (!composed_first && want_a) add_scaled(grad_x_v, Scalar(w.student), view(tmp_a_));
+    if (!composed_first && want_a)
+      add_scaled(grad_x_v, Scalar(w.student), view(tmp_a_), execution_);
     return value;
   }
 
   Options options_;
+  Execution<Backend> execution_;
   loss::MultiClassNce<Scalar, Backend> nce_;
   loss::SymmetricKl<Scalar, Backend> posterior_;
   loss::CrossEntropy<Scalar, Backend> ce_;

@@ -18,6 +18,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/parameter.hpp>
 
 #include <type_traits>
@@ -79,14 +80,14 @@ struct has_parameters : std::bool_constant<has_parameters_v<E, Scalar, Backend>>
 /// tensor copy an nn network needs, so no allocation happens after the first step.
 template <class Encoder, class Scalar, class Backend, class Scratch>
 void backward_embedding(Encoder& encoder, EmbeddingView<const Scalar, Backend> grad,
-                        Scratch& scratch) {
+                        Scratch& scratch, const Execution<Backend>& execution) {
   if constexpr (detail::has_view_backward<Encoder, Scalar, Backend>::value) {
     encoder.backward(grad);
   } else {
     if (scratch.shape()[0] != grad.rows() || scratch.shape()[1] != grad.cols()) {
       scratch.resize({grad.rows(), grad.cols()});
     }
-    copy_into(grad, scratch.mutable_view());
+    copy_into(grad, scratch.mutable_view(), execution);
     encoder.backward(scratch);
   }
 }

@@ -10,6 +10,9 @@ struct NoComposition {
   template <class Visitor>
   void for_each_parameter(Visitor&&) {}
   void zero_grad() {}
+  /// Runs nothing on any backend.
+  template <class AnyExecution>
+  void set_execution(const AnyExecution&) {}
 };
 
 }  // namespace ccl::pipeline

@@ -21,6 +21,7 @@
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/execution.hpp>
 #include <ccl/core/label_view.hpp>
 #include <ccl/core/row_mask.hpp>
 #include <ccl/core/types.hpp>
@@ -45,15 +46,15 @@ namespace ccl::pipeline {
 template <class Scalar>
 struct BranchReport {
   std::string name;
-  Index rows = 0;               ///< rows with a teacher embedding (all, unless masked)
-  Scalar student_total = 0;     ///< the branch's share of the student's objective
-  Scalar head_total = 0;        ///< the branch's composition-head objective
+  Index rows = 0;            ///< rows with a teacher embedding (all, unless masked)
+  Scalar student_total = 0;  ///< the branch's share of the student's objective
+  Scalar head_total = 0;     ///< the branch's composition-head objective
 };
 
 template <class Scalar, class Backend = cpu>
 struct StepResult {
-  Scalar student_ce = 0;        ///< CE(z_v, y)
-  Scalar student_objective = 0; ///< CE + Σ branches' student totals: what the student minimises
+  Scalar student_ce = 0;         ///< CE(z_v, y)
+  Scalar student_objective = 0;  ///< CE + Σ branches' student totals: what the student minimises
   std::vector<BranchReport<Scalar>> branches;
   EmbeddingView<const Scalar, Backend> logits;  ///< z_v of this step (valid until the next forward)
 };
@@ -81,18 +82,18 @@ class Pipeline {
                  ...),
                 "ccl::pipeline::Pipeline: every branch's teacher must use the student's backend "
                 "(ccl::cpu or ccl::cuda): give it the same Backend argument");
-  static_assert((detail::composition_backend_matches_v<
-                     decltype(std::declval<Branches&>().composition),
-                     typename Student::backend_type> &&
-                 ...),
-                "ccl::pipeline::Pipeline: every branch's composition must use the student's "
-                "backend: e.g. compose::Residual<float, ccl::cuda> with a ccl::cuda student");
-  static_assert((detail::composition_scalar_matches_v<
-                     decltype(std::declval<Branches&>().composition),
-                     typename Student::scalar_type> &&
-                 ...),
-                "ccl::pipeline::Pipeline: every branch's composition must use the student's scalar "
-                "type (float or double)");
+  static_assert(
+      (detail::composition_backend_matches_v<decltype(std::declval<Branches&>().composition),
+                                             typename Student::backend_type> &&
+       ...),
+      "ccl::pipeline::Pipeline: every branch's composition must use the student's "
+      "backend: e.g. compose::Residual<float, ccl::cuda> with a ccl::cuda student");
+  static_assert(
+      (detail::composition_scalar_matches_v<decltype(std::declval<Branches&>().composition),
+                                            typename Student::scalar_type> &&
+       ...),
+      "ccl::pipeline::Pipeline: every branch's composition must use the student's scalar "
+      "type (float or double)");
   static_assert((std::is_same_v<backend_of_t<decltype(std::declval<Branches&>().objective)>,
                                 typename Student::backend_type> &&
                  ...),
@@ -121,24 +122,23 @@ class Pipeline {
     student_.set_training(true);
     const StudentOutput<Scalar, Backend> out = student_.forward(input);
     checks::labels_match("Pipeline::step", out.embedding.rows(), labels);
-    set_zero(grad_x_v_, out.embedding.rows(), out.embedding.cols());
-    set_zero(grad_z_v_, out.logits.rows(), out.logits.cols());
+    set_zero(grad_x_v_, out.embedding.rows(), out.embedding.cols(), execution_);
+    set_zero(grad_z_v_, out.logits.rows(), out.logits.cols(), execution_);
 
     StepResult<Scalar, Backend> result;
     result.student_ce = ce_.accumulate(out.logits, labels, Scalar(1), mutable_view(grad_z_v_));
     result.student_objective = result.student_ce;
 
     auto inputs = std::forward_as_tuple(teacher_inputs...);
-    boost::hana::for_each(boost::hana::make_range(boost::hana::size_c<0>,
-                                                  boost::hana::size_c<branch_count>),
-                          [&](auto index) {
-                            auto& branch = branches_[index];
-                            const auto& teacher_input = std::get<decltype(index)::value>(inputs);
-                            BranchReport<Scalar> report =
-                                run_branch(branch, out, labels, teacher_input);
-                            result.student_objective += report.student_total;
-                            result.branches.push_back(std::move(report));
-                          });
+    boost::hana::for_each(
+        boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<branch_count>),
+        [&](auto index) {
+          auto& branch = branches_[index];
+          const auto& teacher_input = std::get<decltype(index)::value>(inputs);
+          BranchReport<Scalar> report = run_branch(branch, out, labels, teacher_input);
+          result.student_objective += report.student_total;
+          result.branches.push_back(std::move(report));
+        });
 
     student_.backward(view(grad_x_v_), view(grad_z_v_));
     batch_indices_.clear();  // indices describe one step only
@@ -204,9 +204,22 @@ class Pipeline {
   }
 
   void zero_grad() {
-    for_each_student_parameter([](auto& p) { p.zero_grad(); });
-    for_each_head_parameter([](auto& p) { p.zero_grad(); });
+    for_each_student_parameter([this](auto& p) { p.zero_grad(execution_); });
+    for_each_head_parameter([this](auto& p) { p.zero_grad(execution_); });
   }
+
+  /// Runs every part — student, teachers, compositions, objectives — and the pipeline's own ops
+  /// with `execution` (core/execution.hpp): on ccl::cuda, `set_execution({stream.get()})` moves
+  /// the whole step onto `stream`. The new stream waits for the work already queued on the old.
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(student_, execution);
+    boost::hana::for_each(branches_, [&](auto& branch) {
+      set_executions(execution, branch.teacher, branch.composition, branch.objective);
+    });
+    ccl::set_execution(ce_, execution);
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
 
   Student& student() { return student_; }
   template <std::size_t I>
@@ -234,9 +247,10 @@ class Pipeline {
   template <class Objective>
   void pass_indices(Objective& objective, Index batch, const std::vector<Index>* rows) {
     if constexpr (wants_indices<Objective>::value) {
-      require(Index(batch_indices_.size()) == batch, "Pipeline::step: this branch's objective "
-              "needs the rows' dataset indices: call set_batch_indices() with ", batch,
-              " indices before step() (got ", batch_indices_.size(), ")");
+      require(Index(batch_indices_.size()) == batch,
+              "Pipeline::step: this branch's objective "
+              "needs the rows' dataset indices: call set_batch_indices() with ",
+              batch, " indices before step() (got ", batch_indices_.size(), ")");
       if (rows == nullptr) {
         objective.set_indices(batch_indices_);
       } else {
@@ -258,14 +272,14 @@ class Pipeline {
                       (branch.name() + " teacher embeddings").c_str(), x_t);
     const Index batch = x_t.rows();
     std::vector<Index> rows;
-    if (branch.options.mask_missing) rows = available_rows(x_t);
+    if (branch.options.mask_missing) rows = available_rows(x_t, execution_);
     const bool masked = branch.options.mask_missing && Index(rows.size()) < batch;
     if (!masked) {
       report.rows = batch;
       pass_indices(branch.objective, batch, nullptr);
-      auto terms = branch.objective.accumulate(branch.composition, out.embedding, out.logits, x_t,
-                                               labels, mutable_view(grad_x_v_),
-                                               mutable_view(grad_z_v_));
+      auto terms =
+          branch.objective.accumulate(branch.composition, out.embedding, out.logits, x_t, labels,
+                                      mutable_view(grad_x_v_), mutable_view(grad_z_v_));
       report.student_total = terms.student_total;
       report.head_total = terms.head_total;
       return report;
@@ -278,22 +292,21 @@ class Pipeline {
     // A compact batch of the rows that have a teacher (ccl/core/row_mask.hpp explains why the
     // rows are removed rather than zero-weighted).
     const Index kept = Index(rows.size());
-    set_zero(x_v_rows_, kept, out.embedding.cols());
-    set_zero(z_v_rows_, kept, out.logits.cols());
-    set_zero(x_t_rows_, kept, x_t.cols());
-    gather_rows(out.embedding, rows, mutable_view(x_v_rows_));
-    gather_rows(out.logits, rows, mutable_view(z_v_rows_));
-    gather_rows(x_t, rows, mutable_view(x_t_rows_));
+    set_zero(x_v_rows_, kept, out.embedding.cols(), execution_);
+    set_zero(z_v_rows_, kept, out.logits.cols(), execution_);
+    set_zero(x_t_rows_, kept, x_t.cols(), execution_);
+    gather_rows(out.embedding, rows, mutable_view(x_v_rows_), execution_);
+    gather_rows(out.logits, rows, mutable_view(z_v_rows_), execution_);
+    gather_rows(x_t, rows, mutable_view(x_t_rows_), execution_);
     labels_rows_ = gather_labels(labels, rows);
     pass_indices(branch.objective, batch, &rows);
-    set_zero(grad_x_v_rows_, kept, out.embedding.cols());
-    set_zero(grad_z_v_rows_, kept, out.logits.cols());
-    auto terms = branch.objective.accumulate(branch.composition, view(x_v_rows_),
-                                             view(z_v_rows_), view(x_t_rows_), labels_rows_,
-                                             mutable_view(grad_x_v_rows_),
-                                             mutable_view(grad_z_v_rows_));
-    scatter_add_rows(view(grad_x_v_rows_), rows, mutable_view(grad_x_v_));
-    scatter_add_rows(view(grad_z_v_rows_), rows, mutable_view(grad_z_v_));
+    set_zero(grad_x_v_rows_, kept, out.embedding.cols(), execution_);
+    set_zero(grad_z_v_rows_, kept, out.logits.cols(), execution_);
+    auto terms = branch.objective.accumulate(
+        branch.composition, view(x_v_rows_), view(z_v_rows_), view(x_t_rows_), labels_rows_,
+        mutable_view(grad_x_v_rows_), mutable_view(grad_z_v_rows_));
+    scatter_add_rows(view(grad_x_v_rows_), rows, mutable_view(grad_x_v_), execution_);
+    scatter_add_rows(view(grad_z_v_rows_), rows, mutable_view(grad_z_v_), execution_);
     report.student_total = terms.student_total;
     report.head_total = terms.head_total;
     return report;
@@ -302,9 +315,9 @@ class Pipeline {
   Student student_;
   boost::hana::tuple<Branches...> branches_;
   loss::CrossEntropy<Scalar, Backend> ce_;
+  Execution<Backend> execution_;
   backend_matrix_t<Scalar, Backend> grad_x_v_, grad_z_v_;
-  backend_matrix_t<Scalar, Backend> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_,
-      grad_z_v_rows_;
+  backend_matrix_t<Scalar, Backend> x_v_rows_, z_v_rows_, x_t_rows_, grad_x_v_rows_, grad_z_v_rows_;
   std::vector<std::int64_t> labels_rows_;
   std::vector<Index> batch_indices_;
 };

@@ -73,13 +73,18 @@ class Student {
       static_cast<void>(grad_embedding);
       classifier_.backward(grad_logits);
     } else {
-      assign(grad_embedding_, grad_embedding);
+      assign(grad_embedding_, grad_embedding, classifier_.execution());
       classifier_.backward(grad_logits, mutable_view(grad_embedding_));
-      backward_embedding(encoder_, view(grad_embedding_), encoder_grad_);
+      backward_embedding(encoder_, view(grad_embedding_), encoder_grad_, classifier_.execution());
     }
   }
 
   void set_training(bool training) { pipeline::set_training(encoder_, training); }
+
+  /// The encoder and the classifier run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, encoder_, classifier_);
+  }
 
   template <class Visitor>
   void for_each_parameter(Visitor&& visit) {

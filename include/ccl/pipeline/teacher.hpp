@@ -47,6 +47,9 @@ class Precomputed {
   template <class Visitor>
   void for_each_frozen_parameter(Visitor&&) const {}
 
+  /// Nothing runs here: the embeddings are passed through.
+  void set_execution(const Execution<Backend>&) {}
+
  private:
   Index dim_;
 };
@@ -80,6 +83,11 @@ class Frozen {
   }
 
   const Network& network() const { return network_; }
+
+  /// The network runs with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(network_, execution);
+  }
 
   /// For checkpoints and for tests that prove the teacher never changes.
   template <class Visitor>

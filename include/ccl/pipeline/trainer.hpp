@@ -306,6 +306,7 @@ class Trainer {
   template <class EvalSet>
   EvalReport evaluate(const EvalSet& data) {
     require(data.size() > 0, "Trainer::evaluate: the evaluation set is empty");
+    adopt_execution();
     const Index ranks = comm_->size(), rank = comm_->rank();
     // Inference communicates nothing (a synchronised BatchNorm uses its running statistics), so
     // shards may differ by one sample and a rank may have none.
@@ -319,7 +320,7 @@ class Trainer {
       const auto batch = data.load(indices);
       const EmbeddingView<const Scalar, Backend> logits = pipeline_.predict(batch.input);
       loss += double(ce_.accumulate(logits, batch.labels, Scalar(1), {})) * double(logits.rows());
-      accuracy.add(host_view(logits, host_logits_), batch.labels);
+      accuracy.add(host_view(logits, host_logits_, pipeline_.execution()), batch.labels);
     }
     EvalReport report;
     report.ks = options_.top_k;
@@ -342,6 +343,14 @@ class Trainer {
     for (std::size_t j = 0; j < report.ks.size(); ++j)
       report.accuracy.push_back(sums[2 + j] / sums[1]);
     return report;
+  }
+
+  /// Runs the pipeline, and the Trainer's own work on it (the optimiser's updates, the gradient
+  /// averaging, the evaluation loss, a device communicator's collectives), with `execution`
+  /// (core/execution.hpp). Without this call the Trainer follows the pipeline's execution.
+  void set_execution(const Execution<Backend>& execution) {
+    pipeline_.set_execution(execution);
+    adopt_execution();
   }
 
   /// Epochs completed so far (restored by resume).
@@ -409,6 +418,17 @@ class Trainer {
     checkpoint_.from_bytes(bytes, options_.checkpoint_path);
   }
 
+  // The pipeline's execution for the parts the Trainer drives itself: they must queue on the
+  // stream the pipeline's gradients and logits are produced on.
+  void adopt_execution() {
+    const Execution<Backend>& execution = pipeline_.execution();
+    set_executions(execution, optimizer_, average_gradients_, ce_);
+    if constexpr (std::is_same_v<dist::memory_space_t<Comm>, Backend> &&
+                  !std::is_same_v<Backend, cpu>) {
+      comm_->set_execution(execution);
+    }
+  }
+
   /// The communicator of host data (flags, metrics, checkpoint bytes): comm_ itself, or the MPI
   /// communicator a device one (dist::nccl) was bootstrapped from.
   auto& host_comm() { return dist::host_communicator(*comm_); }
@@ -443,6 +463,7 @@ class Trainer {
     order_.resize(std::size_t(train.size()));
     std::iota(order_.begin(), order_.end(), Index(0));
     if (options_.shuffle) rng_.shuffle(order_);
+    adopt_execution();
     const Index ranks = comm_->size(), global_batch = options_.batch_size * ranks;
     // The rows this epoch trains on: all of them, or (R ranks, drop_last) whole global batches.
     const Index used = ranks == 1 && !options_.drop_last
@@ -489,7 +510,8 @@ class Trainer {
       }
       optimizer_.step();
       double step_loss = double(result.student_objective);
-      Index step_correct = count_correct(host_view(result.logits, host_logits_), batch.labels);
+      Index step_correct = count_correct(
+          host_view(result.logits, host_logits_, pipeline_.execution()), batch.labels);
       Index step_count = count;
       if (ranks > 1) {
         // The global batch's figures: the mean of the ranks' objectives (each rank's is its

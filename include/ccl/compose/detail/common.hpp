@@ -159,11 +159,12 @@ void composed_gradient(nn::Linear<Scalar, Backend>& classifier,
                        const EmbeddingView<const Scalar, Backend>& grad_composed,
                        const EmbeddingView<const Scalar, Backend>& grad_logits,
                        nn::ParameterGradients mode, Index batch, Index dim,
-                       backend_matrix_t<Scalar, Backend>& out) {
+                       backend_matrix_t<Scalar, Backend>& out,
+                       const Execution<Backend>& execution) {
   if (given(grad_composed)) {
-    assign(out, grad_composed);
+    assign(out, grad_composed, execution);
   } else {
-    set_zero(out, batch, dim);
+    set_zero(out, batch, dim, execution);
   }
   if (given(grad_logits)) classifier.backward(grad_logits, mutable_view(out), mode);
 }

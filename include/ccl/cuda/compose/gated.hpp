@@ -10,9 +10,9 @@
 #include <ccl/cuda/compose/detail/common.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/gated.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
-#include <ccl/cuda/settings.hpp>
 
 #include <cstddef>
 
@@ -23,7 +23,7 @@ template <class Scalar>
 struct GateMix<Scalar, cuda> {
   static void forward(const gpu::DeviceMatrix<Scalar>& a, const gpu::DeviceMatrix<Scalar>& teacher,
                       const gpu::DeviceMatrix<Scalar>& student, gpu::DeviceMatrix<Scalar>& gate,
-                      gpu::DeviceMatrix<Scalar>& composed) {
+                      gpu::DeviceMatrix<Scalar>& composed, const Execution<cuda>& execution) {
     const Index rows = a.rows(), cols = a.cols();
     gate.resize(rows, cols);
     composed.resize(rows, cols);
@@ -31,10 +31,10 @@ struct GateMix<Scalar, cuda> {
     if (count == 0) return;
     gpu::kernels::gated_forward_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-           gpu::settings().stream>>>(a.data(), teacher.data(),
-                                     static_cast<std::ptrdiff_t>(teacher.cols()), student.data(),
-                                     static_cast<std::ptrdiff_t>(student.cols()), int(rows),
-                                     int(cols), gate.data(), composed.data());
+           execution.stream>>>(a.data(), teacher.data(),
+                               static_cast<std::ptrdiff_t>(teacher.cols()), student.data(),
+                               static_cast<std::ptrdiff_t>(student.cols()), int(rows), int(cols),
+                               gate.data(), composed.data());
     CCL_CUDA_CHECK_LAUNCH("gated_forward_kernel");
   }
 
@@ -44,19 +44,19 @@ struct GateMix<Scalar, cuda> {
                        const gpu::DeviceMatrix<Scalar>& student,
                        gpu::DeviceMatrix<Scalar>& grad_gate,
                        EmbeddingView<Scalar, cuda> grad_teacher,
-                       EmbeddingView<Scalar, cuda> grad_student) {
+                       EmbeddingView<Scalar, cuda> grad_student, const Execution<cuda>& execution) {
     const Index rows = gate.rows(), cols = gate.cols();
     grad_gate.resize(rows, cols);
     const long long count = static_cast<long long>(rows) * cols;
     if (count == 0) return;
     gpu::kernels::gated_backward_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-           gpu::settings().stream>>>(grad_tv.data(), gate.data(), teacher.data(), student.data(),
-                                     int(rows), int(cols), grad_gate.data(),
-                                     given(grad_teacher) ? grad_teacher.data() : nullptr,
-                                     static_cast<std::ptrdiff_t>(grad_teacher.row_stride()),
-                                     given(grad_student) ? grad_student.data() : nullptr,
-                                     static_cast<std::ptrdiff_t>(grad_student.row_stride()));
+           execution.stream>>>(grad_tv.data(), gate.data(), teacher.data(), student.data(),
+                               int(rows), int(cols), grad_gate.data(),
+                               given(grad_teacher) ? grad_teacher.data() : nullptr,
+                               static_cast<std::ptrdiff_t>(grad_teacher.row_stride()),
+                               given(grad_student) ? grad_student.data() : nullptr,
+                               static_cast<std::ptrdiff_t>(grad_student.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("gated_backward_kernel");
   }
 };

@@ -14,10 +14,10 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/cross_entropy.cuh>
 #include <ccl/cuda/loss/pair_loss.hpp>
 #include <ccl/cuda/row_losses.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/cross_entropy.hpp>
 
@@ -31,12 +31,14 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::CrossEntropy<Scalar>, cuda> {
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   /// Returns L and adds weight * dL/dz into grad_logits (skipped when it is empty).
   Scalar run(EmbeddingView<const Scalar, cuda> logits, LabelView labels, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_logits) {
     // The arguments were checked by CrossEntropy::accumulate (shapes, labels, device memory,
     // 32-bit extents, NaN/Inf).
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const int batch = static_cast<int>(logits.rows());
     labels_host_.resize(std::size_t(batch));
     for (int i = 0; i < batch; ++i) labels_host_[std::size_t(i)] = static_cast<int>(labels[i]);
@@ -58,6 +60,7 @@ struct Implementation<loss::ops::CrossEntropy<Scalar>, cuda> {
   std::vector<int> labels_host_;
   gpu::DeviceBuffer<int> labels_;
   gpu::RowLosses row_losses_;
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl

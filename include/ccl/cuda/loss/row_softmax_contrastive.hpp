@@ -6,8 +6,9 @@
 //
 // Host glue only: the arithmetic is in the Eigen-free kernels/*.cuh. Labels stay on the host
 // (LabelView), as on the CPU; their dense class ids and |P(i)| go to the device with each call
-// (O(B)). gpu::settings() picks the stream, TF32 and the algorithm (cuBLAS tiles or ccl's fused
-// kernels, see settings.hpp). Workspaces are members reused across calls.
+// (O(B)). The Execution<cuda> given to set_execution picks the stream, TF32 and the algorithm
+// (cuBLAS tiles or ccl's fused kernels, see execution.hpp). Workspaces are members reused across
+// calls.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -20,11 +21,11 @@
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/device.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/contrastive_fused.cuh>
 #include <ccl/cuda/kernels/contrastive_rows.cuh>
 #include <ccl/cuda/kernels/contrastive_rowwise.cuh>
 #include <ccl/cuda/kernels/normalize.cuh>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/contrastive_options.hpp>
 #include <ccl/loss/detail/contrastive_engine.hpp>
@@ -88,6 +89,9 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   /// with the same messages.
   RowObjective objective;
 
+  /// The stream, TF32 and the algorithm (cuBLAS tiles or the fused kernels) of the next calls.
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   /// Returns L(f, g) and adds weight * dL/df, weight * dL/dg into the non-empty gradient views.
   /// All views must be device memory; the call returns after the loss value has been copied back.
   Scalar run(const char* op, EmbeddingView<const Scalar, cuda> f,
@@ -102,7 +106,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     gpu::require_device_memory(op, "grad_f", grad_f);
     gpu::require_device_memory(op, "grad_g", grad_g);
 
-    const gpu::Settings settings = gpu::settings();
+    const Execution<cuda>& settings = execution_;
     stream_ = settings.stream;
     if (options.check_finite) {
       gpu::checks::finite(op, "f", f, finite_scratch_, stream_);
@@ -324,6 +328,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     return total;
   }
 
+  Execution<cuda> execution_;
   cudaStream_t stream_ = nullptr;
   gpu::kernels::RowMode mode_ = gpu::kernels::RowMode::instance;
   int batch_ = 0;

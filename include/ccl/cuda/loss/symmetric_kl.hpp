@@ -14,9 +14,9 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/symmetric_kl.cuh>
 #include <ccl/cuda/row_losses.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/symmetric_kl.hpp>
 
@@ -30,13 +30,15 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::SymmetricKl<Scalar>, cuda> {
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   /// Returns L(z1, z2) and adds weight * dL/dz1, weight * dL/dz2 into the non-empty views.
   Scalar run(EmbeddingView<const Scalar, cuda> z1, EmbeddingView<const Scalar, cuda> z2,
              const loss::SymmetricKlOptions& options, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_z1, EmbeddingView<Scalar, cuda> grad_z2) {
     // The arguments were checked by SymmetricKl::accumulate (shapes, weight, device memory,
     // 32-bit extents, NaN/Inf).
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const int batch = static_cast<int>(z1.rows());
     const Scalar scale = weight * Scalar(options.weight) / Scalar(batch);
     gpu::kernels::symmetric_kl_kernel<Scalar>
@@ -53,6 +55,7 @@ struct Implementation<loss::ops::SymmetricKl<Scalar>, cuda> {
 
  private:
   gpu::RowLosses row_losses_;
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl

@@ -27,11 +27,11 @@
 #include <ccl/cuda/cudnn.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/batch_norm.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/nn/batch_norm.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 
@@ -62,6 +62,8 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
   using Planes = Tensor<Scalar, SpatialRank + 2, cuda>;
 
  public:
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   /// cuDNN's minimum eps, and γ = 1, β = 0 as device constants when the layer is not affine
   /// (cuDNN always reads a scale and a shift).
   void configure(const char* name, const BatchNormOptions& options) {
@@ -72,16 +74,16 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
     const RowMatrix<Scalar> ones = RowMatrix<Scalar>::Ones(1, c);
     constant_gamma_.resize(1, c);
     constant_beta_.resize(1, c);
-    constant_beta_.zero(gpu::settings().stream);
+    constant_beta_.zero(execution_.stream);
     // Pageable host source: the copy returns once `ones` may be freed.
-    gpu::copy<Scalar>(ccl::view(ones), constant_gamma_.mutable_view(), gpu::settings().stream);
+    gpu::copy<Scalar>(ccl::view(ones), constant_gamma_.mutable_view(), execution_.stream);
   }
 
   void forward(const char* name, const Planes& x, bool training, const BatchNormOptions& options,
                const Parameter<Scalar, cuda>& weight, const Parameter<Scalar, cuda>& bias,
                gpu::DeviceMatrix<Scalar>& running_mean, gpu::DeviceMatrix<Scalar>& running_var,
                bool check_finite, Planes& output) {
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const int c = int(options.channels());
     gpu::copy(x, input_, stream);  // backward needs x; x may also be this layer's output
     describe(name, x.shape());
@@ -116,7 +118,7 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
   void backward(const Planes& grad_y, Planes* grad_x, bool params, bool was_training,
                 const BatchNormOptions& options, Parameter<Scalar, cuda>& weight,
                 Parameter<Scalar, cuda>& bias) {
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const int c = int(options.channels());
     const Scalar* gamma = options.affine() ? weight.value.data() : constant_gamma_.data();
     if (!was_training) {
@@ -160,7 +162,7 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
   void check_statistics(const char* name, const std::string& shape, int c,
                         gpu::DeviceMatrix<Scalar>& running_mean,
                         gpu::DeviceMatrix<Scalar>& running_var) {
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const long long bad =
         tensor_checks::first_non_finite(saved_.data(), 2LL * c, finite_scratch_, stream);
     if (bad < 0) return;
@@ -185,6 +187,7 @@ class BatchNormEngine<Scalar, SpatialRank, cuda> {
   gpu::DeviceBuffer<unsigned long long> finite_scratch_;
   gpu::TensorDescriptor x_desc_, bn_desc_;
   Shape<SpatialRank + 2> described_{};
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl::nn::detail

@@ -14,7 +14,7 @@
 //
 // Algorithms come from cuDNN's heuristics (cudnnGet*Algorithm_v7) once per input shape and
 // direction: the first that fits the workspace limit with strict FP32 math (TF32 only when
-// gpu::settings().allow_tf32) and, by default, deterministic results (set_deterministic(false)
+// Execution<cuda>::allow_tf32) and, by default, deterministic results (set_deterministic(false)
 // allows cuDNN's atomics-based backward algorithms). The workspace is the thread's shared one
 // (gpu::cudnn_context()). Conv1d runs as a 2D convolution of height 1 (detail/conv_plan.hpp).
 
@@ -28,11 +28,11 @@
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/cudnn.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/nn/detail/conv_plan.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/nn/conv.hpp>
 #include <ccl/nn/init.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
@@ -52,6 +52,9 @@ class ConvEngine<Scalar, Rank, cuda> {
   explicit ConvEngine(const ConvOptions<Rank>& options) : options_(options) {}
 
   /// cuDNN's workspace cap, in scalars (ConvNd::set_workspace_limit).
+  /// The stream, and TF32 for the algorithms planned from now on.
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   void set_workspace_limit(Index elements) {
     workspace_limit_ = elements;
     planned_ = {};
@@ -70,7 +73,7 @@ class ConvEngine<Scalar, Rank, cuda> {
     weight_ = &layer_weight;
     bias_ = &layer_bias;
     output_ = &output;
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     if (check_finite) tensor_checks::finite(name, "input", x, finite_scratch_, stream);
     const Shape<Rank + 2> out_shape = conv_output_shape(name, options_, x.shape());
     // The copy first: x may be this layer's own output, which the resize below can reallocate.
@@ -96,7 +99,7 @@ class ConvEngine<Scalar, Rank, cuda> {
                 Parameter<Scalar, cuda>& layer_weight, Parameter<Scalar, cuda>& layer_bias) {
     weight_ = &layer_weight;
     bias_ = &layer_bias;
-    const cudaStream_t stream = gpu::settings().stream;
+    const cudaStream_t stream = execution_.stream;
     const gpu::CudnnFactors<Scalar> f;
     cudnnHandle_t handle = gpu::cudnn_context().handle(stream);
     if (params) {
@@ -134,7 +137,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   // (Re)builds the descriptors when the input shape or the TF32 setting changed; the algorithms
   // are then chosen lazily per direction (an eval-only network never plans its backward).
   void plan(const Shape<Rank + 2>& in, const Shape<Rank + 2>& out) {
-    const bool tf32 = gpu::settings().allow_tf32;
+    const bool tf32 = execution_.allow_tf32;
     if (in == planned_ && tf32 == planned_tf32_) return;
     const auto d = gpu::detail::conv_dims(name, options_, in, out);
     constexpr cudnnDataType_t type = gpu::cudnn_data_type<Scalar>();
@@ -167,7 +170,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   }
 
   void plan_forward() {
-    cudnnHandle_t handle = gpu::cudnn_context().handle(gpu::settings().stream);
+    cudnnHandle_t handle = gpu::cudnn_context().handle(execution_.stream);
     int count = 0, returned = 0;
     CCL_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perfs(std::size_t(count > 0 ? count : 1));
@@ -182,7 +185,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   }
 
   void plan_data() {
-    cudnnHandle_t handle = gpu::cudnn_context().handle(gpu::settings().stream);
+    cudnnHandle_t handle = gpu::cudnn_context().handle(execution_.stream);
     int count = 0, returned = 0;
     CCL_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, &count));
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perfs(std::size_t(count > 0 ? count : 1));
@@ -197,7 +200,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   }
 
   void plan_filter() {
-    cudnnHandle_t handle = gpu::cudnn_context().handle(gpu::settings().stream);
+    cudnnHandle_t handle = gpu::cudnn_context().handle(execution_.stream);
     int count = 0, returned = 0;
     CCL_CUDA_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, &count));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs(std::size_t(count > 0 ? count : 1));
@@ -215,7 +218,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   // The layer's parameters and output during the current forward or backward call.
   Parameter<Scalar, cuda>* weight_ = nullptr;
   Parameter<Scalar, cuda>* bias_ = nullptr;
-  Input input_;    // device copy of the last forward's x, for dL/dW
+  Input input_;  // device copy of the last forward's x, for dL/dW
   Output* output_ = nullptr;
   gpu::TensorDescriptor x_desc_, y_desc_, bias_desc_;
   gpu::FilterDescriptor w_desc_;
@@ -226,6 +229,7 @@ class ConvEngine<Scalar, Rank, cuda> {
   gpu::DeviceBuffer<unsigned long long> finite_scratch_;
   Index workspace_limit_ = Index(1) << 26;
   bool deterministic_ = true;
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl::nn::detail

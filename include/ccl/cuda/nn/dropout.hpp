@@ -13,11 +13,11 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/philox.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/nn/dropout.hpp>
 
 #include <cstddef>
@@ -28,13 +28,15 @@ namespace ccl::nn::detail {
 template <class Scalar>
 class DropoutMask<Scalar, cuda> {
  public:
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   void draw(Rng& rng, double p, Scalar scale, Index count) {
     values_.resize(std::size_t(count));
     const std::uint64_t key = rng.next_u64();
     if (count == 0) return;
     gpu::nn_kernels::dropout_mask_kernel<Scalar>
         <<<gpu::nn_kernels::grid_blocks((count + 3) / 4), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(key, p, scale, values_.data(), count);
+           execution_.stream>>>(key, p, scale, values_.data(), count);
     CCL_CUDA_CHECK_LAUNCH("dropout_mask_kernel");
   }
 
@@ -43,8 +45,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = x.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(x.data(), values_.data(), out.data(), n);
+        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
+            x.data(), values_.data(), out.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_kernel");
   }
 
@@ -54,8 +56,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = grad_y.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_accumulate_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(grad_y.data(), values_.data(), grad_x.data(), n);
+        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
+            grad_y.data(), values_.data(), grad_x.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_accumulate_kernel");
   }
 
@@ -63,6 +65,7 @@ class DropoutMask<Scalar, cuda> {
 
  private:
   gpu::DeviceBuffer<Scalar> values_;
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl::nn::detail

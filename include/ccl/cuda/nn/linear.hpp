@@ -5,7 +5,7 @@
 // written over (cuda/backend_matrix.hpp): cuBLAS GEMMs on row-major views without copies or
 // transposes, the bias as an accumulate kernel over the rows, its gradient as deterministic
 // column sums, the device NaN scan. fp32 GEMMs use TF32 tensor cores only when
-// gpu::settings().allow_tf32 is set.
+// the layer's Execution<cuda>::allow_tf32 is set.
 
 #include <ccl/cuda/backend_matrix.hpp>
 #include <ccl/cuda/parameter.hpp>

@@ -3,14 +3,19 @@
 // a composition, any type with for_each_parameter): both are enumerated in their documented
 // order and matched one to one by position, name and shape, so a mismatched architecture is an
 // error rather than a silent partial copy. Used to start a device model from a host one (or a
-// checkpoint loaded on the host) and to compare the two backends in tests.
+// checkpoint loaded on the host) and to compare the two backends in tests. Both copies are
+// synchronous with the whole device (they wait for every stream before and after): they know no
+// component's stream, and they are rare.
 //
 // Host code: this header contains no kernels and compiles without nvcc.
 
 #include <ccl/core/error.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/core/types.hpp>
+#include <ccl/cuda/error.hpp>
 #include <ccl/cuda/parameter.hpp>
+
+#include <cuda_runtime_api.h>
 
 #include <cstddef>
 #include <vector>
@@ -44,12 +49,14 @@ void copy_parameters(const HostModule& host, DeviceModule& device, bool with_gra
   std::vector<const Parameter<Scalar, cpu>*> sources;
   host.for_each_parameter([&](const Parameter<Scalar, cpu>& p) { sources.push_back(&p); });
   std::size_t k = 0;
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
   device.for_each_parameter([&](Parameter<Scalar, cuda>& p) {
     detail::check_count(op, k, sources.size(), p);
     detail::check_twin(op, k, *sources[k], p);
-    gpu::copy_from_host(*sources[k], p, with_grad);
+    gpu::copy_from_host(*sources[k], p, with_grad, nullptr);
     ++k;
   });
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
   require(k == sources.size(), op, ": the host module has ", sources.size(),
           " parameters, the device module ", k);
 }
@@ -63,10 +70,11 @@ void copy_parameters_to_host(const DeviceModule& device, HostModule& host, bool 
   std::vector<Parameter<Scalar, cpu>*> targets;
   host.for_each_parameter([&](Parameter<Scalar, cpu>& p) { targets.push_back(&p); });
   std::size_t k = 0;
+  CCL_CUDA_CHECK(cudaDeviceSynchronize());
   device.for_each_parameter([&](const Parameter<Scalar, cuda>& p) {
     detail::check_count(op, k, targets.size(), p);
     detail::check_twin(op, k, *targets[k], p);
-    gpu::copy_to_host(p, *targets[k], with_grad);
+    gpu::copy_to_host(p, *targets[k], with_grad, nullptr);
     ++k;
   });
   require(k == targets.size(), op, ": the host module has ", targets.size(),

@@ -15,12 +15,12 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/pooling.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/nn/detail/im2col.hpp>
 #include <ccl/nn/linear.hpp>  // ParameterGradients
 #include <ccl/nn/pooling.hpp>
@@ -64,6 +64,8 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
   using Planes = Tensor<Scalar, Rank + 2, cuda>;
 
  public:
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   void prepare(const char* op, const PoolOptions<Rank>& options, const Shape<Rank + 2>& in) {
     geometry_ = gpu::detail::pool_geometry(op, options, in);
   }
@@ -73,8 +75,8 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     if constexpr (is_max) argmax_.resize(std::size_t(total));
     gpu::nn_kernels::pool_forward_kernel<Scalar, is_max>
         <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(x.data(), geometry_, planes, output.data(),
-                                     is_max ? argmax_.data() : nullptr);
+           execution_.stream>>>(x.data(), geometry_, planes, output.data(),
+                                is_max ? argmax_.data() : nullptr);
     CCL_CUDA_CHECK_LAUNCH("pool_forward_kernel");
   }
 
@@ -83,24 +85,27 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     const long long total = planes * geometry_.in_size();
     gpu::nn_kernels::pool_backward_kernel<Scalar, is_max>
         <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_,
-                                     planes, grad_x.data());
+           execution_.stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_, planes,
+                                grad_x.data());
     CCL_CUDA_CHECK_LAUNCH("pool_backward_kernel");
   }
 
  private:
   gpu::nn_kernels::PoolGeometry geometry_{};
   gpu::DeviceBuffer<int> argmax_;  // max pooling: the winning position within the input plane
+  Execution<cuda> execution_;
 };
 
 template <class Scalar, int Rank>
 struct GlobalAvgPoolEngine<Scalar, Rank, cuda> {
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   void forward(const char* op, const Tensor<Scalar, Rank + 2, cuda>& x,
                Tensor<Scalar, 2, cuda>& output) {
     const long long rows = x.batch() * x.channels();
     require(rows <= INT_MAX, op, ": ", rows, " rows exceed the kernel's grid");
     gpu::nn_kernels::row_mean_kernel<Scalar>
-        <<<int(rows), 256, 0, gpu::settings().stream>>>(x.data(), x.spatial_size(), output.data());
+        <<<int(rows), 256, 0, execution_.stream>>>(x.data(), x.spatial_size(), output.data());
     CCL_CUDA_CHECK_LAUNCH("row_mean_kernel");
   }
 
@@ -108,9 +113,11 @@ struct GlobalAvgPoolEngine<Scalar, Rank, cuda> {
     const long long total = grad_x.size();
     gpu::nn_kernels::row_mean_backward_kernel<Scalar>
         <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           gpu::settings().stream>>>(grad_y.data(), grad_x.spatial_size(), grad_x.data(), total);
+           execution_.stream>>>(grad_y.data(), grad_x.spatial_size(), grad_x.data(), total);
     CCL_CUDA_CHECK_LAUNCH("row_mean_backward_kernel");
   }
+
+  Execution<cuda> execution_;
 };
 
 }  // namespace ccl::nn::detail

@@ -4,8 +4,8 @@
 // concatenation [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2
 // normalisation with PyTorch's F.normalize semantics and its backward pass (the same kernels as the
 // contrastive losses). Every function checks shapes and that each view is device memory, then
-// queues its kernel on gpu::settings().stream without synchronising. Kernels: kernels/rowwise.cuh,
-// normalize.cuh.
+// queues its kernel on the given stream (default: the legacy default stream) without
+// synchronising. Kernels: kernels/rowwise.cuh, normalize.cuh.
 
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
@@ -15,9 +15,9 @@
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/normalize.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <climits>
@@ -41,7 +41,7 @@ inline std::ptrdiff_t stride(Index s) { return static_cast<std::ptrdiff_t>(s); }
 /// out = a + b (same shapes; out may be strided).
 template <class Scalar>
 void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> b,
-         EmbeddingView<Scalar, cuda> out) {
+         EmbeddingView<Scalar, cuda> out, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::add";
   ccl::checks::same_shape(op, "a", a, "b", b);
   ccl::checks::same_shape(op, "a", a, "out", out);
@@ -52,7 +52,7 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(a.rows()) * a.cols();
   kernels::add_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, settings().stream>>>(
+      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
           a.data(), detail::stride(a.row_stride()), b.data(), detail::stride(b.row_stride()),
           int(a.rows()), int(a.cols()), out.data(), detail::stride(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("add_rows_kernel");
@@ -60,8 +60,8 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
 
 /// out += alpha · x (same shapes).
 template <class Scalar>
-void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
-                Scalar alpha = Scalar(1)) {
+void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out, Scalar alpha,
+                cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::accumulate";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
@@ -70,7 +70,7 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
   kernels::accumulate_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, settings().stream>>>(
+      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
           x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha, out.data(),
           detail::stride(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
@@ -78,7 +78,8 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
 
 /// out = max(x, 0); out may be x itself.
 template <class Scalar>
-void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out) {
+void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
+          cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::relu";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
@@ -87,7 +88,7 @@ void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out) 
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
   kernels::relu_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, settings().stream>>>(
+      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
           x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), out.data(),
           detail::stride(out.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("relu_rows_kernel");
@@ -96,7 +97,7 @@ void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out) 
 /// grad_x += grad_y where y = relu(x) > 0 (y is the forward's output).
 template <class Scalar>
 void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scalar, cuda> grad_y,
-                   EmbeddingView<Scalar, cuda> grad_x) {
+                   EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::relu_backward";
   ccl::checks::same_shape(op, "y", y, "grad_y", grad_y);
   ccl::checks::same_shape(op, "y", y, "grad_x", grad_x);
@@ -107,7 +108,7 @@ void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scal
   require_device_memory(op, "grad_x", grad_x);
   const long long count = static_cast<long long>(y.rows()) * y.cols();
   kernels::relu_backward_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, settings().stream>>>(
+      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
           y.data(), detail::stride(y.row_stride()), grad_y.data(),
           detail::stride(grad_y.row_stride()), int(y.rows()), int(y.cols()), grad_x.data(),
           detail::stride(grad_x.row_stride()));
@@ -117,18 +118,18 @@ void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scal
 /// out = [a ; b] column-wise: out is [B, Da + Db] (resized), two strided device copies.
 template <class Scalar>
 void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> b,
-                    DeviceMatrix<Scalar>& out) {
+                    DeviceMatrix<Scalar>& out, cudaStream_t stream = nullptr) {
   ccl::checks::same_rows("gpu::concat_columns", "a", a, "b", b);
   out.resize(a.rows(), a.cols() + b.cols());
-  gpu::copy<Scalar>(a, out.mutable_view().middle_cols(0, a.cols()));
-  gpu::copy<Scalar>(b, out.mutable_view().middle_cols(a.cols(), b.cols()));
+  gpu::copy<Scalar>(a, out.mutable_view().middle_cols(0, a.cols()), stream);
+  gpu::copy<Scalar>(b, out.mutable_view().middle_cols(a.cols(), b.cols()), stream);
 }
 
 /// unit = x / max(‖x‖, 1e-12) row by row (contiguous, resized) and norms = the clamped norms,
 /// exactly F.normalize; the same kernel as the contrastive losses.
 template <class Scalar>
 void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& unit,
-                    DeviceBuffer<Scalar>& norms) {
+                    DeviceBuffer<Scalar>& norms, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows";
   detail::require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
@@ -138,7 +139,7 @@ void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& u
   const int blocks = static_cast<int>((x.rows() + kernels::normalize_warps_per_block - 1) /
                                       kernels::normalize_warps_per_block);
   kernels::normalize_rows_kernel<Scalar>
-      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, settings().stream>>>(
+      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, stream>>>(
           x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), Scalar(1e-12),
           unit.data(), norms.data());
   CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
@@ -149,7 +150,7 @@ void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& u
 template <class Scalar>
 void normalize_rows_backward(const DeviceMatrix<Scalar>& unit, const DeviceBuffer<Scalar>& norms,
                              const DeviceMatrix<Scalar>& grad_unit, Scalar weight,
-                             EmbeddingView<Scalar, cuda> grad_x) {
+                             EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows_backward";
   ccl::checks::same_shape(op, "unit", unit.view(), "grad_unit", grad_unit.view());
   ccl::checks::same_shape(op, "unit", unit.view(), "grad_x", grad_x);
@@ -160,7 +161,7 @@ void normalize_rows_backward(const DeviceMatrix<Scalar>& unit, const DeviceBuffe
   const int blocks = static_cast<int>((unit.rows() + kernels::normalize_warps_per_block - 1) /
                                       kernels::normalize_warps_per_block);
   kernels::normalize_rows_backward_kernel<Scalar>
-      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, settings().stream>>>(
+      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, stream>>>(
           unit.data(), norms.data(), grad_unit.data(), int(unit.rows()), int(unit.cols()),
           Scalar(1e-12), weight, grad_x.data(), detail::stride(grad_x.row_stride()));
   CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");

@@ -12,10 +12,10 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/row_index.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <cuda_runtime_api.h>
@@ -27,16 +27,15 @@
 namespace ccl::gpu {
 
 /// Indices of the rows of a device batch that are not all zero, in increasing order (the rule
-/// of ccl::available_rows). Synchronises the settings' stream.
+/// of ccl::available_rows). Synchronises `stream`.
 template <class T>
-std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x) {
+std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, cudaStream_t stream = nullptr) {
   using Scalar = std::remove_const_t<T>;
   constexpr const char* op = "gpu::available_rows";
   std::vector<Index> rows;
   if (x.rows() == 0) return rows;
   detail::require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
-  const cudaStream_t stream = settings().stream;
   DeviceBuffer<int> present(static_cast<std::size_t>(x.rows()));
   kernels::nonzero_rows_kernel<Scalar><<<int((x.rows() + 7) / 8), 256, 0, stream>>>(
       x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), present.data());
@@ -65,7 +64,7 @@ inline void upload_rows(const std::vector<Index>& rows, DeviceBuffer<long long>&
 /// target[k] = source[rows[k]]; target must be [rows.size(), source.cols()].
 template <class Scalar>
 void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Index>& rows,
-                 EmbeddingView<Scalar, cuda> target) {
+                 EmbeddingView<Scalar, cuda> target, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gather_rows";
   ccl::detail::check_row_indices(op, rows, source.rows());
   require(target.rows() == Index(rows.size()) && target.cols() == source.cols(), op,
@@ -75,7 +74,6 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
   detail::require_int_shape(op, "source", source);
   require_device_memory(op, "source", source);
   require_device_memory(op, "target", target);
-  const cudaStream_t stream = settings().stream;
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(target.rows()) * target.cols();
@@ -90,16 +88,16 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
 /// The rows of source listed in `rows`, as a new [rows.size(), D] device matrix.
 template <class Scalar>
 DeviceMatrix<Scalar> gather_rows(EmbeddingView<const Scalar, cuda> source,
-                                 const std::vector<Index>& rows) {
+                                 const std::vector<Index>& rows, cudaStream_t stream = nullptr) {
   DeviceMatrix<Scalar> out(Index(rows.size()), source.cols());
-  gpu::gather_rows<Scalar>(source, rows, out.mutable_view());
+  gpu::gather_rows<Scalar>(source, rows, out.mutable_view(), stream);
   return out;
 }
 
 /// target[rows[k]] += compact[k]: rows not listed receive nothing. Indices must be distinct.
 template <class Scalar>
 void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vector<Index>& rows,
-                      EmbeddingView<Scalar, cuda> target) {
+                      EmbeddingView<Scalar, cuda> target, cudaStream_t stream = nullptr) {
   constexpr const char* op = "scatter_add_rows";
   ccl::detail::check_row_indices(op, rows, target.rows());
   require(compact.rows() == Index(rows.size()) && compact.cols() == target.cols(), op,
@@ -109,7 +107,6 @@ void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vect
   detail::require_int_shape(op, "target", target);
   require_device_memory(op, "compact", compact);
   require_device_memory(op, "target", target);
-  const cudaStream_t stream = settings().stream;
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(compact.rows()) * compact.cols();

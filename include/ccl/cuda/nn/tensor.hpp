@@ -15,7 +15,7 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/settings.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/nn/tensor.hpp>
 
 #include <cuda_runtime_api.h>
@@ -45,10 +45,12 @@ class Tensor<Scalar, Rank, cuda> : public detail::TensorShape<Rank> {
   /// An empty tensor: every extent is 0, no allocation.
   Tensor() = default;
 
-  /// A zero-filled device tensor of the given shape (asynchronous on the settings' stream).
+  /// A zero-filled device tensor of the given shape. The zeroing is synchronous: a new tensor
+  /// belongs to no stream yet, and its first reader may use any.
   explicit Tensor(const ShapeType& shape) {
     resize(shape);
-    set_zero();
+    set_zero(nullptr);
+    CCL_CUDA_CHECK(cudaStreamSynchronize(nullptr));
   }
 
   Tensor(Tensor&&) noexcept = default;
@@ -83,7 +85,7 @@ class Tensor<Scalar, Rank, cuda> : public detail::TensorShape<Rank> {
   }
 
   /// Zero every element, asynchronously on `stream`.
-  void set_zero(cudaStream_t stream = gpu::settings().stream) { buffer_.zero(stream); }
+  void set_zero(cudaStream_t stream) { buffer_.zero(stream); }
 
  private:
   gpu::DeviceBuffer<Scalar> buffer_;
@@ -100,7 +102,7 @@ namespace ccl::gpu {
 /// Host -> device into `target` (resized to the source's shape), asynchronous on `stream`.
 template <class Scalar, int Rank>
 void copy(const nn::Tensor<Scalar, Rank, cpu>& source, nn::Tensor<Scalar, Rank, cuda>& target,
-          cudaStream_t stream = settings().stream) {
+          cudaStream_t stream = nullptr) {
   target.resize(source.shape());
   if (source.empty()) return;
   CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
@@ -111,7 +113,7 @@ void copy(const nn::Tensor<Scalar, Rank, cpu>& source, nn::Tensor<Scalar, Rank, 
 /// Device -> host into `target` (resized); returns when the data is on the host.
 template <class Scalar, int Rank>
 void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank, cpu>& target,
-          cudaStream_t stream = settings().stream) {
+          cudaStream_t stream = nullptr) {
   target.resize(source.shape());
   if (!source.empty()) {
     CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
@@ -124,7 +126,7 @@ void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank,
 /// Device -> device into `target` (resized), asynchronous on `stream`.
 template <class Scalar, int Rank>
 void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank, cuda>& target,
-          cudaStream_t stream = settings().stream) {
+          cudaStream_t stream = nullptr) {
   target.resize(source.shape());
   if (source.empty()) return;
   CCL_CUDA_CHECK(cudaMemcpyAsync(target.data(), source.data(),
@@ -135,7 +137,7 @@ void copy(const nn::Tensor<Scalar, Rank, cuda>& source, nn::Tensor<Scalar, Rank,
 /// A device copy of a host tensor: `auto x_dev = ccl::gpu::to_device(x);`.
 template <class Scalar, int Rank>
 nn::Tensor<Scalar, Rank, cuda> to_device(const nn::Tensor<Scalar, Rank, cpu>& source,
-                                         cudaStream_t stream = settings().stream) {
+                                         cudaStream_t stream = nullptr) {
   nn::Tensor<Scalar, Rank, cuda> result;
   copy(source, result, stream);
   return result;
@@ -144,7 +146,7 @@ nn::Tensor<Scalar, Rank, cuda> to_device(const nn::Tensor<Scalar, Rank, cpu>& so
 /// A host copy of a device tensor, synchronised.
 template <class Scalar, int Rank>
 nn::Tensor<Scalar, Rank, cpu> to_host(const nn::Tensor<Scalar, Rank, cuda>& source,
-                                      cudaStream_t stream = settings().stream) {
+                                      cudaStream_t stream = nullptr) {
   nn::Tensor<Scalar, Rank, cpu> result;
   copy(source, result, stream);
   return result;

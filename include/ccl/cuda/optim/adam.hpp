@@ -7,11 +7,11 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/optim.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/optim/adam.hpp>
 
 #include <cuda_runtime_api.h>
@@ -49,8 +49,8 @@ template <>
 struct Implementation<optim::UpdateStep<optim::AdamUpdate>, cuda> {
   template <class Scalar>
   static void run(const optim::AdamOptions& o, Parameter<Scalar, cuda>& p,
-                  optim::ParameterState<Scalar, cuda>& state) {
-    const cudaStream_t stream = gpu::settings().stream;
+                  optim::ParameterState<Scalar, cuda>& state, const Execution<cuda>& execution) {
+    const cudaStream_t stream = execution.stream;
     for (gpu::DeviceMatrix<Scalar>& moment : state.buffers) {
       if (moment.rows() * moment.cols() == 0) {
         moment.resize(p.rows(), p.cols());

@@ -11,10 +11,10 @@
 //   sgd.add_group(optim::SgdOptions::official()).add("head_audio", head_a);   // device modules
 //   ...  sgd.zero_grad();  forward/backward on the device;  sgd.step();
 //
-// step() only queues kernels on gpu::settings().stream; it does not synchronise.
+// step() only queues kernels on the optimiser's stream (set_execution); it does not synchronise.
 
 #include <ccl/core/backend.hpp>
 #include <ccl/cuda/backend_matrix.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/optim/optimizer.hpp>

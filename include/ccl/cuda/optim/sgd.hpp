@@ -7,11 +7,11 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/parameter.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/optim.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/optim/sgd.hpp>
 
 #include <cuda_runtime_api.h>
@@ -42,8 +42,8 @@ template <>
 struct Implementation<optim::UpdateStep<optim::SgdUpdate>, cuda> {
   template <class Scalar>
   static void run(const optim::SgdOptions& o, Parameter<Scalar, cuda>& p,
-                  optim::ParameterState<Scalar, cuda>& state) {
-    const cudaStream_t stream = gpu::settings().stream;
+                  optim::ParameterState<Scalar, cuda>& state, const Execution<cuda>& execution) {
+    const cudaStream_t stream = execution.stream;
     ++state.step;
     const long long count = static_cast<long long>(p.rows()) * p.cols();
     gpu::DeviceMatrix<Scalar>& buffer = state.buffers[0];

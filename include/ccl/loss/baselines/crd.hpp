@@ -73,6 +73,11 @@ class Crd {
   double& z_teacher() { return engine_.z_teacher(); }
   Rng& rng() { return rng_; }
 
+  /// The banks' kernels, scans and GEMMs run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(engine_, execution);
+  }
+
   /// Banks (copied to the host from a device), Z and the sampler's generator as host data (for
   /// checkpoints, or to continue on the other backend).
   MemoryBankState<Scalar> state() { return detail::bank_state<Scalar>(engine_, rng_); }

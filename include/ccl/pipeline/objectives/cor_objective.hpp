@@ -83,6 +83,11 @@ class CorObjective {
 
   void zero_grad() { heads_.zero_grad(); }
 
+  /// The heads and the loss run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, heads_, loss_);
+  }
+
  private:
   detail::EmbedHeads<Scalar, Backend> heads_;
   Loss loss_;

@@ -88,18 +88,18 @@ class FitNetObjective {
     if (batch < 2) return detail::make_terms(Scalar(0), beta_, /*has_modules=*/true);
 
     input_.resize({batch, student_dim_});
-    copy_into(x_v, input_.mutable_view());
+    copy_into(x_v, input_.mutable_view(), execution_);
     const auto& regressed = regressor_.forward(input_);
     grad_regressed_.resize(regressed.shape());
-    grad_regressed_.set_zero();
+    zero_elements(grad_regressed_, execution_);
     // Frozen teacher: no teacher gradient is requested.
     const Scalar value =
         hint_.accumulate(regressed, x_t, labels, Scalar(beta_), grad_regressed_.mutable_view(), {});
     grad_input_.resize(input_.shape());
-    grad_input_.set_zero();
+    zero_elements(grad_input_, execution_);
     regressor_.backward(grad_regressed_, &grad_input_);  // also accumulates the regressor's grads
     // alpha = 1 is exact, so on the CPU this is the plain `+=` it always was.
-    if (grad_x_v.data() != nullptr) add_scaled(grad_x_v, Scalar(1), View(grad_input_));
+    if (grad_x_v.data() != nullptr) add_scaled(grad_x_v, Scalar(1), View(grad_input_), execution_);
     return detail::make_terms(value, beta_, /*has_modules=*/true);
   }
 
@@ -119,6 +119,13 @@ class FitNetObjective {
 
   void zero_grad() { regressor_.zero_grad(); }
 
+  /// The regressor, the loss and the objective's copies run with `execution`
+  /// (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, regressor_, hint_);
+    rebind_execution(execution_, execution);
+  }
+
  private:
   static Regressor make_regressor(Index student_dim, Index teacher_dim, Rng& rng) {
     require(student_dim > 0 && teacher_dim > 0,
@@ -136,6 +143,7 @@ class FitNetObjective {
   loss::baselines::FitNet<Scalar, Backend> hint_;
   double beta_;
   Index student_dim_, teacher_dim_;
+  Execution<Backend> execution_;
   nn::Tensor<Scalar, 2, Backend> input_, grad_regressed_, grad_input_;
 };
 

@@ -118,6 +118,11 @@ class MemoryBankObjective {
 
   void zero_grad() { heads_.zero_grad(); }
 
+  /// The heads and the loss (its banks) run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, heads_, loss_);
+  }
+
  protected:
   /// Heads first (student, then teacher), then the loss, built by make_loss(seed) with a seed
   /// drawn from `rng`: one generator determines the whole objective.

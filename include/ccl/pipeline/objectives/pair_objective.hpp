@@ -107,6 +107,8 @@ class PairObjective {
   Loss& loss() { return loss_; }
   const Loss& loss() const { return loss_; }
 
+  void set_execution(const Execution<Backend>& execution) { ccl::set_execution(loss_, execution); }
+
   /// Adds β · dL(x_v, x_t)/dx_v into grad_x_v (grad_z_v is left to the pipeline's CE).
   template <class Composition>
   Terms accumulate(Composition& /*composition*/, View x_v, View /*z_v*/, View x_t, LabelView labels,

@@ -12,9 +12,9 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/copy.hpp>
 #include <ccl/cuda/device_matrix.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/nn/linear.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 
 namespace ccl::compose::detail {
@@ -23,16 +23,18 @@ namespace ccl::compose::detail {
 template <class Scalar>
 class ConcatInput<Scalar, cuda> {
  public:
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
   void forward(const EmbeddingView<const Scalar, cuda>& teacher,
                const EmbeddingView<const Scalar, cuda>& student, bool normalize) {
     normalize_ = normalize;
     teacher_dim_ = teacher.cols();
     if (normalize) {
-      gpu::normalize_rows<Scalar>(teacher, unit_t_, norm_t_);
-      gpu::normalize_rows<Scalar>(student, unit_v_, norm_v_);
-      gpu::concat_columns<Scalar>(unit_t_.view(), unit_v_.view(), concat_);
+      gpu::normalize_rows<Scalar>(teacher, unit_t_, norm_t_, execution_.stream);
+      gpu::normalize_rows<Scalar>(student, unit_v_, norm_v_, execution_.stream);
+      gpu::concat_columns<Scalar>(unit_t_.view(), unit_v_.view(), concat_, execution_.stream);
     } else {
-      gpu::concat_columns<Scalar>(teacher, student, concat_);
+      gpu::concat_columns<Scalar>(teacher, student, concat_, execution_.stream);
     }
   }
 
@@ -56,15 +58,17 @@ class ConcatInput<Scalar, cuda> {
                      const gpu::DeviceMatrix<Scalar>& unit, const gpu::DeviceBuffer<Scalar>& norms,
                      const EmbeddingView<Scalar, cuda>& grad_x) {
     if (!normalize_) {
-      gpu::accumulate<Scalar>(grad_half, grad_x);
+      gpu::accumulate<Scalar>(grad_half, grad_x, Scalar(1), execution_.stream);
       return;
     }
     // The normalisation kernel reads a contiguous gradient: copy the column block out first.
     grad_unit_.resize(grad_half.rows(), grad_half.cols());
-    gpu::copy<Scalar>(grad_half, grad_unit_.mutable_view());
-    gpu::normalize_rows_backward<Scalar>(unit, norms, grad_unit_, Scalar(1), grad_x);
+    gpu::copy<Scalar>(grad_half, grad_unit_.mutable_view(), execution_.stream);
+    gpu::normalize_rows_backward<Scalar>(unit, norms, grad_unit_, Scalar(1), grad_x,
+                                         execution_.stream);
   }
 
+  Execution<cuda> execution_;
   bool normalize_ = true;
   Index teacher_dim_ = 0;
   gpu::DeviceMatrix<Scalar> unit_t_, unit_v_, concat_, grad_unit_;

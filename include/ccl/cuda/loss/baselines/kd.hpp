@@ -27,6 +27,8 @@ namespace ccl {
 
 template <class Scalar>
 struct Implementation<loss::ops::HintonKd<Scalar>, cuda> {
+  void set_execution(const Execution<cuda>& execution) { workspace_.set_execution(execution); }
+
   /// Returns T² · mean_i KL(p^t_i ‖ p^s_i) and adds weight · its gradients into the non-empty
   /// views.
   Scalar run(EmbeddingView<const Scalar, cuda> student, EmbeddingView<const Scalar, cuda> teacher,

@@ -147,6 +147,7 @@ class MemoryContrast {
     initial_banks(dataset_size, dim, rng, memory_s_, memory_t_);
   }
 
+  const Execution<cpu>& execution() const { return scratch_.execution; }
   const MemoryContrastOptions& options() const { return options_; }
   Index dataset_size() const { return memory_s_.rows(); }
   Index dim() const { return memory_s_.cols(); }
@@ -312,8 +313,9 @@ void load_bank_state(const char* op, const MemoryBankState<Scalar>& state, Engin
                      Rng& rng) {
   check_bank_state(op, state, engine.dataset_size(), engine.dim());
   rng.set_state(state.rng_state);
-  assign(engine.memory_student(), ccl::view(state.memory_student));  // an upload on CUDA
-  assign(engine.memory_teacher(), ccl::view(state.memory_teacher));
+  // An upload on CUDA.
+  assign(engine.memory_student(), ccl::view(state.memory_student), engine.execution());
+  assign(engine.memory_teacher(), ccl::view(state.memory_teacher), engine.execution());
   engine.z_student() = state.z_student;
   engine.z_teacher() = state.z_teacher;
 }

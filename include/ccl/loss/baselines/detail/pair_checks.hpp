@@ -13,6 +13,7 @@
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
+#include <ccl/core/execution.hpp>
 
 #include <type_traits>
 
@@ -27,7 +28,7 @@ struct Workspace {
                 "ccl::loss::baselines: the CUDA baselines need "
                 "<ccl/cuda/loss/baselines/detail/device_support.hpp>; include the loss's CUDA "
                 "header (e.g. <ccl/cuda/loss/baselines/pkt.hpp>) or <ccl/cuda.hpp>");
-  /// Starts a call (the CUDA workspace takes the thread's stream here).
+  /// Starts a call (the CUDA workspace returns its stream here).
   void begin() {}
 };
 
@@ -86,6 +87,13 @@ class PairBaseline {
   const Options& options() const { return options_; }
   Options& options() { return options_; }
 
+  /// The loss's kernels, scans and GEMMs run with `execution` (core/execution.hpp).
+  void set_execution(const Execution<Backend>& execution) {
+    ccl::set_execution(workspace_, execution);
+    rebind_execution(execution_, execution);
+  }
+  const Execution<Backend>& execution() const { return execution_; }
+
  protected:
   template <class Scalar>
   void begin_call(const char* op, const EmbeddingView<const Scalar, Backend>& student,
@@ -99,6 +107,7 @@ class PairBaseline {
 
   Options options_;
   Workspace<Backend> workspace_;
+  Execution<Backend> execution_;
 };
 
 }  // namespace ccl::loss::baselines::detail

@@ -67,8 +67,8 @@ class EmbedHeads {
   Scalar run(View x_v, View x_t, MutableView grad_x_v, Loss&& loss) {
     const auto& e_s = student_.forward(x_v);
     const auto& e_t = teacher_.forward(x_t);
-    set_zero(grad_e_s_, e_s.rows(), e_s.cols());
-    set_zero(grad_e_t_, e_t.rows(), e_t.cols());
+    set_zero(grad_e_s_, e_s.rows(), e_s.cols(), student_.execution());
+    set_zero(grad_e_t_, e_t.rows(), e_t.cols(), student_.execution());
     const Scalar value =
         loss(view(e_s), view(e_t), mutable_view(grad_e_s_), mutable_view(grad_e_t_));
     student_.backward(view(grad_e_s_), grad_x_v);
@@ -86,6 +86,10 @@ class EmbedHeads {
   void zero_grad() {
     student_.zero_grad();
     teacher_.zero_grad();
+  }
+
+  void set_execution(const Execution<Backend>& execution) {
+    set_executions(execution, student_, teacher_);
   }
 
  private:

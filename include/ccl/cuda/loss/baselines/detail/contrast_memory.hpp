@@ -62,6 +62,13 @@ class DeviceMemoryContrast {
     host_memory_t_ = std::move(memory_t);
   }
 
+  /// The loss's stream and TF32 from now on (core/execution.hpp).
+  void set_execution(const Execution<cuda>& execution) {
+    workspace_.set_execution(execution);
+    scratch_.set_execution(execution);
+  }
+  const Execution<cuda>& execution() const { return scratch_.execution; }
+
   const Options& options() const { return options_; }
   Index dataset_size() const { return dataset_size_; }
   Index dim() const { return dim_; }
@@ -132,9 +139,9 @@ class DeviceMemoryContrast {
  private:
   std::pair<DeviceMatrix<Scalar>&, DeviceMatrix<Scalar>&> banks() {
     if (host_memory_s_.size() > 0) {
-      memory_s_ = to_device(host_memory_s_, settings().stream);
-      memory_t_ = to_device(host_memory_t_, settings().stream);
-      CCL_CUDA_CHECK(cudaStreamSynchronize(settings().stream));
+      memory_s_ = to_device(host_memory_s_, workspace_.stream());
+      memory_t_ = to_device(host_memory_t_, workspace_.stream());
+      CCL_CUDA_CHECK(cudaStreamSynchronize(workspace_.stream()));
       host_memory_s_.resize(0, 0);
       host_memory_t_.resize(0, 0);
     }

@@ -14,8 +14,8 @@
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/row_losses.hpp>
-#include <ccl/cuda/settings.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
 
@@ -49,19 +49,19 @@ void require_int_shape(const char* op, const char* name, const EmbeddingView<T, 
 /// One loss object's device resources, reused across calls.
 class BaselineWorkspace {
  public:
-  /// Starts a call: takes the thread's stream from gpu::settings().
-  cudaStream_t begin() {
-    stream_ = settings().stream;
-    return stream_;
-  }
-  cudaStream_t stream() const { return stream_; }
+  /// The loss's stream and TF32 from now on (core/execution.hpp).
+  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+
+  /// Starts a call: the stream it queues on.
+  cudaStream_t begin() const { return execution_.stream; }
+  cudaStream_t stream() const { return execution_.stream; }
 
   /// The cuBLAS handle on the call's stream (created at the first GEMM, so that objects can be
   /// built and argument checks run without a device).
   cublasHandle_t cublas() {
     if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(stream_);
-    cublas_->set_tf32(settings().allow_tf32);
+    cublas_->set_stream(execution_.stream);
+    cublas_->set_tf32(execution_.allow_tf32);
     return cublas_->get();
   }
 
@@ -71,10 +71,10 @@ class BaselineWorkspace {
   double* row_losses(std::size_t count) { return row_losses_.data(count); }
 
   /// Σ of the first `count` row losses, in double; synchronises the stream.
-  double sum_row_losses(int count) { return row_losses_.sum(count, stream_); }
+  double sum_row_losses(int count) { return row_losses_.sum(count, execution_.stream); }
 
  private:
-  cudaStream_t stream_ = nullptr;
+  Execution<cuda> execution_;
   std::optional<CublasHandle> cublas_;
   DeviceBuffer<unsigned long long> finite_scratch_;
   RowLosses row_losses_;
