@@ -79,8 +79,10 @@ TEST_CASE("a device pipeline instantiates: every backend boundary type-checks",
   // without running them, which needs a device.
   auto step = &DevicePipeline::step<DeviceView, DeviceView>;
   auto predict = &DevicePipeline::predict<DeviceView>;
+  auto set_execution = &DevicePipeline::set_execution;
   CHECK(step != nullptr);
   CHECK(predict != nullptr);
+  CHECK(set_execution != nullptr);
   SUCCEED(
       "Pipeline<Student<Linear<double, cuda>>, Branch<Audio, Precomputed<cuda>, "
       "Residual<cuda>, CclObjective<cuda>>> compiles");

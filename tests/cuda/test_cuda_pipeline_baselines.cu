@@ -134,7 +134,9 @@ bool instantiate() {
   using P = DevicePipeline<Factory>;
   static_assert(std::is_same_v<typename P::Backend, ccl::cuda>);
   auto step = &P::template step<DeviceView, DeviceView>;
-  return step != nullptr;
+  // ... and set_execution reaches every part (it does not compile for a part without one).
+  auto set_execution = &P::set_execution;
+  return step != nullptr && set_execution != nullptr;
 }
 
 template <class Factory>

@@ -73,6 +73,7 @@ class nccl {
   nccl& operator=(const nccl&) = delete;
   ~nccl() {
     if (comm_ != nullptr) ncclCommDestroy(comm_);
+    if (flag_ != nullptr) (void)cudaFree(flag_);
   }
 
   int rank() const { return rank_; }
@@ -109,17 +110,12 @@ class nccl {
                        "ncclBroadcast");
     wait();
   }
-  /// A one-element all-reduce on the stream: returns when every rank reached it.
+  /// A one-element all-reduce on the stream: returns when every rank reached it. The element is
+  /// allocated once (cudaMalloc/cudaFree would synchronise the device at every barrier).
   void barrier() {
-    float* flag = nullptr;
-    detail::check_cuda_for_nccl(cudaMalloc(&flag, sizeof(float)), "cudaMalloc");
-    try {
-      all_reduce_sum(flag, 1);
-    } catch (...) {
-      cudaFree(flag);
-      throw;
-    }
-    cudaFree(flag);
+    if (flag_ == nullptr)
+      detail::check_cuda_for_nccl(cudaMalloc(&flag_, sizeof(float)), "cudaMalloc");
+    all_reduce_sum(flag_, 1);
   }
 
  private:
@@ -133,6 +129,7 @@ class nccl {
   int size_;
   cudaStream_t stream_;
   ncclComm_t comm_ = nullptr;
+  float* flag_ = nullptr;  // barrier()'s element
 };
 
 static_assert(is_communicator_v<nccl>, "dist::nccl must model the communicator concept");

@@ -63,6 +63,10 @@ namespace detail {
 /// accessors that every layer's checks and messages use.
 template <int Rank>
 class TensorShape {
+  static_assert(Rank >= 1 && Rank <= 5,
+                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
+                "[N, C, H, W], [N, C, T, H, W])");
+
  public:
   using ShapeType = Shape<Rank>;
 
@@ -120,9 +124,6 @@ class Tensor : public detail::TensorShape<Rank> {
   static_assert(std::is_same_v<Backend, cpu>,
                 "ccl::nn::Tensor<Scalar, Rank, ccl::cuda> lives in <ccl/cuda/nn/tensor.hpp>; "
                 "include it (or <ccl/cuda.hpp>) for device tensors");
-  static_assert(Rank >= 1 && Rank <= 5,
-                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
-                "[N, C, H, W], [N, C, T, H, W])");
 
  public:
   using ScalarType = Scalar;

@@ -65,6 +65,7 @@
 #include <ccl/metrics/accuracy.hpp>
 #include <ccl/optim/scheduler.hpp>
 #include <ccl/pipeline/json_lines.hpp>
+#include <ccl/pipeline/model_selection.hpp>
 #include <ccl/pipeline/progress.hpp>
 
 #include <algorithm>
@@ -81,26 +82,6 @@
 #include <vector>
 
 namespace ccl::pipeline {
-
-/// What model selection compares between epochs (higher accuracy or lower loss is better).
-enum class SelectBy {
-  none,      ///< no selection: fit() ends with the last epoch's weights
-  accuracy,  ///< validation top-k accuracy, k = ModelSelection::k
-  loss,      ///< validation cross-entropy
-};
-
-struct ModelSelection {
-  SelectBy metric = SelectBy::none;
-  /// The k of top-k accuracy when metric == SelectBy::accuracy; must be one of
-  /// TrainerOptions::top_k.
-  Index k = 1;
-  /// Stop after this many consecutive epochs without improvement (0: never stop early).
-  Index patience = 0;
-  /// An epoch improves on the best only by more than this (accuracy as a fraction, loss in nats).
-  double min_improvement = 0;
-  /// Load the best epoch's weights (parameters and batch-norm statistics) when fit() ends.
-  bool restore_best = true;
-};
 
 struct TrainerOptions {
   Index epochs = 1;
@@ -190,25 +171,13 @@ class Trainer {
         comm_(&comm),
         options_(std::move(options)),
         rng_(options_.seed),
+        selector_(options_.selection, options_.top_k),
         progress_(comm.rank() == 0 ? options_.progress : ProgressStyle::none) {
     require(options_.epochs >= 0, "Trainer: epochs must be >= 0, got ", options_.epochs);
     require(options_.batch_size >= 1, "Trainer: batch_size must be >= 1, got ",
             options_.batch_size);
     require(!options_.top_k.empty(), "Trainer: top_k must name at least one k");
     for (Index k : options_.top_k) require(k >= 1, "Trainer: every top_k must be >= 1, got ", k);
-    const ModelSelection& selection = options_.selection;
-    if (selecting()) {
-      require(selection.metric != SelectBy::accuracy ||
-                  std::find(options_.top_k.begin(), options_.top_k.end(), selection.k) !=
-                      options_.top_k.end(),
-              "Trainer: model selection by top-", selection.k,
-              " accuracy needs that k in TrainerOptions::top_k");
-      require(selection.patience >= 0, "Trainer: selection.patience must be >= 0, got ",
-              selection.patience);
-      require(std::isfinite(selection.min_improvement) && selection.min_improvement >= 0,
-              "Trainer: selection.min_improvement must be finite and >= 0, got ",
-              selection.min_improvement);
-    }
     pipeline_.for_each_trainable_module([&](const std::string& name, auto& module) {
       checkpoint_.add_module(name, module);
       best_weights_.add_module(name, module);
@@ -216,13 +185,7 @@ class Trainer {
     checkpoint_.add_optimizer("optimizer", optimizer_)
         .add_rng("shuffle", rng_)
         .add_counter("epoch", epoch_);
-    // Only a selecting run stores selection state, so checkpoints of runs without selection keep
-    // their sections (and stay loadable by such runs).
-    if (selecting()) {
-      checkpoint_.add_counter("selection.best_epoch", best_epoch_)
-          .add_value("selection.best_score", best_score_)
-          .add_counter("selection.epochs_without_improvement", stale_epochs_);
-    }
+    selector_.add_state_to(checkpoint_);
   }
 
   // The checkpoint holds references to this object's generator and counter: not copyable or
@@ -260,7 +223,7 @@ class Trainer {
     if (options_.resume && !options_.checkpoint_path.empty() &&
         rank_zero_agrees(file_exists(options_.checkpoint_path))) {
       load_checkpoint();
-      if (selecting() && best_epoch_ > 0) load_best_weights_file();
+      if (selecting() && best_epoch() > 0) load_best_weights_file();
     }
     std::vector<EpochReport> reports;
     while (epoch_ < options_.epochs && !stopped_early()) {
@@ -278,7 +241,7 @@ class Trainer {
       for (auto& callback : epoch_callbacks_) callback(report);
       reports.push_back(std::move(report));
     }
-    if (selecting() && options_.selection.restore_best && best_epoch_ > 0) {
+    if (selecting() && options_.selection.restore_best && best_epoch() > 0) {
       best_weights_.from_bytes(best_weights_bytes_, "the best epoch's weights");
     }
     return reports;
@@ -286,15 +249,10 @@ class Trainer {
 
   /// With model selection: the best epoch so far (1-based; 0 before the first evaluation) and its
   /// score (the accuracy, or the loss, of SelectBy).
-  Index best_epoch() const { return best_epoch_; }
-  double best_score() const {
-    return options_.selection.metric == SelectBy::loss ? -best_score_ : best_score_;
-  }
+  Index best_epoch() const { return selector_.best_epoch(); }
+  double best_score() const { return selector_.best_score(); }
   /// Whether training stopped because `patience` epochs passed without improvement.
-  bool stopped_early() const {
-    return selecting() && options_.selection.patience > 0 &&
-           stale_epochs_ >= options_.selection.patience;
-  }
+  bool stopped_early() const { return selector_.stopped_early(); }
   /// The path the best epoch's weights are saved to ("" without a checkpoint_path): a checkpoint
   /// holding the trainable modules only, loadable with io::Checkpoint::add_module.
   std::string best_weights_path() const {
@@ -361,25 +319,11 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
  private:
-  bool selecting() const { return options_.selection.metric != SelectBy::none; }
+  bool selecting() const { return selector_.active(); }
 
   /// Compares this epoch with the best so far; keeps its weights when it is better.
   bool select(const EvalReport& eval) {
-    const ModelSelection& selection = options_.selection;
-    // Scores are kept as "higher is better": the loss is negated.
-    const double score =
-        selection.metric == SelectBy::accuracy ? eval.top(selection.k) : -eval.loss;
-    require(!std::isnan(score), "Trainer: the validation ",
-            selection.metric == SelectBy::accuracy ? "accuracy" : "loss", " is NaN at epoch ",
-            epoch_);
-    const bool improved = best_epoch_ == 0 || score > best_score_ + selection.min_improvement;
-    if (!improved) {
-      ++stale_epochs_;
-      return false;
-    }
-    best_epoch_ = epoch_;
-    best_score_ = score;
-    stale_epochs_ = 0;
+    if (!selector_.improves(eval, epoch_)) return false;
     best_weights_bytes_ = best_weights_.to_bytes();
     if (!options_.checkpoint_path.empty()) {
       on_rank_zero("write the best weights", [&] {
@@ -395,7 +339,7 @@ class Trainer {
     std::vector<std::uint8_t> bytes;
     on_rank_zero("read the best weights", [&] {
       require(file_exists(path), "Trainer: the checkpoint '", options_.checkpoint_path,
-              "' says epoch ", best_epoch_, " was the best, but its weights file '", path,
+              "' says epoch ", best_epoch(), " was the best, but its weights file '", path,
               "' is missing");
       bytes = io::read_file(path, "Trainer");
     });
@@ -580,7 +524,7 @@ class Trainer {
         .add("train_top1", report.accuracy)
         .add("seconds", report.seconds)
         .add("samples_per_second", report.samples_per_second);
-    if (selecting()) line.add("best_epoch", best_epoch_);
+    if (selecting()) line.add("best_epoch", best_epoch());
     if (report.eval.samples > 0) {
       line.add("eval_loss", report.eval.loss);
       for (std::size_t j = 0; j < report.eval.ks.size(); ++j) {
@@ -603,9 +547,7 @@ class Trainer {
   io::Checkpoint checkpoint_;
   io::Checkpoint best_weights_;  // the trainable modules only: what selection keeps and restores
   std::vector<std::uint8_t> best_weights_bytes_;
-  Index best_epoch_ = 0;
-  double best_score_ = -std::numeric_limits<double>::infinity();
-  Index stale_epochs_ = 0;
+  ModelSelector selector_;
   Progress progress_;
   std::vector<std::function<void()>> schedulers_;
   std::vector<std::function<void(const EpochReport&)>> epoch_callbacks_;

@@ -32,9 +32,6 @@ class Tensor<Scalar, Rank, cuda> : public detail::TensorShape<Rank> {
   using Base::shape_;
 
   CCL_STATIC_ASSERT_SCALAR(Scalar);
-  static_assert(Rank >= 1 && Rank <= 5,
-                "ccl::nn::Tensor: the rank must be 1 to 5 (layouts [N, D], [N, C, L], "
-                "[N, C, H, W], [N, C, T, H, W])");
 
  public:
   using ScalarType = Scalar;

@@ -5,18 +5,16 @@
 // non-finite value nan at flat index 17").
 
 #include <ccl/core/backend.hpp>
+#include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
+#include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/kernels/finite.cuh>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/nn/tensor_checks.hpp>
 
 #include <cuda_runtime_api.h>
-
-#include <algorithm>
-#include <cstddef>
 
 namespace ccl::nn::tensor_checks {
 
@@ -25,21 +23,9 @@ namespace ccl::nn::tensor_checks {
 template <class Scalar>
 long long first_non_finite(const Scalar* data, long long count,
                            gpu::DeviceBuffer<unsigned long long>& scratch, cudaStream_t stream) {
-  if (count == 0) return -1;
-  scratch.resize(1);
-  const unsigned long long none = ~0ull;
-  CCL_CUDA_CHECK(
-      cudaMemcpyAsync(scratch.data(), &none, sizeof(none), cudaMemcpyHostToDevice, stream));
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<long long>((count + threads - 1) / threads, 4096));
-  gpu::kernels::first_non_finite_kernel<Scalar><<<blocks, threads, 0, stream>>>(
-      data, static_cast<std::ptrdiff_t>(count), 1, count, scratch.data());
-  CCL_CUDA_CHECK_LAUNCH("first_non_finite_kernel");
-  unsigned long long first = none;
-  CCL_CUDA_CHECK(
-      cudaMemcpyAsync(&first, scratch.data(), sizeof(first), cudaMemcpyDeviceToHost, stream));
-  CCL_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return first == none ? -1 : static_cast<long long>(first);
+  // The elements as one [1, count] row: the scan of gpu::checks.
+  return gpu::checks::first_non_finite(EmbeddingView<const Scalar, cuda>(data, 1, count), scratch,
+                                       stream);
 }
 
 /// The device scan behind the CPU check of the same name and message.
