@@ -24,6 +24,7 @@
 #include <ccl/core/types.hpp>
 #include <ccl/dist/communicator.hpp>
 #include <ccl/dist/global_objective.hpp>
+#include <ccl/dist/rank_zero.hpp>
 #include <ccl/dist/single.hpp>
 #ifdef CCL_EXAMPLES_MPI
 #include <ccl/dist/mpi.hpp>
@@ -32,7 +33,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -145,17 +145,9 @@ int run_on_ranks(int& argc, char**& argv, const char* program, Body&& body) {
   }
 }
 
-/// Rank 0's bytes on every rank (packed into int64 words, an element type of the communicator).
-inline void broadcast_bytes(Communicator& comm, std::vector<std::uint8_t>& bytes) {
-  if (comm.size() == 1) return;
-  std::int64_t size = std::int64_t(bytes.size());
-  comm.broadcast(&size, 1, 0);
-  std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
-  if (comm.lead() && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
-  comm.broadcast(words.data(), Index(words.size()), 0);
-  bytes.resize(std::size_t(size));
-  if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
-}
+// Rank 0's bytes and flags on every rank: the library's (ccl/dist/rank_zero.hpp).
+using ccl::dist::broadcast_bytes;
+using ccl::dist::rank_zero_value;
 
 /// Rank 0's matrix (shape and values) on every rank.
 template <class Matrix>
@@ -165,14 +157,6 @@ void broadcast_matrix(Communicator& comm, Matrix& m) {
   comm.broadcast(shape, 2, 0);
   if (!comm.lead()) m.resize(Index(shape[0]), Index(shape[1]));
   if (m.size() > 0) comm.broadcast(m.data(), Index(m.size()), 0);
-}
-
-/// Rank 0's flag on every rank (a decision every rank must take alike).
-inline bool rank_zero_says(Communicator& comm, bool mine) {
-  if (comm.size() == 1) return mine;
-  std::int64_t flag = mine ? 1 : 0;
-  comm.broadcast(&flag, 1, 0);
-  return flag != 0;
 }
 
 namespace detail {

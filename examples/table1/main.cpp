@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
     const auto run_one = [&](const CellSpec& spec) -> CellResult {
       std::optional<CellResult> cached;
       if (lead) cached = cells->find(spec);
-      if (rank_zero_says(comm, cached.has_value())) {  // every rank skips it, or every rank trains
+      if (rank_zero_value(comm, cached.has_value())) {  // every rank skips it, or every rank trains
         CellResult r = lead ? *cached : CellResult{};
         share_cell(comm, r, spec, run.epochs, bench.clips_test.count, split.bench.clips_train.count);
         std::lock_guard<std::mutex> lock(log_mutex);

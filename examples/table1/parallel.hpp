@@ -14,7 +14,7 @@ using ccl_examples::Communicator;
 using ccl_examples::data_parallel;
 using ccl_examples::DataParallelObjective;
 using ccl_examples::launched_by_mpi;
-using ccl_examples::rank_zero_says;
+using ccl_examples::rank_zero_value;
 using ccl_examples::run_on_ranks;
 
 }  // namespace table1

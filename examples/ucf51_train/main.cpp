@@ -337,8 +337,8 @@ int run(Parsed parsed, ccl_examples::Communicator& comm) {
     }
     // A finished cell is read back; one with fewer epochs than asked continues from last.ckpt.
     // Rank 0 decides for every rank.
-    if (ccl_examples::rank_zero_says(comm,
-                               !cell.is_null() && cell.value("epochs", Index(-1)) == c.epochs)) {
+    if (ccl_examples::rank_zero_value(comm,
+                                 !cell.is_null() && cell.value("epochs", Index(-1)) == c.epochs)) {
       if (lead) std::cout << key << ": finished earlier (" << result_path.string() << ")\n";
     } else {
       if (lead)

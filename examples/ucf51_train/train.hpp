@@ -38,6 +38,7 @@
 #include <ccl/core/backend_matrix.hpp>
 #include <ccl/core/error.hpp>
 #include <ccl/core/rng.hpp>
+#include <ccl/dist/rank_zero.hpp>
 #include <ccl/dist/single.hpp>
 #include <ccl/io/atomic_file.hpp>
 #include <ccl/io/checkpoint.hpp>
@@ -58,12 +59,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace ucf51_train {
@@ -132,36 +133,13 @@ auto teacher_inputs(const BackendBatch<Backend>& batch) {
 
 namespace detail {
 
-/// Rank 0's flag on every rank (a decision every rank must take alike).
-template <class Comm>
-bool rank_zero_says(Comm& comm, bool mine) {
-  if (comm.size() == 1) return mine;
-  std::int64_t flag = mine ? 1 : 0;
-  comm.broadcast(&flag, 1, 0);
-  return flag != 0;
-}
-
-/// The sums over ranks, rank 0's on every rank (so that every rank takes the same decisions).
-template <class Comm>
-void agreed_sums(Comm& comm, std::vector<double>& values) {
-  if (comm.size() == 1) return;
-  comm.all_reduce_sum(values.data(), Index(values.size()));
-  comm.broadcast(values.data(), Index(values.size()), 0);
-}
-
 /// Rank 0 reads the checkpoint file, every rank loads its bytes.
 template <class Comm>
 void load_checkpoint(Comm& comm, ccl::io::Checkpoint& checkpoint, const std::string& path) {
   if (comm.size() == 1) return checkpoint.load(path);
   std::vector<std::uint8_t> bytes;
   if (comm.rank() == 0) bytes = ccl::io::read_file(path, "load_checkpoint");
-  std::int64_t size = std::int64_t(bytes.size());
-  comm.broadcast(&size, 1, 0);
-  std::vector<std::int64_t> words(std::size_t((size + 7) / 8), 0);
-  if (comm.rank() == 0 && size > 0) std::memcpy(words.data(), bytes.data(), bytes.size());
-  comm.broadcast(words.data(), Index(words.size()), 0);
-  bytes.resize(std::size_t(size));
-  if (size > 0) std::memcpy(bytes.data(), words.data(), bytes.size());
+  ccl::dist::broadcast_bytes(comm, bytes);
   checkpoint.from_bytes(bytes, path);
 }
 
@@ -293,7 +271,7 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
       .add_counter("best_correct", best_correct);
   best.add_module("student", pipeline.student()).add_counter("epoch", best_epoch);
 
-  if (detail::rank_zero_says(comm, lead && c.resume && fs::exists(last_path))) {
+  if (ccl::dist::rank_zero_value(comm, lead && c.resume && fs::exists(last_path))) {
     detail::load_checkpoint(comm, last, last_path);
     if (lead)
       std::fprintf(stderr, "%s: resumed from %s after epoch %lld of %lld\n", name.c_str(),
@@ -352,7 +330,7 @@ CellResult train_and_test(Pipeline& pipeline, Method method, const Config& c, Uc
         detail::Scores shard;
         shard.add(host_view(result.logits, host_logits, pipeline.execution()), batch.labels());
         std::vector<double> sums{step_loss, double(shard.rows), double(shard.correct)};
-        detail::agreed_sums(comm, sums);
+        sums = ccl::dist::agreed_sums(comm, std::move(sums));
         step_loss = sums[0] / double(ranks);
         train.rows += Index(std::llround(sums[1]));
         train.correct += Index(std::llround(sums[2]));

@@ -106,11 +106,9 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     gpu::require_device_memory(op, "grad_f", grad_f);
     gpu::require_device_memory(op, "grad_g", grad_g);
 
-    const Execution<cuda>& settings = execution_;
-    stream_ = settings.stream;
     if (options.check_finite) {
-      gpu::checks::finite(op, "f", f, finite_scratch_, stream_);
-      gpu::checks::finite(op, "g", g, finite_scratch_, stream_);
+      gpu::checks::finite(op, "f", f, finite_scratch_, stream());
+      gpu::checks::finite(op, "g", g, finite_scratch_, stream());
     }
     objective.prepare(op, labels, f.rows(), options);
     mode_ = gpu::detail::DeviceRowMode<RowObjective>::get(options);
@@ -130,18 +128,18 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     row_loss_.resize(std::size_t(batch_));
     if (want_f) {
       grad_f_unit_.resize(elements);
-      grad_f_unit_.zero(stream_);
+      grad_f_unit_.zero(stream());
     }
     if (want_g) {
       grad_g_unit_.resize(elements);
-      grad_g_unit_.zero(stream_);
+      grad_g_unit_.zero(stream());
     }
 
     const Scalar inv_tau = Scalar(1.0 / options.temperature);
     // dL/dcos_ij = dℓ_i/ds_ij / (B τ): the mean over rows and the temperature.
     const Scalar gradient_scale = inv_tau / Scalar(batch_);
-    const bool tf32 = std::is_same_v<Scalar, float> && settings.allow_tf32;
-    if (settings.contrastive == gpu::ContrastiveAlgorithm::cublas) {
+    const bool tf32 = std::is_same_v<Scalar, float> && execution_.allow_tf32;
+    if (execution_.contrastive == gpu::ContrastiveAlgorithm::cublas) {
       run_cublas(options, tf32, inv_tau, gradient_scale, want_f, want_g);
     } else {
       run_fused_dispatch(tf32, inv_tau, gradient_scale, want_f, want_g);
@@ -176,10 +174,10 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     ids_.resize(std::size_t(batch_));
     positives_.resize(std::size_t(batch_));
     CCL_CUDA_CHECK(cudaMemcpyAsync(ids_.data(), ids_host_.data(), sizeof(int) * ids_host_.size(),
-                                   cudaMemcpyHostToDevice, stream_));
+                                   cudaMemcpyHostToDevice, stream()));
     CCL_CUDA_CHECK(cudaMemcpyAsync(positives_.data(), positives_host_.data(),
                                    sizeof(int) * positives_host_.size(), cudaMemcpyHostToDevice,
-                                   stream_));
+                                   stream()));
   }
 
   void normalize(const EmbeddingView<const Scalar, cuda>& x, gpu::DeviceBuffer<Scalar>& unit,
@@ -188,7 +186,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     norms.resize(std::size_t(batch_));
     constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
     gpu::kernels::normalize_rows_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream_>>>(
+        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
             x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), batch_, dim_,
             Scalar(loss::detail::normalize_eps), unit.data(), norms.data());
     CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
@@ -199,8 +197,8 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
                             const gpu::DeviceBuffer<Scalar>& norms) {
     Vector<Scalar> host(batch_);
     CCL_CUDA_CHECK(cudaMemcpyAsync(host.data(), norms.data(), sizeof(Scalar) * std::size_t(batch_),
-                                   cudaMemcpyDeviceToHost, stream_));
-    CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+                                   cudaMemcpyDeviceToHost, stream()));
+    CCL_CUDA_CHECK(cudaStreamSynchronize(stream()));
     loss::detail::require_nonzero_rows(op, name, host);
   }
 
@@ -210,7 +208,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
                           const EmbeddingView<Scalar, cuda>& grad) {
     constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
     gpu::kernels::normalize_rows_backward_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream_>>>(
+        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
             unit.data(), norms.data(), grad_unit.data(), batch_, dim_,
             Scalar(loss::detail::normalize_eps), weight, grad.data(),
             static_cast<std::ptrdiff_t>(grad.row_stride()));
@@ -221,7 +219,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   void run_cublas(const loss::ContrastiveOptions& options, bool tf32, Scalar inv_tau,
                   Scalar gradient_scale, bool want_f, bool want_g) {
     if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(stream_);
+    cublas_->set_stream(stream());
     cublas_->set_tf32(tf32);
     const Index tile = options.tile_rows > 0
                            ? std::min<Index>(options.tile_rows, batch_)
@@ -235,7 +233,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
       gpu::gemm_row_major<Scalar>(handle, false, true, rows, batch_, dim_, inv_tau, f_tile,
                                   g_unit_.data(), Scalar(0), logits_.data());
       gpu::kernels::contrastive_rows_kernel<Scalar>
-          <<<rows, gpu::kernels::rowwise_threads, 0, stream_>>>(
+          <<<rows, gpu::kernels::rowwise_threads, 0, stream()>>>(
               logits_.data(), batch_, first, mode_,
               gpu::kernels::RowLabels{ids_.data(), positives_.data()}, want_f || want_g,
               gradient_scale, row_loss_.data());
@@ -283,33 +281,33 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     const dim3 pass_grid{unsigned(tiles), unsigned(slices), 1u};
     const int row_blocks = gpu::detail::blocks_for(batch_, 256);
 
-    k::fused_stats_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream_>>>(
+    k::fused_stats_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream()>>>(
         f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, ids_.data(), tiles_per_slice,
         stats_partial_.data());
     CCL_CUDA_CHECK_LAUNCH("fused_stats_kernel");
-    k::merge_stats_kernel<Scalar><<<row_blocks, 256, 0, stream_>>>(
+    k::merge_stats_kernel<Scalar><<<row_blocks, 256, 0, stream()>>>(
         stats_partial_.data(), slices, batch_, mode_, ids_.data(), positives_.data(), stats_.data(),
         final_.data(), row_loss_.data());
     CCL_CUDA_CHECK_LAUNCH("merge_stats_kernel");
     if (mode_ != k::RowMode::instance) {
       terms_partial_.resize(std::size_t(slices) * rows);
-      k::fused_terms_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream_>>>(
+      k::fused_terms_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream()>>>(
           f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
           tiles_per_slice, terms_partial_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_terms_kernel");
       k::merge_terms_kernel<Scalar>
-          <<<row_blocks, 256, 0, stream_>>>(terms_partial_.data(), slices, batch_, mode_,
-                                            stats_.data(), final_.data(), row_loss_.data());
+          <<<row_blocks, 256, 0, stream()>>>(terms_partial_.data(), slices, batch_, mode_,
+                                             stats_.data(), final_.data(), row_loss_.data());
       CCL_CUDA_CHECK_LAUNCH("merge_terms_kernel");
     }
     if (want_f) {
-      k::fused_gradient_kernel<Scalar, Tf32, true><<<tiles, k::tile_threads, 0, stream_>>>(
+      k::fused_gradient_kernel<Scalar, Tf32, true><<<tiles, k::tile_threads, 0, stream()>>>(
           f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
           gradient_scale, grad_f_unit_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_gradient_kernel (rows)");
     }
     if (want_g) {
-      k::fused_gradient_kernel<Scalar, Tf32, false><<<tiles, k::tile_threads, 0, stream_>>>(
+      k::fused_gradient_kernel<Scalar, Tf32, false><<<tiles, k::tile_threads, 0, stream()>>>(
           f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, mode_, ids_.data(), final_.data(),
           gradient_scale, grad_g_unit_.data());
       CCL_CUDA_CHECK_LAUNCH("fused_gradient_kernel (columns)");
@@ -318,18 +316,19 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
 
   double total_loss() {
     total_.resize(1);
-    gpu::kernels::sum_row_losses_kernel<>
-        <<<1, gpu::kernels::rowwise_threads, 0, stream_>>>(row_loss_.data(), batch_, total_.data());
+    gpu::kernels::sum_row_losses_kernel<><<<1, gpu::kernels::rowwise_threads, 0, stream()>>>(
+        row_loss_.data(), batch_, total_.data());
     CCL_CUDA_CHECK_LAUNCH("sum_row_losses_kernel");
     double total = 0;
     CCL_CUDA_CHECK(
-        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream_));
-    CCL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        cudaMemcpyAsync(&total, total_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream()));
+    CCL_CUDA_CHECK(cudaStreamSynchronize(stream()));
     return total;
   }
 
+  cudaStream_t stream() const { return execution_.stream; }
+
   Execution<cuda> execution_;
-  cudaStream_t stream_ = nullptr;
   gpu::kernels::RowMode mode_ = gpu::kernels::RowMode::instance;
   int batch_ = 0;
   int dim_ = 0;
