@@ -5,40 +5,24 @@
 // ccl's row-major operands onto cublas<t>gemm without copies.
 
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/unique_handle.hpp>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include <utility>
-
 namespace ccl::gpu {
 
-class CublasHandle {
+class CublasHandle : public UniqueHandle<cublasHandle_t, cublasDestroy> {
  public:
-  CublasHandle() { CCL_CUDA_CHECK(cublasCreate(&handle_)); }
-  CublasHandle(const CublasHandle&) = delete;
-  CublasHandle& operator=(const CublasHandle&) = delete;
-  CublasHandle(CublasHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  CublasHandle& operator=(CublasHandle&& other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  ~CublasHandle() {
-    if (handle_ != nullptr) (void)cublasDestroy(handle_);
-  }
+  CublasHandle() { CCL_CUDA_CHECK(cublasCreate(slot())); }
 
-  cublasHandle_t get() const { return handle_; }
-
-  void set_stream(cudaStream_t stream) { CCL_CUDA_CHECK(cublasSetStream(handle_, stream)); }
+  void set_stream(cudaStream_t stream) { CCL_CUDA_CHECK(cublasSetStream(get(), stream)); }
 
   /// TF32 tensor cores for fp32 GEMMs (about 10 mantissa bits per product) or strict fp32.
   void set_tf32(bool allow) {
     CCL_CUDA_CHECK(
-        cublasSetMathMode(handle_, allow ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        cublasSetMathMode(get(), allow ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   }
-
- private:
-  cublasHandle_t handle_ = nullptr;
 };
 
 /// Column-major C = alpha op(A) op(B) + beta C, overloaded on the scalar type.

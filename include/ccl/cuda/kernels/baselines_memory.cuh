@@ -117,7 +117,8 @@ __global__ void __launch_bounds__(memory_threads)
     const int d = d0 + lane;
     Scalar acc = 0;
     if (d < dim) {
-      for (int k = warp; k < cols; k += memory_warps) acc += (g[k] * inv_t) * memory[rows[k] * dim + d];
+      for (int k = warp; k < cols; k += memory_warps)
+        acc += (g[k] * inv_t) * memory[rows[k] * dim + d];
     }
     partial[warp][lane] = acc;
     __syncthreads();
@@ -151,7 +152,7 @@ __global__ void __launch_bounds__(memory_threads)
       row[d] = value;
       squares += value * value;
     }
-    const Scalar norm = sqrt_of(block_reduce(
+    const Scalar norm = row_math::sqrt(block_reduce(
         squares, [](Scalar a, Scalar c) { return a + c; }, scratch));
     for (int d = tid; d < dim; d += memory_threads) row[d] /= norm;
     __syncthreads();

@@ -7,12 +7,13 @@
 //   probabilities_kernel      K from the Gram/distance entry, row sums r, P = K / r   (block/row)
 //   probability_loss_kernel   PKT or IFD terms of (P^s, P^t) and dL/dP for both sides  (block/row)
 //   probability_backward_kernel  dL/dK = (G - Σ G⊙P) / r, then dL/dsq for Student-t  (block/row)
-//   symmetrize_kernel         S = scale (H + Hᵀ), diag = rowsum(H) + colsum(H)   (block/row, batched)
-//   add_scaled_rows_kernel    out_i += alpha · diag_i · x_i                            (warp/row)
+//   symmetrize_kernel         S = scale (H + Hᵀ), diag = rowsum(H) + colsum(H)   (block/row,
+//   batched) add_scaled_rows_kernel    out_i += alpha · diag_i · x_i (warp/row)
 //   cosine_rows_backward_kernel  the backward pass of u = x / (‖x‖ + eps)             (warp/row)
 // The element formulas are in baselines_math.cuh. Eigen-free.
 
 #include <ccl/cuda/kernels/baselines_math.cuh>
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/math.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
@@ -22,7 +23,7 @@
 
 namespace ccl::gpu::kernels::baselines {
 
-inline constexpr int pair_threads = 128;  ///< threads of the block-per-row kernels
+inline constexpr int pair_threads = 128;   ///< threads of the block-per-row kernels
 inline constexpr int warps_per_block = 8;  ///< rows per block of the warp-per-row kernels
 
 enum class ProbabilityLoss { pkt, ifd };
@@ -32,13 +33,14 @@ __global__ void row_norms_kernel(const Scalar* __restrict__ x, std::ptrdiff_t st
                                  int cols, Scalar eps, Scalar* __restrict__ norms,
                                  Scalar* __restrict__ norms2, Scalar* __restrict__ unit) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* in = x + row * stride;
   Scalar squares = 0;
   for (int d = lane; d < cols; d += 32) squares += in[d] * in[d];
   squares = warp_sum(squares);
-  const Scalar norm = sqrt_of(squares);
+  const Scalar norm = row_math::sqrt(squares);
   if (lane == 0) {
     if (norms != nullptr) norms[row] = norm;
     if (norms2 != nullptr) norms2[row] = squares;
@@ -53,12 +55,11 @@ template <class Scalar>
 __global__ void add_norms_kernel(Scalar* __restrict__ sq, const Scalar* __restrict__ norms2,
                                  int b) {
   const long long total = static_cast<long long>(b) * b;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const int i = static_cast<int>(k / b);
     const int j = static_cast<int>(k % b);
     sq[k] = (sq[k] + norms2[i]) + norms2[j];
-  }
+  });
 }
 
 /// `g` holds u_i·u_j (cosine) or sq_ij (Student-t); writes K, P = K · (1/r) and r.
@@ -165,10 +166,12 @@ __global__ void add_scaled_rows_kernel(const Scalar* __restrict__ x, std::ptrdif
                                        Scalar alpha, Scalar* __restrict__ out,
                                        std::ptrdiff_t out_stride) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar factor = diag[row];
-  for (int d = lane; d < cols; d += 32) out[row * out_stride + d] += alpha * (factor * x[row * stride + d]);
+  for (int d = lane; d < cols; d += 32)
+    out[row * out_stride + d] += alpha * (factor * x[row * stride + d]);
 }
 
 /// u = x / (n + eps): out_i += weight · (gu_i / d - x_i (x_i·gu_i) / (n d²)), d = n + eps, the
@@ -180,7 +183,8 @@ __global__ void cosine_rows_backward_kernel(const Scalar* __restrict__ x, std::p
                                             Scalar weight, Scalar* __restrict__ out,
                                             std::ptrdiff_t out_stride) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* in = x + row * stride;
   const Scalar* gu = grad_u + static_cast<std::ptrdiff_t>(row) * cols;

@@ -12,6 +12,7 @@
 
 #include <ccl/cuda/kernels/baselines_math.cuh>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/math.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
@@ -31,7 +32,7 @@ __global__ void __launch_bounds__(pair_threads)
   const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(i) * b;
   Scalar sum = 0;
   for (int j = tid; j < b; j += pair_threads) {
-    const Scalar value = i == j ? Scalar(0) : sqrt_of(row_math::max(sq[base + j], clamp));
+    const Scalar value = i == j ? Scalar(0) : row_math::sqrt(row_math::max(sq[base + j], clamp));
     d[base + j] = value;
     sum += value;
   }
@@ -90,13 +91,12 @@ __global__ void rkd_grad_sq_kernel(const Scalar* __restrict__ g, const Scalar* _
   const long long total = static_cast<long long>(b) * b;
   const Scalar mu = *mean;
   const Scalar tau = *through_mean;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const bool diagonal = k / b == k % b;
     const Scalar value = (g[k] - tau) / mu / (Scalar(2) * row_math::max(d[k], clamp)) *
                          (sq[k] > clamp ? Scalar(1) : Scalar(0));
     grad_sq[k] = diagonal ? Scalar(0) : value;
-  }
+  });
 }
 
 /// Warp per (c, r), c < chunk: e = x_r - x_{a0+c}, norms[c·B + r] = ‖e‖,
@@ -106,7 +106,8 @@ __global__ void rkd_directions_kernel(const Scalar* __restrict__ x, std::ptrdiff
                                       int cols, int a0, int chunk, Scalar eps,
                                       Scalar* __restrict__ unit, Scalar* __restrict__ norms) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int item = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int item =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (item >= chunk * b) return;
   const int c = item / b;
   const int r = item % b;
@@ -118,7 +119,7 @@ __global__ void rkd_directions_kernel(const Scalar* __restrict__ x, std::ptrdiff
     squares += e * e;
   }
   squares = warp_sum(squares);
-  const Scalar norm = sqrt_of(squares);
+  const Scalar norm = row_math::sqrt(squares);
   const Scalar denominator = row_math::max(norm, eps);
   Scalar* out = unit + static_cast<std::ptrdiff_t>(item) * cols;
   for (int d = lane; d < cols; d += 32) out[d] = (row[d] - anchor[d]) / denominator;
@@ -155,7 +156,8 @@ __global__ void rkd_direction_backward_kernel(const Scalar* __restrict__ unit,
                                               Scalar* __restrict__ grad_u, int b, int cols, int a0,
                                               int chunk, Scalar eps) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int item = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int item =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (item >= chunk * b) return;
   const int c = item / b;
   const int r = item % b;
@@ -183,8 +185,7 @@ __global__ void rkd_angle_scatter_kernel(const Scalar* __restrict__ gv, int b, i
                                          int chunk, Scalar sign, Scalar* __restrict__ out,
                                          std::ptrdiff_t out_stride) {
   const long long total = static_cast<long long>(b) * cols;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const int r = static_cast<int>(k / cols);
     const int d = static_cast<int>(k % cols);
     Scalar acc = 0;
@@ -194,7 +195,7 @@ __global__ void rkd_angle_scatter_kernel(const Scalar* __restrict__ gv, int b, i
       for (int q = 0; q < b; ++q) acc -= gv[(block + q) * cols + d];
     }
     out[r * out_stride + d] += sign * acc;
-  }
+  });
 }
 
 }  // namespace ccl::gpu::kernels::baselines

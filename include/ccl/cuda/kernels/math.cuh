@@ -10,7 +10,7 @@
 
 namespace ccl::gpu::kernels {
 
-/// exp, log, log1p, abs and max that resolve to CUDA's device functions on the device and to
+/// exp, log, log1p, sqrt, abs and max that resolve to CUDA's device functions on the device and to
 /// <cmath> on the host, for float and double alike.
 namespace row_math {
 template <class Scalar>
@@ -35,6 +35,14 @@ __host__ __device__ inline Scalar log1p(Scalar x) {
   return ::log1p(x);
 #else
   return std::log1p(x);
+#endif
+}
+template <class Scalar>
+__host__ __device__ inline Scalar sqrt(Scalar x) {
+#if defined(__CUDA_ARCH__)
+  return ::sqrt(x);
+#else
+  return std::sqrt(x);
 #endif
 }
 template <class Scalar>

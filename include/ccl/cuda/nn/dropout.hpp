@@ -35,7 +35,7 @@ class DropoutMask<Scalar, cuda> {
     const std::uint64_t key = rng.next_u64();
     if (count == 0) return;
     gpu::nn_kernels::dropout_mask_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks((count + 3) / 4), gpu::nn_kernels::block_threads, 0,
+        <<<gpu::kernels::elementwise_blocks((count + 3) / 4), gpu::kernels::elementwise_threads, 0,
            execution_.stream>>>(key, p, scale, values_.data(), count);
     CCL_CUDA_CHECK_LAUNCH("dropout_mask_kernel");
   }
@@ -45,8 +45,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = x.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
-            x.data(), values_.data(), out.data(), n);
+        <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+           execution_.stream>>>(x.data(), values_.data(), out.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_kernel");
   }
 
@@ -56,8 +56,8 @@ class DropoutMask<Scalar, cuda> {
     const long long n = grad_y.size();
     if (n == 0) return;
     gpu::nn_kernels::multiply_accumulate_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
-            grad_y.data(), values_.data(), grad_x.data(), n);
+        <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+           execution_.stream>>>(grad_y.data(), values_.data(), grad_x.data(), n);
     CCL_CUDA_CHECK_LAUNCH("multiply_accumulate_kernel");
   }
 

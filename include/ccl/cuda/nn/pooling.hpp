@@ -74,7 +74,7 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     const long long planes = x.batch() * x.channels(), total = planes * geometry_.out_size();
     if constexpr (is_max) argmax_.resize(std::size_t(total));
     gpu::nn_kernels::pool_forward_kernel<Scalar, is_max>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
+        <<<gpu::kernels::elementwise_blocks(total), gpu::kernels::elementwise_threads, 0,
            execution_.stream>>>(x.data(), geometry_, planes, output.data(),
                                 is_max ? argmax_.data() : nullptr);
     CCL_CUDA_CHECK_LAUNCH("pool_forward_kernel");
@@ -84,7 +84,7 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
     const long long planes = grad_x.batch() * grad_x.channels();
     const long long total = planes * geometry_.in_size();
     gpu::nn_kernels::pool_backward_kernel<Scalar, is_max>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
+        <<<gpu::kernels::elementwise_blocks(total), gpu::kernels::elementwise_threads, 0,
            execution_.stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_, planes,
                                 grad_x.data());
     CCL_CUDA_CHECK_LAUNCH("pool_backward_kernel");
@@ -112,7 +112,7 @@ struct GlobalAvgPoolEngine<Scalar, Rank, cuda> {
   void backward(const Tensor<Scalar, 2, cuda>& grad_y, Tensor<Scalar, Rank + 2, cuda>& grad_x) {
     const long long total = grad_x.size();
     gpu::nn_kernels::row_mean_backward_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
+        <<<gpu::kernels::elementwise_blocks(total), gpu::kernels::elementwise_threads, 0,
            execution_.stream>>>(grad_y.data(), grad_x.spatial_size(), grad_x.data(), total);
     CCL_CUDA_CHECK_LAUNCH("row_mean_backward_kernel");
   }

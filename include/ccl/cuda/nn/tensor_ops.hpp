@@ -31,8 +31,8 @@ void accumulate_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, 
   const long long n = from.size();
   if (n == 0) return;
   gpu::nn_kernels::accumulate_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          from.data(), to.data(), n);
+      <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+         execution.stream>>>(from.data(), to.data(), n);
   CCL_CUDA_CHECK_LAUNCH("accumulate_kernel");
 }
 
@@ -44,8 +44,8 @@ void add_elements(const Tensor<Scalar, Rank, cuda>& a, const Tensor<Scalar, Rank
   const long long n = a.size();
   if (n == 0) return;
   gpu::nn_kernels::add_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          a.data(), b.data(), out.data(), n);
+      <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+         execution.stream>>>(a.data(), b.data(), out.data(), n);
   CCL_CUDA_CHECK_LAUNCH("add_kernel");
 }
 
@@ -55,8 +55,8 @@ void relu_elements(const Tensor<Scalar, Rank, cuda>& x, Tensor<Scalar, Rank, cud
   const long long n = x.size();
   if (n == 0) return;
   gpu::nn_kernels::relu_forward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          x.data(), out.data(), n);
+      <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+         execution.stream>>>(x.data(), out.data(), n);
   CCL_CUDA_CHECK_LAUNCH("relu_forward_kernel");
 }
 
@@ -67,8 +67,8 @@ void relu_backward_elements(const Tensor<Scalar, Rank, cuda>& y,
   const long long n = y.size();
   if (n == 0) return;
   gpu::nn_kernels::relu_backward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          y.data(), grad_y.data(), grad_x.data(), n);
+      <<<gpu::kernels::elementwise_blocks(n), gpu::kernels::elementwise_threads, 0,
+         execution.stream>>>(y.data(), grad_y.data(), grad_x.data(), n);
   CCL_CUDA_CHECK_LAUNCH("relu_backward_kernel");
 }
 

@@ -99,10 +99,10 @@ class RkdArithmetic<Scalar, cuda> {
         side.through_rows.data(), b, Scalar(pairs), Scalar(0), side.through_mean.data());
     CCL_CUDA_CHECK_LAUNCH("mean_kernel");
     side.grad_sq.resize(std::size_t(b) * std::size_t(b));
-    k::rkd_grad_sq_kernel<Scalar>
-        <<<gpu::baselines::grid_blocks(static_cast<long long>(b) * b, 256), 256, 0, stream>>>(
-            g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(), side.through_mean.data(),
-            Scalar(clamp), side.grad_sq.data());
+    k::rkd_grad_sq_kernel<Scalar><<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * b),
+                                    gpu::kernels::elementwise_threads, 0, stream>>>(
+        g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(), side.through_mean.data(),
+        Scalar(clamp), side.grad_sq.data());
     CCL_CUDA_CHECK_LAUNCH("rkd_grad_sq_kernel");
     side.distances.backward(x, side.grad_sq.data(), sign, grad_x, *workspace_);
   }
@@ -211,9 +211,10 @@ class RkdArithmetic<Scalar, cuda> {
                                                  a0, count, Scalar(eps));
     CCL_CUDA_CHECK_LAUNCH("rkd_direction_backward_kernel");
     k::rkd_angle_scatter_kernel<Scalar>
-        <<<gpu::baselines::grid_blocks(static_cast<long long>(b) * d, 256), 256, 0, stream>>>(
-            grad_u_.data(), b, d, a0, count, sign, grad_x.data(),
-            std::ptrdiff_t(grad_x.row_stride()));
+        <<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * d),
+           gpu::kernels::elementwise_threads, 0, stream>>>(grad_u_.data(), b, d, a0, count, sign,
+                                                           grad_x.data(),
+                                                           std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("rkd_angle_scatter_kernel");
   }
 

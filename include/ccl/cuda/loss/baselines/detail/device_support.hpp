@@ -33,12 +33,6 @@ inline int blocks_covering(long long items, int per_block) {
   return static_cast<int>((items + per_block - 1) / per_block);
 }
 
-/// Grid-stride launches: enough blocks to fill the device, never more than the work needs.
-inline int grid_blocks(long long items, int threads) {
-  const long long needed = (items + threads - 1) / threads;
-  return static_cast<int>(needed < 4096 ? (needed > 0 ? needed : 1) : 4096);
-}
-
 /// The kernels index rows and columns with int.
 template <class T>
 void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
