@@ -23,6 +23,7 @@
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
@@ -33,7 +34,6 @@
 
 #include <climits>
 #include <cstddef>
-#include <optional>
 #include <vector>
 
 namespace ccl {
@@ -43,23 +43,10 @@ struct BackendMatrix<Scalar, cuda> {
   using type = gpu::DeviceMatrix<Scalar>;
 };
 
+/// The device scratch of the ops vocabulary: the component's execution, its cuBLAS handle and
+/// the NaN scan's flag (cuda/execution_context.hpp).
 template <class Scalar>
-struct OpScratch<Scalar, cuda> {
-  std::optional<gpu::CublasHandle> cublas;
-  gpu::DeviceBuffer<unsigned long long> finite;  // the NaN scan's first-index flag
-  Execution<cuda> execution;                     // the owner's stream, TF32 and algorithm
-
-  void set_execution(const Execution<cuda>& e) { rebind_execution(execution, e); }
-
-  // Created on first use (cublasCreate is not free) and bound to the execution on each call, so
-  // a set_execution between calls takes effect at once.
-  cublasHandle_t handle() {
-    if (!cublas) cublas.emplace();
-    cublas->set_stream(execution.stream);
-    cublas->set_tf32(execution.allow_tf32);
-    return cublas->get();
-  }
-};
+struct OpScratch<Scalar, cuda> : gpu::ExecutionContext {};
 
 namespace gpu {
 
@@ -233,7 +220,7 @@ void check_finite(const char* op, const char* name, const EmbeddingView<T, cuda>
 /// Device memory, and extents within the kernels' 32-bit indices.
 template <class T>
 void require_backend_memory(const char* op, const char* name, const EmbeddingView<T, cuda>& v) {
-  gpu::detail::require_int_shape(op, name, v);
+  gpu::require_int_shape(op, name, v);
   gpu::require_device_memory(op, name, v);
 }
 

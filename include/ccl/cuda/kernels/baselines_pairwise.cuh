@@ -78,8 +78,7 @@ __global__ void __launch_bounds__(pair_threads)
     k[base + j] = value;
     sum += value;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   const Scalar inverse = Scalar(1) / sum;
   for (int j = tid; j < b; j += pair_threads) p[base + j] = inverse * k[base + j];
   if (tid == 0) row_sum[i] = sum;
@@ -106,8 +105,7 @@ __global__ void __launch_bounds__(pair_threads)
     if (grad_ps != nullptr) grad_ps[base + j] = t.grad_student;
     if (grad_pt != nullptr) grad_pt[base + j] = t.grad_teacher;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_loss[i] = double(sum);
 }
 
@@ -124,8 +122,7 @@ __global__ void __launch_bounds__(pair_threads)
   const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(i) * b;
   Scalar inner = 0;
   for (int j = tid; j < b; j += pair_threads) inner += grad[base + j] * p[base + j];
-  inner = block_reduce(
-      inner, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  inner = block_sum(inner, scratch);
   const Scalar inverse = Scalar(1) / row_sum[i];
   for (int j = tid; j < b; j += pair_threads) {
     const Scalar grad_k = inverse * (grad[base + j] - inner);
@@ -153,9 +150,8 @@ __global__ void __launch_bounds__(pair_threads)
     cols += t;
   }
   if (diag == nullptr) return;  // uniform across the block: no thread skips a __syncthreads
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
-  rows = block_reduce(rows, add, scratch);
-  cols = block_reduce(cols, add, scratch);
+  rows = block_sum(rows, scratch);
+  cols = block_sum(cols, scratch);
   if (tid == 0) diag[i] = rows + cols;
 }
 
@@ -210,8 +206,7 @@ __global__ void __launch_bounds__(pair_threads)
   __shared__ Scalar scratch[pair_threads];
   Scalar sum = 0;
   for (int k = static_cast<int>(threadIdx.x); k < count; k += pair_threads) sum += values[k];
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (threadIdx.x == 0) *out = divisor != Scalar(0) ? sum / divisor : fallback;
 }
 

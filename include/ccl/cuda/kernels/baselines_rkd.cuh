@@ -36,8 +36,7 @@ __global__ void __launch_bounds__(pair_threads)
     d[base + j] = value;
     sum += value;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_sums[i] = sum;
 }
 
@@ -68,11 +67,9 @@ __global__ void __launch_bounds__(pair_threads)
     sum_s += grad * dn_s;
     sum_t += grad * dn_t;
   }
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
-  loss = block_reduce(
-      loss, [](double x, double y) { return x + y; }, loss_scratch);
-  sum_s = block_reduce(sum_s, add, scratch);
-  sum_t = block_reduce(sum_t, add, scratch);
+  loss = block_sum(loss, loss_scratch);
+  sum_s = block_sum(sum_s, scratch);
+  sum_t = block_sum(sum_t, scratch);
   if (tid == 0) {
     row_loss[i] = loss;
     through_s[i] = sum_s;
@@ -142,8 +139,7 @@ __global__ void __launch_bounds__(pair_threads)
     loss += double(smooth_l1(diff));
     if (g != nullptr) g[base + j] = smooth_l1_grad(diff) * wa;
   }
-  loss = block_reduce(
-      loss, [](double x, double y) { return x + y; }, scratch);
+  loss = block_sum(loss, scratch);
   if (tid == 0) row_loss[item] = loss;
 }
 

@@ -69,8 +69,7 @@ __global__ void __launch_bounds__(Threads)
   const Scalar* row = x + static_cast<long long>(blockIdx.x) * positions;
   double sum = 0;
   for (long long p = threadIdx.x; p < positions; p += Threads) sum += double(row[p]);
-  sum = kernels::block_reduce(
-      sum, [](double a, double b) { return a + b; }, scratch);
+  sum = kernels::block_sum(sum, scratch);
   if (threadIdx.x == 0) y[blockIdx.x] = Scalar(sum / double(positions));
 }
 

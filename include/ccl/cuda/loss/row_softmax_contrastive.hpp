@@ -22,6 +22,7 @@
 #include <ccl/cuda/device.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/kernels/contrastive_fused.cuh>
 #include <ccl/cuda/kernels/contrastive_rows.cuh>
 #include <ccl/cuda/kernels/contrastive_rowwise.cuh>
@@ -37,9 +38,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstddef>
-#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -90,7 +89,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   RowObjective objective;
 
   /// The stream, TF32 and the algorithm (cuBLAS tiles or the fused kernels) of the next calls.
-  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+  void set_execution(const Execution<cuda>& execution) { context_.set_execution(execution); }
 
   /// Returns L(f, g) and adds weight * dL/df, weight * dL/dg into the non-empty gradient views.
   /// All views must be device memory; the call returns after the loss value has been copied back.
@@ -99,16 +98,15 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
              const loss::ContrastiveOptions& options, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_f, EmbeddingView<Scalar, cuda> grad_g) {
     loss::detail::check_contrastive_arguments(op, f, g, grad_f, grad_g, options);
-    require(f.rows() <= INT_MAX && f.cols() <= INT_MAX, op, ": shape ", f.shape(),
-            " exceeds the CUDA backend's 32-bit row and column indices");
+    gpu::require_int_shape(op, "f", f);
     gpu::require_device_memory(op, "f", f);
     gpu::require_device_memory(op, "g", g);
     gpu::require_device_memory(op, "grad_f", grad_f);
     gpu::require_device_memory(op, "grad_g", grad_g);
 
     if (options.check_finite) {
-      gpu::checks::finite(op, "f", f, finite_scratch_, stream());
-      gpu::checks::finite(op, "g", g, finite_scratch_, stream());
+      gpu::checks::finite(op, "f", f, context_.finite, stream());
+      gpu::checks::finite(op, "g", g, context_.finite, stream());
     }
     objective.prepare(op, labels, f.rows(), options);
     mode_ = gpu::detail::DeviceRowMode<RowObjective>::get(options);
@@ -138,9 +136,9 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     const Scalar inv_tau = Scalar(1.0 / options.temperature);
     // dL/dcos_ij = dℓ_i/ds_ij / (B τ): the mean over rows and the temperature.
     const Scalar gradient_scale = inv_tau / Scalar(batch_);
-    const bool tf32 = std::is_same_v<Scalar, float> && execution_.allow_tf32;
-    if (execution_.contrastive == gpu::ContrastiveAlgorithm::cublas) {
-      run_cublas(options, tf32, inv_tau, gradient_scale, want_f, want_g);
+    const bool tf32 = std::is_same_v<Scalar, float> && context_.execution.allow_tf32;
+    if (context_.execution.contrastive == gpu::ContrastiveAlgorithm::cublas) {
+      run_cublas(options, inv_tau, gradient_scale, want_f, want_g);
     } else {
       run_fused_dispatch(tf32, inv_tau, gradient_scale, want_f, want_g);
     }
@@ -216,16 +214,13 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   }
 
   // Tiles of logits through cuBLAS, as the CPU engine does with Eigen's GEMM.
-  void run_cublas(const loss::ContrastiveOptions& options, bool tf32, Scalar inv_tau,
-                  Scalar gradient_scale, bool want_f, bool want_g) {
-    if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(stream());
-    cublas_->set_tf32(tf32);
+  void run_cublas(const loss::ContrastiveOptions& options, Scalar inv_tau, Scalar gradient_scale,
+                  bool want_f, bool want_g) {
     const Index tile = options.tile_rows > 0
                            ? std::min<Index>(options.tile_rows, batch_)
                            : gpu::detail::automatic_device_tile_rows<Scalar>(batch_);
     logits_.resize(std::size_t(tile) * std::size_t(batch_));
-    const cublasHandle_t handle = cublas_->get();
+    const cublasHandle_t handle = context_.handle();
     for (int first = 0; first < batch_; first += int(tile)) {
       const int rows = std::min(int(tile), batch_ - first);
       const Scalar* f_tile = f_unit_.data() + std::ptrdiff_t(first) * dim_;
@@ -326,23 +321,21 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     return total;
   }
 
-  cudaStream_t stream() const { return execution_.stream; }
+  cudaStream_t stream() const { return context_.stream(); }
 
-  Execution<cuda> execution_;
+  gpu::ExecutionContext context_;
   gpu::kernels::RowMode mode_ = gpu::kernels::RowMode::instance;
   int batch_ = 0;
   int dim_ = 0;
   int multiprocessors_ = 0;
   loss::detail::LabelGroups groups_;
   std::vector<int> ids_host_, positives_host_;
-  std::optional<gpu::CublasHandle> cublas_;
   gpu::DeviceBuffer<int> ids_, positives_;
   gpu::DeviceBuffer<Scalar> f_unit_, g_unit_, f_norm_, g_norm_, grad_f_unit_, grad_g_unit_, logits_;
   gpu::DeviceBuffer<double> row_loss_, total_;
   gpu::DeviceBuffer<Stats> stats_partial_, stats_;
   gpu::DeviceBuffer<Terms> terms_partial_;
   gpu::DeviceBuffer<Final> final_;
-  gpu::DeviceBuffer<unsigned long long> finite_scratch_;
 };
 
 }  // namespace ccl

@@ -20,19 +20,11 @@
 #include <ccl/cuda/kernels/rowwise.cuh>
 #include <ccl/cuda/views.hpp>
 
-#include <climits>
 #include <cstddef>
 
 namespace ccl::gpu {
 
 namespace detail {
-
-/// The kernels index rows and columns with int (as the losses do).
-template <class T>
-void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& v) {
-  require(v.rows() <= INT_MAX && v.cols() <= INT_MAX, op, ": ", name, " has shape ", v.shape(),
-          ", beyond the CUDA backend's 32-bit row and column indices");
-}
 
 inline std::ptrdiff_t stride(Index s) { return static_cast<std::ptrdiff_t>(s); }
 
@@ -46,7 +38,7 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
   ccl::checks::same_shape(op, "a", a, "b", b);
   ccl::checks::same_shape(op, "a", a, "out", out);
   if (a.empty()) return;
-  detail::require_int_shape(op, "a", a);
+  require_int_shape(op, "a", a);
   require_device_memory(op, "a", a);
   require_device_memory(op, "b", b);
   require_device_memory(op, "out", out);
@@ -65,7 +57,7 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
   constexpr const char* op = "gpu::accumulate";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
@@ -83,7 +75,7 @@ void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
   constexpr const char* op = "gpu::relu";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
@@ -102,7 +94,7 @@ void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scal
   ccl::checks::same_shape(op, "y", y, "grad_y", grad_y);
   ccl::checks::same_shape(op, "y", y, "grad_x", grad_x);
   if (y.empty()) return;
-  detail::require_int_shape(op, "y", y);
+  require_int_shape(op, "y", y);
   require_device_memory(op, "y", y);
   require_device_memory(op, "grad_y", grad_y);
   require_device_memory(op, "grad_x", grad_x);
@@ -131,7 +123,7 @@ template <class Scalar>
 void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& unit,
                     DeviceBuffer<Scalar>& norms, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows";
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   unit.resize(x.rows(), x.cols());
   norms.resize(static_cast<std::size_t>(x.rows()));

@@ -34,7 +34,7 @@ std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, cudaStream_t 
   constexpr const char* op = "gpu::available_rows";
   std::vector<Index> rows;
   if (x.rows() == 0) return rows;
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   DeviceBuffer<int> present(static_cast<std::size_t>(x.rows()));
   kernels::nonzero_rows_kernel<Scalar><<<int((x.rows() + 7) / 8), 256, 0, stream>>>(
@@ -71,7 +71,7 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
           ": target has shape ", target.shape(), ", expected [", rows.size(), ", ", source.cols(),
           "]");
   if (target.empty()) return;
-  detail::require_int_shape(op, "source", source);
+  require_int_shape(op, "source", source);
   require_device_memory(op, "source", source);
   require_device_memory(op, "target", target);
   DeviceBuffer<long long> index;
@@ -104,7 +104,7 @@ void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vect
           ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ", target.cols(),
           "] (one row per index, target's width)");
   if (compact.empty()) return;
-  detail::require_int_shape(op, "target", target);
+  require_int_shape(op, "target", target);
   require_device_memory(op, "compact", compact);
   require_device_memory(op, "target", target);
   DeviceBuffer<long long> index;

@@ -101,7 +101,7 @@ class DeviceMemoryContrast {
     loss::baselines::detail::check_contrast_indices(op_, idx, e_s.rows(), dataset_size());
     require(idx.cols() <= INT_MAX, op_, ": ", idx.cols(),
             " contrast columns exceed the CUDA backend's 32-bit indices");
-    const cudaStream_t stream = workspace_.begin();
+    const cudaStream_t stream = workspace_.stream();
     banks();
     upload(idx.data(), std::size_t(idx.size()), idx_);
     normalize(e_s, unit_s_, norm_s_);
@@ -119,7 +119,7 @@ class DeviceMemoryContrast {
   void update(const EmbeddingView<const Scalar, cuda>& e_s,
               const EmbeddingView<const Scalar, cuda>& e_t,
               const loss::baselines::SampleIndices& indices) {
-    const cudaStream_t stream = workspace_.begin();
+    const cudaStream_t stream = workspace_.stream();
     banks();
     const int b = static_cast<int>(e_s.rows());
     own_host_.resize(std::size_t(b));

@@ -1,9 +1,8 @@
 #pragma once
 // Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the device half of the
 // baselines' check_pair (device memory, 32-bit extents, the NaN scan), a per-loss workspace
-// (stream, lazily created cuBLAS handle, the NaN-scan scratch, the double reduction of row
-// losses) and row-major cuBLAS GEMMs on strided operands (a user's view may be a column block of
-// a wider matrix).
+// (an execution context and the double reduction of row losses) and row-major cuBLAS GEMMs on
+// strided operands (a user's view may be a column block of a wider matrix).
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -14,7 +13,7 @@
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/row_losses.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
@@ -22,9 +21,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include <climits>
 #include <cstddef>
-#include <optional>
 
 namespace ccl::gpu::baselines {
 
@@ -33,44 +30,17 @@ inline int blocks_covering(long long items, int per_block) {
   return static_cast<int>((items + per_block - 1) / per_block);
 }
 
-/// The kernels index rows and columns with int.
-template <class T>
-void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
-  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ",
-          view.shape(), ", beyond the CUDA backend's 32-bit row and column indices");
-}
-
-/// One loss object's device resources, reused across calls.
-class BaselineWorkspace {
+/// One loss object's device resources, reused across calls: its execution context (stream,
+/// TF32, cuBLAS handle, NaN-scan flag) and the double reduction of its row losses.
+class BaselineWorkspace : public ExecutionContext {
  public:
-  /// The loss's stream and TF32 from now on (core/execution.hpp).
-  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
-
-  /// Starts a call: the stream it queues on.
-  cudaStream_t begin() const { return execution_.stream; }
-  cudaStream_t stream() const { return execution_.stream; }
-
-  /// The cuBLAS handle on the call's stream (created at the first GEMM, so that objects can be
-  /// built and argument checks run without a device).
-  cublasHandle_t cublas() {
-    if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(execution_.stream);
-    cublas_->set_tf32(execution_.allow_tf32);
-    return cublas_->get();
-  }
-
-  DeviceBuffer<unsigned long long>& finite_scratch() { return finite_scratch_; }
-
   /// A device array of `count` doubles for per-row losses.
   double* row_losses(std::size_t count) { return row_losses_.data(count); }
 
   /// Σ of the first `count` row losses, in double; synchronises the stream.
-  double sum_row_losses(int count) { return row_losses_.sum(count, execution_.stream); }
+  double sum_row_losses(int count) { return row_losses_.sum(count, stream()); }
 
  private:
-  Execution<cuda> execution_;
-  std::optional<CublasHandle> cublas_;
-  DeviceBuffer<unsigned long long> finite_scratch_;
   RowLosses row_losses_;
 };
 
@@ -131,15 +101,15 @@ void check_pair_memory_and_values(const char* op, const EmbeddingView<const Scal
                                   const EmbeddingView<Scalar, cuda>& grad_student,
                                   const EmbeddingView<Scalar, cuda>& grad_teacher,
                                   bool check_finite, Workspace<cuda>& workspace) {
-  gpu::baselines::require_int_shape(op, "student", student);
-  gpu::baselines::require_int_shape(op, "teacher", teacher);
+  gpu::require_int_shape(op, "student", student);
+  gpu::require_int_shape(op, "teacher", teacher);
   gpu::require_device_memory(op, "student", student);
   gpu::require_device_memory(op, "teacher", teacher);
   gpu::require_device_memory(op, "grad_student", grad_student);
   gpu::require_device_memory(op, "grad_teacher", grad_teacher);
   if (check_finite) {
-    gpu::checks::finite(op, "student", student, workspace.finite_scratch(), workspace.stream());
-    gpu::checks::finite(op, "teacher", teacher, workspace.finite_scratch(), workspace.stream());
+    gpu::checks::finite(op, "student", student, workspace.finite, workspace.stream());
+    gpu::checks::finite(op, "teacher", teacher, workspace.finite, workspace.stream());
   }
 }
 

@@ -34,7 +34,7 @@ class DeviceSquaredDistances {
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, Scalar(0), nullptr, norms2_.data(),
             nullptr);
     CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
-    gemm_strided<Scalar>(workspace.cublas(), false, true, b, b, d, Scalar(-2), x.data(),
+    gemm_strided<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(-2), x.data(),
                          x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
     k::add_norms_kernel<Scalar>
         <<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * b),
@@ -59,7 +59,7 @@ class DeviceSquaredDistances {
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, diag_.data(), Scalar(2) * weight,
             grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("add_scaled_rows_kernel");
-    gemm_strided<Scalar>(workspace.cublas(), false, false, b, d, b, Scalar(-2) * weight,
+    gemm_strided<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(-2) * weight,
                          sym_.data(), b, x.data(), x.row_stride(), Scalar(1), grad_x.data(),
                          grad_x.row_stride());
   }
