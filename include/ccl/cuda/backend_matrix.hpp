@@ -25,6 +25,7 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
 #include <ccl/cuda/views.hpp>
@@ -183,11 +184,10 @@ void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cu
                  const Execution<cuda>& execution) {
   if (out.empty()) return;
   const long long count = static_cast<long long>(out.rows()) * out.cols();
-  gpu::kernels::accumulate_rows_kernel<Scalar>
-      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         execution.stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1), out.data(),
-                             static_cast<std::ptrdiff_t>(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
+  gpu::launch_elementwise("accumulate_rows_kernel", count, execution.stream,
+                          gpu::kernels::accumulate_rows_kernel<Scalar>, row.data(), 0,
+                          int(out.rows()), int(out.cols()), Scalar(1), out.data(),
+                          static_cast<std::ptrdiff_t>(out.row_stride()));
 }
 
 /// sums[0, j] += Σ_i x[i, j], deterministic (kernels/rowwise.cuh).
@@ -242,12 +242,10 @@ void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda
   require_backend_memory(op, "source", source);
   require_backend_memory(op, "target", target);
   const long long count = static_cast<long long>(source.rows()) * source.cols();
-  gpu::kernels::convert_rows_kernel<From, To>
-      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         execution.stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
-                             int(source.rows()), int(source.cols()), scale, target.data(),
-                             gpu::detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("convert_rows_kernel");
+  gpu::launch_elementwise(
+      "convert_rows_kernel", count, execution.stream, gpu::kernels::convert_rows_kernel<From, To>,
+      source.data(), gpu::detail::stride(source.row_stride()), int(source.rows()),
+      int(source.cols()), scale, target.data(), gpu::detail::stride(target.row_stride()));
 }
 
 /// Host -> device (asynchronous; the host data may be reused at once) and device -> host

@@ -18,6 +18,7 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/normalize.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/views.hpp>
 
 #include <cstddef>
@@ -43,11 +44,10 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
   require_device_memory(op, "b", b);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(a.rows()) * a.cols();
-  kernels::add_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          a.data(), detail::stride(a.row_stride()), b.data(), detail::stride(b.row_stride()),
-          int(a.rows()), int(a.cols()), out.data(), detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("add_rows_kernel");
+  gpu::launch_elementwise("add_rows_kernel", count, stream, kernels::add_rows_kernel<Scalar>,
+                          a.data(), detail::stride(a.row_stride()), b.data(),
+                          detail::stride(b.row_stride()), int(a.rows()), int(a.cols()), out.data(),
+                          detail::stride(out.row_stride()));
 }
 
 /// out += alpha · x (same shapes).
@@ -61,11 +61,10 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
   require_device_memory(op, "x", x);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
-  kernels::accumulate_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha, out.data(),
-          detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
+  gpu::launch_elementwise("accumulate_rows_kernel", count, stream,
+                          kernels::accumulate_rows_kernel<Scalar>, x.data(),
+                          detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha,
+                          out.data(), detail::stride(out.row_stride()));
 }
 
 /// out = max(x, 0); out may be x itself.
@@ -79,11 +78,9 @@ void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
   require_device_memory(op, "x", x);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
-  kernels::relu_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), out.data(),
-          detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("relu_rows_kernel");
+  gpu::launch_elementwise("relu_rows_kernel", count, stream, kernels::relu_rows_kernel<Scalar>,
+                          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()),
+                          out.data(), detail::stride(out.row_stride()));
 }
 
 /// grad_x += grad_y where y = relu(x) > 0 (y is the forward's output).
@@ -99,12 +96,10 @@ void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scal
   require_device_memory(op, "grad_y", grad_y);
   require_device_memory(op, "grad_x", grad_x);
   const long long count = static_cast<long long>(y.rows()) * y.cols();
-  kernels::relu_backward_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          y.data(), detail::stride(y.row_stride()), grad_y.data(),
-          detail::stride(grad_y.row_stride()), int(y.rows()), int(y.cols()), grad_x.data(),
-          detail::stride(grad_x.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("relu_backward_rows_kernel");
+  gpu::launch_elementwise(
+      "relu_backward_rows_kernel", count, stream, kernels::relu_backward_rows_kernel<Scalar>,
+      y.data(), detail::stride(y.row_stride()), grad_y.data(), detail::stride(grad_y.row_stride()),
+      int(y.rows()), int(y.cols()), grad_x.data(), detail::stride(grad_x.row_stride()));
 }
 
 /// out = [a ; b] column-wise: out is [B, Da + Db] (resized), two strided device copies.

@@ -15,6 +15,7 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/row_index.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 
@@ -77,11 +78,10 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(target.rows()) * target.cols();
-  kernels::gather_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          source.data(), detail::stride(source.row_stride()), index.data(), int(rows.size()),
-          int(source.cols()), target.data(), detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("gather_rows_kernel");
+  gpu::launch_elementwise("gather_rows_kernel", count, stream, kernels::gather_rows_kernel<Scalar>,
+                          source.data(), detail::stride(source.row_stride()), index.data(),
+                          int(rows.size()), int(source.cols()), target.data(),
+                          detail::stride(target.row_stride()));
   // `index` is freed by cudaFree, which waits for the kernel: no use-after-free.
 }
 
@@ -110,11 +110,10 @@ void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vect
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(compact.rows()) * compact.cols();
-  kernels::scatter_add_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          compact.data(), detail::stride(compact.row_stride()), index.data(), int(rows.size()),
-          int(compact.cols()), target.data(), detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("scatter_add_rows_kernel");
+  gpu::launch_elementwise("scatter_add_rows_kernel", count, stream,
+                          kernels::scatter_add_rows_kernel<Scalar>, compact.data(),
+                          detail::stride(compact.row_stride()), index.data(), int(rows.size()),
+                          int(compact.cols()), target.data(), detail::stride(target.row_stride()));
 }
 
 }  // namespace ccl::gpu

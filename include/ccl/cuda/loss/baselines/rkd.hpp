@@ -17,6 +17,7 @@
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
 #include <ccl/cuda/kernels/baselines_rkd.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
 #include <ccl/cuda/loss/baselines/detail/pairwise.hpp>
 #include <ccl/loss/baselines/rkd.hpp>
@@ -99,11 +100,10 @@ class RkdArithmetic<Scalar, cuda> {
         side.through_rows.data(), b, Scalar(pairs), Scalar(0), side.through_mean.data());
     CCL_CUDA_CHECK_LAUNCH("mean_kernel");
     side.grad_sq.resize(std::size_t(b) * std::size_t(b));
-    k::rkd_grad_sq_kernel<Scalar><<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * b),
-                                    gpu::kernels::elementwise_threads, 0, stream>>>(
-        g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(), side.through_mean.data(),
-        Scalar(clamp), side.grad_sq.data());
-    CCL_CUDA_CHECK_LAUNCH("rkd_grad_sq_kernel");
+    gpu::launch_elementwise("rkd_grad_sq_kernel", static_cast<long long>(b) * b, stream,
+                            k::rkd_grad_sq_kernel<Scalar>, g_.data(), side.sq.data(), side.d.data(),
+                            b, side.mean.data(), side.through_mean.data(), Scalar(clamp),
+                            side.grad_sq.data());
     side.distances.backward(x, side.grad_sq.data(), sign, grad_x, *workspace_);
   }
 
@@ -210,12 +210,9 @@ class RkdArithmetic<Scalar, cuda> {
            32 * k::warps_per_block, 0, stream>>>(unit.data(), norms.data(), grad_u_.data(), b, d,
                                                  a0, count, Scalar(eps));
     CCL_CUDA_CHECK_LAUNCH("rkd_direction_backward_kernel");
-    k::rkd_angle_scatter_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * d),
-           gpu::kernels::elementwise_threads, 0, stream>>>(grad_u_.data(), b, d, a0, count, sign,
-                                                           grad_x.data(),
-                                                           std::ptrdiff_t(grad_x.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("rkd_angle_scatter_kernel");
+    gpu::launch_elementwise("rkd_angle_scatter_kernel", static_cast<long long>(b) * d, stream,
+                            k::rkd_angle_scatter_kernel<Scalar>, grad_u_.data(), b, d, a0, count,
+                            sign, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
   }
 
   RkdOptions options_;                    // of the current call

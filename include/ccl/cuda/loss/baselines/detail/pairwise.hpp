@@ -9,6 +9,7 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
 
 #include <cuda_runtime_api.h>
@@ -36,10 +37,8 @@ class DeviceSquaredDistances {
     CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
     gemm_strided<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(-2), x.data(),
                          x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
-    k::add_norms_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(static_cast<long long>(b) * b),
-           gpu::kernels::elementwise_threads, 0, stream>>>(sq.data(), norms2_.data(), b);
-    CCL_CUDA_CHECK_LAUNCH("add_norms_kernel");
+    gpu::launch_elementwise("add_norms_kernel", static_cast<long long>(b) * b, stream,
+                            k::add_norms_kernel<Scalar>, sq.data(), norms2_.data(), b);
   }
 
   /// grad_x += weight · dL/dx for H = dL/dsq (contiguous [B, B]).
