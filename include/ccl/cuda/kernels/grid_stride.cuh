@@ -18,6 +18,12 @@ inline int elementwise_blocks(long long count, int threads = elementwise_threads
   return static_cast<int>(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));
 }
 
+/// Blocks of `per_block` items (rows, tiles, warps' rows) that cover `items`: ceil(items /
+/// per_block).
+inline int blocks_for(long long items, int per_block) {
+  return static_cast<int>((items + per_block - 1) / per_block);
+}
+
 /// Element (row, col) of the flat index `k` of a [rows, cols] batch.
 __device__ __forceinline__ void split_index(long long k, int cols, int& row, int& col) {
   row = static_cast<int>(k / cols);

@@ -1,6 +1,6 @@
 #pragma once
 // Elementwise kernels on [rows, cols] row-major batches with a row stride (any view of device
-// memory): sums, scaled accumulation, ReLU, the converting copy and the bias gradient's column
+// memory): sums, scaled accumulation, the converting copy and the bias gradient's column
 // sums of nn::Linear. The layers and compositions are memory-bound around their GEMMs, so these
 // are plain grid-stride loops with one element per thread and coalesced rows. Eigen-free.
 
@@ -40,29 +40,6 @@ __global__ void convert_rows_kernel(const From* __restrict__ x, std::ptrdiff_t x
                                     std::ptrdiff_t out_stride) {
   for_each_element(rows, cols, [&](int i, int j) {
     out[i * out_stride + j] = static_cast<To>(static_cast<double>(x[i * x_stride + j]) * scale);
-  });
-}
-
-/// out = max(x, 0) (out may alias x).
-template <class Scalar>
-__global__ void relu_rows_kernel(const Scalar* x, std::ptrdiff_t x_stride, int rows, int cols,
-                                 Scalar* out, std::ptrdiff_t out_stride) {
-  for_each_element(rows, cols, [&](int i, int j) {
-    const Scalar v = x[i * x_stride + j];
-    out[i * out_stride + j] = v > Scalar(0) ? v : Scalar(0);
-  });
-}
-
-/// grad_x += grad_y where y = relu(x) was positive (PyTorch's convention: no gradient at 0).
-template <class Scalar>
-__global__ void relu_backward_rows_kernel(const Scalar* __restrict__ y, std::ptrdiff_t y_stride,
-                                          const Scalar* __restrict__ grad_y,
-                                          std::ptrdiff_t grad_y_stride, int rows, int cols,
-                                          Scalar* __restrict__ grad_x,
-                                          std::ptrdiff_t grad_x_stride) {
-  for_each_element(rows, cols, [&](int i, int j) {
-    if (y[i * y_stride + j] > Scalar(0))
-      grad_x[i * grad_x_stride + j] += grad_y[i * grad_y_stride + j];
   });
 }
 

@@ -26,7 +26,7 @@
 #include <ccl/cuda/kernels/contrastive_fused.cuh>
 #include <ccl/cuda/kernels/contrastive_rows.cuh>
 #include <ccl/cuda/kernels/contrastive_rowwise.cuh>
-#include <ccl/cuda/kernels/normalize.cuh>
+#include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/contrastive_options.hpp>
 #include <ccl/loss/detail/contrastive_engine.hpp>
@@ -72,10 +72,6 @@ template <class Scalar>
 Index automatic_device_tile_rows(Index batch) {
   const Index budget = Index(256) << 20;
   return std::clamp<Index>(budget / (batch * Index(sizeof(Scalar))), 1, batch);
-}
-
-inline int blocks_for(Index items, int per_block) {
-  return static_cast<int>((items + per_block - 1) / per_block);
 }
 
 }  // namespace ccl::gpu::detail
@@ -143,8 +139,12 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
       run_fused_dispatch(tf32, inv_tau, gradient_scale, want_f, want_g);
     }
 
-    if (want_f) normalize_backward(f_unit_, f_norm_, grad_f_unit_, weight, grad_f);
-    if (want_g) normalize_backward(g_unit_, g_norm_, grad_g_unit_, weight, grad_g);
+    if (want_f)
+      gpu::normalize_rows_backward(f_unit_.data(), f_norm_.data(), grad_f_unit_.data(), weight,
+                                   grad_f, stream());
+    if (want_g)
+      gpu::normalize_rows_backward(g_unit_.data(), g_norm_.data(), grad_g_unit_.data(), weight,
+                                   grad_g, stream());
     return Scalar(total_loss() / double(batch_));
   }
 
@@ -182,12 +182,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
                  gpu::DeviceBuffer<Scalar>& norms) {
     unit.resize(std::size_t(batch_) * std::size_t(dim_));
     norms.resize(std::size_t(batch_));
-    constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
-    gpu::kernels::normalize_rows_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
-            x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), batch_, dim_,
-            Scalar(loss::detail::normalize_eps), unit.data(), norms.data());
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+    gpu::normalize_rows<Scalar>(x, unit.data(), norms.data(), stream());
   }
 
   // ZeroRows::raise: the B norms come to the host (a small copy next to the B x B work).
@@ -198,19 +193,6 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
                                    cudaMemcpyDeviceToHost, stream()));
     CCL_CUDA_CHECK(cudaStreamSynchronize(stream()));
     loss::detail::require_nonzero_rows(op, name, host);
-  }
-
-  void normalize_backward(const gpu::DeviceBuffer<Scalar>& unit,
-                          const gpu::DeviceBuffer<Scalar>& norms,
-                          const gpu::DeviceBuffer<Scalar>& grad_unit, Scalar weight,
-                          const EmbeddingView<Scalar, cuda>& grad) {
-    constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
-    gpu::kernels::normalize_rows_backward_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
-            unit.data(), norms.data(), grad_unit.data(), batch_, dim_,
-            Scalar(loss::detail::normalize_eps), weight, grad.data(),
-            static_cast<std::ptrdiff_t>(grad.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
   }
 
   // Tiles of logits through cuBLAS, as the CPU engine does with Eigen's GEMM.
@@ -263,18 +245,18 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   void run_fused(Scalar inv_tau, Scalar gradient_scale, bool want_f, bool want_g) {
     namespace k = gpu::kernels;
     if (multiprocessors_ == 0) multiprocessors_ = gpu::multiprocessor_count();
-    const int tiles = gpu::detail::blocks_for(batch_, k::tile_size);
+    const int tiles = gpu::kernels::blocks_for(batch_, k::tile_size);
     // Enough blocks for about two per multiprocessor in the row passes.
     const int wanted_slices =
-        std::clamp(gpu::detail::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
-    const int tiles_per_slice = gpu::detail::blocks_for(tiles, wanted_slices);
-    const int slices = gpu::detail::blocks_for(tiles, tiles_per_slice);
+        std::clamp(gpu::kernels::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
+    const int tiles_per_slice = gpu::kernels::blocks_for(tiles, wanted_slices);
+    const int slices = gpu::kernels::blocks_for(tiles, tiles_per_slice);
     const std::size_t rows = std::size_t(batch_);
     stats_partial_.resize(std::size_t(slices) * rows);
     stats_.resize(rows);
     final_.resize(rows);
     const dim3 pass_grid{unsigned(tiles), unsigned(slices), 1u};
-    const int row_blocks = gpu::detail::blocks_for(batch_, 256);
+    const int row_blocks = gpu::kernels::blocks_for(batch_, 256);
 
     k::fused_stats_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream()>>>(
         f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, ids_.data(), tiles_per_slice,

@@ -184,7 +184,7 @@ class RkdArithmetic<Scalar, cuda> {
     const int b = static_cast<int>(x.rows());
     const int d = static_cast<int>(x.cols());
     k::rkd_directions_kernel<Scalar>
-        <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
+        <<<gpu::kernels::blocks_for(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, workspace_->stream()>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, a0, count, Scalar(eps), unit.data(),
             norms.data());
@@ -206,7 +206,7 @@ class RkdArithmetic<Scalar, cuda> {
                                                    Scalar(1), sym_.data(), unit.data(), Scalar(0),
                                                    grad_u_.data(), count);
     k::rkd_direction_backward_kernel<Scalar>
-        <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
+        <<<gpu::kernels::blocks_for(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, stream>>>(unit.data(), norms.data(), grad_u_.data(), b, d,
                                                  a0, count, Scalar(eps));
     CCL_CUDA_CHECK_LAUNCH("rkd_direction_backward_kernel");

@@ -25,11 +25,6 @@
 
 namespace ccl::gpu::baselines {
 
-/// Blocks of `per_block` items covering `items`.
-inline int blocks_covering(long long items, int per_block) {
-  return static_cast<int>((items + per_block - 1) / per_block);
-}
-
 /// One loss object's device resources, reused across calls: its execution context (stream,
 /// TF32, cuBLAS handle, NaN-scan flag) and the double reduction of its row losses.
 class BaselineWorkspace : public ExecutionContext {

@@ -31,7 +31,7 @@ class DeviceSquaredDistances {
     norms2_.resize(std::size_t(b));
     sq.resize(std::size_t(b) * std::size_t(b));
     k::row_norms_kernel<Scalar>
-        <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, Scalar(0), nullptr, norms2_.data(),
             nullptr);
     CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
@@ -54,7 +54,7 @@ class DeviceSquaredDistances {
         h, b, Scalar(1), sym_.data(), diag_.data());
     CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
     k::add_scaled_rows_kernel<Scalar>
-        <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, diag_.data(), Scalar(2) * weight,
             grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("add_scaled_rows_kernel");

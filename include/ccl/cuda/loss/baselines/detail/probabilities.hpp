@@ -44,7 +44,7 @@ class DeviceProbabilities {
       unit_.resize(std::size_t(b) * std::size_t(d));
       g_.resize(bb);
       k::row_norms_kernel<Scalar>
-          <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+          <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
               x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
               unit_.data());
       CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
@@ -89,7 +89,7 @@ class DeviceProbabilities {
     gemm_strided<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(1), sym_.data(), b,
                          unit_.data(), d, Scalar(0), grad_u_.data(), d);
     k::cosine_rows_backward_kernel<Scalar>
-        <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
             weight, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("cosine_rows_backward_kernel");
