@@ -172,10 +172,10 @@ void matmul(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a
           "gpu::matmul: a product of [", m, ", ", k, "] x [", k, ", ", n,
           "] beyond the CUDA backend's 32-bit indices");
   if (m == 0 || n == 0) return;
-  gpu::gemm(scratch.handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-            int(n), int(m), int(k), Scalar(1), b.data(), int(b.row_stride()), a.data(),
-            int(a.row_stride()), mode == Gemm::accumulate ? Scalar(1) : Scalar(0), out.data(),
-            int(out.row_stride()));
+  gpu::gemm_row_major(scratch.handle(), ta, tb, int(m), int(n), int(k), Scalar(1), a.data(),
+                      a.row_stride(), b.data(), b.row_stride(),
+                      mode == Gemm::accumulate ? Scalar(1) : Scalar(0), out.data(),
+                      out.row_stride());
 }
 
 /// out[i, :] += row for every row i: the accumulate kernel reading the row with stride 0.

@@ -189,9 +189,8 @@ class RkdArithmetic<Scalar, cuda> {
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, a0, count, Scalar(eps), unit.data(),
             norms.data());
     CCL_CUDA_CHECK_LAUNCH("rkd_directions_kernel");
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->handle(), false, true, b, b, d,
-                                                   Scalar(1), unit.data(), unit.data(), Scalar(0),
-                                                   cosines.data(), count);
+    gpu::gemm_batched_row_major<Scalar>(workspace_->handle(), false, true, b, b, d, Scalar(1),
+                                        unit.data(), unit.data(), Scalar(0), cosines.data(), count);
   }
 
   // grad_x += sign · Σ_a (the CPU's AnchorDirections::backward) for the chunk, from sym_ = G + Gᵀ.
@@ -202,9 +201,8 @@ class RkdArithmetic<Scalar, cuda> {
     const int b = static_cast<int>(grad_x.rows());
     const int d = static_cast<int>(grad_x.cols());
     const cudaStream_t stream = workspace_->stream();
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->handle(), false, false, b, d, b,
-                                                   Scalar(1), sym_.data(), unit.data(), Scalar(0),
-                                                   grad_u_.data(), count);
+    gpu::gemm_batched_row_major<Scalar>(workspace_->handle(), false, false, b, d, b, Scalar(1),
+                                        sym_.data(), unit.data(), Scalar(0), grad_u_.data(), count);
     k::rkd_direction_backward_kernel<Scalar>
         <<<gpu::kernels::blocks_for(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, stream>>>(unit.data(), norms.data(), grad_u_.data(), b, d,

@@ -1,8 +1,7 @@
 #pragma once
 // Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the device half of the
-// baselines' check_pair (device memory, 32-bit extents, the NaN scan), a per-loss workspace
-// (an execution context and the double reduction of row losses) and row-major cuBLAS GEMMs on
-// strided operands (a user's view may be a column block of a wider matrix).
+// baselines' check_pair (device memory, 32-bit extents, the NaN scan) and a per-loss workspace
+// (an execution context and the double reduction of row losses).
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -38,47 +37,6 @@ class BaselineWorkspace : public ExecutionContext {
  private:
   RowLosses row_losses_;
 };
-
-/// Row-major C[m, n] = alpha op(A) op(B) + beta C with explicit row strides: A is stored
-/// [m, k] (or [k, m] when transpose_a) with rows lda apart, likewise B and C.
-template <class Scalar>
-void gemm_strided(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n, int k,
-                  Scalar alpha, const Scalar* a, std::ptrdiff_t lda, const Scalar* b,
-                  std::ptrdiff_t ldb, Scalar beta, Scalar* c, std::ptrdiff_t ldc) {
-  // Row-major C = op(A) op(B)  <=>  column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
-  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n,
-       m, k, alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), beta, c,
-       static_cast<int>(ldc));
-}
-
-inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
-                         int m, int n, int k, float alpha, const float* a, int lda, long long sa,
-                         const float* b, int ldb, long long sb, float beta, float* c, int ldc,
-                         long long sc, int count) {
-  CCL_CUDA_CHECK(cublasSgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
-                                           sb, &beta, c, ldc, sc, count));
-}
-inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
-                         int m, int n, int k, double alpha, const double* a, int lda, long long sa,
-                         const double* b, int ldb, long long sb, double beta, double* c, int ldc,
-                         long long sc, int count) {
-  CCL_CUDA_CHECK(cublasDgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
-                                           sb, &beta, c, ldc, sc, count));
-}
-
-/// `count` row-major contiguous products C_c[m, n] = alpha op(A_c) op(B_c) + beta C_c, the
-/// matrices of each operand stored back to back.
-template <class Scalar>
-void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n,
-                            int k, Scalar alpha, const Scalar* a, const Scalar* b, Scalar beta,
-                            Scalar* c, int count) {
-  const int lda = transpose_a ? m : k;
-  const int ldb = transpose_b ? k : n;
-  gemm_batched(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-               transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, alpha, b, ldb,
-               static_cast<long long>(k) * n, a, lda, static_cast<long long>(m) * k, beta, c, n,
-               static_cast<long long>(m) * n, count);
-}
 
 }  // namespace ccl::gpu::baselines
 

@@ -35,8 +35,8 @@ class DeviceSquaredDistances {
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, Scalar(0), nullptr, norms2_.data(),
             nullptr);
     CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
-    gemm_strided<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(-2), x.data(),
-                         x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
+    gemm_row_major<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(-2), x.data(),
+                           x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
     gpu::launch_elementwise("add_norms_kernel", static_cast<long long>(b) * b, stream,
                             k::add_norms_kernel<Scalar>, sq.data(), norms2_.data(), b);
   }
@@ -58,9 +58,9 @@ class DeviceSquaredDistances {
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, diag_.data(), Scalar(2) * weight,
             grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("add_scaled_rows_kernel");
-    gemm_strided<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(-2) * weight,
-                         sym_.data(), b, x.data(), x.row_stride(), Scalar(1), grad_x.data(),
-                         grad_x.row_stride());
+    gemm_row_major<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(-2) * weight,
+                           sym_.data(), b, x.data(), x.row_stride(), Scalar(1), grad_x.data(),
+                           grad_x.row_stride());
   }
 
  private:

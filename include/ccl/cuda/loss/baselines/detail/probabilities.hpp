@@ -48,8 +48,8 @@ class DeviceProbabilities {
               x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
               unit_.data());
       CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
-      gemm_strided<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(1), unit_.data(), d,
-                           unit_.data(), d, Scalar(0), g_.data(), b);
+      gemm_row_major<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(1), unit_.data(), d,
+                             unit_.data(), d, Scalar(0), g_.data(), b);
     } else {
       distances_.forward(x, workspace, g_);
     }
@@ -86,8 +86,8 @@ class DeviceProbabilities {
     k::symmetrize_kernel<Scalar><<<dim3(unsigned(b), 1u), k::pair_threads, 0, stream>>>(
         grad_p, b, Scalar(0.5), sym_.data(), nullptr);
     CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
-    gemm_strided<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(1), sym_.data(), b,
-                         unit_.data(), d, Scalar(0), grad_u_.data(), d);
+    gemm_row_major<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(1), sym_.data(), b,
+                           unit_.data(), d, Scalar(0), grad_u_.data(), d);
     k::cosine_rows_backward_kernel<Scalar>
         <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
