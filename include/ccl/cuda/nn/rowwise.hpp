@@ -1,10 +1,11 @@
 #pragma once
 // Row-wise operations on [B, D] device views that the device ops vocabulary and compositions are
-// built from: sums and scaled accumulation, column blocks (the halves of a
-// concatenation [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2
-// normalisation with PyTorch's F.normalize semantics and its backward pass (the same kernels as the
-// contrastive losses). Every function checks shapes and that each view is device memory, then
-// queues its kernel on the given stream (default: the legacy default stream) without
+// built from: sums and scaled accumulation, column blocks (the halves of a concatenation
+// [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2 normalisation with
+// PyTorch's F.normalize semantics and its backward pass (the one launch of the normalisation
+// kernels, which the contrastive losses and the contrast memory call on their own buffers). The
+// functions on views and device matrices check shapes, extents and that each view is device
+// memory; all queue their kernel on the given stream (default: the legacy default stream) without
 // synchronising. Kernels: kernels/rowwise.cuh, normalize.cuh.
 
 #include <ccl/core/checks.hpp>
