@@ -82,28 +82,17 @@ double used_device_mib() {
 /// Events around one step on the step's stream; elapsed milliseconds once it has finished.
 class StepTimer {
  public:
-  explicit StepTimer(cudaStream_t stream) : stream_(stream) {
-    CCL_CUDA_CHECK(cudaEventCreate(&start_));
-    CCL_CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  StepTimer(const StepTimer&) = delete;
-  StepTimer& operator=(const StepTimer&) = delete;
-  ~StepTimer() {
-    (void)cudaEventDestroy(start_);
-    (void)cudaEventDestroy(stop_);
-  }
-  void start() { CCL_CUDA_CHECK(cudaEventRecord(start_, stream_)); }
+  explicit StepTimer(cudaStream_t stream) : stream_(stream) {}
+  void start() { start_.record(stream_); }
   double stop() {
-    CCL_CUDA_CHECK(cudaEventRecord(stop_, stream_));
-    CCL_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float ms = 0;
-    CCL_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-    return double(ms);
+    stop_.record(stream_);
+    stop_.synchronize();
+    return ccl::gpu::Event::elapsed_ms(start_, stop_);
   }
 
  private:
   cudaStream_t stream_ = nullptr;
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  ccl::gpu::Event start_{cudaEventDefault}, stop_{cudaEventDefault};
 };
 
 void run_step(benchmark::State& state, const StepShape& shape) {

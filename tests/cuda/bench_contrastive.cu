@@ -99,29 +99,18 @@ struct Variant {
   double memory_bound = 0;
 };
 
+/// Events around the timed calls on the legacy default stream; elapsed milliseconds.
 class Timer {
  public:
-  Timer() {
-    CCL_CUDA_CHECK(cudaEventCreate(&start_));
-    CCL_CUDA_CHECK(cudaEventCreate(&stop_));
-  }
-  ~Timer() {
-    (void)cudaEventDestroy(start_);
-    (void)cudaEventDestroy(stop_);
-  }
-  Timer(const Timer&) = delete;
-  Timer& operator=(const Timer&) = delete;
-  void start() { CCL_CUDA_CHECK(cudaEventRecord(start_)); }
+  void start() { start_.record(nullptr); }
   double stop() {
-    CCL_CUDA_CHECK(cudaEventRecord(stop_));
-    CCL_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float ms = 0;
-    CCL_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-    return double(ms);
+    stop_.record(nullptr);
+    stop_.synchronize();
+    return ccl::gpu::Event::elapsed_ms(start_, stop_);
   }
 
  private:
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  ccl::gpu::Event start_{cudaEventDefault}, stop_{cudaEventDefault};
 };
 
 }  // namespace

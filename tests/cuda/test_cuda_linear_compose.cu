@@ -121,7 +121,7 @@ TEST_CASE("device Linear, compositions and loss wrappers instantiate", "[host][c
   [[maybe_unused]] auto cb = &compose::ConcatLinear<double, cuda>::backward;
   [[maybe_unused]] auto sf = &compose::Sum<float, cuda>::forward;
   [[maybe_unused]] auto sb = &compose::Sum<double, cuda>::backward;
-  [[maybe_unused]] auto relu = &ccl::gpu::relu_backward<float>;
+  [[maybe_unused]] auto accumulate = &ccl::gpu::accumulate<float>;
   static_assert(ccl::nn::is_layer_v<ccl::nn::TensorLinear<float, cuda>>);
   static_assert(
       std::is_same_v<ccl::nn::layer_backend_t<ccl::nn::TensorLinear<double, cuda>>, cuda>);
@@ -363,12 +363,6 @@ TEMPLATE_TEST_CASE("row-wise device ops match the CPU", "[gpu][cuda][compose]", 
   CHECK(ccl::gpu::to_host(out) == RowMatrix<Scalar>(a + b));
   ccl::gpu::accumulate<Scalar>(ad.view(), out.mutable_view(), Scalar(0.5));
   CHECK(ccl::gpu::to_host(out) == RowMatrix<Scalar>((a + b).array() + Scalar(0.5) * a.array()));
-  ccl::gpu::relu<Scalar>(ad.view(), out.mutable_view());
-  CHECK(ccl::gpu::to_host(out) == RowMatrix<Scalar>(a.cwiseMax(Scalar(0))));
-  auto grad = ccl::gpu::to_device(b);
-  ccl::gpu::relu_backward<Scalar>(out.view(), bd.view(), grad.mutable_view());
-  CHECK(ccl::gpu::to_host(grad) ==
-        RowMatrix<Scalar>(b.array() + (a.array() > 0).select(b.array(), Scalar(0))));
   ccl::gpu::DeviceMatrix<Scalar> concat;
   ccl::gpu::concat_columns<Scalar>(ad.view(), bd.view().middle_cols(0, 5), concat);
   RowMatrix<Scalar> concat_ref(rows, cols + 5);

@@ -23,7 +23,9 @@
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/nn/rowwise_mask.hpp>
 #include <ccl/cuda/views.hpp>
@@ -33,7 +35,6 @@
 
 #include <climits>
 #include <cstddef>
-#include <optional>
 #include <vector>
 
 namespace ccl {
@@ -43,23 +44,10 @@ struct BackendMatrix<Scalar, cuda> {
   using type = gpu::DeviceMatrix<Scalar>;
 };
 
+/// The device scratch of the ops vocabulary: the component's execution, its cuBLAS handle and
+/// the NaN scan's flag (cuda/execution_context.hpp).
 template <class Scalar>
-struct OpScratch<Scalar, cuda> {
-  std::optional<gpu::CublasHandle> cublas;
-  gpu::DeviceBuffer<unsigned long long> finite;  // the NaN scan's first-index flag
-  Execution<cuda> execution;                     // the owner's stream, TF32 and algorithm
-
-  void set_execution(const Execution<cuda>& e) { rebind_execution(execution, e); }
-
-  // Created on first use (cublasCreate is not free) and bound to the execution on each call, so
-  // a set_execution between calls takes effect at once.
-  cublasHandle_t handle() {
-    if (!cublas) cublas.emplace();
-    cublas->set_stream(execution.stream);
-    cublas->set_tf32(execution.allow_tf32);
-    return cublas->get();
-  }
-};
+struct OpScratch<Scalar, cuda> : gpu::ExecutionContext {};
 
 namespace gpu {
 
@@ -184,10 +172,10 @@ void matmul(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cuda> a
           "gpu::matmul: a product of [", m, ", ", k, "] x [", k, ", ", n,
           "] beyond the CUDA backend's 32-bit indices");
   if (m == 0 || n == 0) return;
-  gpu::gemm(scratch.handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-            int(n), int(m), int(k), Scalar(1), b.data(), int(b.row_stride()), a.data(),
-            int(a.row_stride()), mode == Gemm::accumulate ? Scalar(1) : Scalar(0), out.data(),
-            int(out.row_stride()));
+  gpu::gemm_row_major(scratch.handle(), ta, tb, int(m), int(n), int(k), Scalar(1), a.data(),
+                      a.row_stride(), b.data(), b.row_stride(),
+                      mode == Gemm::accumulate ? Scalar(1) : Scalar(0), out.data(),
+                      out.row_stride());
 }
 
 /// out[i, :] += row for every row i: the accumulate kernel reading the row with stride 0.
@@ -196,11 +184,10 @@ void add_to_rows(EmbeddingView<Scalar, cuda> out, EmbeddingView<const Scalar, cu
                  const Execution<cuda>& execution) {
   if (out.empty()) return;
   const long long count = static_cast<long long>(out.rows()) * out.cols();
-  gpu::kernels::accumulate_rows_kernel<Scalar>
-      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         execution.stream>>>(row.data(), 0, int(out.rows()), int(out.cols()), Scalar(1), out.data(),
-                             static_cast<std::ptrdiff_t>(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
+  gpu::launch_elementwise("accumulate_rows_kernel", count, execution.stream,
+                          gpu::kernels::accumulate_rows_kernel<Scalar>, row.data(), 0,
+                          int(out.rows()), int(out.cols()), Scalar(1), out.data(),
+                          static_cast<std::ptrdiff_t>(out.row_stride()));
 }
 
 /// sums[0, j] += Σ_i x[i, j], deterministic (kernels/rowwise.cuh).
@@ -233,7 +220,7 @@ void check_finite(const char* op, const char* name, const EmbeddingView<T, cuda>
 /// Device memory, and extents within the kernels' 32-bit indices.
 template <class T>
 void require_backend_memory(const char* op, const char* name, const EmbeddingView<T, cuda>& v) {
-  gpu::detail::require_int_shape(op, name, v);
+  gpu::require_int_shape(op, name, v);
   gpu::require_device_memory(op, name, v);
 }
 
@@ -255,12 +242,10 @@ void convert_into(EmbeddingView<const From, cuda> source, EmbeddingView<To, cuda
   require_backend_memory(op, "source", source);
   require_backend_memory(op, "target", target);
   const long long count = static_cast<long long>(source.rows()) * source.cols();
-  gpu::kernels::convert_rows_kernel<From, To>
-      <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-         execution.stream>>>(source.data(), gpu::detail::stride(source.row_stride()),
-                             int(source.rows()), int(source.cols()), scale, target.data(),
-                             gpu::detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("convert_rows_kernel");
+  gpu::launch_elementwise(
+      "convert_rows_kernel", count, execution.stream, gpu::kernels::convert_rows_kernel<From, To>,
+      source.data(), gpu::detail::stride(source.row_stride()), int(source.rows()),
+      int(source.cols()), scale, target.data(), gpu::detail::stride(target.row_stride()));
 }
 
 /// Host -> device (asynchronous; the host data may be reused at once) and device -> host

@@ -11,6 +11,7 @@
 #include <ccl/core/error.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
+#include <ccl/cuda/unique_handle.hpp>
 
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -20,7 +21,6 @@
 #include <cstddef>
 #include <optional>
 #include <type_traits>
-#include <utility>
 
 namespace ccl::gpu {
 
@@ -31,25 +31,11 @@ inline void check(cudnnStatus_t status, const char* call, const char* file, int 
                                   " (status ", static_cast<int>(status), ") at ", file, ":", line));
 }
 
-class CudnnHandle {
+class CudnnHandle : public UniqueHandle<cudnnHandle_t, cudnnDestroy> {
  public:
-  CudnnHandle() { CCL_CUDA_CHECK(cudnnCreate(&handle_)); }
-  CudnnHandle(const CudnnHandle&) = delete;
-  CudnnHandle& operator=(const CudnnHandle&) = delete;
-  CudnnHandle(CudnnHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  CudnnHandle& operator=(CudnnHandle&& other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  ~CudnnHandle() {
-    if (handle_ != nullptr) (void)cudnnDestroy(handle_);
-  }
+  CudnnHandle() { CCL_CUDA_CHECK(cudnnCreate(slot())); }
 
-  cudnnHandle_t get() const { return handle_; }
-  void set_stream(cudaStream_t stream) { CCL_CUDA_CHECK(cudnnSetStream(handle_, stream)); }
-
- private:
-  cudnnHandle_t handle_ = nullptr;
+  void set_stream(cudaStream_t stream) { CCL_CUDA_CHECK(cudnnSetStream(get(), stream)); }
 };
 
 /// The cuDNN library version this program runs with, e.g. 91900 for 9.19.0.
@@ -78,26 +64,11 @@ inline int cudnn_dim(long long extent, const char* op) {
 }
 
 namespace detail {
-// One owning wrapper for every cudnnCreateX / cudnnDestroyX pair.
+// Every cudnnCreateX / cudnnDestroyX pair.
 template <class Handle, cudnnStatus_t (*Create)(Handle*), cudnnStatus_t (*Destroy)(Handle)>
-class CudnnDescriptor {
+class CudnnDescriptor : public UniqueHandle<Handle, Destroy> {
  public:
-  CudnnDescriptor() { CCL_CUDA_CHECK(Create(&handle_)); }
-  CudnnDescriptor(const CudnnDescriptor&) = delete;
-  CudnnDescriptor& operator=(const CudnnDescriptor&) = delete;
-  CudnnDescriptor(CudnnDescriptor&& other) noexcept
-      : handle_(std::exchange(other.handle_, nullptr)) {}
-  CudnnDescriptor& operator=(CudnnDescriptor&& other) noexcept {
-    std::swap(handle_, other.handle_);
-    return *this;
-  }
-  ~CudnnDescriptor() {
-    if (handle_ != nullptr) (void)Destroy(handle_);
-  }
-  Handle get() const { return handle_; }
-
- private:
-  Handle handle_ = nullptr;
+  CudnnDescriptor() { CCL_CUDA_CHECK(Create(this->slot())); }
 };
 }  // namespace detail
 
@@ -108,16 +79,16 @@ class TensorDescriptor
  public:
   template <std::size_t N>
   void set(cudnnDataType_t type, const std::array<int, N>& dims) {
-    static_assert(N >= 4 && N <= 5, "ccl::gpu::TensorDescriptor: cuDNN tensors here have 4 or 5 "
-                                    "dimensions ([N, C, H, W] or [N, C, D, H, W])");
+    static_assert(N >= 4 && N <= 5,
+                  "ccl::gpu::TensorDescriptor: cuDNN tensors here have 4 or 5 "
+                  "dimensions ([N, C, H, W] or [N, C, D, H, W])");
     std::array<int, N> strides{};
     int stride = 1;
     for (std::size_t i = N; i-- > 0;) {
       strides[i] = stride;
       stride *= dims[i];
     }
-    CCL_CUDA_CHECK(
-        cudnnSetTensorNdDescriptor(get(), type, int(N), dims.data(), strides.data()));
+    CCL_CUDA_CHECK(cudnnSetTensorNdDescriptor(get(), type, int(N), dims.data(), strides.data()));
   }
 };
 
@@ -134,8 +105,7 @@ class FilterDescriptor
 
 /// A cross-correlation (PyTorch's convolution) with per-axis padding, stride and dilation.
 class ConvolutionDescriptor
-    : public detail::CudnnDescriptor<cudnnConvolutionDescriptor_t,
-                                     cudnnCreateConvolutionDescriptor,
+    : public detail::CudnnDescriptor<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor,
                                      cudnnDestroyConvolutionDescriptor> {
  public:
   template <std::size_t N>

@@ -12,7 +12,7 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/execution.hpp>
-#include <ccl/cuda/error.hpp>
+#include <ccl/cuda/stream.hpp>
 
 #include <cuda_runtime_api.h>
 
@@ -46,13 +46,9 @@ struct Execution<cuda> {
 /// stream and waited for on the new: the host does not block).
 inline void rebind_execution(Execution<cuda>& current, const Execution<cuda>& next) {
   if (current.stream != next.stream) {
-    cudaEvent_t queued = nullptr;
-    CCL_CUDA_CHECK(cudaEventCreateWithFlags(&queued, cudaEventDisableTiming));
-    const cudaError_t recorded = cudaEventRecord(queued, current.stream);
-    const cudaError_t waited =
-        recorded == cudaSuccess ? cudaStreamWaitEvent(next.stream, queued, 0) : recorded;
-    (void)cudaEventDestroy(queued);  // released once the recorded work has completed
-    CCL_CUDA_CHECK(waited);
+    gpu::Event queued;  // destroying it after the wait is safe: it is released once complete
+    queued.record(current.stream);
+    queued.wait_on(next.stream);
   }
   current = next;
 }

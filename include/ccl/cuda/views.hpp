@@ -1,8 +1,9 @@
 #pragma once
 // Zero-copy views of embeddings that already live on the device (a PyTorch CUDA tensor's
 // data_ptr(), a buffer from another library): EmbeddingView<T, ccl::cuda> over a raw pointer,
-// and the check every CUDA op runs first, that the pointer really is device-accessible memory
-// (a host pointer would otherwise surface as an illegal-address fault far from the call).
+// and the checks every CUDA op runs first: that the pointer really is device-accessible memory
+// (a host pointer would otherwise surface as an illegal-address fault far from the call), and
+// that the extents fit the kernels' 32-bit indices.
 
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
@@ -10,6 +11,8 @@
 #include <ccl/cuda/error.hpp>
 
 #include <cuda_runtime_api.h>
+
+#include <climits>
 
 namespace ccl::gpu {
 
@@ -52,6 +55,13 @@ void require_device_memory(const char* op, const char* name, const EmbeddingView
   require(is_device_accessible(view.data()), op, ": ", name, " (shape ", view.shape(),
           ") points to host memory, but a ccl::cuda view must point to device memory; copy it "
           "with ccl::gpu::to_device or call the op with the ccl::cpu backend");
+}
+
+/// Throws ccl::error when a view's extents exceed the kernels' 32-bit row and column indices.
+template <class T>
+void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
+  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ",
+          view.shape(), ", beyond the CUDA backend's 32-bit row and column indices");
 }
 
 }  // namespace ccl::gpu

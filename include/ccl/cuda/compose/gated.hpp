@@ -9,10 +9,9 @@
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/compose/detail/common.hpp>
 #include <ccl/cuda/device_matrix.hpp>
-#include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/gated.cuh>
-#include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 
 #include <cstddef>
 
@@ -28,14 +27,11 @@ struct GateMix<Scalar, cuda> {
     gate.resize(rows, cols);
     composed.resize(rows, cols);
     const long long count = static_cast<long long>(rows) * cols;
-    if (count == 0) return;
-    gpu::kernels::gated_forward_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-           execution.stream>>>(a.data(), teacher.data(),
-                               static_cast<std::ptrdiff_t>(teacher.cols()), student.data(),
-                               static_cast<std::ptrdiff_t>(student.cols()), int(rows), int(cols),
-                               gate.data(), composed.data());
-    CCL_CUDA_CHECK_LAUNCH("gated_forward_kernel");
+    gpu::launch_elementwise("gated_forward_kernel", count, execution.stream,
+                            gpu::kernels::gated_forward_kernel<Scalar>, a.data(), teacher.data(),
+                            static_cast<std::ptrdiff_t>(teacher.cols()), student.data(),
+                            static_cast<std::ptrdiff_t>(student.cols()), int(rows), int(cols),
+                            gate.data(), composed.data());
   }
 
   static void backward(const gpu::DeviceMatrix<Scalar>& grad_tv,
@@ -48,16 +44,13 @@ struct GateMix<Scalar, cuda> {
     const Index rows = gate.rows(), cols = gate.cols();
     grad_gate.resize(rows, cols);
     const long long count = static_cast<long long>(rows) * cols;
-    if (count == 0) return;
-    gpu::kernels::gated_backward_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0,
-           execution.stream>>>(grad_tv.data(), gate.data(), teacher.data(), student.data(),
-                               int(rows), int(cols), grad_gate.data(),
-                               given(grad_teacher) ? grad_teacher.data() : nullptr,
-                               static_cast<std::ptrdiff_t>(grad_teacher.row_stride()),
-                               given(grad_student) ? grad_student.data() : nullptr,
-                               static_cast<std::ptrdiff_t>(grad_student.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("gated_backward_kernel");
+    gpu::launch_elementwise("gated_backward_kernel", count, execution.stream,
+                            gpu::kernels::gated_backward_kernel<Scalar>, grad_tv.data(),
+                            gate.data(), teacher.data(), student.data(), int(rows), int(cols),
+                            grad_gate.data(), given(grad_teacher) ? grad_teacher.data() : nullptr,
+                            static_cast<std::ptrdiff_t>(grad_teacher.row_stride()),
+                            given(grad_student) ? grad_student.data() : nullptr,
+                            static_cast<std::ptrdiff_t>(grad_student.row_stride()));
   }
 };
 

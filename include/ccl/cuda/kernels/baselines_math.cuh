@@ -18,15 +18,6 @@ struct ElementTerms {
   Scalar value, grad_student, grad_teacher;
 };
 
-template <class Scalar>
-__host__ __device__ inline Scalar sqrt_of(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::sqrt(x);
-#else
-  return std::sqrt(x);
-#endif
-}
-
 /// PKT (pkt.hpp): P^t log((P^t + eps)/(P^s + eps)) and inv_b2 · its derivatives in P^s, P^t.
 template <class Scalar>
 __host__ __device__ inline ElementTerms<Scalar> pkt_terms(Scalar ps, Scalar pt, Scalar eps,
@@ -55,7 +46,7 @@ __host__ __device__ inline Scalar cosine_kernel(Scalar g) {
 }
 template <class Scalar>
 __host__ __device__ inline Scalar student_t_delta(Scalar sq, Scalar eps) {
-  return sqrt_of(row_math::max(sq, Scalar(0)) + eps);
+  return row_math::sqrt(row_math::max(sq, Scalar(0)) + eps);
 }
 template <class Scalar>
 __host__ __device__ inline Scalar student_t_kernel(Scalar sq, Scalar eps) {

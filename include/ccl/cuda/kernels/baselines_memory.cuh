@@ -49,8 +49,7 @@ __global__ void __launch_bounds__(memory_threads)
   for (long long k = static_cast<long long>(blockIdx.x) * memory_threads + threadIdx.x; k < count;
        k += static_cast<long long>(gridDim.x) * memory_threads)
     sum += double(row_math::exp(x[k]));
-  sum = block_reduce(
-      sum, [](double a, double c) { return a + c; }, scratch);
+  sum = block_sum(sum, scratch);
   if (threadIdx.x == 0) partial[blockIdx.x] = sum;
 }
 
@@ -68,8 +67,7 @@ __global__ void __launch_bounds__(memory_threads)
     loss += double(t.value);
     x[k] = t.grad_student / batch;
   }
-  loss = block_reduce(
-      loss, [](double a, double c) { return a + c; }, scratch);
+  loss = block_sum(loss, scratch);
   if (threadIdx.x == 0) row_loss[i] = loss;
 }
 
@@ -84,12 +82,10 @@ __global__ void __launch_bounds__(memory_threads)
   Scalar* x = scores + static_cast<std::ptrdiff_t>(i) * cols;
   Scalar max = -INFINITY;
   for (int k = tid; k < cols; k += memory_threads) max = row_math::max(max, x[k]);
-  max = block_reduce(
-      max, [](Scalar a, Scalar c) { return a > c ? a : c; }, scratch);
+  max = block_max(max, scratch);
   Scalar sum = 0;
   for (int k = tid; k < cols; k += memory_threads) sum += row_math::exp(x[k] - max);
-  sum = block_reduce(
-      sum, [](Scalar a, Scalar c) { return a + c; }, scratch);
+  sum = block_sum(sum, scratch);
   const Scalar log_z = max + row_math::log(sum);
   if (tid == 0) row_loss[i] = -double(x[0] - log_z);
   __syncthreads();  // x[0] is read above before thread 0 overwrites it below
@@ -117,7 +113,8 @@ __global__ void __launch_bounds__(memory_threads)
     const int d = d0 + lane;
     Scalar acc = 0;
     if (d < dim) {
-      for (int k = warp; k < cols; k += memory_warps) acc += (g[k] * inv_t) * memory[rows[k] * dim + d];
+      for (int k = warp; k < cols; k += memory_warps)
+        acc += (g[k] * inv_t) * memory[rows[k] * dim + d];
     }
     partial[warp][lane] = acc;
     __syncthreads();
@@ -151,8 +148,7 @@ __global__ void __launch_bounds__(memory_threads)
       row[d] = value;
       squares += value * value;
     }
-    const Scalar norm = sqrt_of(block_reduce(
-        squares, [](Scalar a, Scalar c) { return a + c; }, scratch));
+    const Scalar norm = row_math::sqrt(block_sum(squares, scratch));
     for (int d = tid; d < dim; d += memory_threads) row[d] /= norm;
     __syncthreads();
   }

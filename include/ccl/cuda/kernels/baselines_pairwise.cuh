@@ -7,12 +7,13 @@
 //   probabilities_kernel      K from the Gram/distance entry, row sums r, P = K / r   (block/row)
 //   probability_loss_kernel   PKT or IFD terms of (P^s, P^t) and dL/dP for both sides  (block/row)
 //   probability_backward_kernel  dL/dK = (G - Σ G⊙P) / r, then dL/dsq for Student-t  (block/row)
-//   symmetrize_kernel         S = scale (H + Hᵀ), diag = rowsum(H) + colsum(H)   (block/row, batched)
-//   add_scaled_rows_kernel    out_i += alpha · diag_i · x_i                            (warp/row)
+//   symmetrize_kernel         S = scale (H + Hᵀ), diag = rowsum(H) + colsum(H)   (block/row,
+//   batched) add_scaled_rows_kernel    out_i += alpha · diag_i · x_i (warp/row)
 //   cosine_rows_backward_kernel  the backward pass of u = x / (‖x‖ + eps)             (warp/row)
 // The element formulas are in baselines_math.cuh. Eigen-free.
 
 #include <ccl/cuda/kernels/baselines_math.cuh>
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/math.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
@@ -22,7 +23,7 @@
 
 namespace ccl::gpu::kernels::baselines {
 
-inline constexpr int pair_threads = 128;  ///< threads of the block-per-row kernels
+inline constexpr int pair_threads = 128;   ///< threads of the block-per-row kernels
 inline constexpr int warps_per_block = 8;  ///< rows per block of the warp-per-row kernels
 
 enum class ProbabilityLoss { pkt, ifd };
@@ -32,13 +33,14 @@ __global__ void row_norms_kernel(const Scalar* __restrict__ x, std::ptrdiff_t st
                                  int cols, Scalar eps, Scalar* __restrict__ norms,
                                  Scalar* __restrict__ norms2, Scalar* __restrict__ unit) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* in = x + row * stride;
   Scalar squares = 0;
   for (int d = lane; d < cols; d += 32) squares += in[d] * in[d];
   squares = warp_sum(squares);
-  const Scalar norm = sqrt_of(squares);
+  const Scalar norm = row_math::sqrt(squares);
   if (lane == 0) {
     if (norms != nullptr) norms[row] = norm;
     if (norms2 != nullptr) norms2[row] = squares;
@@ -53,12 +55,11 @@ template <class Scalar>
 __global__ void add_norms_kernel(Scalar* __restrict__ sq, const Scalar* __restrict__ norms2,
                                  int b) {
   const long long total = static_cast<long long>(b) * b;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const int i = static_cast<int>(k / b);
     const int j = static_cast<int>(k % b);
     sq[k] = (sq[k] + norms2[i]) + norms2[j];
-  }
+  });
 }
 
 /// `g` holds u_i·u_j (cosine) or sq_ij (Student-t); writes K, P = K · (1/r) and r.
@@ -77,8 +78,7 @@ __global__ void __launch_bounds__(pair_threads)
     k[base + j] = value;
     sum += value;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   const Scalar inverse = Scalar(1) / sum;
   for (int j = tid; j < b; j += pair_threads) p[base + j] = inverse * k[base + j];
   if (tid == 0) row_sum[i] = sum;
@@ -105,8 +105,7 @@ __global__ void __launch_bounds__(pair_threads)
     if (grad_ps != nullptr) grad_ps[base + j] = t.grad_student;
     if (grad_pt != nullptr) grad_pt[base + j] = t.grad_teacher;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_loss[i] = double(sum);
 }
 
@@ -123,8 +122,7 @@ __global__ void __launch_bounds__(pair_threads)
   const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(i) * b;
   Scalar inner = 0;
   for (int j = tid; j < b; j += pair_threads) inner += grad[base + j] * p[base + j];
-  inner = block_reduce(
-      inner, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  inner = block_sum(inner, scratch);
   const Scalar inverse = Scalar(1) / row_sum[i];
   for (int j = tid; j < b; j += pair_threads) {
     const Scalar grad_k = inverse * (grad[base + j] - inner);
@@ -152,9 +150,8 @@ __global__ void __launch_bounds__(pair_threads)
     cols += t;
   }
   if (diag == nullptr) return;  // uniform across the block: no thread skips a __syncthreads
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
-  rows = block_reduce(rows, add, scratch);
-  cols = block_reduce(cols, add, scratch);
+  rows = block_sum(rows, scratch);
+  cols = block_sum(cols, scratch);
   if (tid == 0) diag[i] = rows + cols;
 }
 
@@ -165,10 +162,12 @@ __global__ void add_scaled_rows_kernel(const Scalar* __restrict__ x, std::ptrdif
                                        Scalar alpha, Scalar* __restrict__ out,
                                        std::ptrdiff_t out_stride) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar factor = diag[row];
-  for (int d = lane; d < cols; d += 32) out[row * out_stride + d] += alpha * (factor * x[row * stride + d]);
+  for (int d = lane; d < cols; d += 32)
+    out[row * out_stride + d] += alpha * (factor * x[row * stride + d]);
 }
 
 /// u = x / (n + eps): out_i += weight · (gu_i / d - x_i (x_i·gu_i) / (n d²)), d = n + eps, the
@@ -180,7 +179,8 @@ __global__ void cosine_rows_backward_kernel(const Scalar* __restrict__ x, std::p
                                             Scalar weight, Scalar* __restrict__ out,
                                             std::ptrdiff_t out_stride) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int row = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int row =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (row >= rows) return;
   const Scalar* in = x + row * stride;
   const Scalar* gu = grad_u + static_cast<std::ptrdiff_t>(row) * cols;
@@ -206,8 +206,7 @@ __global__ void __launch_bounds__(pair_threads)
   __shared__ Scalar scratch[pair_threads];
   Scalar sum = 0;
   for (int k = static_cast<int>(threadIdx.x); k < count; k += pair_threads) sum += values[k];
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (threadIdx.x == 0) *out = divisor != Scalar(0) ? sum / divisor : fallback;
 }
 

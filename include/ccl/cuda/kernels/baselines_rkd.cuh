@@ -12,6 +12,7 @@
 
 #include <ccl/cuda/kernels/baselines_math.cuh>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/math.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
@@ -31,12 +32,11 @@ __global__ void __launch_bounds__(pair_threads)
   const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(i) * b;
   Scalar sum = 0;
   for (int j = tid; j < b; j += pair_threads) {
-    const Scalar value = i == j ? Scalar(0) : sqrt_of(row_math::max(sq[base + j], clamp));
+    const Scalar value = i == j ? Scalar(0) : row_math::sqrt(row_math::max(sq[base + j], clamp));
     d[base + j] = value;
     sum += value;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_sums[i] = sum;
 }
 
@@ -67,11 +67,9 @@ __global__ void __launch_bounds__(pair_threads)
     sum_s += grad * dn_s;
     sum_t += grad * dn_t;
   }
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
-  loss = block_reduce(
-      loss, [](double x, double y) { return x + y; }, loss_scratch);
-  sum_s = block_reduce(sum_s, add, scratch);
-  sum_t = block_reduce(sum_t, add, scratch);
+  loss = block_sum(loss, loss_scratch);
+  sum_s = block_sum(sum_s, scratch);
+  sum_t = block_sum(sum_t, scratch);
   if (tid == 0) {
     row_loss[i] = loss;
     through_s[i] = sum_s;
@@ -90,13 +88,12 @@ __global__ void rkd_grad_sq_kernel(const Scalar* __restrict__ g, const Scalar* _
   const long long total = static_cast<long long>(b) * b;
   const Scalar mu = *mean;
   const Scalar tau = *through_mean;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const bool diagonal = k / b == k % b;
     const Scalar value = (g[k] - tau) / mu / (Scalar(2) * row_math::max(d[k], clamp)) *
                          (sq[k] > clamp ? Scalar(1) : Scalar(0));
     grad_sq[k] = diagonal ? Scalar(0) : value;
-  }
+  });
 }
 
 /// Warp per (c, r), c < chunk: e = x_r - x_{a0+c}, norms[c·B + r] = ‖e‖,
@@ -106,7 +103,8 @@ __global__ void rkd_directions_kernel(const Scalar* __restrict__ x, std::ptrdiff
                                       int cols, int a0, int chunk, Scalar eps,
                                       Scalar* __restrict__ unit, Scalar* __restrict__ norms) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int item = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int item =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (item >= chunk * b) return;
   const int c = item / b;
   const int r = item % b;
@@ -118,7 +116,7 @@ __global__ void rkd_directions_kernel(const Scalar* __restrict__ x, std::ptrdiff
     squares += e * e;
   }
   squares = warp_sum(squares);
-  const Scalar norm = sqrt_of(squares);
+  const Scalar norm = row_math::sqrt(squares);
   const Scalar denominator = row_math::max(norm, eps);
   Scalar* out = unit + static_cast<std::ptrdiff_t>(item) * cols;
   for (int d = lane; d < cols; d += 32) out[d] = (row[d] - anchor[d]) / denominator;
@@ -141,8 +139,7 @@ __global__ void __launch_bounds__(pair_threads)
     loss += double(smooth_l1(diff));
     if (g != nullptr) g[base + j] = smooth_l1_grad(diff) * wa;
   }
-  loss = block_reduce(
-      loss, [](double x, double y) { return x + y; }, scratch);
+  loss = block_sum(loss, scratch);
   if (tid == 0) row_loss[item] = loss;
 }
 
@@ -155,7 +152,8 @@ __global__ void rkd_direction_backward_kernel(const Scalar* __restrict__ unit,
                                               Scalar* __restrict__ grad_u, int b, int cols, int a0,
                                               int chunk, Scalar eps) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const int item = static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
+  const int item =
+      static_cast<int>(blockIdx.x) * warps_per_block + static_cast<int>(threadIdx.x) / 32;
   if (item >= chunk * b) return;
   const int c = item / b;
   const int r = item % b;
@@ -183,8 +181,7 @@ __global__ void rkd_angle_scatter_kernel(const Scalar* __restrict__ gv, int b, i
                                          int chunk, Scalar sign, Scalar* __restrict__ out,
                                          std::ptrdiff_t out_stride) {
   const long long total = static_cast<long long>(b) * cols;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(total, [&](long long k) {
     const int r = static_cast<int>(k / cols);
     const int d = static_cast<int>(k % cols);
     Scalar acc = 0;
@@ -194,7 +191,7 @@ __global__ void rkd_angle_scatter_kernel(const Scalar* __restrict__ gv, int b, i
       for (int q = 0; q < b; ++q) acc -= gv[(block + q) * cols + d];
     }
     out[r * out_stride + d] += sign * acc;
-  }
+  });
 }
 
 }  // namespace ccl::gpu::kernels::baselines

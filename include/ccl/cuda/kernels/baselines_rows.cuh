@@ -30,29 +30,28 @@ __global__ void __launch_bounds__(rows_threads)
   const int tid = static_cast<int>(threadIdx.x);
   const Scalar* a = zs + i * stride_s;
   const Scalar* b = zt + i * stride_t;
-  const auto maximum = [](Scalar x, Scalar y) { return x > y ? x : y; };
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
   Scalar max_s = -INFINITY, max_t = -INFINITY;
+  const auto maximum = [](Scalar x, Scalar y) { return x > y ? x : y; };
   for (int c = tid; c < classes; c += rows_threads) {
     max_s = maximum(max_s, a[c] * inv_t);
     max_t = maximum(max_t, b[c] * inv_t);
   }
-  max_s = block_reduce(max_s, maximum, scratch);
-  max_t = block_reduce(max_t, maximum, scratch);
+  max_s = block_max(max_s, scratch);
+  max_t = block_max(max_t, scratch);
   Scalar sum_s = 0, sum_t = 0;
   for (int c = tid; c < classes; c += rows_threads) {
     sum_s += exp(a[c] * inv_t - max_s);
     sum_t += exp(b[c] * inv_t - max_t);
   }
-  const Scalar log_z_s = log(block_reduce(sum_s, add, scratch));
-  const Scalar log_z_t = log(block_reduce(sum_t, add, scratch));
+  const Scalar log_z_s = log(block_sum(sum_s, scratch));
+  const Scalar log_z_t = log(block_sum(sum_t, scratch));
   Scalar kl = 0;
   for (int c = tid; c < classes; c += rows_threads) {
     const Scalar log_ps = (a[c] * inv_t - max_s) - log_z_s;
     const Scalar log_pt = (b[c] * inv_t - max_t) - log_z_t;
     kl += exp(log_pt) * (log_pt - log_ps);
   }
-  kl = block_reduce(kl, add, scratch);
+  kl = block_sum(kl, scratch);
   if (tid == 0) row_loss[i] = double(kl);
   for (int c = tid; c < classes; c += rows_threads) {
     const Scalar log_ps = (a[c] * inv_t - max_s) - log_z_s;
@@ -82,8 +81,7 @@ __global__ void __launch_bounds__(rows_threads)
     if (grad_s != nullptr) grad_s[i * grad_stride_s + d] += scale * diff;
     if (grad_t != nullptr) grad_t[i * grad_stride_t + d] -= scale * diff;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_loss[i] = double(sum);
 }
 
@@ -115,8 +113,7 @@ __global__ void __launch_bounds__(rows_threads)
     if (grad_s != nullptr) grad_s[i * grad_stride_s + d] += grad;
     if (grad_t != nullptr) grad_t[i * grad_stride_t + d] -= grad;
   }
-  sum = block_reduce(
-      sum, [](Scalar x, Scalar y) { return x + y; }, scratch);
+  sum = block_sum(sum, scratch);
   if (tid == 0) row_loss[i] = double(sum);
 }
 

@@ -30,8 +30,8 @@ template <class Scalar, int Threads = 256>
 __global__ void __launch_bounds__(Threads)
     batch_norm_eval_backward_kernel(const Scalar* __restrict__ x, const Scalar* __restrict__ dy,
                                     const Scalar* __restrict__ saved,
-                                    const Scalar* __restrict__ gamma, long long batch,
-                                    int channels, long long positions, Scalar* __restrict__ dx,
+                                    const Scalar* __restrict__ gamma, long long batch, int channels,
+                                    long long positions, Scalar* __restrict__ dx,
                                     Scalar* __restrict__ dgamma, Scalar* __restrict__ dbeta) {
   __shared__ double scratch[Threads];
   const int c = static_cast<int>(blockIdx.x);
@@ -48,9 +48,8 @@ __global__ void __launch_bounds__(Threads)
     if (dx != nullptr) dx[i] += scale * g;
   }
   if (dgamma == nullptr) return;  // uniform across the block: no thread waits in block_reduce
-  const auto add = [](double a, double b) { return a + b; };
-  sum_dy = kernels::block_reduce(sum_dy, add, scratch);
-  sum_dy_xhat = kernels::block_reduce(sum_dy_xhat, add, scratch);
+  sum_dy = kernels::block_sum(sum_dy, scratch);
+  sum_dy_xhat = kernels::block_sum(sum_dy_xhat, scratch);
   if (threadIdx.x == 0) {
     dgamma[c] += Scalar(sum_dy_xhat);
     dbeta[c] += Scalar(sum_dy);

@@ -25,12 +25,10 @@ __global__ void __launch_bounds__(cross_entropy_threads)
   const Scalar* z = logits + i * stride;
   Scalar max = -INFINITY;
   for (int c = tid; c < classes; c += cross_entropy_threads) max = z[c] > max ? z[c] : max;
-  max = block_reduce(
-      max, [](Scalar a, Scalar b) { return a > b ? a : b; }, scratch);
+  max = block_max(max, scratch);
   Scalar sum = 0;
   for (int c = tid; c < classes; c += cross_entropy_threads) sum += exp(z[c] - max);
-  sum = block_reduce(
-      sum, [](Scalar a, Scalar b) { return a + b; }, scratch);
+  sum = block_sum(sum, scratch);
   const Scalar log_z = log(sum);
   const int y = labels[i];
   if (tid == 0) row_loss[i] = -(double(z[y] - max) - double(log_z));

@@ -7,6 +7,7 @@
 // The per-element formulas are __host__ __device__ and evaluated in the CPU code's order, so a
 // host test can check them against the Eigen expressions without a GPU. Eigen-free.
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/math.cuh>
 
 #include <cuda_runtime.h>
@@ -41,14 +42,13 @@ __global__ void gated_forward_kernel(const Scalar* __restrict__ a, const Scalar*
                                      std::ptrdiff_t v_stride, int rows, int cols,
                                      Scalar* __restrict__ gate, Scalar* __restrict__ composed) {
   const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int i = static_cast<int>(k / cols);
-    const int j = static_cast<int>(k - static_cast<long long>(i) * cols);
+  for_each_index(count, [&](long long k) {
+    int i, j;
+    split_index(k, cols, i, j);
     const Scalar g = gate_sigmoid(a[k]);
     gate[k] = g;
     composed[k] = gate_mix(g, t[i * t_stride + j], v[i * v_stride + j]);
-  }
+  });
 }
 
 /// The backward pass: grad_gate (contiguous) is written, grad_teacher / grad_student (strided,
@@ -63,16 +63,15 @@ __global__ void gated_backward_kernel(const Scalar* __restrict__ grad_tv,
                                       Scalar* __restrict__ grad_student,
                                       std::ptrdiff_t grad_student_stride) {
   const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int i = static_cast<int>(k / cols);
-    const int j = static_cast<int>(k - static_cast<long long>(i) * cols);
+  for_each_index(count, [&](long long k) {
+    int i, j;
+    split_index(k, cols, i, j);
     const Scalar g = gate[k];
     const Scalar d = grad_tv[k];
     if (grad_teacher != nullptr) grad_teacher[i * grad_teacher_stride + j] += d * g;
     if (grad_student != nullptr) grad_student[i * grad_student_stride + j] += d * (Scalar(1) - g);
     grad_gate[k] = gate_pre_activation_gradient(d, g, t[k], v[k]);
-  }
+  });
 }
 
 }  // namespace ccl::gpu::kernels

@@ -10,33 +10,32 @@
 
 namespace ccl::gpu::kernels {
 
-/// exp, log, log1p, abs and max that resolve to CUDA's device functions on the device and to
+/// exp, log, log1p, sqrt, abs and max that resolve to CUDA's device functions on the device and to
 /// <cmath> on the host, for float and double alike.
 namespace row_math {
+// CUDA's overloads live in the global namespace on the device, <cmath>'s in std on the host.
+#if defined(__CUDA_ARCH__)
+#define CCL_ROW_MATH(function) ::function
+#else
+#define CCL_ROW_MATH(function) std::function
+#endif
 template <class Scalar>
 __host__ __device__ inline Scalar exp(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::exp(x);
-#else
-  return std::exp(x);
-#endif
+  return CCL_ROW_MATH(exp)(x);
 }
 template <class Scalar>
 __host__ __device__ inline Scalar log(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::log(x);
-#else
-  return std::log(x);
-#endif
+  return CCL_ROW_MATH(log)(x);
 }
 template <class Scalar>
 __host__ __device__ inline Scalar log1p(Scalar x) {
-#if defined(__CUDA_ARCH__)
-  return ::log1p(x);
-#else
-  return std::log1p(x);
-#endif
+  return CCL_ROW_MATH(log1p)(x);
 }
+template <class Scalar>
+__host__ __device__ inline Scalar sqrt(Scalar x) {
+  return CCL_ROW_MATH(sqrt)(x);
+}
+#undef CCL_ROW_MATH
 template <class Scalar>
 __host__ __device__ inline Scalar abs(Scalar x) {
   return x < Scalar(0) ? -x : x;

@@ -6,69 +6,58 @@
 
 #include <cuda_runtime.h>
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
 #include <ccl/cuda/kernels/reduce.cuh>
 
 namespace ccl::gpu::nn_kernels {
-
-inline constexpr int block_threads = 256;
-
-/// Blocks for a grid-stride launch over `count` elements (capped: each thread loops).
-inline int grid_blocks(long long count) {
-  const long long needed = (count + block_threads - 1) / block_threads;
-  return static_cast<int>(needed < 1 ? 1 : (needed > 65535 ? 65535 : needed));
-}
-
-#define CCL_GRID_STRIDE_LOOP(i, count)                                                   \
-  for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
-       i += static_cast<long long>(gridDim.x) * blockDim.x)
 
 /// y = max(x, 0).
 template <class Scalar>
 __global__ void relu_forward_kernel(const Scalar* __restrict__ x, Scalar* __restrict__ y,
                                     long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) {
+  kernels::for_each_index(count, [&](long long i) {
     const Scalar v = x[i];
     // max(NaN, 0) is NaN in PyTorch and in Eigen's cwiseMax with x first: keep NaN.
     y[i] = v > Scalar(0) || v != v ? v : Scalar(0);
-  }
+  });
 }
 
 /// dx += dy where y > 0 (the derivative at 0 is 0, as in PyTorch).
 template <class Scalar>
 __global__ void relu_backward_kernel(const Scalar* __restrict__ y, const Scalar* __restrict__ dy,
                                      Scalar* __restrict__ dx, long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) {
+  kernels::for_each_index(count, [&](long long i) {
     if (y[i] > Scalar(0)) dx[i] += dy[i];
-  }
+  });
 }
 
 /// out = a + b.
 template <class Scalar>
 __global__ void add_kernel(const Scalar* __restrict__ a, const Scalar* __restrict__ b,
                            Scalar* __restrict__ out, long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) { out[i] = a[i] + b[i]; }
+  kernels::for_each_index(count, [&](long long i) { out[i] = a[i] + b[i]; });
 }
 
 /// dst += src.
 template <class Scalar>
 __global__ void accumulate_kernel(const Scalar* __restrict__ src, Scalar* __restrict__ dst,
                                   long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) { dst[i] += src[i]; }
+  kernels::for_each_index(count, [&](long long i) { dst[i] += src[i]; });
 }
 
 /// y = x * mask (Dropout forward).
 template <class Scalar>
 __global__ void multiply_kernel(const Scalar* __restrict__ x, const Scalar* __restrict__ mask,
                                 Scalar* __restrict__ y, long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) { y[i] = x[i] * mask[i]; }
+  kernels::for_each_index(count, [&](long long i) { y[i] = x[i] * mask[i]; });
 }
 
 /// dx += dy * mask (Dropout backward).
 template <class Scalar>
 __global__ void multiply_accumulate_kernel(const Scalar* __restrict__ dy,
-                                           const Scalar* __restrict__ mask,
-                                           Scalar* __restrict__ dx, long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) { dx[i] += dy[i] * mask[i]; }
+                                           const Scalar* __restrict__ mask, Scalar* __restrict__ dx,
+                                           long long count) {
+  kernels::for_each_index(count, [&](long long i) { dx[i] += dy[i] * mask[i]; });
 }
 
 /// y[row] = mean of x[row, 0:positions): one block per row of the [rows, positions] input,
@@ -80,7 +69,7 @@ __global__ void __launch_bounds__(Threads)
   const Scalar* row = x + static_cast<long long>(blockIdx.x) * positions;
   double sum = 0;
   for (long long p = threadIdx.x; p < positions; p += Threads) sum += double(row[p]);
-  sum = kernels::block_reduce(sum, [](double a, double b) { return a + b; }, scratch);
+  sum = kernels::block_sum(sum, scratch);
   if (threadIdx.x == 0) y[blockIdx.x] = Scalar(sum / double(positions));
 }
 
@@ -88,9 +77,8 @@ __global__ void __launch_bounds__(Threads)
 template <class Scalar>
 __global__ void row_mean_backward_kernel(const Scalar* __restrict__ dy, long long positions,
                                          Scalar* __restrict__ dx, long long count) {
-  CCL_GRID_STRIDE_LOOP(i, count) { dx[i] += dy[i / positions] / Scalar(positions); }
+  kernels::for_each_index(count,
+                          [&](long long i) { dx[i] += dy[i / positions] / Scalar(positions); });
 }
-
-#undef CCL_GRID_STRIDE_LOOP
 
 }  // namespace ccl::gpu::nn_kernels

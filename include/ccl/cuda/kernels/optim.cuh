@@ -13,83 +13,48 @@
 // plus a Newton step, up to 1 ulp off; the device, like PyTorch, rounds √v correctly.)
 // Eigen-free.
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
+
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <type_traits>
 
 namespace ccl::gpu::kernels {
 
+/// Round-to-nearest +, -, ×, ÷ and √ for float and double: the intrinsics on the device, which
+/// nvcc never contracts into an FMA, and the plain operators (FMA-free host code) on the host.
 namespace exact {
-__host__ __device__ inline float add(float a, float b) {
 #if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
+#define CCL_EXACT_OP(float_op, double_op, host_expression) \
+  if constexpr (std::is_same_v<Scalar, float>)             \
+    return float_op;                                       \
+  else                                                     \
+    return double_op
 #else
-  return a + b;
+#define CCL_EXACT_OP(float_op, double_op, host_expression) return host_expression
 #endif
+template <class Scalar>
+__host__ __device__ inline Scalar add(Scalar a, Scalar b) {
+  CCL_EXACT_OP(__fadd_rn(a, b), __dadd_rn(a, b), a + b);
 }
-__host__ __device__ inline double add(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
+template <class Scalar>
+__host__ __device__ inline Scalar sub(Scalar a, Scalar b) {
+  CCL_EXACT_OP(__fsub_rn(a, b), __dsub_rn(a, b), a - b);
 }
-__host__ __device__ inline float sub(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
+template <class Scalar>
+__host__ __device__ inline Scalar mul(Scalar a, Scalar b) {
+  CCL_EXACT_OP(__fmul_rn(a, b), __dmul_rn(a, b), a * b);
 }
-__host__ __device__ inline double sub(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dsub_rn(a, b);
-#else
-  return a - b;
-#endif
+template <class Scalar>
+__host__ __device__ inline Scalar div(Scalar a, Scalar b) {
+  CCL_EXACT_OP(__fdiv_rn(a, b), __ddiv_rn(a, b), a / b);
 }
-__host__ __device__ inline float mul(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
+template <class Scalar>
+__host__ __device__ inline Scalar sqrt(Scalar a) {
+  CCL_EXACT_OP(__fsqrt_rn(a), __dsqrt_rn(a), std::sqrt(a));
 }
-__host__ __device__ inline double mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-__host__ __device__ inline float div(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-__host__ __device__ inline double div(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __ddiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-__host__ __device__ inline float sqrt(float a) {
-#if defined(__CUDA_ARCH__)
-  return __fsqrt_rn(a);
-#else
-  return std::sqrt(a);
-#endif
-}
-__host__ __device__ inline double sqrt(double a) {
-#if defined(__CUDA_ARCH__)
-  return __dsqrt_rn(a);
-#else
-  return std::sqrt(a);
-#endif
-}
+#undef CCL_EXACT_OP
 }  // namespace exact
 
 /// One SGD step's constants (optim::SgdUpdate).
@@ -155,22 +120,20 @@ template <class Scalar>
 __global__ void sgd_kernel(SgdCoefficients<Scalar> c, Scalar* __restrict__ theta,
                            const Scalar* __restrict__ grad, Scalar* __restrict__ buffer,
                            long long count) {
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(count, [&](long long k) {
     Scalar t = theta[k];
     Scalar b = c.has_momentum && !c.first ? buffer[k] : Scalar(0);
     sgd_element(c, t, grad[k], b);
     theta[k] = t;
     if (c.has_momentum) buffer[k] = b;
-  }
+  });
 }
 
 template <class Scalar>
 __global__ void adam_kernel(AdamCoefficients<Scalar> c, Scalar* __restrict__ theta,
                             const Scalar* __restrict__ grad, Scalar* __restrict__ exp_avg,
                             Scalar* __restrict__ exp_avg_sq, long long count) {
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  for_each_index(count, [&](long long k) {
     Scalar t = theta[k];
     Scalar m = exp_avg[k];
     Scalar v = exp_avg_sq[k];
@@ -178,7 +141,7 @@ __global__ void adam_kernel(AdamCoefficients<Scalar> c, Scalar* __restrict__ the
     theta[k] = t;
     exp_avg[k] = m;
     exp_avg_sq[k] = v;
-  }
+  });
 }
 
 }  // namespace ccl::gpu::kernels

@@ -5,6 +5,8 @@
 // reproducible from a 64-bit seed. __host__ __device__ so that the host tests check it against
 // the published known-answer vectors without a GPU. Eigen-free.
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
+
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -45,20 +47,19 @@ template <class Scalar>
 __global__ void dropout_mask_kernel(std::uint64_t seed, double p, Scalar scale,
                                     Scalar* __restrict__ mask, long long count) {
   const long long groups = (count + 3) / 4;
-  for (long long g = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; g < groups;
-       g += static_cast<long long>(gridDim.x) * blockDim.x) {
+  kernels::for_each_index(groups, [&](long long g) {
     const auto group = static_cast<std::uint64_t>(g);
-    const Philox4x32 bits = philox4x32_10(
-        Philox4x32{{static_cast<std::uint32_t>(group), static_cast<std::uint32_t>(group >> 32), 0u,
-                    0u}},
-        static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+    const Philox4x32 bits =
+        philox4x32_10(Philox4x32{{static_cast<std::uint32_t>(group),
+                                  static_cast<std::uint32_t>(group >> 32), 0u, 0u}},
+                      static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
     for (int k = 0; k < 4; ++k) {
       const long long i = g * 4 + k;
       if (i >= count) break;
       const double u = double(bits.v[k]) * (1.0 / 4294967296.0);
       mask[i] = u >= p ? scale : Scalar(0);
     }
-  }
+  });
 }
 
 }  // namespace ccl::gpu::nn_kernels

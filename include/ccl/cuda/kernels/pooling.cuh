@@ -6,6 +6,8 @@
 // forward; backward is a gather (one thread per input element over the windows that contain
 // it), so no atomics and a deterministic result. Eigen-free.
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
+
 #include <cuda_runtime.h>
 
 namespace ccl::gpu::nn_kernels {
@@ -59,8 +61,7 @@ template <class Scalar, bool Max>
 __global__ void pool_forward_kernel(const Scalar* __restrict__ x, PoolGeometry g, long long planes,
                                     Scalar* __restrict__ y, int* __restrict__ argmax) {
   const long long out_p = g.out_size(), total = planes * out_p;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  kernels::for_each_index(total, [&](long long k) {
     const long long plane = k / out_p;
     int o = static_cast<int>(k - plane * out_p);
     const int ow = o % g.out[2];
@@ -94,7 +95,7 @@ __global__ void pool_forward_kernel(const Scalar* __restrict__ x, PoolGeometry g
           for (int w = first[2]; w < last[2]; ++w) sum += in[(t * g.in[1] + h) * g.in[2] + w];
       y[k] = sum / pool_divisor<Scalar>(g, first, last);
     }
-  }
+  });
 }
 
 /// dx += the gradient of pool_forward_kernel: max routes dy[o] to argmax[o], average spreads
@@ -103,8 +104,7 @@ template <class Scalar, bool Max>
 __global__ void pool_backward_kernel(const Scalar* __restrict__ dy, const int* __restrict__ argmax,
                                      PoolGeometry g, long long planes, Scalar* __restrict__ dx) {
   const long long in_p = g.in_size(), out_p = g.out_size(), total = planes * in_p;
-  for (long long k = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
+  kernels::for_each_index(total, [&](long long k) {
     const long long plane = k / in_p;
     const int i = static_cast<int>(k - plane * in_p);
     const int iw = i % g.in[2];
@@ -131,7 +131,7 @@ __global__ void pool_backward_kernel(const Scalar* __restrict__ dy, const int* _
           }
         }
     dx[k] += sum;
-  }
+  });
 }
 
 }  // namespace ccl::gpu::nn_kernels

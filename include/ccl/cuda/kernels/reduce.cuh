@@ -42,6 +42,20 @@ __device__ T block_reduce(T value, Combine combine, T* scratch) {
   return result;
 }
 
+/// The block's sum (block_reduce with +); the same order of additions on every call.
+template <class T>
+__device__ T block_sum(T value, T* scratch) {
+  return block_reduce(
+      value, [](T a, T b) { return a + b; }, scratch);
+}
+
+/// The block's largest value (block_reduce with a > b ? a : b).
+template <class T>
+__device__ T block_max(T value, T* scratch) {
+  return block_reduce(
+      value, [](T a, T b) { return a > b ? a : b; }, scratch);
+}
+
 /// Sums the per-row losses in double; launch one block of `Threads` threads. (A template so that
 /// the header can be included by several translation units of one program.)
 template <int Threads = 256>
@@ -51,8 +65,7 @@ __global__ void __launch_bounds__(Threads)
   __shared__ double scratch[Threads];
   double sum = 0;
   for (int i = static_cast<int>(threadIdx.x); i < batch; i += Threads) sum += row_loss[i];
-  sum = block_reduce(
-      sum, [](double a, double b) { return a + b; }, scratch);
+  sum = block_sum(sum, scratch);
   if (threadIdx.x == 0) *total = sum;
 }
 

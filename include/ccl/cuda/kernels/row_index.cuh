@@ -3,6 +3,8 @@
 // not all zero, gather of listed rows into a compact batch, and its adjoint, the scatter-add
 // back. Indices are distinct (strictly increasing), so the scatter needs no atomics. Eigen-free.
 
+#include <ccl/cuda/kernels/grid_stride.cuh>
+
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -29,13 +31,9 @@ template <class Scalar>
 __global__ void gather_rows_kernel(const Scalar* __restrict__ source, std::ptrdiff_t source_stride,
                                    const long long* __restrict__ rows, int count, int cols,
                                    Scalar* __restrict__ target, std::ptrdiff_t target_stride) {
-  const long long total = static_cast<long long>(count) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int r = static_cast<int>(k / cols);
-    const int j = static_cast<int>(k - static_cast<long long>(r) * cols);
+  for_each_element(count, cols, [&](int r, int j) {
     target[r * target_stride + j] = source[rows[r] * source_stride + j];
-  }
+  });
 }
 
 /// target[rows[k], :] += compact[k, :] for k < count (distinct rows: one writer per element).
@@ -44,13 +42,9 @@ __global__ void scatter_add_rows_kernel(const Scalar* __restrict__ compact,
                                         std::ptrdiff_t compact_stride,
                                         const long long* __restrict__ rows, int count, int cols,
                                         Scalar* __restrict__ target, std::ptrdiff_t target_stride) {
-  const long long total = static_cast<long long>(count) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int r = static_cast<int>(k / cols);
-    const int j = static_cast<int>(k - static_cast<long long>(r) * cols);
+  for_each_element(count, cols, [&](int r, int j) {
     target[rows[r] * target_stride + j] += compact[r * compact_stride + j];
-  }
+  });
 }
 
 }  // namespace ccl::gpu::kernels

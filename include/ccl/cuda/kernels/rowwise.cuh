@@ -1,8 +1,10 @@
 #pragma once
 // Elementwise kernels on [rows, cols] row-major batches with a row stride (any view of device
-// memory): sums, scaled accumulation, ReLU, the bias broadcast and the bias gradient's column
+// memory): sums, scaled accumulation, the converting copy and the bias gradient's column
 // sums of nn::Linear. The layers and compositions are memory-bound around their GEMMs, so these
 // are plain grid-stride loops with one element per thread and coalesced rows. Eigen-free.
+
+#include <ccl/cuda/kernels/grid_stride.cuh>
 
 #include <cuda_runtime.h>
 
@@ -10,32 +12,14 @@
 
 namespace ccl::gpu::kernels {
 
-inline constexpr int elementwise_threads = 256;
-
-/// Blocks for a grid-stride loop over `count` elements (at most 65,535 · 16, plenty to fill a GPU).
-inline int elementwise_blocks(long long count) {
-  const long long blocks = (count + elementwise_threads - 1) / elementwise_threads;
-  return static_cast<int>(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));
-}
-
-/// Element (row, col) of the flat index `k` of a [rows, cols] batch.
-__device__ __forceinline__ void split_index(long long k, int cols, int& row, int& col) {
-  row = static_cast<int>(k / cols);
-  col = static_cast<int>(k - static_cast<long long>(row) * cols);
-}
-
 /// out = a + b.
 template <class Scalar>
 __global__ void add_rows_kernel(const Scalar* __restrict__ a, std::ptrdiff_t a_stride,
                                 const Scalar* __restrict__ b, std::ptrdiff_t b_stride, int rows,
                                 int cols, Scalar* __restrict__ out, std::ptrdiff_t out_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
+  for_each_element(rows, cols, [&](int i, int j) {
     out[i * out_stride + j] = a[i * a_stride + j] + b[i * b_stride + j];
-  }
+  });
 }
 
 /// out += alpha · x (alpha == 1 adds x unscaled, exactly like the CPU's `out += x`).
@@ -43,14 +27,10 @@ template <class Scalar>
 __global__ void accumulate_rows_kernel(const Scalar* __restrict__ x, std::ptrdiff_t x_stride,
                                        int rows, int cols, Scalar alpha, Scalar* __restrict__ out,
                                        std::ptrdiff_t out_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
+  for_each_element(rows, cols, [&](int i, int j) {
     const Scalar v = x[i * x_stride + j];
     out[i * out_stride + j] += alpha == Scalar(1) ? v : alpha * v;
-  }
+  });
 }
 
 /// out = To(double(x) · scale): the converting copy of dist::average_gradients' double buckets.
@@ -58,58 +38,9 @@ template <class From, class To>
 __global__ void convert_rows_kernel(const From* __restrict__ x, std::ptrdiff_t x_stride, int rows,
                                     int cols, double scale, To* __restrict__ out,
                                     std::ptrdiff_t out_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
+  for_each_element(rows, cols, [&](int i, int j) {
     out[i * out_stride + j] = static_cast<To>(static_cast<double>(x[i * x_stride + j]) * scale);
-  }
-}
-
-/// out = max(x, 0) (out may alias x).
-template <class Scalar>
-__global__ void relu_rows_kernel(const Scalar* x, std::ptrdiff_t x_stride, int rows, int cols,
-                                 Scalar* out, std::ptrdiff_t out_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
-    const Scalar v = x[i * x_stride + j];
-    out[i * out_stride + j] = v > Scalar(0) ? v : Scalar(0);
-  }
-}
-
-/// grad_x += grad_y where y = relu(x) was positive (PyTorch's convention: no gradient at 0).
-template <class Scalar>
-__global__ void relu_backward_rows_kernel(const Scalar* __restrict__ y, std::ptrdiff_t y_stride,
-                                          const Scalar* __restrict__ grad_y,
-                                          std::ptrdiff_t grad_y_stride, int rows, int cols,
-                                          Scalar* __restrict__ grad_x,
-                                          std::ptrdiff_t grad_x_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
-    if (y[i * y_stride + j] > Scalar(0))
-      grad_x[i * grad_x_stride + j] += grad_y[i * grad_y_stride + j];
-  }
-}
-
-/// out[i, :] = bias (contiguous [cols]) for every row: the starting value of y = x Wᵀ + b, to
-/// which the GEMM then adds (beta = 1).
-template <class Scalar>
-__global__ void broadcast_row_kernel(const Scalar* __restrict__ bias, int rows, int cols,
-                                     Scalar* __restrict__ out, std::ptrdiff_t out_stride) {
-  const long long count = static_cast<long long>(rows) * cols;
-  for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < count;
-       k += static_cast<long long>(gridDim.x) * blockDim.x) {
-    int i, j;
-    split_index(k, cols, i, j);
-    out[i * out_stride + j] = bias[j];
-  }
+  });
 }
 
 inline constexpr int column_sum_columns = 32;  // columns per block (one warp wide: coalesced)

@@ -40,12 +40,10 @@ __device__ inline Scalar row_log_sum_exp(const Scalar* z, int classes, Scalar* s
   const int tid = static_cast<int>(threadIdx.x);
   Scalar max = -INFINITY;
   for (int c = tid; c < classes; c += symmetric_kl_threads) max = z[c] > max ? z[c] : max;
-  max = block_reduce(
-      max, [](Scalar a, Scalar b) { return a > b ? a : b; }, scratch);
+  max = block_max(max, scratch);
   Scalar sum = 0;
   for (int c = tid; c < classes; c += symmetric_kl_threads) sum += exp(z[c] - max);
-  sum = block_reduce(
-      sum, [](Scalar a, Scalar b) { return a + b; }, scratch);
+  sum = block_sum(sum, scratch);
   return max + log(sum);
 }
 
@@ -94,10 +92,9 @@ __global__ void __launch_bounds__(symmetric_kl_threads)
     h1 += t.h1;
     h2 += t.h2;
   }
-  const auto add = [](Scalar x, Scalar y) { return x + y; };
-  loss = block_reduce(loss, add, scratch);
-  h1 = block_reduce(h1, add, scratch);
-  h2 = block_reduce(h2, add, scratch);
+  loss = block_sum(loss, scratch);
+  h1 = block_sum(h1, scratch);
+  h2 = block_sum(h2, scratch);
   if (tid == 0) row_loss[i] = double(loss);
   for (int c = tid; c < classes; c += symmetric_kl_threads) {
     const Scalar log_p = a[c] - lse_a;

@@ -22,10 +22,11 @@
 #include <ccl/cuda/device.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/kernels/contrastive_fused.cuh>
 #include <ccl/cuda/kernels/contrastive_rows.cuh>
 #include <ccl/cuda/kernels/contrastive_rowwise.cuh>
-#include <ccl/cuda/kernels/normalize.cuh>
+#include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/contrastive_options.hpp>
 #include <ccl/loss/detail/contrastive_engine.hpp>
@@ -37,9 +38,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstddef>
-#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -75,10 +74,6 @@ Index automatic_device_tile_rows(Index batch) {
   return std::clamp<Index>(budget / (batch * Index(sizeof(Scalar))), 1, batch);
 }
 
-inline int blocks_for(Index items, int per_block) {
-  return static_cast<int>((items + per_block - 1) / per_block);
-}
-
 }  // namespace ccl::gpu::detail
 
 namespace ccl {
@@ -90,7 +85,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   RowObjective objective;
 
   /// The stream, TF32 and the algorithm (cuBLAS tiles or the fused kernels) of the next calls.
-  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
+  void set_execution(const Execution<cuda>& execution) { context_.set_execution(execution); }
 
   /// Returns L(f, g) and adds weight * dL/df, weight * dL/dg into the non-empty gradient views.
   /// All views must be device memory; the call returns after the loss value has been copied back.
@@ -99,16 +94,15 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
              const loss::ContrastiveOptions& options, Scalar weight,
              EmbeddingView<Scalar, cuda> grad_f, EmbeddingView<Scalar, cuda> grad_g) {
     loss::detail::check_contrastive_arguments(op, f, g, grad_f, grad_g, options);
-    require(f.rows() <= INT_MAX && f.cols() <= INT_MAX, op, ": shape ", f.shape(),
-            " exceeds the CUDA backend's 32-bit row and column indices");
+    gpu::require_int_shape(op, "f", f);
     gpu::require_device_memory(op, "f", f);
     gpu::require_device_memory(op, "g", g);
     gpu::require_device_memory(op, "grad_f", grad_f);
     gpu::require_device_memory(op, "grad_g", grad_g);
 
     if (options.check_finite) {
-      gpu::checks::finite(op, "f", f, finite_scratch_, stream());
-      gpu::checks::finite(op, "g", g, finite_scratch_, stream());
+      gpu::checks::finite(op, "f", f, context_.finite, stream());
+      gpu::checks::finite(op, "g", g, context_.finite, stream());
     }
     objective.prepare(op, labels, f.rows(), options);
     mode_ = gpu::detail::DeviceRowMode<RowObjective>::get(options);
@@ -138,15 +132,19 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     const Scalar inv_tau = Scalar(1.0 / options.temperature);
     // dL/dcos_ij = dℓ_i/ds_ij / (B τ): the mean over rows and the temperature.
     const Scalar gradient_scale = inv_tau / Scalar(batch_);
-    const bool tf32 = std::is_same_v<Scalar, float> && execution_.allow_tf32;
-    if (execution_.contrastive == gpu::ContrastiveAlgorithm::cublas) {
-      run_cublas(options, tf32, inv_tau, gradient_scale, want_f, want_g);
+    const bool tf32 = std::is_same_v<Scalar, float> && context_.execution.allow_tf32;
+    if (context_.execution.contrastive == gpu::ContrastiveAlgorithm::cublas) {
+      run_cublas(options, inv_tau, gradient_scale, want_f, want_g);
     } else {
       run_fused_dispatch(tf32, inv_tau, gradient_scale, want_f, want_g);
     }
 
-    if (want_f) normalize_backward(f_unit_, f_norm_, grad_f_unit_, weight, grad_f);
-    if (want_g) normalize_backward(g_unit_, g_norm_, grad_g_unit_, weight, grad_g);
+    if (want_f)
+      gpu::normalize_rows_backward(f_unit_.data(), f_norm_.data(), grad_f_unit_.data(), weight,
+                                   grad_f, stream());
+    if (want_g)
+      gpu::normalize_rows_backward(g_unit_.data(), g_norm_.data(), grad_g_unit_.data(), weight,
+                                   grad_g, stream());
     return Scalar(total_loss() / double(batch_));
   }
 
@@ -184,12 +182,7 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
                  gpu::DeviceBuffer<Scalar>& norms) {
     unit.resize(std::size_t(batch_) * std::size_t(dim_));
     norms.resize(std::size_t(batch_));
-    constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
-    gpu::kernels::normalize_rows_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
-            x.data(), static_cast<std::ptrdiff_t>(x.row_stride()), batch_, dim_,
-            Scalar(loss::detail::normalize_eps), unit.data(), norms.data());
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+    gpu::normalize_rows<Scalar>(x, unit.data(), norms.data(), stream());
   }
 
   // ZeroRows::raise: the B norms come to the host (a small copy next to the B x B work).
@@ -202,30 +195,14 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     loss::detail::require_nonzero_rows(op, name, host);
   }
 
-  void normalize_backward(const gpu::DeviceBuffer<Scalar>& unit,
-                          const gpu::DeviceBuffer<Scalar>& norms,
-                          const gpu::DeviceBuffer<Scalar>& grad_unit, Scalar weight,
-                          const EmbeddingView<Scalar, cuda>& grad) {
-    constexpr int rows_per_block = gpu::kernels::normalize_warps_per_block;
-    gpu::kernels::normalize_rows_backward_kernel<Scalar>
-        <<<gpu::detail::blocks_for(batch_, rows_per_block), rows_per_block * 32, 0, stream()>>>(
-            unit.data(), norms.data(), grad_unit.data(), batch_, dim_,
-            Scalar(loss::detail::normalize_eps), weight, grad.data(),
-            static_cast<std::ptrdiff_t>(grad.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
-  }
-
   // Tiles of logits through cuBLAS, as the CPU engine does with Eigen's GEMM.
-  void run_cublas(const loss::ContrastiveOptions& options, bool tf32, Scalar inv_tau,
-                  Scalar gradient_scale, bool want_f, bool want_g) {
-    if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(stream());
-    cublas_->set_tf32(tf32);
+  void run_cublas(const loss::ContrastiveOptions& options, Scalar inv_tau, Scalar gradient_scale,
+                  bool want_f, bool want_g) {
     const Index tile = options.tile_rows > 0
                            ? std::min<Index>(options.tile_rows, batch_)
                            : gpu::detail::automatic_device_tile_rows<Scalar>(batch_);
     logits_.resize(std::size_t(tile) * std::size_t(batch_));
-    const cublasHandle_t handle = cublas_->get();
+    const cublasHandle_t handle = context_.handle();
     for (int first = 0; first < batch_; first += int(tile)) {
       const int rows = std::min(int(tile), batch_ - first);
       const Scalar* f_tile = f_unit_.data() + std::ptrdiff_t(first) * dim_;
@@ -268,18 +245,18 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
   void run_fused(Scalar inv_tau, Scalar gradient_scale, bool want_f, bool want_g) {
     namespace k = gpu::kernels;
     if (multiprocessors_ == 0) multiprocessors_ = gpu::multiprocessor_count();
-    const int tiles = gpu::detail::blocks_for(batch_, k::tile_size);
+    const int tiles = gpu::kernels::blocks_for(batch_, k::tile_size);
     // Enough blocks for about two per multiprocessor in the row passes.
     const int wanted_slices =
-        std::clamp(gpu::detail::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
-    const int tiles_per_slice = gpu::detail::blocks_for(tiles, wanted_slices);
-    const int slices = gpu::detail::blocks_for(tiles, tiles_per_slice);
+        std::clamp(gpu::kernels::blocks_for(2 * multiprocessors_, tiles), 1, tiles);
+    const int tiles_per_slice = gpu::kernels::blocks_for(tiles, wanted_slices);
+    const int slices = gpu::kernels::blocks_for(tiles, tiles_per_slice);
     const std::size_t rows = std::size_t(batch_);
     stats_partial_.resize(std::size_t(slices) * rows);
     stats_.resize(rows);
     final_.resize(rows);
     const dim3 pass_grid{unsigned(tiles), unsigned(slices), 1u};
-    const int row_blocks = gpu::detail::blocks_for(batch_, 256);
+    const int row_blocks = gpu::kernels::blocks_for(batch_, 256);
 
     k::fused_stats_kernel<Scalar, Tf32><<<pass_grid, k::tile_threads, 0, stream()>>>(
         f_unit_.data(), g_unit_.data(), batch_, dim_, inv_tau, ids_.data(), tiles_per_slice,
@@ -326,23 +303,21 @@ struct Implementation<loss::ops::RowSoftmaxContrastive<Scalar, RowObjective>, cu
     return total;
   }
 
-  cudaStream_t stream() const { return execution_.stream; }
+  cudaStream_t stream() const { return context_.stream(); }
 
-  Execution<cuda> execution_;
+  gpu::ExecutionContext context_;
   gpu::kernels::RowMode mode_ = gpu::kernels::RowMode::instance;
   int batch_ = 0;
   int dim_ = 0;
   int multiprocessors_ = 0;
   loss::detail::LabelGroups groups_;
   std::vector<int> ids_host_, positives_host_;
-  std::optional<gpu::CublasHandle> cublas_;
   gpu::DeviceBuffer<int> ids_, positives_;
   gpu::DeviceBuffer<Scalar> f_unit_, g_unit_, f_norm_, g_norm_, grad_f_unit_, grad_g_unit_, logits_;
   gpu::DeviceBuffer<double> row_loss_, total_;
   gpu::DeviceBuffer<Stats> stats_partial_, stats_;
   gpu::DeviceBuffer<Terms> terms_partial_;
   gpu::DeviceBuffer<Final> final_;
-  gpu::DeviceBuffer<unsigned long long> finite_scratch_;
 };
 
 }  // namespace ccl

@@ -12,10 +12,10 @@
 #include <ccl/core/rng.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
-#include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/philox.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
 #include <ccl/nn/dropout.hpp>
@@ -34,31 +34,26 @@ class DropoutMask<Scalar, cuda> {
     values_.resize(std::size_t(count));
     const std::uint64_t key = rng.next_u64();
     if (count == 0) return;
-    gpu::nn_kernels::dropout_mask_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks((count + 3) / 4), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(key, p, scale, values_.data(), count);
-    CCL_CUDA_CHECK_LAUNCH("dropout_mask_kernel");
+    gpu::launch_elementwise("dropout_mask_kernel", (count + 3) / 4, execution_.stream,
+                            gpu::nn_kernels::dropout_mask_kernel<Scalar>, key, p, scale,
+                            values_.data(), count);
   }
 
   template <int Rank>
   void apply(const Tensor<Scalar, Rank, cuda>& x, Tensor<Scalar, Rank, cuda>& out) const {
     const long long n = x.size();
-    if (n == 0) return;
-    gpu::nn_kernels::multiply_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
-            x.data(), values_.data(), out.data(), n);
-    CCL_CUDA_CHECK_LAUNCH("multiply_kernel");
+    gpu::launch_elementwise("multiply_kernel", n, execution_.stream,
+                            gpu::nn_kernels::multiply_kernel<Scalar>, x.data(), values_.data(),
+                            out.data(), n);
   }
 
   template <int Rank>
   void apply_backward(const Tensor<Scalar, Rank, cuda>& grad_y,
                       Tensor<Scalar, Rank, cuda>& grad_x) const {
     const long long n = grad_y.size();
-    if (n == 0) return;
-    gpu::nn_kernels::multiply_accumulate_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution_.stream>>>(
-            grad_y.data(), values_.data(), grad_x.data(), n);
-    CCL_CUDA_CHECK_LAUNCH("multiply_accumulate_kernel");
+    gpu::launch_elementwise("multiply_accumulate_kernel", n, execution_.stream,
+                            gpu::nn_kernels::multiply_accumulate_kernel<Scalar>, grad_y.data(),
+                            values_.data(), grad_x.data(), n);
   }
 
   const gpu::DeviceBuffer<Scalar>& values() const { return values_; }

@@ -18,6 +18,7 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
 #include <ccl/cuda/kernels/pooling.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/cuda/nn/tensor_checks.hpp>
 #include <ccl/cuda/nn/tensor_ops.hpp>
@@ -73,21 +74,17 @@ class WindowPoolEngine<Scalar, Rank, Kind, cuda> {
   void forward(const Planes& x, Planes& output) {
     const long long planes = x.batch() * x.channels(), total = planes * geometry_.out_size();
     if constexpr (is_max) argmax_.resize(std::size_t(total));
-    gpu::nn_kernels::pool_forward_kernel<Scalar, is_max>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(x.data(), geometry_, planes, output.data(),
-                                is_max ? argmax_.data() : nullptr);
-    CCL_CUDA_CHECK_LAUNCH("pool_forward_kernel");
+    gpu::launch_elementwise("pool_forward_kernel", total, execution_.stream,
+                            gpu::nn_kernels::pool_forward_kernel<Scalar, is_max>, x.data(),
+                            geometry_, planes, output.data(), is_max ? argmax_.data() : nullptr);
   }
 
   void backward(const Planes& grad_y, Planes& grad_x) {
     const long long planes = grad_x.batch() * grad_x.channels();
     const long long total = planes * geometry_.in_size();
-    gpu::nn_kernels::pool_backward_kernel<Scalar, is_max>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(grad_y.data(), is_max ? argmax_.data() : nullptr, geometry_, planes,
-                                grad_x.data());
-    CCL_CUDA_CHECK_LAUNCH("pool_backward_kernel");
+    gpu::launch_elementwise("pool_backward_kernel", total, execution_.stream,
+                            gpu::nn_kernels::pool_backward_kernel<Scalar, is_max>, grad_y.data(),
+                            is_max ? argmax_.data() : nullptr, geometry_, planes, grad_x.data());
   }
 
  private:
@@ -111,10 +108,9 @@ struct GlobalAvgPoolEngine<Scalar, Rank, cuda> {
 
   void backward(const Tensor<Scalar, 2, cuda>& grad_y, Tensor<Scalar, Rank + 2, cuda>& grad_x) {
     const long long total = grad_x.size();
-    gpu::nn_kernels::row_mean_backward_kernel<Scalar>
-        <<<gpu::nn_kernels::grid_blocks(total), gpu::nn_kernels::block_threads, 0,
-           execution_.stream>>>(grad_y.data(), grad_x.spatial_size(), grad_x.data(), total);
-    CCL_CUDA_CHECK_LAUNCH("row_mean_backward_kernel");
+    gpu::launch_elementwise("row_mean_backward_kernel", total, execution_.stream,
+                            gpu::nn_kernels::row_mean_backward_kernel<Scalar>, grad_y.data(),
+                            grad_x.spatial_size(), grad_x.data(), total);
   }
 
   Execution<cuda> execution_;

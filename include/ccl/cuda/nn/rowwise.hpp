@@ -1,15 +1,17 @@
 #pragma once
-// Row-wise operations on [B, D] device views that the device layers and compositions are built
-// from: sums and scaled accumulation, ReLU and its backward pass, column blocks (the halves of a
-// concatenation [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2
-// normalisation with PyTorch's F.normalize semantics and its backward pass (the same kernels as the
-// contrastive losses). Every function checks shapes and that each view is device memory, then
-// queues its kernel on the given stream (default: the legacy default stream) without
+// Row-wise operations on [B, D] device views that the device ops vocabulary and compositions are
+// built from: sums and scaled accumulation, column blocks (the halves of a concatenation
+// [x_t ; x_v] are strided views of it, EmbeddingView::middle_cols), and row L2 normalisation with
+// PyTorch's F.normalize semantics and its backward pass (the one launch of the normalisation
+// kernels, which the contrastive losses and the contrast memory call on their own buffers). The
+// functions on views and device matrices check shapes, extents and that each view is device
+// memory; all queue their kernel on the given stream (default: the legacy default stream) without
 // synchronising. Kernels: kernels/rowwise.cuh, normalize.cuh.
 
 #include <ccl/core/checks.hpp>
 #include <ccl/core/embedding_view.hpp>
 #include <ccl/core/error.hpp>
+#include <ccl/core/normalize_rows.hpp>
 #include <ccl/core/types.hpp>
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/copy.hpp>
@@ -18,21 +20,14 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/normalize.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/views.hpp>
 
-#include <climits>
 #include <cstddef>
 
 namespace ccl::gpu {
 
 namespace detail {
-
-/// The kernels index rows and columns with int (as the losses do).
-template <class T>
-void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& v) {
-  require(v.rows() <= INT_MAX && v.cols() <= INT_MAX, op, ": ", name, " has shape ", v.shape(),
-          ", beyond the CUDA backend's 32-bit row and column indices");
-}
 
 inline std::ptrdiff_t stride(Index s) { return static_cast<std::ptrdiff_t>(s); }
 
@@ -46,16 +41,15 @@ void add(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Scalar, cuda> 
   ccl::checks::same_shape(op, "a", a, "b", b);
   ccl::checks::same_shape(op, "a", a, "out", out);
   if (a.empty()) return;
-  detail::require_int_shape(op, "a", a);
+  require_int_shape(op, "a", a);
   require_device_memory(op, "a", a);
   require_device_memory(op, "b", b);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(a.rows()) * a.cols();
-  kernels::add_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          a.data(), detail::stride(a.row_stride()), b.data(), detail::stride(b.row_stride()),
-          int(a.rows()), int(a.cols()), out.data(), detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("add_rows_kernel");
+  gpu::launch_elementwise("add_rows_kernel", count, stream, kernels::add_rows_kernel<Scalar>,
+                          a.data(), detail::stride(a.row_stride()), b.data(),
+                          detail::stride(b.row_stride()), int(a.rows()), int(a.cols()), out.data(),
+                          detail::stride(out.row_stride()));
 }
 
 /// out += alpha · x (same shapes).
@@ -65,54 +59,14 @@ void accumulate(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda>
   constexpr const char* op = "gpu::accumulate";
   ccl::checks::same_shape(op, "x", x, "out", out);
   if (x.empty()) return;
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   require_device_memory(op, "out", out);
   const long long count = static_cast<long long>(x.rows()) * x.cols();
-  kernels::accumulate_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha, out.data(),
-          detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("accumulate_rows_kernel");
-}
-
-/// out = max(x, 0); out may be x itself.
-template <class Scalar>
-void relu(EmbeddingView<const Scalar, cuda> x, EmbeddingView<Scalar, cuda> out,
-          cudaStream_t stream = nullptr) {
-  constexpr const char* op = "gpu::relu";
-  ccl::checks::same_shape(op, "x", x, "out", out);
-  if (x.empty()) return;
-  detail::require_int_shape(op, "x", x);
-  require_device_memory(op, "x", x);
-  require_device_memory(op, "out", out);
-  const long long count = static_cast<long long>(x.rows()) * x.cols();
-  kernels::relu_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), out.data(),
-          detail::stride(out.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("relu_rows_kernel");
-}
-
-/// grad_x += grad_y where y = relu(x) > 0 (y is the forward's output).
-template <class Scalar>
-void relu_backward(EmbeddingView<const Scalar, cuda> y, EmbeddingView<const Scalar, cuda> grad_y,
-                   EmbeddingView<Scalar, cuda> grad_x, cudaStream_t stream = nullptr) {
-  constexpr const char* op = "gpu::relu_backward";
-  ccl::checks::same_shape(op, "y", y, "grad_y", grad_y);
-  ccl::checks::same_shape(op, "y", y, "grad_x", grad_x);
-  if (y.empty()) return;
-  detail::require_int_shape(op, "y", y);
-  require_device_memory(op, "y", y);
-  require_device_memory(op, "grad_y", grad_y);
-  require_device_memory(op, "grad_x", grad_x);
-  const long long count = static_cast<long long>(y.rows()) * y.cols();
-  kernels::relu_backward_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          y.data(), detail::stride(y.row_stride()), grad_y.data(),
-          detail::stride(grad_y.row_stride()), int(y.rows()), int(y.cols()), grad_x.data(),
-          detail::stride(grad_x.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("relu_backward_rows_kernel");
+  gpu::launch_elementwise("accumulate_rows_kernel", count, stream,
+                          kernels::accumulate_rows_kernel<Scalar>, x.data(),
+                          detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), alpha,
+                          out.data(), detail::stride(out.row_stride()));
 }
 
 /// out = [a ; b] column-wise: out is [B, Da + Db] (resized), two strided device copies.
@@ -125,28 +79,51 @@ void concat_columns(EmbeddingView<const Scalar, cuda> a, EmbeddingView<const Sca
   gpu::copy<Scalar>(b, out.mutable_view().middle_cols(a.cols(), b.cols()), stream);
 }
 
-/// unit = x / max(‖x‖, 1e-12) row by row (contiguous, resized) and norms = the clamped norms,
-/// exactly F.normalize; the same kernel as the contrastive losses.
+/// The row normalisation of every device op, F.normalize (core/normalize_rows.hpp): `unit`
+/// (contiguous [B, D]) = x / max(‖x‖, eps) row by row and `norms` ([B]) the clamped norms, queued
+/// on `stream`. The engines that keep their own buffers call this form; x is checked by them.
+template <class Scalar>
+void normalize_rows(EmbeddingView<const Scalar, cuda> x, Scalar* unit, Scalar* norms,
+                    cudaStream_t stream) {
+  if (x.rows() == 0) return;
+  constexpr int rows_per_block = kernels::normalize_warps_per_block;
+  kernels::normalize_rows_kernel<Scalar>
+      <<<kernels::blocks_for(x.rows(), rows_per_block), 32 * rows_per_block, 0, stream>>>(
+          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()),
+          Scalar(ccl::detail::normalize_eps), unit, norms);
+  CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+}
+
+/// grad_x += weight · (∂x̂/∂x)ᵀ grad_unit, from normalize_rows' unit and norms; `unit` and
+/// `grad_unit` contiguous [B, D] with B, D those of grad_x.
+template <class Scalar>
+void normalize_rows_backward(const Scalar* unit, const Scalar* norms, const Scalar* grad_unit,
+                             Scalar weight, EmbeddingView<Scalar, cuda> grad_x,
+                             cudaStream_t stream) {
+  if (grad_x.rows() == 0) return;
+  constexpr int rows_per_block = kernels::normalize_warps_per_block;
+  kernels::normalize_rows_backward_kernel<Scalar>
+      <<<kernels::blocks_for(grad_x.rows(), rows_per_block), 32 * rows_per_block, 0, stream>>>(
+          unit, norms, grad_unit, int(grad_x.rows()), int(grad_x.cols()),
+          Scalar(ccl::detail::normalize_eps), weight, grad_x.data(),
+          detail::stride(grad_x.row_stride()));
+  CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
+}
+
+/// The checked form on device matrices: unit is resized to x's shape, norms to its rows.
 template <class Scalar>
 void normalize_rows(EmbeddingView<const Scalar, cuda> x, DeviceMatrix<Scalar>& unit,
                     DeviceBuffer<Scalar>& norms, cudaStream_t stream = nullptr) {
   constexpr const char* op = "gpu::normalize_rows";
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   unit.resize(x.rows(), x.cols());
   norms.resize(static_cast<std::size_t>(x.rows()));
-  if (x.rows() == 0) return;
-  const int blocks = static_cast<int>((x.rows() + kernels::normalize_warps_per_block - 1) /
-                                      kernels::normalize_warps_per_block);
-  kernels::normalize_rows_kernel<Scalar>
-      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, stream>>>(
-          x.data(), detail::stride(x.row_stride()), int(x.rows()), int(x.cols()), Scalar(1e-12),
-          unit.data(), norms.data());
-  CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+  normalize_rows<Scalar>(x, unit.data(), norms.data(), stream);
 }
 
-/// grad_x += weight · (∂x̂/∂x)ᵀ grad_unit, from normalize_rows' unit and norms; grad_unit must
-/// be contiguous [B, D] (copy a column block into a DeviceMatrix first).
+/// The checked backward form; grad_unit must be contiguous [B, D] (copy a column block into a
+/// DeviceMatrix first).
 template <class Scalar>
 void normalize_rows_backward(const DeviceMatrix<Scalar>& unit, const DeviceBuffer<Scalar>& norms,
                              const DeviceMatrix<Scalar>& grad_unit, Scalar weight,
@@ -157,14 +134,8 @@ void normalize_rows_backward(const DeviceMatrix<Scalar>& unit, const DeviceBuffe
   require(norms.size() == static_cast<std::size_t>(unit.rows()), op, ": ", norms.size(),
           " norms for ", unit.rows(), " rows");
   require_device_memory(op, "grad_x", grad_x);
-  if (unit.rows() == 0) return;
-  const int blocks = static_cast<int>((unit.rows() + kernels::normalize_warps_per_block - 1) /
-                                      kernels::normalize_warps_per_block);
-  kernels::normalize_rows_backward_kernel<Scalar>
-      <<<blocks, 32 * kernels::normalize_warps_per_block, 0, stream>>>(
-          unit.data(), norms.data(), grad_unit.data(), int(unit.rows()), int(unit.cols()),
-          Scalar(1e-12), weight, grad_x.data(), detail::stride(grad_x.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
+  normalize_rows_backward<Scalar>(unit.data(), norms.data(), grad_unit.data(), weight, grad_x,
+                                  stream);
 }
 
 }  // namespace ccl::gpu

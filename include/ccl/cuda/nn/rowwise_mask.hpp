@@ -15,6 +15,7 @@
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/row_index.cuh>
 #include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 
@@ -34,7 +35,7 @@ std::vector<Index> available_rows(const EmbeddingView<T, cuda>& x, cudaStream_t 
   constexpr const char* op = "gpu::available_rows";
   std::vector<Index> rows;
   if (x.rows() == 0) return rows;
-  detail::require_int_shape(op, "x", x);
+  require_int_shape(op, "x", x);
   require_device_memory(op, "x", x);
   DeviceBuffer<int> present(static_cast<std::size_t>(x.rows()));
   kernels::nonzero_rows_kernel<Scalar><<<int((x.rows() + 7) / 8), 256, 0, stream>>>(
@@ -71,17 +72,16 @@ void gather_rows(EmbeddingView<const Scalar, cuda> source, const std::vector<Ind
           ": target has shape ", target.shape(), ", expected [", rows.size(), ", ", source.cols(),
           "]");
   if (target.empty()) return;
-  detail::require_int_shape(op, "source", source);
+  require_int_shape(op, "source", source);
   require_device_memory(op, "source", source);
   require_device_memory(op, "target", target);
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(target.rows()) * target.cols();
-  kernels::gather_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          source.data(), detail::stride(source.row_stride()), index.data(), int(rows.size()),
-          int(source.cols()), target.data(), detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("gather_rows_kernel");
+  gpu::launch_elementwise("gather_rows_kernel", count, stream, kernels::gather_rows_kernel<Scalar>,
+                          source.data(), detail::stride(source.row_stride()), index.data(),
+                          int(rows.size()), int(source.cols()), target.data(),
+                          detail::stride(target.row_stride()));
   // `index` is freed by cudaFree, which waits for the kernel: no use-after-free.
 }
 
@@ -104,17 +104,16 @@ void scatter_add_rows(EmbeddingView<const Scalar, cuda> compact, const std::vect
           ": compact has shape ", compact.shape(), ", expected [", rows.size(), ", ", target.cols(),
           "] (one row per index, target's width)");
   if (compact.empty()) return;
-  detail::require_int_shape(op, "target", target);
+  require_int_shape(op, "target", target);
   require_device_memory(op, "compact", compact);
   require_device_memory(op, "target", target);
   DeviceBuffer<long long> index;
   detail::upload_rows(rows, index, stream);
   const long long count = static_cast<long long>(compact.rows()) * compact.cols();
-  kernels::scatter_add_rows_kernel<Scalar>
-      <<<kernels::elementwise_blocks(count), kernels::elementwise_threads, 0, stream>>>(
-          compact.data(), detail::stride(compact.row_stride()), index.data(), int(rows.size()),
-          int(compact.cols()), target.data(), detail::stride(target.row_stride()));
-  CCL_CUDA_CHECK_LAUNCH("scatter_add_rows_kernel");
+  gpu::launch_elementwise("scatter_add_rows_kernel", count, stream,
+                          kernels::scatter_add_rows_kernel<Scalar>, compact.data(),
+                          detail::stride(compact.row_stride()), index.data(), int(rows.size()),
+                          int(compact.cols()), target.data(), detail::stride(target.row_stride()));
 }
 
 }  // namespace ccl::gpu

@@ -8,6 +8,7 @@
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/nn_elementwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/nn/tensor.hpp>
 #include <ccl/nn/tensor_ops.hpp>
 
@@ -29,11 +30,8 @@ template <class Scalar, int From, int To>
 void accumulate_elements(const Tensor<Scalar, From, cuda>& from, Tensor<Scalar, To, cuda>& to,
                          const Execution<cuda>& execution) {
   const long long n = from.size();
-  if (n == 0) return;
-  gpu::nn_kernels::accumulate_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          from.data(), to.data(), n);
-  CCL_CUDA_CHECK_LAUNCH("accumulate_kernel");
+  gpu::launch_elementwise("accumulate_kernel", n, execution.stream,
+                          gpu::nn_kernels::accumulate_kernel<Scalar>, from.data(), to.data(), n);
 }
 
 /// out may alias neither input (Residual's own member never does).
@@ -42,22 +40,16 @@ void add_elements(const Tensor<Scalar, Rank, cuda>& a, const Tensor<Scalar, Rank
                   Tensor<Scalar, Rank, cuda>& out, const Execution<cuda>& execution) {
   out.resize(a.shape());
   const long long n = a.size();
-  if (n == 0) return;
-  gpu::nn_kernels::add_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          a.data(), b.data(), out.data(), n);
-  CCL_CUDA_CHECK_LAUNCH("add_kernel");
+  gpu::launch_elementwise("add_kernel", n, execution.stream, gpu::nn_kernels::add_kernel<Scalar>,
+                          a.data(), b.data(), out.data(), n);
 }
 
 template <class Scalar, int Rank>
 void relu_elements(const Tensor<Scalar, Rank, cuda>& x, Tensor<Scalar, Rank, cuda>& out,
                    const Execution<cuda>& execution) {
   const long long n = x.size();
-  if (n == 0) return;
-  gpu::nn_kernels::relu_forward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          x.data(), out.data(), n);
-  CCL_CUDA_CHECK_LAUNCH("relu_forward_kernel");
+  gpu::launch_elementwise("relu_forward_kernel", n, execution.stream,
+                          gpu::nn_kernels::relu_forward_kernel<Scalar>, x.data(), out.data(), n);
 }
 
 template <class Scalar, int Rank>
@@ -65,11 +57,9 @@ void relu_backward_elements(const Tensor<Scalar, Rank, cuda>& y,
                             const Tensor<Scalar, Rank, cuda>& grad_y,
                             Tensor<Scalar, Rank, cuda>& grad_x, const Execution<cuda>& execution) {
   const long long n = y.size();
-  if (n == 0) return;
-  gpu::nn_kernels::relu_backward_kernel<Scalar>
-      <<<gpu::nn_kernels::grid_blocks(n), gpu::nn_kernels::block_threads, 0, execution.stream>>>(
-          y.data(), grad_y.data(), grad_x.data(), n);
-  CCL_CUDA_CHECK_LAUNCH("relu_backward_kernel");
+  gpu::launch_elementwise("relu_backward_kernel", n, execution.stream,
+                          gpu::nn_kernels::relu_backward_kernel<Scalar>, y.data(), grad_y.data(),
+                          grad_x.data(), n);
 }
 
 template <class Scalar, int Rank>

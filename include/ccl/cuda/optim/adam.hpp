@@ -6,10 +6,9 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/parameter.hpp>
-#include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/optim.cuh>
-#include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
 #include <ccl/optim/adam.hpp>
@@ -59,12 +58,9 @@ struct Implementation<optim::UpdateStep<optim::AdamUpdate>, cuda> {
     }
     const std::int64_t t = ++state.step;
     const long long count = static_cast<long long>(p.rows()) * p.cols();
-    if (count == 0) return;
-    gpu::kernels::adam_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-            optim::adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(),
-            state.buffers[0].data(), state.buffers[1].data(), count);
-    CCL_CUDA_CHECK_LAUNCH("adam_kernel");
+    gpu::launch_elementwise("adam_kernel", count, stream, gpu::kernels::adam_kernel<Scalar>,
+                            optim::adam_coefficients<Scalar>(o, t), p.value.data(), p.grad.data(),
+                            state.buffers[0].data(), state.buffers[1].data(), count);
   }
 };
 

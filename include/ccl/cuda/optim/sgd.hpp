@@ -6,10 +6,9 @@
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/parameter.hpp>
-#include <ccl/cuda/error.hpp>
 #include <ccl/cuda/execution.hpp>
 #include <ccl/cuda/kernels/optim.cuh>
-#include <ccl/cuda/kernels/rowwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/optim/optimizer.hpp>
 #include <ccl/cuda/parameter.hpp>
 #include <ccl/optim/sgd.hpp>
@@ -52,12 +51,9 @@ struct Implementation<optim::UpdateStep<optim::SgdUpdate>, cuda> {
       first = true;  // b = clone(d): the kernel writes every element
       buffer.resize(p.rows(), p.cols());
     }
-    if (count == 0) return;
-    gpu::kernels::sgd_kernel<Scalar>
-        <<<gpu::kernels::elementwise_blocks(count), gpu::kernels::elementwise_threads, 0, stream>>>(
-            optim::sgd_coefficients<Scalar>(o, first), p.value.data(), p.grad.data(),
-            o.momentum != 0 ? buffer.data() : nullptr, count);
-    CCL_CUDA_CHECK_LAUNCH("sgd_kernel");
+    gpu::launch_elementwise("sgd_kernel", count, stream, gpu::kernels::sgd_kernel<Scalar>,
+                            optim::sgd_coefficients<Scalar>(o, first), p.value.data(),
+                            p.grad.data(), o.momentum != 0 ? buffer.data() : nullptr, count);
   }
 };
 

@@ -36,7 +36,7 @@ struct Implementation<loss::ops::HintonKd<Scalar>, cuda> {
              EmbeddingView<Scalar, cuda> grad_student, EmbeddingView<Scalar, cuda> grad_teacher) {
     // The arguments were checked by HintonKd::accumulate (shapes, temperature, device memory,
     // 32-bit extents, NaN/Inf).
-    const cudaStream_t stream = workspace_.begin();
+    const cudaStream_t stream = workspace_.stream();
     const int batch = static_cast<int>(student.rows());
     const Scalar t = Scalar(options.temperature);
     const Scalar inv_t = Scalar(1.0 / options.temperature);

@@ -17,6 +17,7 @@
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
 #include <ccl/cuda/kernels/baselines_rkd.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
 #include <ccl/cuda/loss/baselines/detail/pairwise.hpp>
 #include <ccl/loss/baselines/rkd.hpp>
@@ -99,11 +100,10 @@ class RkdArithmetic<Scalar, cuda> {
         side.through_rows.data(), b, Scalar(pairs), Scalar(0), side.through_mean.data());
     CCL_CUDA_CHECK_LAUNCH("mean_kernel");
     side.grad_sq.resize(std::size_t(b) * std::size_t(b));
-    k::rkd_grad_sq_kernel<Scalar>
-        <<<gpu::baselines::grid_blocks(static_cast<long long>(b) * b, 256), 256, 0, stream>>>(
-            g_.data(), side.sq.data(), side.d.data(), b, side.mean.data(), side.through_mean.data(),
-            Scalar(clamp), side.grad_sq.data());
-    CCL_CUDA_CHECK_LAUNCH("rkd_grad_sq_kernel");
+    gpu::launch_elementwise("rkd_grad_sq_kernel", static_cast<long long>(b) * b, stream,
+                            k::rkd_grad_sq_kernel<Scalar>, g_.data(), side.sq.data(), side.d.data(),
+                            b, side.mean.data(), side.through_mean.data(), Scalar(clamp),
+                            side.grad_sq.data());
     side.distances.backward(x, side.grad_sq.data(), sign, grad_x, *workspace_);
   }
 
@@ -184,14 +184,13 @@ class RkdArithmetic<Scalar, cuda> {
     const int b = static_cast<int>(x.rows());
     const int d = static_cast<int>(x.cols());
     k::rkd_directions_kernel<Scalar>
-        <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
+        <<<gpu::kernels::blocks_for(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, workspace_->stream()>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, a0, count, Scalar(eps), unit.data(),
             norms.data());
     CCL_CUDA_CHECK_LAUNCH("rkd_directions_kernel");
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->cublas(), false, true, b, b, d,
-                                                   Scalar(1), unit.data(), unit.data(), Scalar(0),
-                                                   cosines.data(), count);
+    gpu::gemm_batched_row_major<Scalar>(workspace_->handle(), false, true, b, b, d, Scalar(1),
+                                        unit.data(), unit.data(), Scalar(0), cosines.data(), count);
   }
 
   // grad_x += sign · Σ_a (the CPU's AnchorDirections::backward) for the chunk, from sym_ = G + Gᵀ.
@@ -202,19 +201,16 @@ class RkdArithmetic<Scalar, cuda> {
     const int b = static_cast<int>(grad_x.rows());
     const int d = static_cast<int>(grad_x.cols());
     const cudaStream_t stream = workspace_->stream();
-    gpu::baselines::gemm_batched_row_major<Scalar>(workspace_->cublas(), false, false, b, d, b,
-                                                   Scalar(1), sym_.data(), unit.data(), Scalar(0),
-                                                   grad_u_.data(), count);
+    gpu::gemm_batched_row_major<Scalar>(workspace_->handle(), false, false, b, d, b, Scalar(1),
+                                        sym_.data(), unit.data(), Scalar(0), grad_u_.data(), count);
     k::rkd_direction_backward_kernel<Scalar>
-        <<<gpu::baselines::blocks_covering(static_cast<long long>(count) * b, k::warps_per_block),
+        <<<gpu::kernels::blocks_for(static_cast<long long>(count) * b, k::warps_per_block),
            32 * k::warps_per_block, 0, stream>>>(unit.data(), norms.data(), grad_u_.data(), b, d,
                                                  a0, count, Scalar(eps));
     CCL_CUDA_CHECK_LAUNCH("rkd_direction_backward_kernel");
-    k::rkd_angle_scatter_kernel<Scalar>
-        <<<gpu::baselines::grid_blocks(static_cast<long long>(b) * d, 256), 256, 0, stream>>>(
-            grad_u_.data(), b, d, a0, count, sign, grad_x.data(),
-            std::ptrdiff_t(grad_x.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("rkd_angle_scatter_kernel");
+    gpu::launch_elementwise("rkd_angle_scatter_kernel", static_cast<long long>(b) * d, stream,
+                            k::rkd_angle_scatter_kernel<Scalar>, grad_u_.data(), b, d, a0, count,
+                            sign, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
   }
 
   RkdOptions options_;                    // of the current call

@@ -28,8 +28,6 @@ struct Workspace {
                 "ccl::loss::baselines: the CUDA baselines need "
                 "<ccl/cuda/loss/baselines/detail/device_support.hpp>; include the loss's CUDA "
                 "header (e.g. <ccl/cuda/loss/baselines/pkt.hpp>) or <ccl/cuda.hpp>");
-  /// Starts a call (the CUDA workspace returns its stream here).
-  void begin() {}
 };
 
 /// The host half of the checks: the values (the device one also checks memory and extents).
@@ -100,7 +98,6 @@ class PairBaseline {
                   const EmbeddingView<const Scalar, Backend>& teacher,
                   const EmbeddingView<Scalar, Backend>& grad_student,
                   const EmbeddingView<Scalar, Backend>& grad_teacher, Widths widths) {
-    workspace_.begin();
     check_pair(op, student, teacher, grad_student, grad_teacher, widths, options_.check_finite,
                workspace_);
   }

@@ -21,8 +21,8 @@
 #include <ccl/cuda/device_matrix.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_memory.cuh>
-#include <ccl/cuda/kernels/normalize.cuh>
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
+#include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/contrast_memory.hpp>
 #include <ccl/loss/detail/normalize_rows.hpp>
@@ -101,7 +101,7 @@ class DeviceMemoryContrast {
     loss::baselines::detail::check_contrast_indices(op_, idx, e_s.rows(), dataset_size());
     require(idx.cols() <= INT_MAX, op_, ": ", idx.cols(),
             " contrast columns exceed the CUDA backend's 32-bit indices");
-    const cudaStream_t stream = workspace_.begin();
+    const cudaStream_t stream = workspace_.stream();
     banks();
     upload(idx.data(), std::size_t(idx.size()), idx_);
     normalize(e_s, unit_s_, norm_s_);
@@ -119,7 +119,7 @@ class DeviceMemoryContrast {
   void update(const EmbeddingView<const Scalar, cuda>& e_s,
               const EmbeddingView<const Scalar, cuda>& e_t,
               const loss::baselines::SampleIndices& indices) {
-    const cudaStream_t stream = workspace_.begin();
+    const cudaStream_t stream = workspace_.stream();
     banks();
     const int b = static_cast<int>(e_s.rows());
     own_host_.resize(std::size_t(b));
@@ -160,12 +160,7 @@ class DeviceMemoryContrast {
     const int rows = static_cast<int>(e.rows());
     unit.resize(std::size_t(rows) * std::size_t(dim_));
     norms.resize(std::size_t(rows));
-    kernels::normalize_rows_kernel<Scalar>
-        <<<blocks_covering(rows, kernels::normalize_warps_per_block),
-           32 * kernels::normalize_warps_per_block, 0, workspace_.stream()>>>(
-            e.data(), std::ptrdiff_t(e.row_stride()), rows, static_cast<int>(dim_),
-            Scalar(loss::detail::normalize_eps), unit.data(), norms.data());
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_kernel");
+    gpu::normalize_rows<Scalar>(e, unit.data(), norms.data(), workspace_.stream());
   }
 
   // The loss of one side; on return `scores` holds dL/dx_ik for the logits x_ik = m_ik·u_i / T.
@@ -178,7 +173,7 @@ class DeviceMemoryContrast {
     const Scalar inv_t = Scalar(1.0 / options_.temperature);
     scores.resize(std::size_t(count));
     k::gather_scores_kernel<Scalar>
-        <<<blocks_covering(count, k::memory_warps), k::memory_threads, 0, stream>>>(
+        <<<kernels::blocks_for(count, k::memory_warps), k::memory_threads, 0, stream>>>(
             memory.data(), static_cast<int>(dim_), anchors.data(), idx_.data(), b, cols, inv_t,
             scores.data());
     CCL_CUDA_CHECK_LAUNCH("gather_scores_kernel");
@@ -223,12 +218,8 @@ class DeviceMemoryContrast {
         grad_scores.data(), idx_.data(), memory.data(), d, cols, Scalar(1.0 / options_.temperature),
         grad_unit_.data());
     CCL_CUDA_CHECK_LAUNCH("gather_backward_kernel");
-    kernels::normalize_rows_backward_kernel<Scalar>
-        <<<blocks_covering(b, kernels::normalize_warps_per_block),
-           32 * kernels::normalize_warps_per_block, 0, stream>>>(
-            unit.data(), norms.data(), grad_unit_.data(), b, d, Scalar(loss::detail::normalize_eps),
-            weight, grad_e.data(), std::ptrdiff_t(grad_e.row_stride()));
-    CCL_CUDA_CHECK_LAUNCH("normalize_rows_backward_kernel");
+    gpu::normalize_rows_backward<Scalar>(unit.data(), norms.data(), grad_unit_.data(), weight,
+                                         grad_e, stream);
   }
 
   const char* op_;

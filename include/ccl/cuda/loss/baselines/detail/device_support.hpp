@@ -1,9 +1,7 @@
 #pragma once
 // Host glue shared by the CUDA baselines (ccl/cuda/loss/baselines/*.hpp): the device half of the
-// baselines' check_pair (device memory, 32-bit extents, the NaN scan), a per-loss workspace
-// (stream, lazily created cuBLAS handle, the NaN-scan scratch, the double reduction of row
-// losses) and row-major cuBLAS GEMMs on strided operands (a user's view may be a column block of
-// a wider matrix).
+// baselines' check_pair (device memory, 32-bit extents, the NaN scan) and a per-loss workspace
+// (an execution context and the double reduction of row losses).
 
 #include <ccl/core/backend.hpp>
 #include <ccl/core/checks.hpp>
@@ -14,7 +12,7 @@
 #include <ccl/cuda/checks.hpp>
 #include <ccl/cuda/cublas.hpp>
 #include <ccl/cuda/error.hpp>
-#include <ccl/cuda/execution.hpp>
+#include <ccl/cuda/execution_context.hpp>
 #include <ccl/cuda/row_losses.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/pair_checks.hpp>
@@ -22,104 +20,23 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include <climits>
 #include <cstddef>
-#include <optional>
 
 namespace ccl::gpu::baselines {
 
-/// Blocks of `per_block` items covering `items`.
-inline int blocks_covering(long long items, int per_block) {
-  return static_cast<int>((items + per_block - 1) / per_block);
-}
-
-/// Grid-stride launches: enough blocks to fill the device, never more than the work needs.
-inline int grid_blocks(long long items, int threads) {
-  const long long needed = (items + threads - 1) / threads;
-  return static_cast<int>(needed < 4096 ? (needed > 0 ? needed : 1) : 4096);
-}
-
-/// The kernels index rows and columns with int.
-template <class T>
-void require_int_shape(const char* op, const char* name, const EmbeddingView<T, cuda>& view) {
-  require(view.rows() <= INT_MAX && view.cols() <= INT_MAX, op, ": ", name, " has shape ",
-          view.shape(), ", beyond the CUDA backend's 32-bit row and column indices");
-}
-
-/// One loss object's device resources, reused across calls.
-class BaselineWorkspace {
+/// One loss object's device resources, reused across calls: its execution context (stream,
+/// TF32, cuBLAS handle, NaN-scan flag) and the double reduction of its row losses.
+class BaselineWorkspace : public ExecutionContext {
  public:
-  /// The loss's stream and TF32 from now on (core/execution.hpp).
-  void set_execution(const Execution<cuda>& execution) { rebind_execution(execution_, execution); }
-
-  /// Starts a call: the stream it queues on.
-  cudaStream_t begin() const { return execution_.stream; }
-  cudaStream_t stream() const { return execution_.stream; }
-
-  /// The cuBLAS handle on the call's stream (created at the first GEMM, so that objects can be
-  /// built and argument checks run without a device).
-  cublasHandle_t cublas() {
-    if (!cublas_) cublas_.emplace();
-    cublas_->set_stream(execution_.stream);
-    cublas_->set_tf32(execution_.allow_tf32);
-    return cublas_->get();
-  }
-
-  DeviceBuffer<unsigned long long>& finite_scratch() { return finite_scratch_; }
-
   /// A device array of `count` doubles for per-row losses.
   double* row_losses(std::size_t count) { return row_losses_.data(count); }
 
   /// Σ of the first `count` row losses, in double; synchronises the stream.
-  double sum_row_losses(int count) { return row_losses_.sum(count, execution_.stream); }
+  double sum_row_losses(int count) { return row_losses_.sum(count, stream()); }
 
  private:
-  Execution<cuda> execution_;
-  std::optional<CublasHandle> cublas_;
-  DeviceBuffer<unsigned long long> finite_scratch_;
   RowLosses row_losses_;
 };
-
-/// Row-major C[m, n] = alpha op(A) op(B) + beta C with explicit row strides: A is stored
-/// [m, k] (or [k, m] when transpose_a) with rows lda apart, likewise B and C.
-template <class Scalar>
-void gemm_strided(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n, int k,
-                  Scalar alpha, const Scalar* a, std::ptrdiff_t lda, const Scalar* b,
-                  std::ptrdiff_t ldb, Scalar beta, Scalar* c, std::ptrdiff_t ldc) {
-  // Row-major C = op(A) op(B)  <=>  column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands.
-  gemm(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n,
-       m, k, alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), beta, c,
-       static_cast<int>(ldc));
-}
-
-inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
-                         int m, int n, int k, float alpha, const float* a, int lda, long long sa,
-                         const float* b, int ldb, long long sb, float beta, float* c, int ldc,
-                         long long sc, int count) {
-  CCL_CUDA_CHECK(cublasSgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
-                                           sb, &beta, c, ldc, sc, count));
-}
-inline void gemm_batched(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b,
-                         int m, int n, int k, double alpha, const double* a, int lda, long long sa,
-                         const double* b, int ldb, long long sb, double beta, double* c, int ldc,
-                         long long sc, int count) {
-  CCL_CUDA_CHECK(cublasDgemmStridedBatched(handle, op_a, op_b, m, n, k, &alpha, a, lda, sa, b, ldb,
-                                           sb, &beta, c, ldc, sc, count));
-}
-
-/// `count` row-major contiguous products C_c[m, n] = alpha op(A_c) op(B_c) + beta C_c, the
-/// matrices of each operand stored back to back.
-template <class Scalar>
-void gemm_batched_row_major(cublasHandle_t handle, bool transpose_a, bool transpose_b, int m, int n,
-                            int k, Scalar alpha, const Scalar* a, const Scalar* b, Scalar beta,
-                            Scalar* c, int count) {
-  const int lda = transpose_a ? m : k;
-  const int ldb = transpose_b ? k : n;
-  gemm_batched(handle, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-               transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, alpha, b, ldb,
-               static_cast<long long>(k) * n, a, lda, static_cast<long long>(m) * k, beta, c, n,
-               static_cast<long long>(m) * n, count);
-}
 
 }  // namespace ccl::gpu::baselines
 
@@ -137,15 +54,15 @@ void check_pair_memory_and_values(const char* op, const EmbeddingView<const Scal
                                   const EmbeddingView<Scalar, cuda>& grad_student,
                                   const EmbeddingView<Scalar, cuda>& grad_teacher,
                                   bool check_finite, Workspace<cuda>& workspace) {
-  gpu::baselines::require_int_shape(op, "student", student);
-  gpu::baselines::require_int_shape(op, "teacher", teacher);
+  gpu::require_int_shape(op, "student", student);
+  gpu::require_int_shape(op, "teacher", teacher);
   gpu::require_device_memory(op, "student", student);
   gpu::require_device_memory(op, "teacher", teacher);
   gpu::require_device_memory(op, "grad_student", grad_student);
   gpu::require_device_memory(op, "grad_teacher", grad_teacher);
   if (check_finite) {
-    gpu::checks::finite(op, "student", student, workspace.finite_scratch(), workspace.stream());
-    gpu::checks::finite(op, "teacher", teacher, workspace.finite_scratch(), workspace.stream());
+    gpu::checks::finite(op, "student", student, workspace.finite, workspace.stream());
+    gpu::checks::finite(op, "teacher", teacher, workspace.finite, workspace.stream());
   }
 }
 

@@ -9,6 +9,7 @@
 #include <ccl/cuda/buffer.hpp>
 #include <ccl/cuda/error.hpp>
 #include <ccl/cuda/kernels/baselines_pairwise.cuh>
+#include <ccl/cuda/launch.hpp>
 #include <ccl/cuda/loss/baselines/detail/device_support.hpp>
 
 #include <cuda_runtime_api.h>
@@ -29,16 +30,15 @@ class DeviceSquaredDistances {
     const cudaStream_t stream = workspace.stream();
     norms2_.resize(std::size_t(b));
     sq.resize(std::size_t(b) * std::size_t(b));
-    k::row_norms_kernel<Scalar><<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block,
-                                  0, stream>>>(x.data(), std::ptrdiff_t(x.row_stride()), b, d,
-                                               Scalar(0), nullptr, norms2_.data(), nullptr);
+    k::row_norms_kernel<Scalar>
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+            x.data(), std::ptrdiff_t(x.row_stride()), b, d, Scalar(0), nullptr, norms2_.data(),
+            nullptr);
     CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
-    gemm_strided<Scalar>(workspace.cublas(), false, true, b, b, d, Scalar(-2), x.data(),
-                         x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
-    k::add_norms_kernel<Scalar>
-        <<<grid_blocks(static_cast<long long>(b) * b, 256), 256, 0, stream>>>(sq.data(),
-                                                                             norms2_.data(), b);
-    CCL_CUDA_CHECK_LAUNCH("add_norms_kernel");
+    gemm_row_major<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(-2), x.data(),
+                           x.row_stride(), x.data(), x.row_stride(), Scalar(0), sq.data(), b);
+    gpu::launch_elementwise("add_norms_kernel", static_cast<long long>(b) * b, stream,
+                            k::add_norms_kernel<Scalar>, sq.data(), norms2_.data(), b);
   }
 
   /// grad_x += weight · dL/dx for H = dL/dsq (contiguous [B, B]).
@@ -53,14 +53,14 @@ class DeviceSquaredDistances {
     k::symmetrize_kernel<Scalar><<<dim3(unsigned(b), 1u), k::pair_threads, 0, stream>>>(
         h, b, Scalar(1), sym_.data(), diag_.data());
     CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
-    k::add_scaled_rows_kernel<Scalar><<<blocks_covering(b, k::warps_per_block),
-                                        32 * k::warps_per_block, 0, stream>>>(
-        x.data(), std::ptrdiff_t(x.row_stride()), b, d, diag_.data(), Scalar(2) * weight,
-        grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
+    k::add_scaled_rows_kernel<Scalar>
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+            x.data(), std::ptrdiff_t(x.row_stride()), b, d, diag_.data(), Scalar(2) * weight,
+            grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("add_scaled_rows_kernel");
-    gemm_strided<Scalar>(workspace.cublas(), false, false, b, d, b, Scalar(-2) * weight,
-                         sym_.data(), b, x.data(), x.row_stride(), Scalar(1), grad_x.data(),
-                         grad_x.row_stride());
+    gemm_row_major<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(-2) * weight,
+                           sym_.data(), b, x.data(), x.row_stride(), Scalar(1), grad_x.data(),
+                           grad_x.row_stride());
   }
 
  private:

@@ -44,12 +44,12 @@ class DeviceProbabilities {
       unit_.resize(std::size_t(b) * std::size_t(d));
       g_.resize(bb);
       k::row_norms_kernel<Scalar>
-          <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+          <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
               x.data(), std::ptrdiff_t(x.row_stride()), b, d, eps, norms_.data(), nullptr,
               unit_.data());
       CCL_CUDA_CHECK_LAUNCH("row_norms_kernel");
-      gemm_strided<Scalar>(workspace.cublas(), false, true, b, b, d, Scalar(1), unit_.data(), d,
-                           unit_.data(), d, Scalar(0), g_.data(), b);
+      gemm_row_major<Scalar>(workspace.handle(), false, true, b, b, d, Scalar(1), unit_.data(), d,
+                             unit_.data(), d, Scalar(0), g_.data(), b);
     } else {
       distances_.forward(x, workspace, g_);
     }
@@ -86,10 +86,10 @@ class DeviceProbabilities {
     k::symmetrize_kernel<Scalar><<<dim3(unsigned(b), 1u), k::pair_threads, 0, stream>>>(
         grad_p, b, Scalar(0.5), sym_.data(), nullptr);
     CCL_CUDA_CHECK_LAUNCH("symmetrize_kernel");
-    gemm_strided<Scalar>(workspace.cublas(), false, false, b, d, b, Scalar(1), sym_.data(), b,
-                         unit_.data(), d, Scalar(0), grad_u_.data(), d);
+    gemm_row_major<Scalar>(workspace.handle(), false, false, b, d, b, Scalar(1), sym_.data(), b,
+                           unit_.data(), d, Scalar(0), grad_u_.data(), d);
     k::cosine_rows_backward_kernel<Scalar>
-        <<<blocks_covering(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
+        <<<kernels::blocks_for(b, k::warps_per_block), 32 * k::warps_per_block, 0, stream>>>(
             x.data(), std::ptrdiff_t(x.row_stride()), b, d, norms_.data(), eps_, grad_u_.data(),
             weight, grad_x.data(), std::ptrdiff_t(grad_x.row_stride()));
     CCL_CUDA_CHECK_LAUNCH("cosine_rows_backward_kernel");
