@@ -11,10 +11,10 @@ namespace ccl::gpu::kernels {
 
 inline constexpr int elementwise_threads = 256;
 
-/// Blocks for a grid-stride launch of `threads`-thread blocks over `count` items: one item per
-/// thread up to 65,535 · 16 blocks (plenty to fill a GPU), at least one block.
-inline int elementwise_blocks(long long count, int threads = elementwise_threads) {
-  const long long blocks = (count + threads - 1) / threads;
+/// Blocks for a grid-stride launch over `count` items: one item per thread up to 65,535 · 16
+/// blocks (plenty to fill a GPU), at least one block.
+inline int elementwise_blocks(long long count) {
+  const long long blocks = (count + elementwise_threads - 1) / elementwise_threads;
   return static_cast<int>(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));
 }
 

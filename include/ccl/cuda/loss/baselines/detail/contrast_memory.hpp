@@ -25,7 +25,6 @@
 #include <ccl/cuda/nn/rowwise.hpp>
 #include <ccl/cuda/views.hpp>
 #include <ccl/loss/baselines/detail/contrast_memory.hpp>
-#include <ccl/loss/detail/normalize_rows.hpp>
 
 #include <cuda_runtime_api.h>
 
